@@ -1,0 +1,9 @@
+"""mimkit: learn Gaussian multi-index models with two-layer networks trained layer by layer."""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+# --- core (compiled) ---
+# --- data, links, training, metrics, estimators ---
+# --- spectral methods and theory ---
+# --- experiments ---

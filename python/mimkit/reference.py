@@ -1,0 +1,245 @@
+"""Plain-numpy twin of :mod:`mimkit.core`, written for clarity.
+
+Every function has the same signature and semantics as its namesake in ``mimkit.core``; it is
+the test oracle and the benchmark baseline. It materialises the full ``n x m`` matrices the core
+never builds, so it is slow and memory-hungry by design. ``n_threads`` is accepted and ignored
+(numpy's BLAS decides).
+"""
+from __future__ import annotations
+
+from typing import Optional, Union
+
+import numpy as np
+
+from ._phase1_result import Phase1Result
+from ._validation import (
+    LINEAR_REGIME_MAX_PREACTIVATION,
+    Phase1Inputs,
+    as_block,
+    as_matrix,
+    as_vector,
+    check_count,
+    check_keep_scale,
+    check_n_threads,
+    check_positive_number,
+    check_record_steps,
+    compute_dtype,
+)
+
+_LN2 = np.log(2.0)
+
+
+def activation_value(z: np.ndarray, activation: str) -> np.ndarray:
+    """sigma(z), elementwise, accurate for tiny and huge |z|."""
+    if activation == "logcosh":
+        az = np.abs(z)
+        # Small |z|: log cosh z = -log(1 - tanh^2 z) / 2 has no cancellation;
+        # large |z|: |z| + log(1 + e^{-2|z|}) - log 2 cannot overflow.
+        small = -0.5 * np.log1p(-np.tanh(np.minimum(az, 1.0)) ** 2)
+        large = az + np.log1p(np.exp(-2.0 * np.maximum(az, 1.0))) - _LN2
+        return np.where(az < 1.0, small, large).astype(z.dtype, copy=False)
+    if activation == "quadratic":
+        return 0.5 * z * z
+    if activation == "cos":
+        s = np.sin(0.5 * z)
+        return 2.0 * s * s  # 1 - cos z without cancellation near 0
+    raise ValueError(f"unknown activation {activation!r}")
+
+
+def activation_derivative(z: np.ndarray, activation: str) -> np.ndarray:
+    """sigma'(z), elementwise."""
+    if activation == "logcosh":
+        return np.tanh(z)
+    if activation == "quadratic":
+        return z.copy()
+    if activation == "cos":
+        return np.sin(z)
+    raise ValueError(f"unknown activation {activation!r}")
+
+
+def loss_value(p: np.ndarray, y: np.ndarray, loss: str, huber_delta: float = 1.0) -> np.ndarray:
+    """Per-sample loss(p_i, y_i); squared loss is (p - y)^2 / 2."""
+    r = p - y
+    if loss == "squared":
+        return 0.5 * r * r
+    if loss == "absolute":
+        return np.abs(r)
+    if loss == "huber":
+        ar = np.abs(r)
+        return np.where(ar <= huber_delta, 0.5 * r * r, huber_delta * (ar - 0.5 * huber_delta))
+    raise ValueError(f"unknown loss {loss!r}")
+
+
+def loss_derivative(p: np.ndarray, y: np.ndarray, loss: str, huber_delta: float = 1.0) -> np.ndarray:
+    """d loss / d p; 0 at a kink."""
+    r = p - y
+    if loss == "squared":
+        return r
+    if loss == "absolute":
+        return np.sign(r)
+    if loss == "huber":
+        return np.clip(r, -huber_delta, huber_delta)
+    raise ValueError(f"unknown loss {loss!r}")
+
+
+def forward(X, W, b, a, activation: str, *, n_threads: Optional[int] = None,
+            check_finite: bool = True) -> np.ndarray:
+    """Network output ``p = sigma(X W^T + b) a``.
+
+    Parameters
+    ----------
+    X : (n, d) array.  W : (m, d).  b, a : (m,).  activation : name.
+
+    Returns
+    -------
+    p : (n,) array in the dtype of X.
+    """
+    check_n_threads(n_threads)
+    args = Phase1Inputs(X, None, W, b, a, activation, None, 1.0, check_finite)
+    Z = args.X @ args.W.T + args.b
+    return activation_value(Z, args.activation) @ args.a
+
+
+def _gradient(args: Phase1Inputs, W: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """(grad_W, mean_loss, max |Z|) for validated inputs."""
+    n = args.X.shape[0]
+    Z = args.X @ W.T + args.b
+    p = activation_value(Z, args.activation) @ args.a
+    g = loss_derivative(p, args.y, args.loss, args.huber_delta)
+    G = (g[:, None] * activation_derivative(Z, args.activation)) * (args.a / n)
+    grad = G.T @ args.X
+    mean_loss = float(np.mean(loss_value(p, args.y, args.loss, args.huber_delta)))
+    return grad, mean_loss, float(np.max(np.abs(Z)))
+
+
+def phase1_gradient(X, y, W, b, a, *, activation: str, loss: str, huber_delta: float = 1.0,
+                    n_threads: Optional[int] = None, check_finite: bool = True
+                    ) -> tuple[np.ndarray, float]:
+    """Gradient of ``L = (1/n) sum_i loss(p_i, y_i)`` with respect to W.
+
+    Returns
+    -------
+    grad_W : (m, d) array.
+    mean_loss : float, L at W.
+    """
+    check_n_threads(n_threads)
+    args = Phase1Inputs(X, y, W, b, a, activation, loss, huber_delta, check_finite)
+    grad, mean_loss, _ = _gradient(args, args.W)
+    return grad, mean_loss
+
+
+def phase1_run(X, y, W0, b, a, *, activation: str, loss: str, huber_delta: float = 1.0,
+               lr: float, weight_decay: float, n_steps: int, record_steps=None,
+               record_basis=None, keep_scale: Union[bool, str] = False,
+               n_threads: Optional[int] = None, progress=None, check_finite: bool = True
+               ) -> Phase1Result:
+    """Full-batch GD on W: ``W <- W - lr * (grad_W L + weight_decay * W)``, ``n_steps`` times.
+
+    Parameters
+    ----------
+    X : (n, d).  y : (n,).  W0 : (m, d) initial weights.  b, a : (m,) frozen.
+    record_steps : iterable of int in [0, n_steps], optional
+        Steps at which to store ``W_t`` (or ``W_t @ record_basis``).
+    record_basis : (d, k) array, optional
+        Store the projections ``W_t @ record_basis`` instead of full weights.
+    keep_scale : bool or 'auto'
+        Rescale W globally after each step back to ``||W0||_F``. In the linear (small-weight)
+        regime this is exactly a change of init scale and keeps weights from overflowing or
+        underflowing over long runs. True requires ``max |X W0^T + b| < 1e-4`` at step 0
+        (ValueError otherwise); 'auto' switches it on exactly when that holds.
+    progress : callable(step) or None
+        Called after every step (for progress bars).
+
+    Raises
+    ------
+    FloatingPointError
+        If the loss or the weights stop being finite; the message names the step.
+    """
+    check_n_threads(n_threads)
+    args = Phase1Inputs(X, y, W0, b, a, activation, loss, huber_delta, check_finite)
+    lr = check_positive_number(lr, "lr")
+    weight_decay = check_positive_number(weight_decay, "weight_decay", allow_zero=True)
+    n_steps = check_count(n_steps, "n_steps")
+    steps = check_record_steps(record_steps, n_steps)
+    mode = check_keep_scale(keep_scale)
+    basis = None
+    if record_basis is not None:
+        basis = as_matrix(record_basis, "record_basis", args.dtype, shape=(args.X.shape[1], None))
+
+    W = args.W.copy()
+    norm0 = np.linalg.norm(W)
+    losses = np.empty(n_steps, dtype=np.float64)
+    log_scale = np.zeros(n_steps + 1, dtype=np.float64)
+    recorded = []
+    keep = False
+    for t in range(n_steps + 1):
+        if t in steps:
+            recorded.append(W.copy() if basis is None else W @ basis)
+        if t == n_steps:
+            break
+        grad, losses[t], max_abs_z = _gradient(args, W)
+        if t == 0:
+            keep = _resolve_keep_scale(mode, max_abs_z)
+        if not np.isfinite(losses[t]):
+            raise FloatingPointError(_divergence_message(t, losses[t], lr))
+        W = W - lr * (grad + weight_decay * W)
+        if not np.isfinite(W).all():
+            raise FloatingPointError(_divergence_message(t, losses[t], lr))
+        log_scale[t + 1] = log_scale[t]
+        if keep:
+            norm = np.linalg.norm(W)
+            W *= norm0 / norm
+            log_scale[t + 1] += np.log(norm / norm0)
+        if progress is not None:
+            progress(t + 1)
+    if n_steps == 0 and mode != "off":
+        keep = _resolve_keep_scale(mode, float(np.max(np.abs(args.X @ W.T + args.b))))
+    rec = np.stack(recorded) if recorded else None
+    return Phase1Result(W=W.astype(args.dtype, copy=False), record_steps=steps, recorded=rec,
+                        loss=losses, log_scale=log_scale, keep_scale=keep)
+
+
+def _resolve_keep_scale(mode: str, max_abs_z: float) -> bool:
+    linear = max_abs_z < LINEAR_REGIME_MAX_PREACTIVATION
+    if mode == "on" and not linear:
+        raise ValueError(
+            f"keep_scale=True needs the linear regime, but max |X W0^T + b| = {max_abs_z:.3g} "
+            f">= {LINEAR_REGIME_MAX_PREACTIVATION}; use a smaller initial scale or keep_scale=False."
+        )
+    return mode == "on" or (mode == "auto" and linear)
+
+
+def _divergence_message(step: int, loss: float, lr: float) -> str:
+    return (f"phase 1 diverged at step {step}: mean loss = {loss!r} (or non-finite weights); "
+            f"lower lr (now {lr}) or the initial weight scale.")
+
+
+def local_hessian_matvec(X, t, V, *, n_threads: Optional[int] = None,
+                         check_finite: bool = True) -> np.ndarray:
+    """``S V = X^T (t[:, None] * (X V)) / n`` without forming S.
+
+    Parameters
+    ----------
+    X : (n, d).  t : (n,) label weights T(y).  V : (d, k) or (d,).
+
+    Returns
+    -------
+    (d, k) array, or (d,) when V is 1-D.
+    """
+    check_n_threads(n_threads)
+    dtype = compute_dtype(X)
+    X = as_matrix(X, "X", dtype, exact_dtype=False, check_finite=check_finite)
+    n, d = X.shape
+    t = as_vector(t, "t", dtype, n, check_finite=check_finite)
+    V2 = as_block(V, "V", dtype, d, check_finite=check_finite)
+    out = X.T @ (t[:, None] * (X @ V2)) / n
+    return out[:, 0] if np.ndim(V) == 1 else out
+
+
+def local_hessian(X, t, *, n_threads: Optional[int] = None, check_finite: bool = True) -> np.ndarray:
+    """Explicit ``S = X^T diag(t) X / n``, shape (d, d), symmetric."""
+    check_n_threads(n_threads)
+    dtype = compute_dtype(X)
+    X = as_matrix(X, "X", dtype, exact_dtype=False, check_finite=check_finite)
+    t = as_vector(t, "t", dtype, X.shape[0], check_finite=check_finite)
+    return (X.T * t) @ X / X.shape[0]
