@@ -5,5 +5,7 @@ __version__ = "0.1.0"
 
 # --- core (compiled) ---
 # --- data, links, training, metrics, estimators ---
+from . import links, metrics
+from .links import LINKS, Link, get_link
 # --- spectral methods and theory ---
 # --- experiments ---

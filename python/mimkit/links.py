@@ -1,0 +1,168 @@
+"""The link library: functions ``g: R^r -> R`` of a Gaussian multi-index model (SPEC 1).
+
+A link is a library name (see :data:`LINKS`), a :class:`Link`, or any vectorised Python
+callable on an ``(n, r)`` array returning ``(n,)``; :func:`get_link` turns all three into a
+:class:`Link`.
+
+``theory_covers`` marks the links the layer-wise theory applies to. Small-init phase 1 with
+``sigma'(0) = 0`` is power iteration on the local Hessian ``E[T(y) (z z^T - I)]`` (SPEC 3), so
+the theory needs (i) no linear Hermite component (``E[g(z) z] = 0``: a linear part is invisible
+to phase 1, and the theory's expansion assumes it vanishes) and (ii) some label preprocessing
+``T`` for which that Hessian has rank ``r`` on the index subspace (generative exponent 2).
+For ``z1*z2*z3`` (ii) needs an *even* ``T`` (e.g. ``|y|``): every odd ``T`` (squared, l1,
+Huber losses) gives a zero Hessian by the symmetry ``z1 -> -z1``.
+"""
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Union
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link function ``g: R^r -> R`` with its metadata.
+
+    Attributes
+    ----------
+    name : str
+        Library name, or the callable's ``__name__`` for a user link.
+    r : int
+        Number of index directions (the width of ``z``).
+    description : str
+        One line, with the formula.
+    theory_covers : bool or None
+        Whether the layer-wise theory applies (module docstring); None for a user callable.
+    fn : callable
+        ``fn(z)`` with ``z`` of shape (n, r), returning shape (n,).
+    """
+
+    name: str
+    r: int
+    description: str
+    theory_covers: Optional[bool]
+    fn: Callable[[np.ndarray], np.ndarray] = field(repr=False, compare=False)
+
+    def __call__(self, z: np.ndarray) -> np.ndarray:
+        """Evaluate ``g`` on the rows of ``z``.
+
+        Parameters
+        ----------
+        z : (n, r) array
+
+        Returns
+        -------
+        (n,) array
+        """
+        z = np.asarray(z)
+        if z.ndim != 2 or z.shape[1] != self.r:
+            raise ValueError(f"link {self.name!r} takes z of shape (n, {self.r}), got {z.shape}.")
+        out = np.asarray(self.fn(z))
+        if out.shape == (z.shape[0], 1):
+            out = out[:, 0]
+        if out.shape != (z.shape[0],):
+            raise ValueError(
+                f"link {self.name!r} returned shape {out.shape} for z of shape {z.shape}; "
+                f"it must return one value per row, shape ({z.shape[0]},)."
+            )
+        return out
+
+
+def he2(z: np.ndarray) -> np.ndarray:
+    """Second (probabilists') Hermite polynomial ``He2(z) = z^2 - 1``."""
+    return z * z - 1.0
+
+
+def _sign(v: np.ndarray) -> np.ndarray:
+    # sign(0) := 1 so that sign links take values in {-1, +1} only (0 has probability 0).
+    return np.where(v >= 0, 1.0, -1.0).astype(v.dtype, copy=False)
+
+
+def _fixed(name: str, r: int, description: str, covers: bool,
+           fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[Optional[int]], Link]:
+    def factory(r_req: Optional[int]) -> Link:
+        if r_req is not None and r_req != r:
+            raise ValueError(f"link {name!r} has r = {r}; got r={r_req}. Omit r for library links "
+                             f"with a fixed r.")
+        return Link(name, r, description, covers, fn)
+    return factory
+
+
+def _sized(name: str, default_r: int, description: Callable[[int], str], covers: bool,
+           fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[Optional[int]], Link]:
+    def factory(r_req: Optional[int]) -> Link:
+        r = default_r if r_req is None else _check_r(r_req)
+        return Link(name, r, description(r), covers, fn)
+    return factory
+
+
+def _check_r(r) -> int:
+    if isinstance(r, bool) or not isinstance(r, numbers.Integral) or r < 1:
+        raise ValueError(f"r must be a positive integer (number of index directions), got {r!r}.")
+    return int(r)
+
+
+_FACTORIES: dict[str, Callable[[Optional[int]], Link]] = {
+    "z1z2": _fixed("z1z2", 2, "z1*z2: the product of two directions", True,
+                   lambda z: z[:, 0] * z[:, 1]),
+    "he2_sum": _sized("he2_sum", 3, lambda r: f"He2(z1)+...+He2(z{r}) with He2(z) = z^2-1", True,
+                      lambda z: np.sum(he2(z), axis=1)),
+    "norm2": _sized("norm2", 2, lambda r: f"|z|^2/{r}: squared norm in the {r}-dim subspace", True,
+                    lambda z: np.mean(z * z, axis=1)),
+    "sign_z1z2": _fixed("sign_z1z2", 2, "sign(z1*z2): the quadrant sign", True,
+                        lambda z: _sign(z[:, 0] * z[:, 1])),
+    "z1z2z3": _fixed("z1z2z3", 3, "z1*z2*z3: triple product (needs an even label "
+                     "preprocessing such as |y|)", True,
+                     lambda z: z[:, 0] * z[:, 1] * z[:, 2]),
+    "staircase": _fixed("staircase", 2, "z1 + z1*z2: staircase with a linear part (outside the "
+                        "theory: a counter-example)", False,
+                        lambda z: z[:, 0] + z[:, 0] * z[:, 1]),
+    "tanh_committee": _sized("tanh_committee", 2,
+                             lambda r: "+".join(f"tanh(z{k})" for k in range(1, r + 1))
+                             + ": committee with a linear part (outside the theory)", False,
+                             lambda z: np.sum(np.tanh(z), axis=1)),
+    "parity3": _fixed("parity3", 3, "sign(z1*z2*z3): parity, generative exponent 3 "
+                      "(hard for every method)", False,
+                      lambda z: _sign(z[:, 0] * z[:, 1] * z[:, 2])),
+}
+
+#: Library links by name, each at its default ``r`` (use :func:`get_link` for another r).
+LINKS: dict[str, Link] = {name: make(None) for name, make in _FACTORIES.items()}
+
+
+def get_link(link: Union[str, Link, Callable[[np.ndarray], np.ndarray]],
+             r: Optional[int] = None) -> Link:
+    """Resolve a link given by name, as a :class:`Link`, or as a callable.
+
+    Parameters
+    ----------
+    link : str, Link or callable
+        A name from :data:`LINKS`; a ``Link`` (returned as is); or a vectorised callable taking
+        ``z`` of shape (n, r) and returning (n,).
+    r : int, optional
+        Number of index directions. Required for a callable; for ``he2_sum``, ``norm2`` and
+        ``tanh_committee`` it sets the size (defaults 3, 2, 2); for other library links it must
+        be omitted or equal their fixed r.
+
+    Returns
+    -------
+    Link
+    """
+    if isinstance(link, Link):
+        if r is not None and _check_r(r) != link.r:
+            raise ValueError(f"link {link.name!r} has r = {link.r}, but r={r} was given.")
+        return link
+    if isinstance(link, str):
+        if link not in _FACTORIES:
+            raise ValueError(f"unknown link {link!r}; choose one of {', '.join(_FACTORIES)}, "
+                             f"or pass a callable on (n, r) arrays with r.")
+        return _FACTORIES[link](r)
+    if callable(link):
+        if r is None:
+            raise ValueError("a callable link needs r, the number of index directions "
+                             "(the width of the (n, r) array it takes); pass r=...")
+        name = getattr(link, "__name__", type(link).__name__)
+        return Link(name, _check_r(r), "user-supplied callable", None, link)
+    raise TypeError(f"link must be a library name, a Link or a callable, got {type(link).__name__}.")
