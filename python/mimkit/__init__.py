@@ -4,6 +4,8 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 # --- core (compiled) ---
+from . import core, reference
+from ._config import config, show_config
 # --- data, links, training, metrics, estimators ---
 from . import links, metrics
 from .links import LINKS, Link, get_link

@@ -146,7 +146,8 @@ def phase1_run(X, y, W0, b, a, *, activation: str, loss: str, huber_delta: float
         Rescale W globally after each step back to ``||W0||_F``. In the linear (small-weight)
         regime this is exactly a change of init scale and keeps weights from overflowing or
         underflowing over long runs. True requires ``max |X W0^T + b| < 1e-4`` at step 0
-        (ValueError otherwise); 'auto' switches it on exactly when that holds.
+        (ValueError otherwise); 'auto' switches it on exactly when that holds. The mode is
+        resolved at the first step (with ``n_steps = 0`` it reports False).
     progress : callable(step) or None
         Called after every step (for progress bars).
 
@@ -192,8 +193,6 @@ def phase1_run(X, y, W0, b, a, *, activation: str, loss: str, huber_delta: float
             log_scale[t + 1] += np.log(norm / norm0)
         if progress is not None:
             progress(t + 1)
-    if n_steps == 0 and mode != "off":
-        keep = _resolve_keep_scale(mode, float(np.max(np.abs(args.X @ W.T + args.b))))
     rec = np.stack(recorded) if recorded else None
     return Phase1Result(W=W.astype(args.dtype, copy=False), record_steps=steps, recorded=rec,
                         loss=losses, log_scale=log_scale, keep_scale=keep)

@@ -1,0 +1,244 @@
+// pybind11 bindings: argument checks, dtype dispatch (one overload per dtype, no implicit
+// conversion, so arrays arrive without copies), GIL release and Ctrl-C checks. Validation with
+// user-facing messages and conversion happen once in python/mimkit/core.py.
+#include <pybind11/eigen.h>
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <Eigen/Core>
+#include <cstdint>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "local_hessian.hpp"
+#include "two_layer.hpp"
+
+#ifndef MIMKIT_MODULE_NAME
+#error "MIMKIT_MODULE_NAME must name the module variant (_core_base, _core_v3, _core_v4)"
+#endif
+#ifndef MIMKIT_VARIANT
+#error "MIMKIT_VARIANT must name the ISA level"
+#endif
+
+namespace py = pybind11;
+using namespace mimkit;
+
+namespace {
+
+template <typename T>
+using Array = py::array_t<T, py::array::c_style>;
+
+void require(bool ok, const std::string& message) {
+    if (!ok) throw py::value_error(message);
+}
+
+template <typename T>
+void check_shapes(const ConstMatrixRef<T>& X, const ConstMatrixRef<T>& W, const Array<T>& b,
+                  const Array<T>& a) {
+    require(X.rows() > 0 && X.cols() > 0, "X must be non-empty");
+    require(W.cols() == X.cols(), "W must have as many columns as X");
+    require(b.ndim() == 1 && b.shape(0) == W.rows(), "b must have length m = W.shape[0]");
+    require(a.ndim() == 1 && a.shape(0) == W.rows(), "a must have length m = W.shape[0]");
+}
+
+template <typename T>
+void check_rows(const ConstMatrixRef<T>& X, const Array<T>& v, const char* name) {
+    require(v.ndim() == 1 && v.shape(0) == X.rows(), std::string(name) + " must have length n = X.shape[0]");
+}
+
+template <typename T>
+Array<T> forward_py(ConstMatrixRef<T> X, ConstMatrixRef<T> W, const Array<T>& b, const Array<T>& a,
+                    const std::string& activation, int n_threads, Index chunk_rows) {
+    check_shapes<T>(X, W, b, a);
+    const Activation act = activation_from_name(activation);
+    Array<T> p(X.rows());
+    T* out = p.mutable_data();
+    {
+        py::gil_scoped_release release;
+        forward<T>(X, W, b.data(), a.data(), act, n_threads, chunk_rows, out);
+    }
+    return p;
+}
+
+template <typename T>
+py::tuple phase1_gradient_py(ConstMatrixRef<T> X, const Array<T>& y, ConstMatrixRef<T> W,
+                             const Array<T>& b, const Array<T>& a, const std::string& activation,
+                             const std::string& loss, double huber_delta, int n_threads,
+                             Index chunk_rows) {
+    check_shapes<T>(X, W, b, a);
+    check_rows<T>(X, y, "y");
+    const Activation act = activation_from_name(activation);
+    const LossSpec loss_spec{loss_from_name(loss), huber_delta};
+    Array<T> grad({W.rows(), W.cols()});
+    PassSummary summary{};
+    {
+        py::gil_scoped_release release;
+        Phase1Workspace<T> ws(X.rows(), X.cols(), W.rows(), n_threads, chunk_rows);
+        Eigen::Map<RowMatrix<T>> grad_map(grad.mutable_data(), W.rows(), W.cols());
+        summary = phase1_gradient_pass<T>(X, y.data(), W, b.data(), a.data(), act, loss_spec, ws, grad_map);
+    }
+    return py::make_tuple(grad, summary.mean_loss, summary.max_abs_z);
+}
+
+KeepScale keep_scale_from_name(const std::string& name) {
+    if (name == "off") return KeepScale::off;
+    if (name == "on") return KeepScale::on;
+    if (name == "auto") return KeepScale::automatic;
+    throw py::value_error("keep_scale must be 'off', 'on' or 'auto'");
+}
+
+template <typename T>
+py::tuple phase1_run_py(ConstMatrixRef<T> X, const Array<T>& y, ConstMatrixRef<T> W0,
+                        const Array<T>& b, const Array<T>& a, const std::string& activation,
+                        const std::string& loss, double huber_delta, double lr, double weight_decay,
+                        std::int64_t n_steps, const std::vector<std::int64_t>& record_steps,
+                        const py::object& record_basis, const std::string& keep_scale,
+                        int n_threads, Index chunk_rows, const py::object& progress) {
+    check_shapes<T>(X, W0, b, a);
+    check_rows<T>(X, y, "y");
+    require(n_steps >= 0, "n_steps must be >= 0");
+    for (std::size_t s = 0; s < record_steps.size(); ++s) {
+        require(record_steps[s] >= 0 && record_steps[s] <= n_steps &&
+                    (s == 0 || record_steps[s] > record_steps[s - 1]),
+                "record_steps must be sorted, unique and in [0, n_steps]");
+    }
+    const Index m = W0.rows();
+    const Index d = W0.cols();
+    const T* basis = nullptr;
+    Index basis_cols = 0;
+    Array<T> basis_array;
+    if (!record_basis.is_none()) {
+        basis_array = record_basis.cast<Array<T>>();
+        require(basis_array.ndim() == 2 && basis_array.shape(0) == d, "record_basis must have shape (d, k)");
+        basis = basis_array.data();
+        basis_cols = basis_array.shape(1);
+    }
+    const Index width = basis ? basis_cols : d;
+    const Phase1Settings settings{activation_from_name(activation),
+                                  LossSpec{loss_from_name(loss), huber_delta},
+                                  lr, weight_decay, n_steps, keep_scale_from_name(keep_scale),
+                                  n_threads, chunk_rows};
+
+    Array<T> W({m, d});
+    Eigen::Map<RowMatrix<T>> W_map(W.mutable_data(), m, d);
+    W_map = W0;
+    Array<T> recorded({Index(record_steps.size()), m, width});
+    py::array_t<double> losses(n_steps);
+    py::array_t<double> log_scale(n_steps + 1);
+    const Phase1Record<T> record{record_steps, basis, basis_cols, recorded.mutable_data(),
+                                 losses.mutable_data(), log_scale.mutable_data()};
+    // Between steps: re-take the GIL briefly to honour Ctrl-C and report progress.
+    auto after_step = [&progress](std::int64_t step) {
+        py::gil_scoped_acquire acquire;
+        if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+        if (!progress.is_none()) progress(step);
+    };
+    bool keep = false;
+    try {
+        py::gil_scoped_release release;
+        keep = phase1_run<T>(X, y.data(), b.data(), a.data(), settings, W_map, record, after_step);
+    } catch (const DivergenceError& err) {
+        std::ostringstream message;
+        message.precision(17);
+        message << "phase 1 diverged at step " << err.step << ": mean loss = " << err.loss
+                << " (or non-finite weights); lower lr (now " << lr
+                << ") or the initial weight scale.";
+        PyErr_SetString(PyExc_FloatingPointError, message.str().c_str());
+        throw py::error_already_set();
+    }
+    return py::make_tuple(W, recorded, losses, log_scale, keep);
+}
+
+template <typename T>
+Array<T> local_hessian_matvec_py(ConstMatrixRef<T> X, const Array<T>& t, ConstMatrixRef<T> V,
+                                 int n_threads, Index chunk_rows) {
+    require(X.rows() > 0 && X.cols() > 0, "X must be non-empty");
+    check_rows<T>(X, t, "t");
+    require(V.rows() == X.cols(), "V must have d = X.shape[1] rows");
+    Array<T> out({X.cols(), V.cols()});
+    {
+        py::gil_scoped_release release;
+        Eigen::Map<RowMatrix<T>> out_map(out.mutable_data(), X.cols(), V.cols());
+        local_hessian_matvec<T>(X, t.data(), V, n_threads, chunk_rows, out_map);
+    }
+    return out;
+}
+
+template <typename T>
+Array<T> local_hessian_py(ConstMatrixRef<T> X, const Array<T>& t, int n_threads, Index chunk_rows) {
+    require(X.rows() > 0 && X.cols() > 0, "X must be non-empty");
+    check_rows<T>(X, t, "t");
+    Array<T> out({X.cols(), X.cols()});
+    {
+        py::gil_scoped_release release;
+        Eigen::Map<RowMatrix<T>> out_map(out.mutable_data(), X.cols(), X.cols());
+        local_hessian<T>(X, t.data(), n_threads, chunk_rows, out_map);
+    }
+    return out;
+}
+
+bool cpu_supports(const std::string& level) {
+#if defined(__x86_64__) || defined(_M_X64)
+    __builtin_cpu_init();
+    if (level == "base") return true;
+    const bool v3 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                    __builtin_cpu_supports("bmi2");
+    if (level == "v3") return v3;
+    if (level == "v4") {
+        return v3 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+    }
+    throw py::value_error("unknown ISA level '" + level + "'; choose base, v3 or v4");
+#else
+    return level == "base";
+#endif
+}
+
+py::dict build_info() {
+    py::dict info;
+    info["variant"] = MIMKIT_VARIANT;
+    info["eigen_version"] = std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) +
+                            "." + std::to_string(EIGEN_MINOR_VERSION);
+    info["simd"] = Eigen::SimdInstructionSetsInUse();
+#ifdef _OPENMP
+    info["openmp"] = _OPENMP;
+    info["openmp_max_threads"] = omp_get_max_threads();
+#else
+    info["openmp"] = 0;
+    info["openmp_max_threads"] = 1;
+#endif
+    info["chunk_bytes"] = kChunkBytes;
+    return info;
+}
+
+template <typename T>
+void define_kernels(py::module_& m) {
+    m.def("forward", &forward_py<T>, py::arg("X").noconvert(), py::arg("W").noconvert(),
+          py::arg("b").noconvert(), py::arg("a").noconvert(), py::arg("activation"),
+          py::arg("n_threads"), py::arg("chunk_rows"));
+    m.def("phase1_gradient", &phase1_gradient_py<T>, py::arg("X").noconvert(), py::arg("y").noconvert(),
+          py::arg("W").noconvert(), py::arg("b").noconvert(), py::arg("a").noconvert(),
+          py::arg("activation"), py::arg("loss"), py::arg("huber_delta"), py::arg("n_threads"),
+          py::arg("chunk_rows"));
+    m.def("phase1_run", &phase1_run_py<T>, py::arg("X").noconvert(), py::arg("y").noconvert(),
+          py::arg("W0").noconvert(), py::arg("b").noconvert(), py::arg("a").noconvert(),
+          py::arg("activation"), py::arg("loss"), py::arg("huber_delta"), py::arg("lr"),
+          py::arg("weight_decay"), py::arg("n_steps"), py::arg("record_steps"), py::arg("record_basis"),
+          py::arg("keep_scale"), py::arg("n_threads"), py::arg("chunk_rows"), py::arg("progress"));
+    m.def("local_hessian_matvec", &local_hessian_matvec_py<T>, py::arg("X").noconvert(),
+          py::arg("t").noconvert(), py::arg("V").noconvert(), py::arg("n_threads"), py::arg("chunk_rows"));
+    m.def("local_hessian", &local_hessian_py<T>, py::arg("X").noconvert(), py::arg("t").noconvert(),
+          py::arg("n_threads"), py::arg("chunk_rows"));
+}
+
+}  // namespace
+
+PYBIND11_MODULE(MIMKIT_MODULE_NAME, m) {
+    m.doc() = "mimkit compiled core (one ISA variant); use mimkit.core, not this module.";
+    define_kernels<double>(m);
+    define_kernels<float>(m);
+    m.def("cpu_supports", &cpu_supports, py::arg("level"));
+    m.def("build_info", &build_info);
+}

@@ -1,0 +1,90 @@
+// The local-Hessian operator S = (1/n) sum_i t_i x_i x_i^T (SPEC 5): a blocked matvec that
+// never forms S, and the explicit S (chunked, lower triangle only) for when d is small.
+#pragma once
+
+#include <vector>
+
+#include "chunking.hpp"
+
+namespace mimkit {
+
+// out (d x k) = X^T (t * (X V)) / n. Per chunk: XV_c = X_c V, scaled by t_c, then
+// acc_thread += X_c^T XV_c while X_c is in cache; partials reduced once in thread order.
+template <typename T>
+void local_hessian_matvec(const ConstMatrixRef<T>& X, const T* t, const ConstMatrixRef<T>& V,
+                          int n_threads, Index chunk_rows, Eigen::Ref<RowMatrix<T>> out) {
+    const Index n = X.rows();
+    const Index d = X.cols();
+    const Index k = V.cols();
+    const ChunkPlan plan = plan_chunks(n, d, sizeof(T), chunk_rows);
+    const int threads = resolve_threads(n_threads);
+    std::vector<RowMatrix<T>> partial(threads);
+    const T inv_n = T(1) / T(n);
+#pragma omp parallel num_threads(threads)
+    {
+        const int tid = thread_id();
+        RowMatrix<T>& acc = partial[tid];
+        acc.setZero(d, k);
+        RowMatrix<T> projected(plan.chunk_rows, k);
+#pragma omp for schedule(static)
+        for (Index c = 0; c < plan.n_chunks; ++c) {
+            const Index r0 = plan.begin(c);
+            const Index rows = plan.size(c);
+            const auto Xc = X.middleRows(r0, rows);
+            auto XVc = projected.topRows(rows);
+            XVc.noalias() = Xc * V;
+            XVc.array().colwise() *= Eigen::Map<const Vector<T>>(t + r0, rows).array();
+            acc.noalias() += Xc.transpose() * XVc;
+        }
+#pragma omp for schedule(static)
+        for (Index j = 0; j < d; ++j) {
+            out.row(j) = partial[0].row(j);
+            for (int p = 1; p < threads; ++p) out.row(j) += partial[p].row(j);
+            out.row(j) *= inv_n;
+        }
+    }
+}
+
+// out (d x d) = X^T diag(t) X / n. Chunks are visited in order by all threads together, each
+// thread owning whole column blocks of the lower triangle, so every entry is summed in the same
+// order whatever the thread count (bitwise reproducible); the upper triangle is mirrored last.
+template <typename T>
+void local_hessian(const ConstMatrixRef<T>& X, const T* t, int n_threads, Index chunk_rows,
+                   Eigen::Ref<RowMatrix<T>> out) {
+    const Index n = X.rows();
+    const Index d = X.cols();
+    constexpr Index kBlock = 64;
+    const Index n_blocks = (d + kBlock - 1) / kBlock;
+    const ChunkPlan plan = plan_chunks(n, d, sizeof(T), chunk_rows);
+    const int threads = resolve_threads(n_threads);
+    out.setZero();
+#pragma omp parallel num_threads(threads)
+    {
+        RowMatrix<T> weighted(plan.chunk_rows, kBlock);
+        for (Index c = 0; c < plan.n_chunks; ++c) {
+            const Index r0 = plan.begin(c);
+            const Index rows = plan.size(c);
+            const auto Xc = X.middleRows(r0, rows);
+            const auto tc = Eigen::Map<const Vector<T>>(t + r0, rows);
+            // cyclic assignment balances the triangle's uneven block sizes
+#pragma omp for schedule(static, 1)
+            for (Index blk = 0; blk < n_blocks; ++blk) {
+                const Index j0 = blk * kBlock;
+                const Index width = std::min(kBlock, d - j0);
+                auto Yc = weighted.topLeftCorner(rows, width);
+                Yc.noalias() = tc.asDiagonal() * Xc.middleCols(j0, width);
+                out.block(j0, j0, d - j0, width).noalias() += Xc.rightCols(d - j0).transpose() * Yc;
+            }
+        }
+#pragma omp for schedule(static)
+        for (Index i = 0; i < d; ++i) {
+            out.row(i).head(i + 1) *= T(1) / T(n);
+        }
+#pragma omp for schedule(static)
+        for (Index i = 0; i < d; ++i) {
+            for (Index j = i + 1; j < d; ++j) out(i, j) = out(j, i);
+        }
+    }
+}
+
+}  // namespace mimkit

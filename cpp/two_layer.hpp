@@ -1,0 +1,279 @@
+// The two-layer network f(x) = sum_j a_j sigma(w_j . x + b_j): fused forward, phase-1 gradient
+// with respect to W, and the phase-1 gradient-descent loop (SPEC 3).
+//
+// One pass over X per step: for each chunk of rows X_c (kept in cache),
+//   Z_c = X_c W^T + b                       (GEMM, chunk x m)
+//   p_i = sum_j a_j sigma(Z_ij), g_i = l'(p_i, y_i) / n
+//   G_c = g * sigma'(Z_c) * a               (elementwise, in place in Z_c)
+//   grad_thread += G_c^T X_c                (GEMM, X_c still in cache)
+// and the per-thread m x d buffers are reduced once, in thread order, so a run is bitwise
+// reproducible for a fixed thread count. No n x m array is ever allocated.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "activation.hpp"
+#include "chunking.hpp"
+#include "loss.hpp"
+
+namespace mimkit {
+
+// Largest |w_j . x_i + b_j| at which the phase-1 step counts as linear in W (SPEC 3).
+constexpr double kLinearRegimeMaxPreactivation = 1e-4;
+
+enum class KeepScale { off, on, automatic };
+
+inline std::string keep_scale_message(double max_abs_z) {
+    char buffer[320];
+    std::snprintf(buffer, sizeof(buffer),
+                  "keep_scale=True needs the linear regime, but max |X W0^T + b| = %.3g >= %g; "
+                  "use a smaller initial scale or keep_scale=False.",
+                  max_abs_z, kLinearRegimeMaxPreactivation);
+    return buffer;
+}
+
+// Thrown when the loss or the weights stop being finite; carries the step for the message.
+struct DivergenceError : std::runtime_error {
+    std::int64_t step;
+    double loss;
+    DivergenceError(std::int64_t step_, double loss_)
+        : std::runtime_error("phase 1 diverged"), step(step_), loss(loss_) {}
+};
+
+// Per-thread scratch, allocated once per call (never per step).
+template <typename T>
+struct Phase1Workspace {
+    ChunkPlan plan;
+    int n_threads;
+    std::vector<RowMatrix<T>> chunk;  // chunk_rows x m: Z_c, then G_c in place
+    std::vector<RowMatrix<T>> grad;   // m x d partial gradients
+    std::vector<double> loss_sum;
+    std::vector<double> max_abs_z;
+
+    Phase1Workspace(Index n, Index d, Index m, int threads, Index chunk_rows)
+        : plan(plan_chunks(n, d, sizeof(T), chunk_rows)),
+          n_threads(resolve_threads(threads)),
+          chunk(n_threads, RowMatrix<T>(plan.chunk_rows, m)),
+          grad(n_threads, RowMatrix<T>(m, d)),
+          loss_sum(n_threads),
+          max_abs_z(n_threads) {}
+};
+
+struct PassSummary {
+    double mean_loss;
+    double max_abs_z;
+};
+
+// Rows of Z_c -> G_c in place; returns the chunk's loss sum and updates max |z|.
+template <Activation A, typename T>
+double fuse_chunk_rows(Eigen::Ref<RowMatrix<T>> Z, const T* y, const T* b, const T* a,
+                       const LossSpec& loss, T inv_n, double& max_abs_z) {
+    const Index m = Z.cols();
+    double loss_sum = 0.0;
+    for (Index i = 0; i < Z.rows(); ++i) {
+        T* z = Z.row(i).data();
+        T p = T(0);
+        T zmax = T(0);
+        for (Index j = 0; j < m; ++j) {
+            const T zij = z[j] + b[j];
+            zmax = std::max(zmax, std::abs(zij));
+            T value, slope;
+            activation_value_and_slope<T>(A, zij, value, slope);
+            p += a[j] * value;
+            z[j] = a[j] * slope;
+        }
+        T g;
+        loss_sum += double(loss_value_and_slope<T>(loss, p, y[i], g));
+        g *= inv_n;
+        for (Index j = 0; j < m; ++j) z[j] *= g;
+        max_abs_z = std::max(max_abs_z, double(zmax));
+    }
+    return loss_sum;
+}
+
+template <typename T>
+double fuse_chunk(Activation act, Eigen::Ref<RowMatrix<T>> Z, const T* y, const T* b, const T* a,
+                  const LossSpec& loss, T inv_n, double& max_abs_z) {
+    switch (act) {
+        case Activation::logcosh:
+            return fuse_chunk_rows<Activation::logcosh, T>(Z, y, b, a, loss, inv_n, max_abs_z);
+        case Activation::quadratic:
+            return fuse_chunk_rows<Activation::quadratic, T>(Z, y, b, a, loss, inv_n, max_abs_z);
+        case Activation::cos:
+            return fuse_chunk_rows<Activation::cos, T>(Z, y, b, a, loss, inv_n, max_abs_z);
+    }
+    return 0.0;
+}
+
+// grad (m x d) = d/dW (1/n) sum_i l(p_i, y_i); one parallel region, one pass over X.
+template <typename T>
+PassSummary phase1_gradient_pass(const ConstMatrixRef<T>& X, const T* y, const ConstMatrixRef<T>& W,
+                                 const T* b, const T* a, Activation act, const LossSpec& loss,
+                                 Phase1Workspace<T>& ws, Eigen::Ref<RowMatrix<T>> grad) {
+    const Index n = X.rows();
+    const Index m = W.rows();
+    const T inv_n = T(1) / T(n);
+    const ChunkPlan& plan = ws.plan;
+#pragma omp parallel num_threads(ws.n_threads)
+    {
+        const int tid = thread_id();
+        RowMatrix<T>& chunk = ws.chunk[tid];
+        RowMatrix<T>& partial = ws.grad[tid];
+        partial.setZero();
+        double loss_sum = 0.0;
+        double max_abs_z = 0.0;
+#pragma omp for schedule(static)
+        for (Index c = 0; c < plan.n_chunks; ++c) {
+            const Index r0 = plan.begin(c);
+            const Index rows = plan.size(c);
+            const auto Xc = X.middleRows(r0, rows);
+            auto Zc = chunk.topRows(rows);
+            Zc.noalias() = Xc * W.transpose();
+            loss_sum += fuse_chunk<T>(act, Zc, y + r0, b, a, loss, inv_n, max_abs_z);
+            partial.noalias() += Zc.transpose() * Xc;
+        }
+        ws.loss_sum[tid] = loss_sum;
+        ws.max_abs_z[tid] = max_abs_z;
+        // implicit barrier of the `omp for` above: all partials are complete here
+#pragma omp for schedule(static)
+        for (Index j = 0; j < m; ++j) {
+            grad.row(j) = ws.grad[0].row(j);
+            for (int t = 1; t < ws.n_threads; ++t) grad.row(j) += ws.grad[t].row(j);
+        }
+    }
+    PassSummary summary{0.0, 0.0};
+    for (int t = 0; t < ws.n_threads; ++t) {
+        summary.mean_loss += ws.loss_sum[t];
+        summary.max_abs_z = std::max(summary.max_abs_z, ws.max_abs_z[t]);
+    }
+    summary.mean_loss /= double(n);
+    return summary;
+}
+
+template <Activation A, typename T>
+void forward_chunk_rows(const Eigen::Ref<const RowMatrix<T>>& Z, const T* b, const T* a, T* p) {
+    for (Index i = 0; i < Z.rows(); ++i) {
+        const T* z = Z.row(i).data();
+        T sum = T(0);
+        for (Index j = 0; j < Z.cols(); ++j) {
+            T value, slope;
+            activation_value_and_slope<T>(A, z[j] + b[j], value, slope);
+            sum += a[j] * value;
+        }
+        p[i] = sum;
+    }
+}
+
+// p (n) = sigma(X W^T + b) a, chunked.
+template <typename T>
+void forward(const ConstMatrixRef<T>& X, const ConstMatrixRef<T>& W, const T* b, const T* a,
+             Activation act, int n_threads, Index chunk_rows, T* p) {
+    const ChunkPlan plan = plan_chunks(X.rows(), X.cols(), sizeof(T), chunk_rows);
+    const int threads = resolve_threads(n_threads);
+#pragma omp parallel num_threads(threads)
+    {
+        RowMatrix<T> Z(plan.chunk_rows, W.rows());
+#pragma omp for schedule(static)
+        for (Index c = 0; c < plan.n_chunks; ++c) {
+            const Index r0 = plan.begin(c);
+            const Index rows = plan.size(c);
+            auto Zc = Z.topRows(rows);
+            Zc.noalias() = X.middleRows(r0, rows) * W.transpose();
+            switch (act) {
+                case Activation::logcosh:
+                    forward_chunk_rows<Activation::logcosh, T>(Zc, b, a, p + r0);
+                    break;
+                case Activation::quadratic:
+                    forward_chunk_rows<Activation::quadratic, T>(Zc, b, a, p + r0);
+                    break;
+                case Activation::cos:
+                    forward_chunk_rows<Activation::cos, T>(Zc, b, a, p + r0);
+                    break;
+            }
+        }
+    }
+}
+
+struct Phase1Settings {
+    Activation activation;
+    LossSpec loss;
+    double lr;
+    double weight_decay;
+    std::int64_t n_steps;
+    KeepScale keep_scale;
+    int n_threads;
+    Index chunk_rows;
+};
+
+// Where a run writes what it records (all owned by the caller).
+template <typename T>
+struct Phase1Record {
+    const std::vector<std::int64_t>& steps;  // sorted, unique, in [0, n_steps]
+    const T* basis;                          // d x k row-major, or nullptr for full W
+    Index basis_cols;
+    T* recorded;                             // steps.size() x m x (k or d)
+    double* losses;                          // n_steps
+    double* log_scale;                       // n_steps + 1
+};
+
+// Full-batch GD on W in place: W <- W - lr (grad + weight_decay W). `after_step(t)` runs
+// between steps outside the parallel region (signal checks, progress); it may throw.
+// Returns whether keep-scale rescaling was active.
+template <typename T, typename AfterStep>
+bool phase1_run(const ConstMatrixRef<T>& X, const T* y, const T* b, const T* a,
+                const Phase1Settings& settings, Eigen::Ref<RowMatrix<T>> W,
+                const Phase1Record<T>& record, AfterStep&& after_step) {
+    const Index m = W.rows();
+    const Index d = W.cols();
+    Phase1Workspace<T> ws(X.rows(), d, m, settings.n_threads, settings.chunk_rows);
+    RowMatrix<T> grad(m, d);
+    const T lr = T(settings.lr);
+    const T weight_decay = T(settings.weight_decay);
+    const double norm0 = double(W.norm());
+    const Index record_width = record.basis ? record.basis_cols : d;
+    bool keep = false;
+    std::size_t next_record = 0;
+    record.log_scale[0] = 0.0;
+
+    for (std::int64_t t = 0;; ++t) {
+        if (next_record < record.steps.size() && record.steps[next_record] == t) {
+            Eigen::Map<RowMatrix<T>> slot(record.recorded + next_record * m * record_width, m, record_width);
+            if (record.basis) {
+                slot.noalias() = W * Eigen::Map<const RowMatrix<T>>(record.basis, d, record_width);
+            } else {
+                slot = W;
+            }
+            ++next_record;
+        }
+        if (t == settings.n_steps) break;
+
+        const PassSummary pass = phase1_gradient_pass<T>(X, y, W, b, a, settings.activation,
+                                                         settings.loss, ws, grad);
+        record.losses[t] = pass.mean_loss;
+        if (t == 0) {
+            const bool linear = pass.max_abs_z < kLinearRegimeMaxPreactivation;
+            if (settings.keep_scale == KeepScale::on && !linear) {
+                throw std::invalid_argument(keep_scale_message(pass.max_abs_z));
+            }
+            keep = settings.keep_scale == KeepScale::on ||
+                   (settings.keep_scale == KeepScale::automatic && linear);
+        }
+        if (!std::isfinite(pass.mean_loss)) throw DivergenceError(t, pass.mean_loss);
+        W.array() -= lr * (grad.array() + weight_decay * W.array());
+        if (!W.allFinite()) throw DivergenceError(t, pass.mean_loss);
+        record.log_scale[t + 1] = record.log_scale[t];
+        if (keep) {
+            const double norm = double(W.norm());
+            W *= T(norm0 / norm);
+            record.log_scale[t + 1] += std::log(norm / norm0);
+        }
+        after_step(t + 1);
+    }
+    return keep;
+}
+}  // namespace mimkit

@@ -1,0 +1,35 @@
+"""Pick the compiled core variant for this CPU; the only importer of ``_core_*``.
+
+Three builds of the same sources exist on x86-64: ``base`` (SSE2), ``v3`` (AVX2 + FMA) and
+``v4`` (AVX-512). The best one the CPU supports is used; ``MIMKIT_ISA=base|v3|v4`` forces one
+(an error if that variant is missing or unsupported).
+"""
+from __future__ import annotations
+
+import importlib
+import os
+from types import ModuleType
+
+_LEVELS = ("v4", "v3", "base")
+
+
+def _load() -> ModuleType:
+    from . import _core_base
+
+    forced = os.environ.get("MIMKIT_ISA", "").strip()
+    if forced:
+        if forced not in _LEVELS:
+            raise ImportError(f"MIMKIT_ISA={forced!r} is not one of {', '.join(_LEVELS)}.")
+        if not _core_base.cpu_supports(forced):
+            raise ImportError(f"MIMKIT_ISA={forced!r}, but this CPU does not support that ISA level.")
+        return importlib.import_module(f"._core_{forced}", __package__)
+    for level in _LEVELS:
+        if _core_base.cpu_supports(level):
+            try:
+                return importlib.import_module(f"._core_{level}", __package__)
+            except ImportError:  # variant not built on this platform (e.g. aarch64)
+                continue
+    return _core_base
+
+
+native: ModuleType = _load()

@@ -1,0 +1,161 @@
+"""The compiled phase-1 core (C++ / Eigen / OpenMP), float32 and float64.
+
+Same signatures and semantics as :mod:`mimkit.reference` (the numpy oracle). Arrays follow the
+policy in :mod:`mimkit._validation`: computation in the dtype of X, C-ordered inputs of that
+dtype pass without a copy, anything else is converted once per call (never per step). The GIL
+is released during the work; Ctrl-C is honoured between phase-1 steps. ``n_threads=None``
+uses every OpenMP thread (``OMP_NUM_THREADS``); results are bitwise reproducible for a fixed
+thread count and agree to rounding across thread counts.
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional, Union
+
+import numpy as np
+
+from ._native import native
+from ._phase1_result import Phase1Result
+from ._validation import (
+    Phase1Inputs,
+    as_block,
+    as_matrix,
+    as_vector,
+    check_count,
+    check_keep_scale,
+    check_n_threads,
+    check_positive_number,
+    check_record_steps,
+    compute_dtype,
+)
+
+#: Rows per chunk; 0 lets the core size chunks to the cache. Benchmarks may override.
+_CHUNK_ROWS = 0
+
+
+def forward(X, W, b, a, activation: str, *, n_threads: Optional[int] = None,
+            check_finite: bool = True) -> np.ndarray:
+    """Network output ``p = sigma(X W^T + b) a``.
+
+    Parameters
+    ----------
+    X : (n, d) array.  W : (m, d).  b, a : (m,).  activation : 'logcosh', 'quadratic' or 'cos'.
+
+    Returns
+    -------
+    p : (n,) array in the dtype of X.
+    """
+    threads = check_n_threads(n_threads)
+    args = Phase1Inputs(X, None, W, b, a, activation, None, 1.0, check_finite)
+    return native.forward(args.X, args.W, args.b, args.a, args.activation, threads, _CHUNK_ROWS)
+
+
+def phase1_gradient(X, y, W, b, a, *, activation: str, loss: str, huber_delta: float = 1.0,
+                    n_threads: Optional[int] = None, check_finite: bool = True
+                    ) -> tuple[np.ndarray, float]:
+    """Gradient of ``L = (1/n) sum_i loss(p_i, y_i)`` with respect to W, in one fused pass.
+
+    Squared loss is ``(p - y)^2 / 2``; absolute ``|p - y|``; huber(delta) quadratic inside
+    ``|p - y| <= delta``. loss' at a kink is 0.
+
+    Returns
+    -------
+    grad_W : (m, d) array.
+    mean_loss : float, L at W.
+    """
+    threads = check_n_threads(n_threads)
+    args = Phase1Inputs(X, y, W, b, a, activation, loss, huber_delta, check_finite)
+    grad, mean_loss, _ = native.phase1_gradient(args.X, args.y, args.W, args.b, args.a,
+                                                args.activation, args.loss, args.huber_delta,
+                                                threads, _CHUNK_ROWS)
+    return grad, mean_loss
+
+
+def phase1_run(X, y, W0, b, a, *, activation: str, loss: str, huber_delta: float = 1.0,
+               lr: float, weight_decay: float, n_steps: int, record_steps=None,
+               record_basis=None, keep_scale: Union[bool, str] = False,
+               n_threads: Optional[int] = None, progress: Optional[Callable[[int], None]] = None,
+               check_finite: bool = True) -> Phase1Result:
+    """Full-batch GD on W: ``W <- W - lr * (grad_W L + weight_decay * W)``, ``n_steps`` times.
+
+    Parameters
+    ----------
+    X : (n, d).  y : (n,).  W0 : (m, d) initial weights (not modified).  b, a : (m,) frozen.
+    lr, weight_decay : step size eta1 > 0 and decay beta1 >= 0 (``lr * weight_decay = 1`` is
+        plain power iteration in the small-weight regime).
+    n_steps : number of updates T1.
+    record_steps : iterable of int in [0, n_steps], optional
+        Steps at which to store ``W_t`` (0 = initial weights), so one trajectory serves every
+        stopping time of a sweep.
+    record_basis : (d, k) array, optional
+        Store ``W_t @ record_basis`` (e.g. the true ``U.T``) instead of the full weights.
+    keep_scale : bool or 'auto'
+        Rescale W globally back to ``||W0||_F`` after each step. In the linear regime this is
+        exactly a change of initial scale (SPEC 3) and prevents overflow / underflow over long
+        runs. True requires ``max |X W0^T + b| < 1e-4`` at step 0 (ValueError otherwise);
+        'auto' turns it on exactly when that holds.
+    progress : callable(step), optional
+        Called after each step with the number of steps done (progress bars).
+
+    Returns
+    -------
+    Phase1Result
+
+    Raises
+    ------
+    FloatingPointError
+        If the loss or the weights become NaN/inf; the message names the step.
+    KeyboardInterrupt
+        On Ctrl-C (checked between steps).
+    """
+    threads = check_n_threads(n_threads)
+    args = Phase1Inputs(X, y, W0, b, a, activation, loss, huber_delta, check_finite)
+    lr = check_positive_number(lr, "lr")
+    weight_decay = check_positive_number(weight_decay, "weight_decay", allow_zero=True)
+    n_steps = check_count(n_steps, "n_steps")
+    steps = check_record_steps(record_steps, n_steps)
+    mode = check_keep_scale(keep_scale)
+    basis = None
+    if record_basis is not None:
+        basis = as_matrix(record_basis, "record_basis", args.dtype, shape=(args.X.shape[1], None),
+                          check_finite=check_finite)
+    if progress is not None and not callable(progress):
+        raise TypeError("progress must be a callable taking the step number, or None.")
+    W, recorded, losses, log_scale, keep = native.phase1_run(
+        args.X, args.y, args.W, args.b, args.a, args.activation, args.loss, args.huber_delta,
+        lr, weight_decay, n_steps, steps.tolist(), basis, mode, threads, _CHUNK_ROWS, progress)
+    return Phase1Result(W=W, record_steps=steps, recorded=recorded if steps.size else None,
+                        loss=losses, log_scale=log_scale, keep_scale=bool(keep))
+
+
+def local_hessian_matvec(X, t, V, *, n_threads: Optional[int] = None,
+                         check_finite: bool = True) -> np.ndarray:
+    """``S V = X^T (t[:, None] * (X V)) / n`` without forming S (one fused pass over X).
+
+    Parameters
+    ----------
+    X : (n, d).  t : (n,) label weights T(y).  V : (d, k) or (d,).
+
+    Returns
+    -------
+    (d, k) array, or (d,) when V is 1-D.
+    """
+    threads = check_n_threads(n_threads)
+    dtype = compute_dtype(X)
+    X = as_matrix(X, "X", dtype, exact_dtype=False, check_finite=check_finite)
+    n, d = X.shape
+    t = as_vector(t, "t", dtype, n, check_finite=check_finite)
+    V2 = as_block(V, "V", dtype, d, check_finite=check_finite)
+    out = native.local_hessian_matvec(X, t, V2, threads, _CHUNK_ROWS)
+    return out[:, 0] if np.ndim(V) == 1 else out
+
+
+def local_hessian(X, t, *, n_threads: Optional[int] = None, check_finite: bool = True) -> np.ndarray:
+    """Explicit ``S = X^T diag(t) X / n``, shape (d, d), exactly symmetric.
+
+    Bitwise identical for every thread count (each entry is summed in one fixed order).
+    """
+    threads = check_n_threads(n_threads)
+    dtype = compute_dtype(X)
+    X = as_matrix(X, "X", dtype, exact_dtype=False, check_finite=check_finite)
+    t = as_vector(t, "t", dtype, X.shape[0], check_finite=check_finite)
+    return native.local_hessian(X, t, threads, _CHUNK_ROWS)
