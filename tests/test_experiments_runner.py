@@ -1,0 +1,117 @@
+"""The sweep runner: resume after a kill, Ctrl-C, failures, identical records on every backend."""
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from mimkit.experiments import (DaskBackend, Grid, LocalBackend, PointsFailedError, load,
+                                run_sweep)
+from mimkit.experiments.store import ResultStore
+
+import _experiments_toy as toy
+
+TESTS = Path(__file__).resolve().parent
+PYTHON_DIR = TESTS.parent / "python"
+SLOW_GRID = dict(swept={"d": [16, 32, 48, 64, 80, 96, 112, 128, 144, 160]},
+                 fixed={"alpha": 2.0, "sleep": 0.4}, seeds=2)
+
+
+def _metric_columns(df):
+    return [c for c in df.columns if not c.startswith("time_") and c != "pid"]
+
+
+def _start_sweep_process(out: Path) -> subprocess.Popen:
+    """A sweep of 20 slow points (2 workers) in its own process group."""
+    script = textwrap.dedent(f"""
+        from mimkit.experiments import Grid, LocalBackend, run_sweep
+        import _experiments_toy as toy
+        run_sweep(toy.toy_point, Grid(**{SLOW_GRID!r}), {str(out)!r}, experiment="toy",
+                  backend=LocalBackend(n_workers=2, threads_per_worker=1), progress=False)
+    """)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PYTHON_DIR), str(TESTS)])}
+    return subprocess.Popen([sys.executable, "-c", script], env=env, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def _wait_for_points(out: Path, n: int, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while len(ResultStore(out).finished_ids()) < n:
+        assert proc.poll() is None, proc.stdout.read().decode()
+        assert time.monotonic() < deadline, "sweep made no progress"
+        time.sleep(0.05)
+
+
+def _snapshot(out: Path) -> dict:
+    return {f.name: (f.stat().st_mtime_ns, f.read_bytes())
+            for f in (out / "points").glob("*.parquet")}
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+def test_killed_sweep_resumes_without_recomputing_finished_points(tmp_path, sig):
+    proc = _start_sweep_process(tmp_path)
+    try:
+        _wait_for_points(tmp_path, 3, proc)
+        # The whole process group, as a crash (SIGKILL) or a terminal's Ctrl-C (SIGINT) would.
+        os.killpg(proc.pid, sig)
+        proc.wait(timeout=10)  # Ctrl-C must not wait for the remaining points (~4 s of work)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    before = _snapshot(tmp_path)
+    grid = Grid(**SLOW_GRID)
+    assert 3 <= len(before) < len(grid)
+
+    summary = run_sweep(toy.toy_point, grid, tmp_path, experiment="toy",
+                        backend=LocalBackend(n_workers=2, threads_per_worker=1), progress=False)
+    assert summary.skipped == len(before)
+    assert summary.computed == len(grid) - len(before)
+    after = _snapshot(tmp_path)
+    assert {k: after[k] for k in before} == before  # finished points untouched
+    assert len(after) == len(grid)
+    assert not [f for f in (tmp_path / "points").iterdir() if f.name.startswith(".tmp")]
+    assert len(load(tmp_path)) == len(grid)
+
+
+def test_dask_local_cluster_and_process_pool_give_identical_records(tmp_path):
+    grid = Grid({"d": [32, 64, 96], "alpha": [2.0, 4.0]}, fixed={"noise": 0.3}, seeds=2)
+    run_sweep(toy.toy_point, grid, tmp_path / "local", experiment="toy", progress=False,
+              backend=LocalBackend(n_workers=2, threads_per_worker=1))
+    run_sweep(toy.toy_point, grid, tmp_path / "dask", experiment="toy", progress=False,
+              backend=DaskBackend(n_workers=2, threads_per_worker=1))
+    a, b = load(tmp_path / "local"), load(tmp_path / "dask")
+    assert len(a) == len(grid)
+    # Computed in worker processes, not here, and by different processes on each backend.
+    assert os.getpid() not in set(a["pid"]) | set(b["pid"])
+    assert not set(a["pid"]) & set(b["pid"])
+    pd.testing.assert_frame_equal(a[_metric_columns(a)], b[_metric_columns(b)])
+
+
+def test_failed_points_are_reported_after_the_others_are_stored(tmp_path):
+    grid = Grid({"bad": [False, True], "k": [1, 2]})
+    with pytest.raises(PointsFailedError, match="2 of 4 points failed.*ArithmeticError") as info:
+        run_sweep(toy.toy_failing, grid, tmp_path, experiment="toy", progress=False,
+                  backend=LocalBackend(n_workers=1))
+    assert info.value.summary.computed == 2
+    df = load(tmp_path)
+    assert list(df["bad"]) == [False, False] and sorted(df["k"]) == [1, 2]
+
+
+def test_multirow_points_and_timing_column(tmp_path):
+    grid = Grid({"steps": [2, 3]}, seeds=2)
+    summary = run_sweep(toy.toy_multirow, grid, tmp_path, experiment="toy", progress=False,
+                        backend=LocalBackend(n_workers=1))
+    assert (summary.total, summary.computed, summary.skipped) == (4, 4, 0)
+    df = load(tmp_path)
+    assert len(df) == 2 * 2 + 2 * 3
+    assert (df["time_point_s"] >= 0).all()
+    assert list(df.loc[df["steps"] == 3, "step"]) == [0, 1, 2, 0, 1, 2]
+    again = run_sweep(toy.toy_multirow, Grid({"steps": [2, 3, 4]}, seeds=2), tmp_path,
+                      experiment="toy", progress=False, backend=LocalBackend(n_workers=1))
+    assert (again.skipped, again.computed) == (4, 2)
