@@ -1,0 +1,425 @@
+"""Label preprocessings ``T(y)`` for spectral methods, and the optimal one (SPEC 3 and 5).
+
+A spectral method builds ``S = (1/n) sum_i T(y_i) x_i x_i^T`` from a scalar weight per label.
+The network's phase 1 builds the same matrix with ``T(y) = -loss'(c, y)``, so every loss is a
+preprocessing (:func:`loss_preprocessing`); the library names are
+
+============  ==========================  ===============================================
+name          ``T(y)``                    loss that induces it
+============  ==========================  ===============================================
+identity      ``y``                       squared loss (principal Hessian directions)
+squared       ``y``                       (alias of identity)
+sign          ``sign(y)`` (0 at 0)        absolute (l1) loss
+absolute      ``sign(y)``                 (alias of sign)
+huber         ``clip(y, -delta, delta)``  Huber(delta) loss
+capped        ``min(y, cap)``             a squared loss capped from above
+modulus       ``|y|``                     an even preprocessing (needed for ``z1*z2*z3``)
+============  ==========================  ===============================================
+
+and ``"optimal"``, which depends on the link: :func:`optimal_preprocessing`.
+
+**Optimal preprocessing.** With ``z = U x`` and ``G(y) = E[z z^T - I | y]`` (r x r), the
+weak-recovery-optimal weighting is ``T*(y) = G(y) (I + G(y))^{-1}`` (Mondelli & Montanari 2018,
+Luo, Alghamdi & Lu 2019 for r = 1; its threshold is ``1 / E[lambda(y)^2]`` per direction,
+see :mod:`mimkit.theory`). When all ``G(y)`` are diagonal in one basis ``v_1..v_r`` of the
+index space (true for every library link covered by the theory) ``T*`` is a scalar weighting
+per direction, ``T_k(y) = lambda_k(y) / (1 + lambda_k(y))`` with ``lambda_k(y) = v_k^T G(y)
+v_k``; a scalar spectral method uses one of them and sees direction k at the top of its
+spectrum. ``G`` is estimated by Monte Carlo in r dimensions: exactly per value for discrete
+labels, otherwise in quantile bins of y with linear interpolation between bin means (constant
+beyond the outermost bin means). Closed forms are used where known (``norm2``: ``lambda = y - 1``,
+so phase retrieval ``y = z^2`` has ``T*(y) = (y - 1) / y``; ``he2_sum``: ``lambda = y / r``).
+"""
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Union
+
+import numpy as np
+from scipy import optimize, special
+
+from ._random import RandomState, as_generator
+from .links import Link, get_link
+
+Preprocessing = Union[str, Callable[[np.ndarray], np.ndarray]]
+
+PREPROCESSINGS: tuple[str, ...] = ("identity", "squared", "sign", "absolute", "huber", "capped",
+                                   "modulus", "optimal")
+LOSSES: tuple[str, ...] = ("squared", "absolute", "huber")
+#: 1 + lambda(y) = E[(v.z)^2 | y] is positive; below this floor T* = 1 - 1/(1 + lambda) is capped.
+_MIN_SECOND_MOMENT = 1e-12
+#: A label with at most this many distinct values in the Monte Carlo sample counts as discrete.
+_MAX_DISCRETE_LEVELS = 64
+
+
+def make_preprocessing(name: str, *, delta: float = 1.0, cap: float = 1.0
+                       ) -> Callable[[np.ndarray], np.ndarray]:
+    """The label transform ``T`` called ``name`` (table in the module docstring).
+
+    Parameters
+    ----------
+    name : str
+        One of ``identity, squared, sign, absolute, huber, capped, modulus`` ("optimal" needs a
+        link: use :func:`optimal_preprocessing`).
+    delta : float
+        Huber threshold (``huber`` only), > 0.
+    cap : float
+        Upper cap (``capped`` only).
+
+    Returns
+    -------
+    callable
+        ``T(y)`` mapping an (n,) array to an (n,) float array; its ``__name__`` is ``name``.
+    """
+    if not isinstance(name, str) or name not in PREPROCESSINGS:
+        raise ValueError(f"unknown preprocessing {name!r}; choose one of {', '.join(PREPROCESSINGS)} "
+                         f"or pass a callable T(y).")
+    if name == "optimal":
+        raise ValueError("preprocessing 'optimal' depends on the link; call "
+                         "optimal_preprocessing(link) (or pass link=... to the spectral method).")
+    if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not delta > 0:
+        raise ValueError(f"delta must be a positive number, got {delta!r}.")
+    if isinstance(cap, bool) or not isinstance(cap, numbers.Real) or not np.isfinite(cap):
+        raise ValueError(f"cap must be a finite number, got {cap!r}.")
+    delta, cap = float(delta), float(cap)
+    transforms = {
+        "identity": lambda y: y,
+        "squared": lambda y: y,
+        "sign": np.sign,
+        "absolute": np.sign,
+        "huber": lambda y: np.clip(y, -delta, delta),
+        "capped": lambda y: np.minimum(y, cap),
+        "modulus": np.abs,
+    }
+    inner = transforms[name]
+
+    def transform(y: np.ndarray) -> np.ndarray:
+        return np.asarray(inner(np.asarray(y, dtype=np.float64)), dtype=np.float64)
+
+    transform.__name__ = name
+    return transform
+
+
+def apply_preprocessing(preprocessing: Preprocessing, y: np.ndarray) -> np.ndarray:
+    """``T(y)`` for a name or a callable, checked to be a finite (n,) float array.
+
+    Parameters
+    ----------
+    preprocessing : str or callable
+        A name accepted by :func:`make_preprocessing` or a vectorised callable on (n,) arrays.
+    y : (n,) array
+
+    Returns
+    -------
+    (n,) float64 array
+    """
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D, got shape {y.shape}.")
+    if isinstance(preprocessing, str):
+        fn = make_preprocessing(preprocessing)
+    elif callable(preprocessing):
+        fn = preprocessing
+    else:
+        raise TypeError(f"preprocessing must be a name or a callable T(y), "
+                        f"got {type(preprocessing).__name__}.")
+    t = np.asarray(fn(y), dtype=np.float64)
+    if t.shape != y.shape:
+        raise ValueError(f"preprocessing returned shape {t.shape} for y of shape {y.shape}; "
+                         f"T must map each label to one weight.")
+    if not np.isfinite(t).all():
+        raise ValueError("preprocessing produced NaN or inf weights T(y); bound T or clean y.")
+    return t
+
+
+def loss_location(loss: str, y: np.ndarray, huber_delta: float = 1.0) -> float:
+    """The loss's own location estimate ``c`` of y (SPEC 3): mean, median or Huber location.
+
+    For Huber, ``c`` solves ``sum_i clip(y_i - c, -delta, delta) = 0``.
+    """
+    if loss not in LOSSES:
+        raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}.")
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim != 1 or y.size == 0:
+        raise ValueError(f"y must be a non-empty 1-D array, got shape {y.shape}.")
+    if loss == "squared":
+        return float(np.mean(y))
+    if loss == "absolute":
+        return float(np.median(y))
+    lo, hi = float(np.min(y)), float(np.max(y))
+    if lo == hi:
+        return lo
+    # The estimating equation is monotone in c and changes sign on [min y, max y].
+    return float(optimize.brentq(lambda c: np.mean(np.clip(y - c, -huber_delta, huber_delta)),
+                                 lo, hi, xtol=1e-12 * max(1.0, hi - lo)))
+
+
+def loss_preprocessing(loss: str, y: np.ndarray, huber_delta: float = 1.0
+                       ) -> tuple[Callable[[np.ndarray], np.ndarray], float]:
+    """The preprocessing ``T(y) = -loss'(c, y)`` a network trained with ``loss`` applies.
+
+    Parameters
+    ----------
+    loss : {"squared", "absolute", "huber"}
+    y : (n,) array
+        Labels from which the offset ``c`` is fitted (:func:`loss_location`).
+    huber_delta : float
+
+    Returns
+    -------
+    T : callable
+        ``y -> y - c``, ``sign(y - c)`` or ``clip(y - c, -delta, delta)``.
+    c : float
+    """
+    c = loss_location(loss, y, huber_delta)
+    if loss == "squared":
+        def transform(v):
+            return np.asarray(v, dtype=np.float64) - c
+    elif loss == "absolute":
+        def transform(v):
+            return np.sign(np.asarray(v, dtype=np.float64) - c)
+    else:
+        def transform(v):
+            return np.clip(np.asarray(v, dtype=np.float64) - c, -huber_delta, huber_delta)
+    transform.__name__ = f"-{loss}'(c={c:.4g}, y)"
+    return transform, c
+
+
+@dataclass(frozen=True, eq=False)
+class OptimalPreprocessing:
+    """The optimal preprocessing ``T*`` of a link, from :func:`optimal_preprocessing`.
+
+    Calling it gives the **scalar** weighting ``T_k(y) = lambda_k(y) / (1 + lambda_k(y))`` of
+    direction ``direction`` (default 0, the easiest direction: largest ``E[lambda_k^2]``); with
+    r = 1 or an isotropic ``G`` it is the unique optimal scalar weighting. :meth:`weights` gives
+    all r scalar weightings, :meth:`matrix` the matrix form ``G (I + G)^{-1}``.
+
+    Attributes
+    ----------
+    link : Link
+    basis : (r, r) array
+        Rows ``v_k``: the eigen-directions of ``G`` in z coordinates, easiest first.
+    strength : (r,) array
+        ``E[lambda_k(y)^2]``; ``1 / strength`` is the optimal weak-recovery threshold.
+    groups : tuple of int arrays
+        Directions whose ``lambda_k(y)`` coincide (one scalar weighting serves the whole group).
+    jointly_diagonalisable : bool
+        Whether one basis diagonalises every ``G(y)`` within Monte Carlo error.
+    exact : bool
+        True when a closed form is used.
+    direction : int
+        Index of the direction :meth:`__call__` weights.
+    """
+
+    link: Link
+    basis: np.ndarray
+    strength: np.ndarray
+    groups: tuple
+    jointly_diagonalisable: bool
+    exact: bool
+    direction: int
+    _knots: Optional[np.ndarray] = field(repr=False)       # (B,) bin means or discrete levels
+    _G: Optional[np.ndarray] = field(repr=False)           # (B, r, r) G at the knots
+    _discrete: bool = field(repr=False, default=False)
+    _closed_form: Optional[Callable] = field(repr=False, default=None)  # y -> lambda(y), (n,)
+
+    @property
+    def __name__(self) -> str:  # so that reports can name it like the other transforms
+        return "optimal"
+
+    def with_direction(self, direction: int) -> "OptimalPreprocessing":
+        """The same preprocessing, weighting direction ``direction`` when called."""
+        r = self.basis.shape[0]
+        if isinstance(direction, bool) or not isinstance(direction, numbers.Integral) \
+                or not 0 <= direction < r:
+            raise ValueError(f"direction must be an integer in [0, {r}), got {direction!r}.")
+        return OptimalPreprocessing(self.link, self.basis, self.strength, self.groups,
+                                    self.jointly_diagonalisable, self.exact, int(direction),
+                                    self._knots, self._G, self._discrete, self._closed_form)
+
+    def conditional_covariance(self, y: np.ndarray) -> np.ndarray:
+        """``G(y) = E[z z^T - I | y]`` in z coordinates, shape (n, r, r)."""
+        y = _as_labels(y)
+        r = self.basis.shape[0]
+        if self._closed_form is not None:
+            return self._closed_form(y)[:, None, None] * np.eye(r)
+        if self._discrete:
+            # Labels of a discrete link take the Monte Carlo levels; map each to the nearest one.
+            right = np.clip(np.searchsorted(self._knots, y), 0, len(self._knots) - 1)
+            left = np.maximum(right - 1, 0)
+            nearer_left = np.abs(y - self._knots[left]) <= np.abs(self._knots[right] - y)
+            return self._G[np.where(nearer_left, left, right)]
+        flat = self._G.reshape(len(self._knots), r * r)
+        out = np.empty((y.size, r * r))
+        for j in range(r * r):
+            out[:, j] = np.interp(y, self._knots, flat[:, j])
+        return out.reshape(y.size, r, r)
+
+    def eigenvalues(self, y: np.ndarray) -> np.ndarray:
+        """``lambda_k(y) = v_k^T G(y) v_k`` for each direction, shape (n, r)."""
+        G = self.conditional_covariance(y)
+        return np.einsum("ki,nij,kj->nk", self.basis, G, self.basis)
+
+    def weights(self, y: np.ndarray) -> np.ndarray:
+        """Scalar optimal weightings ``lambda_k / (1 + lambda_k)``, shape (n, r), always < 1."""
+        second_moment = np.maximum(1.0 + self.eigenvalues(y), _MIN_SECOND_MOMENT)
+        return 1.0 - 1.0 / second_moment
+
+    def matrix(self, y: np.ndarray) -> np.ndarray:
+        """The matrix form ``G(y) (I + G(y))^{-1}``, shape (n, r, r), in z coordinates."""
+        G = self.conditional_covariance(y)
+        eye = np.eye(G.shape[1])
+        # G (I+G)^{-1} = I - (I+G)^{-1}; I + G = E[z z^T | y] is positive definite.
+        return eye - np.linalg.inv(eye + G)
+
+    def __call__(self, y: np.ndarray) -> np.ndarray:
+        """Scalar weighting of direction ``self.direction``, shape (n,)."""
+        return self.weights(y)[:, self.direction]
+
+
+def _as_labels(y) -> np.ndarray:
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D, got shape {y.shape}.")
+    return y
+
+
+def _closed_form(link: Link, noise: float) -> Optional[Callable[[np.ndarray], np.ndarray]]:
+    """lambda(y) (G = lambda I) for links with an exact conditional law, else None."""
+    if noise != 0.0 or link.theory_covers is None:
+        return None
+    r = link.r
+    if link.name == "norm2":      # y = |z|^2 / r, so E[z_k^2 | y] = y
+        return lambda y: y - 1.0
+    if link.name == "he2_sum":    # y = |z|^2 - r, so E[z_k^2 | y] = (y + r) / r
+        return lambda y: y / r
+    return None
+
+
+def _bin_edges(y: np.ndarray, n_bins: int, min_count: int) -> np.ndarray:
+    """Quantile edges equally spaced in normal scores: finer bins in both tails."""
+    n = y.size
+    p_tail = min(0.25, min_count / n)
+    scores = np.linspace(special.ndtri(p_tail), -special.ndtri(p_tail), n_bins - 1)
+    edges = np.quantile(y, special.ndtr(scores))
+    return np.unique(edges)
+
+
+def optimal_preprocessing(link, r: Optional[int] = None, *, noise: float = 0.0,
+                          n_samples: int = 400_000, n_bins: int = 60,
+                          random_state: RandomState = None,
+                          exact: bool = True) -> OptimalPreprocessing:
+    """Estimate ``T*(y) = G(y) (I + G(y))^{-1}`` for a link (module docstring).
+
+    Parameters
+    ----------
+    link : str, Link or callable
+        As for :func:`mimkit.links.get_link`; a callable needs ``r``.
+    r : int, optional
+        Number of index directions.
+    noise : float
+        Standard deviation of Gaussian label noise, ``y = g(z) + noise * eps``.
+    n_samples : int
+        Monte Carlo sample size in r dimensions.
+    n_bins : int
+        Number of quantile bins for continuous labels (each keeps >= 200 samples in the tails).
+    random_state : None, int or Generator
+    exact : bool
+        Use closed forms where known (``norm2``, ``he2_sum`` without noise).
+
+    Returns
+    -------
+    OptimalPreprocessing
+        Callable ``y -> (n,)`` scalar weights of the easiest direction; see its methods for all
+        directions and the matrix form.
+    """
+    link = get_link(link, r)
+    if isinstance(noise, bool) or not isinstance(noise, numbers.Real) or not noise >= 0:
+        raise ValueError(f"noise must be a non-negative number, got {noise!r}.")
+    if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1000:
+        raise ValueError(f"n_samples must be an integer >= 1000, got {n_samples!r}.")
+    if isinstance(n_bins, bool) or not isinstance(n_bins, numbers.Integral) or n_bins < 2:
+        raise ValueError(f"n_bins must be an integer >= 2, got {n_bins!r}.")
+    rng = as_generator(random_state)
+    closed = _closed_form(link, float(noise)) if exact else None
+    r = link.r
+    if closed is not None:
+        # lambda is the same for every direction: one group, any basis; E[lambda^2] by MC.
+        y = link(rng.standard_normal((n_samples, r)))
+        strength = np.full(r, float(np.mean(closed(y) ** 2)))
+        return OptimalPreprocessing(link, np.eye(r), strength, (np.arange(r),), True, True, 0,
+                                    None, None, False, closed)
+
+    z = rng.standard_normal((n_samples, r))
+    y = np.asarray(link(z), dtype=np.float64)
+    if noise > 0:
+        y = y + noise * rng.standard_normal(n_samples)
+    if not np.isfinite(y).all():
+        raise ValueError(f"link {link.name!r} produced NaN or inf labels on Gaussian inputs.")
+    levels, inverse = np.unique(y, return_inverse=True)
+    discrete = levels.size <= _MAX_DISCRETE_LEVELS
+    if discrete:
+        labels, knots = inverse, levels
+    else:
+        edges = _bin_edges(y, int(n_bins), min_count=200)
+        labels = np.searchsorted(edges, y, side="right")
+        occupied = np.unique(labels)
+        labels = np.searchsorted(occupied, labels)
+        knots = np.bincount(labels, weights=y) / np.bincount(labels)
+    G, se2, prob = _binned_conditional_covariance(z, labels, len(knots))
+    basis, offdiag_ok = _joint_basis(G, se2, prob, rng)
+    lam = np.einsum("ki,bij,kj->bk", basis, G, basis)            # (B, r)
+    strength = prob @ lam ** 2
+    order = np.argsort(-strength, kind="stable")
+    basis, lam, strength = basis[order], lam[:, order], strength[order]
+    groups = _group_directions(lam, se2, prob)
+    return OptimalPreprocessing(link, basis, strength, groups, offdiag_ok, False, 0,
+                                knots, G, discrete, None)
+
+
+def _binned_conditional_covariance(z: np.ndarray, labels: np.ndarray, n_groups: int):
+    """Per group: G = mean(z z^T) - I, squared standard errors of its entries, and its mass."""
+    n, r = z.shape
+    counts = np.bincount(labels, minlength=n_groups).astype(np.float64)
+    G = np.empty((n_groups, r, r))
+    se2 = np.empty((n_groups, r, r))
+    for i in range(r):
+        for j in range(i, r):
+            prod = z[:, i] * z[:, j]
+            mean = np.bincount(labels, weights=prod, minlength=n_groups) / counts
+            sq = np.bincount(labels, weights=prod * prod, minlength=n_groups) / counts
+            G[:, i, j] = G[:, j, i] = mean - (i == j)
+            se2[:, i, j] = se2[:, j, i] = np.maximum(sq - mean ** 2, 0.0) / counts
+    return G, se2, counts / n
+
+
+def _joint_basis(G: np.ndarray, se2: np.ndarray, prob: np.ndarray, rng: np.random.Generator):
+    """A basis diagonalising all G_b (eigenvectors of a generic combination) and a test of it."""
+    r = G.shape[1]
+    if r == 1:
+        return np.ones((1, 1)), True
+    # Commuting symmetric matrices share the eigenvectors of a generic linear combination.
+    coef = rng.standard_normal(G.shape[0]) * prob
+    _, vecs = np.linalg.eigh(np.tensordot(coef, G, axes=1))
+    basis = vecs.T
+    rotated = np.einsum("ki,bij,lj->bkl", basis, G, basis)
+    off = ~np.eye(r, dtype=bool)
+    offdiag_ms = prob @ np.sum(rotated[:, off] ** 2, axis=1)
+    noise_ms = prob @ np.sum(se2[:, off], axis=1)          # E||offdiag||^2 under exact diagonality
+    return basis, bool(offdiag_ms <= 4.0 * noise_ms + 1e-12)
+
+
+def _group_directions(lam: np.ndarray, se2: np.ndarray, prob: np.ndarray) -> tuple:
+    """Group directions whose lambda_k(y) agree within Monte Carlo error."""
+    r = lam.shape[1]
+    noise = prob @ np.max(np.diagonal(se2, axis1=1, axis2=2), axis=1)
+    groups: list[list[int]] = []
+    for k in range(r):
+        for g in groups:
+            if prob @ (lam[:, k] - lam[:, g[0]]) ** 2 <= 8.0 * noise + 1e-12:
+                g.append(k)
+                break
+        else:
+            groups.append([k])
+    return tuple(np.array(g) for g in groups)
