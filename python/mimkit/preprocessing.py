@@ -367,9 +367,15 @@ def optimal_preprocessing(link, r: Optional[int] = None, *, noise: float = 0.0,
         occupied = np.unique(labels)
         labels = np.searchsorted(occupied, labels)
         knots = np.bincount(labels, weights=y) / np.bincount(labels)
-    G, se2, prob = _binned_conditional_covariance(z, labels, len(knots))
-    basis, offdiag_ok = _joint_basis(G, se2, prob, rng)
-    lam = np.einsum("ki,bij,kj->bk", basis, G, basis)            # (B, r)
+    G, _, prob = _binned_conditional_covariance(z, labels, len(knots))
+    basis = _joint_basis(G, prob)
+    # Standard errors are only meaningful in the rotated coordinates (products v_k.z v_l.z).
+    rotated, se2, _ = _binned_conditional_covariance(z @ basis.T, labels, len(knots))
+    off = ~np.eye(r, dtype=bool)
+    offdiag_ms = prob @ np.sum(rotated[:, off] ** 2, axis=1)
+    # Under exact joint diagonality the residual is Monte Carlo noise of expectation noise_ms.
+    offdiag_ok = bool(offdiag_ms <= 4.0 * (prob @ np.sum(se2[:, off], axis=1)) + 1e-12)
+    lam = np.diagonal(rotated, axis1=1, axis2=2)                 # (B, r)
     strength = prob @ lam ** 2
     order = np.argsort(-strength, kind="stable")
     basis, lam, strength = basis[order], lam[:, order], strength[order]
@@ -394,20 +400,35 @@ def _binned_conditional_covariance(z: np.ndarray, labels: np.ndarray, n_groups: 
     return G, se2, counts / n
 
 
-def _joint_basis(G: np.ndarray, se2: np.ndarray, prob: np.ndarray, rng: np.random.Generator):
-    """A basis diagonalising all G_b (eigenvectors of a generic combination) and a test of it."""
+def _joint_basis(G: np.ndarray, prob: np.ndarray, n_sweeps: int = 50) -> np.ndarray:
+    """Rows v_k of a basis that jointly diagonalises the G_b, weighted by bin mass.
+
+    Jacobi rotations of Cardoso & Souloumiac (1996) minimising ``sum_b p_b ||offdiag(V^T G_b V)||^2``
+    from the identity.
+    """
     r = G.shape[1]
-    if r == 1:
-        return np.ones((1, 1)), True
-    # Commuting symmetric matrices share the eigenvectors of a generic linear combination.
-    coef = rng.standard_normal(G.shape[0]) * prob
-    _, vecs = np.linalg.eigh(np.tensordot(coef, G, axes=1))
-    basis = vecs.T
-    rotated = np.einsum("ki,bij,lj->bkl", basis, G, basis)
-    off = ~np.eye(r, dtype=bool)
-    offdiag_ms = prob @ np.sum(rotated[:, off] ** 2, axis=1)
-    noise_ms = prob @ np.sum(se2[:, off], axis=1)          # E||offdiag||^2 under exact diagonality
-    return basis, bool(offdiag_ms <= 4.0 * noise_ms + 1e-12)
+    A = np.transpose(G * np.sqrt(prob)[:, None, None], (1, 2, 0)).copy()   # (r, r, B)
+    V = np.eye(r)
+    for _ in range(n_sweeps):
+        rotated = False
+        for p in range(r - 1):
+            for q in range(p + 1, r):
+                g = np.stack([A[p, p] - A[q, q], A[p, q] + A[q, p]])
+                gg = g @ g.T
+                ton, toff = gg[0, 0] - gg[1, 1], gg[0, 1] + gg[1, 0]
+                theta = 0.5 * np.arctan2(toff, ton + np.hypot(ton, toff))
+                c, s = np.cos(theta), np.sin(theta)
+                if abs(s) <= 1e-12:
+                    continue
+                rotated = True
+                rot = np.array([[c, -s], [s, c]])
+                pair = [p, q]
+                V[:, pair] = V[:, pair] @ rot
+                A[pair, :, :] = np.einsum("ij,jkb->ikb", rot.T, A[pair, :, :])
+                A[:, pair, :] = np.einsum("kjb,ji->kib", A[:, pair, :], rot)
+        if not rotated:
+            break
+    return V.T
 
 
 def _group_directions(lam: np.ndarray, se2: np.ndarray, prob: np.ndarray) -> tuple:
