@@ -1,0 +1,147 @@
+"""Gaussian multi-index models ``y = g(U x) + noise`` with ``x ~ N(0, I_d)`` (SPEC 1)."""
+from __future__ import annotations
+
+import numbers
+from typing import Callable, Optional, Union
+
+import numpy as np
+
+from ._random import RandomState, as_generator
+from .links import Link, get_link
+
+LinkLike = Union[str, Link, Callable[[np.ndarray], np.ndarray]]
+
+#: Rows generated per chunk: the only temporaries are (chunk, r) index values and (chunk,)
+#: labels, so sampling never holds more than its output.
+_CHUNK_ROWS = 8192
+
+
+def _check_positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    return int(value)
+
+
+def random_subspace(r: int, d: int, random_state: RandomState = None) -> np.ndarray:
+    """Uniformly random r-dimensional subspace of R^d (Haar measure).
+
+    Returns
+    -------
+    U : (r, d) array with orthonormal rows.
+    """
+    rng = as_generator(random_state)
+    q, rr = np.linalg.qr(rng.standard_normal((d, r)))
+    # Fixing the signs of R's diagonal makes Q exactly Haar-distributed.
+    return (q * np.sign(np.diag(rr))).T.copy()
+
+
+class MultiIndexModel:
+    """The model ``y = g(U x) + noise * N(0, 1)``, ``x ~ N(0, I_d)``.
+
+    Parameters
+    ----------
+    d : int
+        Input dimension.
+    link : str, Link or callable
+        See :func:`mimkit.links.get_link`.
+    r : int, optional
+        Number of index directions; needed only for a callable link (or to size ``he2_sum``,
+        ``norm2``, ``tanh_committee``).
+    noise : float
+        Standard deviation of the additive Gaussian label noise.
+    U : (r, d) array with orthonormal rows, optional
+        The index directions; a uniformly random subspace by default.
+    random_state : int, Generator or None
+        Seeds the random U and the stream :meth:`sample` draws from when it gets no seed.
+
+    Attributes
+    ----------
+    U : (r, d) array.  r : int.  d : int.  link : Link.  noise : float.
+    """
+
+    def __init__(self, d: int, link: LinkLike, r: Optional[int] = None, noise: float = 0.0,
+                 U: Optional[np.ndarray] = None, random_state: RandomState = None):
+        self.d = _check_positive_int(d, "d")
+        if U is not None and r is None and not isinstance(link, (str, Link)):
+            r = np.shape(U)[0]
+        self.link = get_link(link, r)
+        self.r = self.link.r
+        if isinstance(noise, bool) or not isinstance(noise, numbers.Real) or not noise >= 0:
+            raise ValueError(f"noise must be a real number >= 0 (label noise sd), got {noise!r}.")
+        self.noise = float(noise)
+        rng = as_generator(random_state)
+        self._rng = rng
+        self.U = random_subspace(self.r, self.d, rng) if U is None else self._check_U(U)
+
+    def _check_U(self, U) -> np.ndarray:
+        U = np.array(U, dtype=np.float64)
+        if U.shape != (self.r, self.d):
+            raise ValueError(f"U must have shape (r, d) = ({self.r}, {self.d}), got {U.shape}.")
+        if not np.allclose(U @ U.T, np.eye(self.r), atol=1e-8):
+            raise ValueError("U must have orthonormal rows; pass np.linalg.qr(U.T)[0].T.")
+        return U
+
+    def __repr__(self) -> str:
+        return (f"MultiIndexModel(d={self.d}, link={self.link.name!r}, r={self.r}, "
+                f"noise={self.noise})")
+
+    def sample(self, n: int, dtype=np.float64, random_state: RandomState = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Draw ``n`` samples, generated in chunks of rows.
+
+        Parameters
+        ----------
+        n : int
+        dtype : float32 or float64
+        random_state : int, Generator or None
+            None draws from the model's own stream (successive calls give fresh data).
+            The result does not depend on the chunk size.
+
+        Returns
+        -------
+        X : (n, d) array of dtype.  y : (n,) array of dtype.
+        """
+        n = _check_positive_int(n, "n")
+        dtype = np.dtype(dtype)
+        if dtype not in (np.float32, np.float64):
+            raise TypeError(f"dtype must be float32 or float64, got {dtype}.")
+        rng = self._rng if random_state is None else as_generator(random_state)
+        # Separate streams for X and noise so that chunking cannot change the draws.
+        rng_x, rng_noise = (np.random.default_rng(s) for s in rng.integers(0, 2**63, size=2))
+        X = np.empty((n, self.d), dtype=dtype)
+        y = np.empty(n, dtype=dtype)
+        U = self.U.astype(dtype)
+        for start in range(0, n, _CHUNK_ROWS):
+            stop = min(start + _CHUNK_ROWS, n)
+            rng_x.standard_normal(out=X[start:stop], dtype=dtype)
+            z = (X[start:stop] @ U.T).astype(np.float64, copy=False)
+            y_chunk = self.link(z)
+            if self.noise:
+                y_chunk = y_chunk + self.noise * rng_noise.standard_normal(stop - start)
+            y[start:stop] = y_chunk
+        return X, y
+
+
+def make_multi_index(n_samples: int, n_features: int, link: LinkLike, noise: float = 0.0,
+                     random_state: RandomState = None, return_subspace: bool = False, *,
+                     r: Optional[int] = None):
+    """Sample a Gaussian multi-index regression problem (scikit-learn ``make_*`` style).
+
+    Parameters
+    ----------
+    n_samples : int.  n_features : int (d).
+    link : str, Link or callable.  noise : float, label noise sd.
+    random_state : int, Generator or None
+    return_subspace : bool
+        Also return the index directions U.
+    r : int, optional
+        Needed for a callable link.
+
+    Returns
+    -------
+    X : (n_samples, n_features).  y : (n_samples,).  U : (r, n_features), if return_subspace.
+    """
+    rng = as_generator(random_state)
+    model = MultiIndexModel(n_features, link, r=r, noise=noise, random_state=rng)
+    X, y = model.sample(n_samples)
+    return (X, y, model.U) if return_subspace else (X, y)

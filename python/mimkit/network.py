@@ -1,0 +1,94 @@
+"""The two-layer network ``f(x) = c + sum_j a_j sigma(w_j . x + b_j)`` (SPEC 2)."""
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from . import core
+from ._validation import ACTIVATIONS, as_matrix, check_name, compute_dtype
+# The numpy activation of the oracle is the one elementwise sigma in Python; the core fuses
+# sigma into its passes and does not expose it, but hidden features need it on their own.
+from .reference import activation_value
+
+#: Rows per chunk when materialising hidden features (bounds the (chunk, m) temporaries).
+_CHUNK_ROWS = 8192
+
+
+@dataclass(frozen=True)
+class TwoLayerNetwork:
+    """Parameters of ``f(x) = c + sum_j a_j sigma(w_j . x + b_j)``.
+
+    Attributes
+    ----------
+    W : (m, d) array, inner weights.  b : (m,) biases.  a : (m,) outer weights.
+    c : float, output offset.  activation : str, one of ``logcosh``, ``quadratic``, ``cos``.
+    """
+
+    W: np.ndarray
+    b: np.ndarray
+    a: np.ndarray
+    c: float
+    activation: str
+
+    def __post_init__(self):
+        check_name(self.activation, "activation", ACTIVATIONS)
+        m = np.shape(self.W)[0]
+        if np.ndim(self.W) != 2 or np.shape(self.b) != (m,) or np.shape(self.a) != (m,):
+            raise ValueError(f"W must be (m, d) with b and a of shape (m,); got {np.shape(self.W)}, "
+                             f"{np.shape(self.b)}, {np.shape(self.a)}.")
+
+    @property
+    def n_hidden(self) -> int:
+        return self.W.shape[0]
+
+    @property
+    def n_features(self) -> int:
+        return self.W.shape[1]
+
+    def _weights_for(self, X: np.ndarray) -> np.ndarray:
+        # The core computes in X's dtype and refuses a float32/float64 mix for W; W is small.
+        return self.W.astype(compute_dtype(X), copy=False)
+
+    def predict(self, X, *, n_threads: Optional[int] = None) -> np.ndarray:
+        """``f(X)``, shape (n,), in the dtype of X (float64 for integer X)."""
+        return self.c + core.forward(X, self._weights_for(X), self.b, self.a, self.activation,
+                                     n_threads=n_threads)
+
+    def hidden(self, X) -> np.ndarray:
+        """Hidden features ``sigma(X W^T + b)``, shape (n, m), in the dtype of X."""
+        dtype = compute_dtype(X)
+        X = as_matrix(X, "X", dtype, shape=(None, self.n_features), exact_dtype=False)
+        W = self.W.astype(dtype, copy=False)
+        b = self.b.astype(dtype, copy=False)
+        out = np.empty((X.shape[0], self.n_hidden), dtype=dtype)
+        for start in range(0, X.shape[0], _CHUNK_ROWS):
+            stop = min(start + _CHUNK_ROWS, X.shape[0])
+            out[start:stop] = activation_value(X[start:stop] @ W.T + b, self.activation)
+        return out
+
+
+def symmetric_init(n_hidden: int, n_features: int, init_scale: float, outer_scale: float,
+                   rng: np.random.Generator, dtype=np.float64
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Symmetric small initialisation (SPEC 2), so that ``f == 0`` at the start.
+
+    Neurons come in pairs ``(2k, 2k+1)`` with the same ``w`` and ``b = 0`` and opposite
+    ``a = +-outer_scale``; ``w = init_scale * (uniform on the unit sphere)``, so for
+    ``x ~ N(0, I)`` every pre-activation ``w . x`` has standard deviation ``init_scale``.
+
+    Returns
+    -------
+    W : (n_hidden, n_features) of dtype.  b : (n_hidden,) zeros.  a : (n_hidden,).
+    """
+    if (isinstance(n_hidden, bool) or not isinstance(n_hidden, numbers.Integral)
+            or n_hidden < 2 or n_hidden % 2):
+        raise ValueError(f"n_hidden must be an even integer >= 2 (neurons come in symmetric "
+                         f"pairs with opposite outer weights), got {n_hidden!r}; e.g. 64.")
+    half = rng.standard_normal((n_hidden // 2, n_features))
+    half *= init_scale / np.linalg.norm(half, axis=1, keepdims=True)
+    W = np.repeat(half, 2, axis=0).astype(dtype, copy=False)
+    a = np.tile(np.array([outer_scale, -outer_scale]), n_hidden // 2)
+    return W, np.zeros(n_hidden), a

@@ -1,0 +1,331 @@
+"""Layer-wise training of the two-layer network (SPEC 3 and 4).
+
+Phase 1 trains the inner weights W on D1 by full-batch GD with weight decay through
+:func:`mimkit.core.phase1_run` (a and b frozen). Phase 2 keeps only the directions
+``w_j / |w_j|``, draws fresh biases and fits the outer weights on D2 by ridge regression.
+
+**Output offset.** The network carries ``f = c + sum_j a_j sigma(...)``. Before phase 1, ``c``
+is the loss's own location estimate of the (transformed) labels: the mean (squared), the median
+(absolute), the Huber location (huber), so that ``sum_i loss'(c, y_i) = 0`` and the local
+Hessian ``S = (1/n) sum_i loss'(c, y_i) x_i x_i^T`` has no multiple of I drowning the signal.
+Every built-in loss depends on ``p - y`` only, so the core is simply given ``y - c``.
+
+**Scale.** ``keep_scale='auto'`` (the default) lets the core rescale W globally after each
+step while the pre-activations are below 1e-4: in that linear regime this is exactly a smaller
+or larger ``eps0``, and it keeps long runs from under- or overflowing. A large ``init_scale``
+switches it off by itself.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Union
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from . import core
+from ._phase1_result import Phase1Result
+from ._random import RandomState, as_generator
+from ._ridge import GramStats, gcv_ridge, gd_ridge, solve_ridge
+from ._validation import (ACTIVATIONS, LOSSES, as_matrix, as_vector, check_count, check_name,
+                          check_positive_number, compute_dtype)
+from .network import TwoLayerNetwork, symmetric_init
+
+#: Seconds phase 1 must run before its progress bar appears.
+PROGRESS_DELAY_S = 2.0
+_CHUNK_ROWS = 8192
+
+Progress = Union[bool, Callable[[int], None]]
+
+
+def default_n_steps(d: int) -> int:
+    """Default phase-1 step count ``ceil(ln d / (2 ln 1.5))`` (8 at d = 512, 10 at d = 2048).
+
+    A random start has overlap ``~ sqrt(r/d)`` with the index subspace; each power-iteration
+    step multiplies the signal-to-bulk ratio by ``|lambda_signal| / bulk edge``, which is
+    >= 1.5 for the library links at ``n1 / d >= 8`` with the Huber loss. Amplifying by
+    ``sqrt(d)`` therefore takes ``ln d / (2 ln 1.5)`` steps; many more let neurons collapse
+    onto the leading eigenvector when the signal eigenvalues differ (SPEC 3).
+    """
+    return max(1, math.ceil(math.log(max(d, 2)) / (2.0 * math.log(1.5))))
+
+
+def loss_location(y: np.ndarray, loss: str, huber_delta: float = 1.0) -> float:
+    """The offset c with ``sum_i loss'(c, y_i) = 0``: mean, median or Huber location.
+
+    Parameters
+    ----------
+    y : (n,) array.  loss : 'squared', 'absolute' or 'huber'.  huber_delta : float > 0.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    if loss == "squared":
+        return float(np.mean(y))
+    if loss == "absolute":
+        return float(np.median(y))
+    # sum_i clip(y_i - c, +-delta) is continuous and non-increasing in c, zero somewhere in
+    # [min y, max y]: bisection to float64 resolution (~60 halvings).
+    lo, hi = float(np.min(y)), float(np.max(y))
+    while hi - lo > 1e-13 * max(1.0, abs(lo), abs(hi)):
+        mid = 0.5 * (lo + hi)
+        if np.sum(np.clip(y - mid, -huber_delta, huber_delta)) > 0:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+def _rms(X: np.ndarray) -> float:
+    """Root-mean-square entry of X, without an (n, d) temporary."""
+    flat = X.reshape(-1)
+    return math.sqrt(float(np.dot(flat, flat)) / max(flat.size, 1))
+
+
+@dataclass(frozen=True)
+class Phase1Output:
+    """Result of :func:`run_phase1`.
+
+    Attributes
+    ----------
+    W : (m, d) inner weights after phase 1 (their directions are what phase 2 uses).
+    W0 : (m, d) initial weights.  b, a : (m,) frozen phase-1 biases and outer weights.
+    c : float, output offset (location of the transformed labels).
+    result : :class:`mimkit.core.Phase1Result` (losses, recorded weights, log scale).
+    seconds : float, wall time of the core call.
+    """
+
+    W: np.ndarray
+    W0: np.ndarray
+    b: np.ndarray
+    a: np.ndarray
+    c: float
+    result: Phase1Result = field(repr=False)
+    seconds: float
+
+
+def run_phase1(X, y, *, n_hidden: int = 64, activation: str = "logcosh", loss: str = "huber",
+               huber_delta: float = 1.0,
+               label_transform: Optional[Callable[[np.ndarray], np.ndarray]] = None,
+               lr: float = 1.0, weight_decay: float = 1.0, n_steps: Optional[int] = None,
+               init_scale: float = 1e-6, keep_scale: Union[bool, str] = "auto",
+               record_steps=None, record_basis=None, n_threads: Optional[int] = None,
+               random_state: RandomState = None, progress: Progress = False) -> Phase1Output:
+    """Phase 1: train W on (X, y) from the symmetric small initialisation.
+
+    Parameters
+    ----------
+    X : (n1, d) float32/float64 array.  y : (n1,) labels.
+    n_hidden : int, even
+        Width m.
+    activation : {'logcosh', 'quadratic', 'cos'}
+    loss : {'huber', 'squared', 'absolute'}
+        Its derivative at c is the label preprocessing ``T(y) = -loss'(c, y)``.
+    huber_delta : float
+        Huber threshold, in units of y: ``T(y) = clip(y - c, -delta, delta)``.
+    label_transform : callable (n,) -> (n,), optional
+        Applied to y once before phase 1 ("loss on T(y)"; with ``loss='squared'`` the
+        preprocessing is exactly T). Phase 2 always fits the original y.
+    lr, weight_decay : float
+        eta1 and beta1. ``lr * weight_decay = 1`` (the default) is clean power iteration.
+    n_steps : int, optional
+        T1; default :func:`default_n_steps` of d.
+    init_scale : float
+        eps0: the initial ``|w_j|`` is ``init_scale / rms(X)``, so each pre-activation has
+        standard deviation ``init_scale`` on isotropic data.
+    keep_scale : bool or 'auto'
+        See the module docstring and :func:`mimkit.core.phase1_run`.
+    record_steps, record_basis
+        Passed to the core: store ``W_t`` (or ``W_t @ record_basis``) at these steps.
+    n_threads : int, optional
+    random_state : int, Generator or None
+        Draws the initial directions.
+    progress : bool or callable(step)
+        True shows a tqdm bar once phase 1 has run for 2 s; a callable is passed to the core.
+
+    Returns
+    -------
+    Phase1Output
+    """
+    dtype = compute_dtype(X)
+    X = as_matrix(X, "X", dtype, exact_dtype=False)
+    n, d = X.shape
+    y = as_vector(y, "y", np.float64, n)
+    activation = check_name(activation, "activation", ACTIVATIONS)
+    loss = check_name(loss, "loss", LOSSES)
+    huber_delta = check_positive_number(huber_delta, "huber_delta")
+    init_scale = check_positive_number(init_scale, "init_scale")
+    n_steps = default_n_steps(d) if n_steps is None else check_count(n_steps, "n_steps")
+    if label_transform is not None:
+        y = _apply_transform(label_transform, y)
+    c = loss_location(y, loss, huber_delta)
+    rng = as_generator(random_state)
+    scale = init_scale / max(_rms(X), np.finfo(np.float64).tiny)
+    W0, b, a = symmetric_init(n_hidden, d, scale, 1.0, rng, dtype)
+    with _progress_callback(progress, n_steps) as callback:
+        start = time.perf_counter()
+        res = core.phase1_run(X, (y - c).astype(dtype), W0, b, a, activation=activation,
+                              loss=loss, huber_delta=huber_delta, lr=lr,
+                              weight_decay=weight_decay, n_steps=n_steps,
+                              record_steps=record_steps, record_basis=record_basis,
+                              keep_scale=keep_scale, n_threads=n_threads, progress=callback,
+                              check_finite=False)  # as_matrix/as_vector checked X and y
+        seconds = time.perf_counter() - start
+    return Phase1Output(res.W, W0, b, a, c, res, seconds)
+
+
+def _apply_transform(fn, y: np.ndarray) -> np.ndarray:
+    if not callable(fn):
+        raise TypeError(f"label_transform must be a callable on (n,) arrays, got {fn!r}.")
+    t = np.asarray(fn(y), dtype=np.float64)
+    if t.shape != y.shape or not np.isfinite(t).all():
+        raise ValueError(f"label_transform must map y of shape {y.shape} to finite values of the "
+                         f"same shape, got shape {t.shape}.")
+    return t
+
+
+class _progress_callback:
+    """Context manager yielding the core's progress callback (a tqdm bar, a user callable,
+    or None) and closing the bar afterwards."""
+
+    def __init__(self, progress: Progress, total: int):
+        self.progress, self.total, self.bar = progress, total, None
+
+    def __enter__(self):
+        if callable(self.progress):
+            return self.progress
+        if not self.progress:
+            return None
+        self.bar = tqdm(total=self.total, desc="phase 1", unit="step", delay=PROGRESS_DELAY_S,
+                        leave=False)
+        bar = self.bar
+        return lambda step: bar.update(step - bar.n)
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.close()
+        return False
+
+
+@dataclass(frozen=True)
+class Phase2Output:
+    """Result of :func:`run_phase2`: the trained network and how its outer layer was fitted.
+
+    Attributes
+    ----------
+    network : TwoLayerNetwork.  ridge : float, the per-sample regulariser used.
+    solver : str.  seconds : float.
+    """
+
+    network: TwoLayerNetwork
+    ridge: float
+    solver: str
+    seconds: float
+
+
+def unit_directions(W) -> np.ndarray:
+    """Rows of W scaled to unit norm, shape (m, d); a zero row is an error."""
+    W = np.asarray(W, dtype=np.float64)
+    norms = np.linalg.norm(W, axis=1, keepdims=True)
+    if not np.all(norms > 0):
+        raise FloatingPointError("some phase-1 weights are exactly zero, so they carry no "
+                                 "direction; raise init_scale or use keep_scale='auto'.")
+    return W / norms
+
+
+def run_phase2(X, y, W, *, activation: str = "logcosh", ridge: Union[str, float] = "gcv",
+               solver: str = "ridge", gd_steps: int = 1000, bias_scale: float = 1.0,
+               random_state: RandomState = None) -> Phase2Output:
+    """Phase 2: unit directions from W, fresh biases ``N(0, bias_scale^2)``, outer weights on D2.
+
+    Unit directions give pre-activations ``w . x ~ N(0, 1)`` on standardised inputs, and
+    N(0, 1) biases then spread the neurons' kinks over the bulk of that distribution, so
+    neurons sharing a direction still give different features.
+
+    Parameters
+    ----------
+    X : (n2, d) array.  y : (n2,).  W : (m, d) phase-1 weights (any norms).
+    ridge : 'gcv' or float >= 0
+        Per-sample regulariser lam of ``(1/n)|y_c - H_c a|^2 + lam |a|^2``; 'gcv' picks it by
+        generalised cross-validation (:func:`mimkit._ridge.gcv_ridge`).
+    solver : {'ridge', 'gd'}
+        Closed form, or ``gd_steps`` steps of gradient descent from ``a = 0`` on the same
+        objective (few steps regularise like early stopping).
+    bias_scale : float > 0.  random_state : int, Generator or None (draws the biases).
+
+    Returns
+    -------
+    Phase2Output
+    """
+    activation = check_name(activation, "activation", ACTIVATIONS)
+    solver = check_name(solver, "solver", ("ridge", "gd"))
+    gd_steps = check_count(gd_steps, "gd_steps")
+    bias_scale = check_positive_number(bias_scale, "bias_scale")
+    if not (isinstance(ridge, str) and ridge == "gcv"):
+        ridge = check_positive_number(ridge, "ridge", allow_zero=True)
+    dtype = compute_dtype(X)
+    X = as_matrix(X, "X", dtype, exact_dtype=False)
+    y = as_vector(y, "y", np.float64, X.shape[0])
+    if X.shape[0] < 2:
+        raise ValueError(f"phase 2 needs n_samples >= 2 to fit the outer layer, got "
+                         f"n_samples = {X.shape[0]}.")
+    start = time.perf_counter()
+    V = unit_directions(W)
+    rng = as_generator(random_state)
+    b = bias_scale * rng.standard_normal(V.shape[0])
+    probe = TwoLayerNetwork(V, b, np.zeros(V.shape[0]), 0.0, activation)
+    stats = GramStats.accumulate(
+        (probe.hidden(X[s:s + _CHUNK_ROWS]), y[s:s + _CHUNK_ROWS])
+        for s in range(0, X.shape[0], _CHUNK_ROWS))
+    lam = gcv_ridge(stats) if ridge == "gcv" else ridge
+    a, c = solve_ridge(stats, lam) if solver == "ridge" else gd_ridge(stats, lam, gd_steps)
+    network = TwoLayerNetwork(V, b, a, c, activation)
+    return Phase2Output(network, float(lam), solver, time.perf_counter() - start)
+
+
+def neuron_subspace(W, k: int) -> np.ndarray:
+    """Top-k right singular vectors of the unit directions ``w_j / |w_j|``.
+
+    Normalising first weighs every neuron equally whatever its phase-1 norm.
+
+    Returns
+    -------
+    (k, d) array with orthonormal rows.
+    """
+    V = unit_directions(W)
+    k = check_count(k, "k", minimum=1)
+    if k > min(V.shape):
+        raise ValueError(f"k must be at most min(n_hidden, n_features) = {min(V.shape)}, got {k}.")
+    return np.linalg.svd(V, full_matrices=False)[2][:k]
+
+
+@dataclass(frozen=True)
+class LayerwiseFit:
+    """Both phases of :func:`train_layerwise`."""
+
+    network: TwoLayerNetwork
+    phase1: Phase1Output
+    phase2: Phase2Output
+
+
+def train_layerwise(X1, y1, X2, y2, *, n_hidden: int = 64, activation: str = "logcosh",
+                    loss: str = "huber", huber_delta: float = 1.0, label_transform=None,
+                    lr: float = 1.0, weight_decay: float = 1.0, n_steps: Optional[int] = None,
+                    init_scale: float = 1e-6, keep_scale: Union[bool, str] = "auto",
+                    record_steps=None, record_basis=None, ridge: Union[str, float] = "gcv",
+                    solver: str = "ridge", gd_steps: int = 1000, bias_scale: float = 1.0,
+                    n_threads: Optional[int] = None, random_state: RandomState = None,
+                    progress: Progress = False) -> LayerwiseFit:
+    """Phase 1 on (X1, y1), then phase 2 on (X2, y2); arguments as in :func:`run_phase1`
+    and :func:`run_phase2`. One generator from ``random_state`` draws the initial directions,
+    then the phase-2 biases."""
+    rng = as_generator(random_state)
+    p1 = run_phase1(X1, y1, n_hidden=n_hidden, activation=activation, loss=loss,
+                    huber_delta=huber_delta, label_transform=label_transform, lr=lr,
+                    weight_decay=weight_decay, n_steps=n_steps, init_scale=init_scale,
+                    keep_scale=keep_scale, record_steps=record_steps, record_basis=record_basis,
+                    n_threads=n_threads, random_state=rng, progress=progress)
+    p2 = run_phase2(X2, y2, p1.W, activation=activation, ridge=ridge, solver=solver,
+                    gd_steps=gd_steps, bias_scale=bias_scale, random_state=rng)
+    return LayerwiseFit(p2.network, p1, p2)
