@@ -1,0 +1,429 @@
+"""Spectral methods on the local Hessian ``S = (1/n) sum_i t_i x_i x_i^T - s I`` (SPEC 5).
+
+``t_i`` are label weights ``T(y_i)`` from a preprocessing (a name, a callable or the optimal
+one, :mod:`mimkit.preprocessing`). ``center`` fixes how the trivial identity component of
+``E[T(y) x x^T] = E[T] I + U^T E[T (z z^T - I)] U`` is removed:
+
+* ``"mean"`` (default for names and callables): ``t = T(y) - mean T(y)``, ``s = 0``. This is the
+  network's phase-1 matrix (the output offset ``c`` centres ``loss'``, SPEC 3) and pHd's.
+* ``"identity"``: ``t = T(y)``, ``s = mean T(y)``, i.e. ``(1/n) sum T(y_i) (x_i x_i^T - I)``.
+  Same eigenvectors as ``"none"``; only the eigenvalues move, which matters for ranking by |lambda|.
+* ``"none"`` (default for ``"optimal"``): ``t = T(y)``, ``s = 0``. The optimal ``T* = 1 - 1/(1 +
+  lambda)`` is designed for the top eigenvector of this uncentred matrix, and its mean can be
+  huge (``E[T*] = -inf`` for phase retrieval), so it is not centred.
+
+Centring changes the bulk of the spectrum (``mean(T) (Sigma_hat - I)`` is not a multiple of I),
+so the weak-recovery threshold depends on it; :mod:`mimkit.theory` uses the same convention.
+
+S is applied through :func:`mimkit.core.local_hessian_matvec` (one fused pass over X per block)
+or formed once by :func:`mimkit.core.local_hessian` when that is cheaper (:func:`top_eigenpairs`).
+"""
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+from typing import Callable, Optional, Union
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse.linalg
+
+from . import core
+from ._random import RandomState, as_generator
+from ._validation import as_matrix, check_count, check_record_steps, compute_dtype
+from .preprocessing import OptimalPreprocessing, apply_preprocessing, optimal_preprocessing
+
+CENTERINGS: tuple[str, ...] = ("mean", "identity", "none")
+WHICH: tuple[str, ...] = ("abs", "largest", "smallest")
+METHODS: tuple[str, ...] = ("auto", "explicit", "lanczos")
+#: Expected matvecs of the Lanczos path per wanted eigenvector, and the cost ratio of a
+#: memory-bound matvec flop to a BLAS-3 flop of the explicit path (rule in top_eigenpairs).
+_LANCZOS_MATVECS_PER_VECTOR = 40
+_MATVEC_FLOP_COST = 4.0
+
+
+def default_center(preprocessing) -> str:
+    """``"none"`` for the optimal preprocessing, ``"mean"`` otherwise (module docstring)."""
+    is_optimal = isinstance(preprocessing, OptimalPreprocessing) or (
+        isinstance(preprocessing, str) and preprocessing == "optimal")
+    return "none" if is_optimal else "mean"
+
+
+def resolve_preprocessing(preprocessing, link=None, r: Optional[int] = None,
+                          random_state: RandomState = None):
+    """A name, callable or ``"optimal"`` (needs ``link``) as something :func:`label_weights` takes."""
+    if isinstance(preprocessing, str) and preprocessing == "optimal":
+        if link is None:
+            raise ValueError("preprocessing='optimal' needs the link (link=...), since "
+                             "T*(y) = G(y)(I + G(y))^{-1} depends on it.")
+        return optimal_preprocessing(link, r, random_state=random_state)
+    return preprocessing
+
+
+def label_weights(y, preprocessing="identity", *, center: Optional[str] = None
+                  ) -> tuple[np.ndarray, float]:
+    """Weights ``t`` and identity shift ``s`` with ``S = X^T diag(t) X / n - s I``.
+
+    Parameters
+    ----------
+    y : (n,) array of labels.
+    preprocessing : str or callable
+        A name of :func:`mimkit.preprocessing.make_preprocessing`, a callable ``T(y)``, or an
+        :class:`~mimkit.preprocessing.OptimalPreprocessing`.
+    center : {"mean", "identity", "none"} or None
+        None picks :func:`default_center`.
+
+    Returns
+    -------
+    t : (n,) float64 array.
+    shift : float
+    """
+    if isinstance(preprocessing, str) and preprocessing == "optimal":
+        raise ValueError("resolve preprocessing='optimal' with its link first "
+                         "(resolve_preprocessing or optimal_preprocessing).")
+    center = default_center(preprocessing) if center is None else center
+    if center not in CENTERINGS:
+        raise ValueError(f"unknown center {center!r}; choose one of {', '.join(CENTERINGS)}.")
+    t = apply_preprocessing(preprocessing, y)
+    if t.size == 0:
+        raise ValueError("y is empty; pass at least one label.")
+    if center == "mean":
+        return t - t.mean(), 0.0
+    if center == "identity":
+        return t, float(t.mean())
+    return t, 0.0
+
+
+class LocalHessian:
+    """The operator ``V -> S V`` with ``S = X^T diag(t) X / n - shift I`` (never formed unless asked).
+
+    Parameters
+    ----------
+    X : (n, d) array, float32 or float64 (converted once to C order).
+    t : (n,) weights.
+    shift : float
+    n_threads : int, optional
+        Passed to the core.
+    """
+
+    def __init__(self, X, t, shift: float = 0.0, *, n_threads: Optional[int] = None):
+        dtype = compute_dtype(X)
+        self.X = as_matrix(X, "X", dtype, exact_dtype=False)
+        self.t = np.ascontiguousarray(np.asarray(t), dtype=dtype)
+        if self.t.shape != (self.X.shape[0],):
+            raise ValueError(f"t has shape {self.t.shape}; expected ({self.X.shape[0]},).")
+        if not np.isfinite(self.t).all():
+            raise ValueError("t contains NaN or inf.")
+        if isinstance(shift, bool) or not isinstance(shift, numbers.Real) or not np.isfinite(shift):
+            raise ValueError(f"shift must be a finite number, got {shift!r}.")
+        self.shift = float(shift)
+        self.n_threads = n_threads
+
+    @classmethod
+    def from_labels(cls, X, y, preprocessing="identity", *, center: Optional[str] = None,
+                    link=None, r: Optional[int] = None, random_state: RandomState = None,
+                    n_threads: Optional[int] = None) -> "LocalHessian":
+        """Build S from labels: ``t, shift = label_weights(y, preprocessing, center=center)``.
+
+        ``link`` (and ``r``) are needed for ``preprocessing="optimal"``.
+        """
+        prep = resolve_preprocessing(preprocessing, link, r, random_state)
+        t, shift = label_weights(y, prep, center=center)
+        return cls(X, t, shift, n_threads=n_threads)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        d = self.X.shape[1]
+        return d, d
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.X.dtype
+
+    def matvec(self, V) -> np.ndarray:
+        """``S V`` for V of shape (d,) or (d, k), in the dtype of X."""
+        V = np.asarray(V, dtype=self.dtype)
+        out = core.local_hessian_matvec(self.X, self.t, V, n_threads=self.n_threads,
+                                        check_finite=False)
+        if self.shift:
+            out -= self.shift * V
+        return out
+
+    def explicit(self) -> np.ndarray:
+        """S as a dense symmetric (d, d) array."""
+        S = core.local_hessian(self.X, self.t, n_threads=self.n_threads, check_finite=False)
+        if self.shift:
+            S[np.diag_indices_from(S)] -= self.shift
+        return S
+
+    def aslinearoperator(self) -> scipy.sparse.linalg.LinearOperator:
+        """S as a scipy LinearOperator (block products go through one core call)."""
+        return scipy.sparse.linalg.LinearOperator(self.shape, matvec=self.matvec,
+                                                  matmat=self.matvec, rmatvec=self.matvec,
+                                                  dtype=self.dtype)
+
+
+@dataclass(frozen=True)
+class PowerIterationResult:
+    """Output of :func:`power_iteration`.
+
+    Attributes
+    ----------
+    V : (d, k) array, the final unit-norm (orthonormal if orthogonalised) iterates.
+    rayleigh : (k,) array, ``v_j^T S v_j`` of the final iterates.
+    record_steps : (s,) int array, the steps stored in ``recorded``.
+    recorded : (s, d, k) array of iterates (or (s, q, k) projections ``basis^T V``), or None.
+    log_growth : (k,) array, ``sum_t log ||column before normalisation||``: the log of the norm
+        an unnormalised iteration would have reached (neuron-by-neuron mode only, else NaN).
+    """
+
+    V: np.ndarray
+    rayleigh: np.ndarray
+    record_steps: np.ndarray
+    recorded: Optional[np.ndarray]
+    log_growth: np.ndarray
+
+
+def power_iteration(op: LocalHessian, V0, n_steps: int, *, orthogonalize: bool = True,
+                    identity_weight: float = 0.0, scale: Union[float, np.ndarray] = 1.0,
+                    record_steps=None, record_basis=None,
+                    progress: Optional[Callable[[int], None]] = None) -> PowerIterationResult:
+    """Fixed-step (early-stopped) power iteration ``V <- identity_weight * V + S V diag(scale)``.
+
+    With ``identity_weight = 1 - lr * weight_decay`` and ``scale = -lr * a`` this is exactly the
+    linearised phase-1 step of the network (SPEC 3), neuron by neuron; the defaults are plain
+    power iteration on S, which favours the largest |eigenvalues|.
+
+    Parameters
+    ----------
+    op : LocalHessian
+    V0 : (d, k) or (d,) array, starting vectors (e.g. the network's initial W^T).
+    n_steps : int >= 0
+    orthogonalize : bool
+        True: orthonormalise the block (QR) after every step (subspace iteration); False:
+        normalise each column separately (independent neurons, which all drift to the leading
+        eigenvector).
+    identity_weight : float
+    scale : float or (k,) array
+        Per-column multiplier of ``S V`` (the network's ``-lr * a_j``).
+    record_steps : iterable of int in [0, n_steps], optional
+        Steps at which to store the (normalised) iterates.
+    record_basis : (d, q) array, optional
+        Store ``record_basis^T V`` instead of V (e.g. the true U^T: overlaps per step).
+    progress : callable(step), optional
+
+    Returns
+    -------
+    PowerIterationResult
+    """
+    d = op.shape[0]
+    V = np.array(V0, dtype=op.dtype, ndmin=1)
+    if V.ndim == 1:
+        V = V[:, None]
+    if V.ndim != 2 or V.shape[0] != d or V.shape[1] == 0:
+        raise ValueError(f"V0 must have shape ({d},) or ({d}, k), got {np.shape(V0)}.")
+    if not np.isfinite(V).all():
+        raise ValueError("V0 contains NaN or inf.")
+    n_steps = check_count(n_steps, "n_steps")
+    steps = check_record_steps(record_steps, n_steps)
+    k = V.shape[1]
+    scale_arr = np.broadcast_to(np.asarray(scale, dtype=op.dtype), (k,)) if np.ndim(scale) == 0 \
+        else np.asarray(scale, dtype=op.dtype)
+    if scale_arr.shape != (k,) or not np.isfinite(scale_arr).all():
+        raise ValueError(f"scale must be a finite number or an array of shape ({k},), "
+                         f"got shape {np.shape(scale)}.")
+    if isinstance(identity_weight, bool) or not isinstance(identity_weight, numbers.Real) \
+            or not np.isfinite(identity_weight):
+        raise ValueError(f"identity_weight must be a finite number, got {identity_weight!r}.")
+    basis = None
+    if record_basis is not None:
+        basis = as_matrix(record_basis, "record_basis", op.dtype, shape=(d, None))
+
+    log_growth = np.zeros(k) if not orthogonalize else np.full(k, np.nan)
+    V = _normalise(V, orthogonalize, None)
+    recorded = []
+    for step in range(n_steps + 1):
+        if step in steps:
+            recorded.append(V.copy() if basis is None else basis.T @ V)
+        if step == n_steps:
+            break
+        W = op.matvec(V)
+        W *= scale_arr
+        if identity_weight:
+            W += identity_weight * V
+        V = _normalise(W, orthogonalize, log_growth)
+        if progress is not None:
+            progress(step + 1)
+    rayleigh = np.einsum("ij,ij->j", V, op.matvec(V))
+    rec = np.stack(recorded) if recorded else None
+    return PowerIterationResult(V, rayleigh, steps, rec, log_growth)
+
+
+def _normalise(V: np.ndarray, orthogonalize: bool, log_growth: Optional[np.ndarray]) -> np.ndarray:
+    if orthogonalize:
+        if V.shape[1] > V.shape[0]:
+            raise ValueError(f"cannot orthogonalise {V.shape[1]} vectors in dimension {V.shape[0]}.")
+        Q, R = np.linalg.qr(V)
+        # Fix QR's sign freedom so that each column keeps the direction of its input column.
+        return Q * np.where(np.diag(R) < 0, -1.0, 1.0).astype(V.dtype)
+    norms = np.linalg.norm(V, axis=0)
+    if not (np.isfinite(norms).all() and (norms > 0).all()):
+        raise FloatingPointError("power iteration produced a zero or non-finite column; "
+                                 "S V vanished (check the weights t and scale).")
+    if log_growth is not None:
+        log_growth += np.log(norms)
+    return V / norms
+
+
+def _check_which(which: str) -> str:
+    if which not in WHICH:
+        raise ValueError(f"unknown which {which!r}; choose one of {', '.join(WHICH)}.")
+    return which
+
+
+def choose_method(n: int, d: int, k: int) -> str:
+    """``"explicit"`` when forming S and a dense eigensolve is cheaper than Lanczos matvecs.
+
+    Explicit costs ``n d^2`` (SYRK) plus ``~4 d^3`` (eigh); Lanczos ``~40 (k + 2)`` matvecs of
+    ``4 n d`` flops each, memory-bound, counted 4x. So explicit wins unless d is large relative
+    to k, roughly ``d > 640 (k + 2) / (1 + 4 d / n)``.
+    """
+    explicit = n * d * d + 4.0 * d ** 3
+    lanczos = _MATVEC_FLOP_COST * _LANCZOS_MATVECS_PER_VECTOR * (k + 2) * 4.0 * n * d
+    return "explicit" if explicit <= lanczos else "lanczos"
+
+
+def top_eigenpairs(op: LocalHessian, k: int, *, which: str = "abs", method: str = "auto",
+                   tol: float = 1e-10, random_state: RandomState = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """The k leading eigenpairs of S, converged.
+
+    Parameters
+    ----------
+    op : LocalHessian
+    k : int, 1 <= k <= d
+    which : {"abs", "largest", "smallest"}
+        Rank by |lambda| (the network's power iteration with ``lr * weight_decay = 1``), by
+        signed value descending, or ascending.
+    method : {"auto", "explicit", "lanczos"}
+        ``explicit``: form S (:func:`mimkit.core.local_hessian`) and use LAPACK ``eigh``;
+        ``lanczos``: ARPACK (implicitly restarted Lanczos) on the core's matvec; ``auto``:
+        :func:`choose_method`. Lanczos needs ``k < d``; with ``k >= d - 1`` explicit is used.
+    tol : float
+        Lanczos relative tolerance.
+    random_state : None, int or Generator
+        Starting vector of Lanczos (reproducibility).
+
+    Returns
+    -------
+    eigenvalues : (k,) float64 array, in the order of ``which``.
+    vectors : (d, k) array, orthonormal columns; each column's largest-|entry| is positive.
+    """
+    n, d = op.X.shape
+    k = check_count(k, "k", minimum=1)
+    if k > d:
+        raise ValueError(f"k = {k} eigenpairs requested but S is only {d} x {d}.")
+    which = _check_which(which)
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}.")
+    if method == "auto":
+        method = choose_method(n, d, k)
+    if method == "lanczos" and k >= d - 1:
+        method = "explicit"
+    if method == "explicit":
+        vals, vecs = _explicit_eigenpairs(op.explicit().astype(np.float64, copy=False), k, which)
+    else:
+        rng = as_generator(random_state)
+        v0 = rng.standard_normal(d)
+        arpack_which = {"abs": "LM", "largest": "LA", "smallest": "SA"}[which]
+        vals, vecs = scipy.sparse.linalg.eigsh(op.aslinearoperator(), k=k, which=arpack_which,
+                                               v0=v0.astype(op.dtype), tol=tol)
+    order = _rank(vals, which)[:k]
+    vals, vecs = vals[order].astype(np.float64), vecs[:, order]
+    return vals, _fix_signs(vecs)
+
+
+def _explicit_eigenpairs(S: np.ndarray, k: int, which: str) -> tuple[np.ndarray, np.ndarray]:
+    d = S.shape[0]
+    if which == "largest":
+        return scipy.linalg.eigh(S, subset_by_index=[d - k, d - 1])
+    if which == "smallest":
+        return scipy.linalg.eigh(S, subset_by_index=[0, k - 1])
+    if 2 * k >= d:
+        return scipy.linalg.eigh(S)
+    # The k largest |lambda| are among the k smallest and the k largest eigenvalues.
+    lo = scipy.linalg.eigh(S, subset_by_index=[0, k - 1])
+    hi = scipy.linalg.eigh(S, subset_by_index=[d - k, d - 1])
+    return np.concatenate([lo[0], hi[0]]), np.concatenate([lo[1], hi[1]], axis=1)
+
+
+def _rank(vals: np.ndarray, which: str) -> np.ndarray:
+    key = {"abs": -np.abs(vals), "largest": -vals, "smallest": vals}[which]
+    return np.argsort(key, kind="stable")
+
+
+def _fix_signs(vecs: np.ndarray) -> np.ndarray:
+    """Make each column's largest-magnitude entry positive (eigenvectors have no sign)."""
+    idx = np.argmax(np.abs(vecs), axis=0)
+    signs = np.sign(vecs[idx, np.arange(vecs.shape[1])])
+    signs[signs == 0] = 1
+    return vecs * signs
+
+
+def spectral_subspace(X, y, n_directions: int, preprocessing="optimal", *, link=None,
+                      r: Optional[int] = None, center: Optional[str] = None,
+                      which: Optional[str] = None, method: str = "auto",
+                      random_state: RandomState = None, n_threads: Optional[int] = None
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """The spectral estimate of the index subspace: the baseline ``mimkit run`` reports.
+
+    Parameters
+    ----------
+    X : (n, d) array.  y : (n,) array.
+    n_directions : int
+        Number of directions k to return (usually r).
+    preprocessing : "optimal", a name, a callable T(y), or an OptimalPreprocessing
+        ``"optimal"`` needs ``link``. When the optimal weighting differs between directions
+        (e.g. ``z1*z2``: one weighting per eigen-direction of G), each group of directions gets
+        its own matrix ``S_{T_g}`` and contributes its top eigenvectors; the union is
+        orthonormalised. Otherwise one matrix and its top-k eigenvectors.
+    link, r : the link (and r) for ``"optimal"``.
+    center : {"mean", "identity", "none"} or None
+        See the module docstring; None: "none" for optimal, else "mean".
+    which : {"abs", "largest", "smallest"} or None
+        None: "largest" for optimal (T* puts every direction at the top), else "abs".
+    method : {"auto", "explicit", "lanczos"}
+    random_state : None, int or Generator
+        Seeds the Monte Carlo of the optimal preprocessing and the Lanczos start.
+    n_threads : int, optional
+
+    Returns
+    -------
+    directions : (k, d) float64 array with orthonormal rows.
+    eigenvalues : (k,) float64 array, the eigenvalue each direction came from.
+    """
+    rng = as_generator(random_state)
+    k = check_count(n_directions, "n_directions", minimum=1)
+    prep = resolve_preprocessing(preprocessing, link, r, rng)
+    if which is None:
+        which = "largest" if isinstance(prep, OptimalPreprocessing) else "abs"
+    _check_which(which)
+    if isinstance(prep, OptimalPreprocessing) and len(prep.groups) > 1:
+        blocks, values = [], []
+        for group in prep.groups:
+            op = LocalHessian.from_labels(X, y, prep.with_direction(int(group[0])),
+                                          center=center, n_threads=n_threads)
+            vals, vecs = top_eigenpairs(op, min(len(group), k), which=which, method=method,
+                                        random_state=rng)
+            blocks.append(vecs)
+            values.append(vals)
+        vecs = np.concatenate(blocks, axis=1)[:, :k]
+        vals = np.concatenate(values)[:k]
+        if vecs.shape[1] < k:
+            raise ValueError(f"n_directions = {k} exceeds the link's r = {prep.basis.shape[0]} "
+                             f"for the per-direction optimal preprocessing.")
+        Q, R = np.linalg.qr(vecs.astype(np.float64))
+        return (Q * np.where(np.diag(R) < 0, -1.0, 1.0)).T, vals
+    op = LocalHessian.from_labels(X, y, prep, center=center, n_threads=n_threads)
+    vals, vecs = top_eigenpairs(op, k, which=which, method=method, random_state=rng)
+    return vecs.T.astype(np.float64), vals
