@@ -2,6 +2,8 @@
 // outside the elementwise loops.
 #pragma once
 
+#include <Eigen/Core>
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -49,6 +51,79 @@ inline void activation_value_and_slope(Activation act, T z, T& value, T& slope) 
             return;
         }
     }
+}
+
+// One row of pre-activations: z[j] += b[j], then value[j] = sigma(z[j]) and z[j] = sigma'(z[j]).
+// Returns max_j |z[j] + b[j]|. The generic loop suits quadratic and cos (the compiler
+// vectorises it); logcosh has an explicit SIMD kernel below because Eigen 3.4 vectorises only
+// exp and log for double, not tanh / log1p / expm1.
+template <Activation A, typename T>
+struct ActivationRow {
+    static T apply(T* z, const T* b, T* value, Eigen::Index m) {
+        T zmax = T(0);
+#pragma omp simd reduction(max : zmax)
+        for (Eigen::Index j = 0; j < m; ++j) {
+            const T zj = z[j] + b[j];
+            zmax = std::max(zmax, std::abs(zj));
+            activation_value_and_slope<T>(A, zj, value[j], z[j]);
+        }
+        return zmax;
+    }
+};
+
+// log cosh on packets with the same two branches as the scalar version, built only from exp,
+// log and selects. tanh|z| = -e/(2 + e) with e = expm1(-2|z|) (no cancellation at small |z|);
+// expm1 and log1p use Kahan's tricks (u - 1) x / log u and log(v) x / (v - 1), with the exact
+// cases u == 1, u - 1 == -1 and v == 1 selected explicitly (pexp clamps its argument, so
+// u never reaches 0 for huge |z|).
+template <typename T>
+struct ActivationRow<Activation::logcosh, T> {
+    static T apply(T* z, const T* b, T* value, Eigen::Index m) {
+        namespace ei = Eigen::internal;
+        using Packet = typename ei::packet_traits<T>::type;
+        constexpr Eigen::Index P = ei::unpacket_traits<Packet>::size;
+        const Packet zero = ei::pset1<Packet>(T(0));
+        const Packet one = ei::pset1<Packet>(T(1));
+        const Packet two = ei::pset1<Packet>(T(2));
+        const Packet minus_one = ei::pset1<Packet>(T(-1));
+        const Packet minus_two = ei::pset1<Packet>(T(-2));
+        const Packet minus_half = ei::pset1<Packet>(T(-0.5));
+        const Packet ln2 = ei::pset1<Packet>(T(0.69314718055994530942));
+        Packet zmax_packet = zero;
+        Eigen::Index j = 0;
+        for (; j + P <= m; j += P) {
+            const Packet zj = ei::padd(ei::ploadu<Packet>(z + j), ei::ploadu<Packet>(b + j));
+            const Packet az = ei::pabs(zj);
+            zmax_packet = ei::pmax(zmax_packet, az);
+            const Packet x = ei::pmul(minus_two, az);
+            const Packet u = ei::pexp(x);
+            const Packet um1 = ei::psub(u, one);
+            Packet em1 = ei::pdiv(ei::pmul(um1, x), ei::plog(u));
+            em1 = ei::pselect(ei::pcmp_eq(u, one), x, em1);
+            em1 = ei::pselect(ei::pcmp_eq(um1, minus_one), minus_one, em1);
+            const Packet th = ei::pdiv(ei::pnegate(em1), ei::padd(two, em1));
+            const Packet small = ei::pcmp_lt(az, one);
+            const Packet arg = ei::pselect(small, ei::pnegate(ei::pmul(th, th)), u);
+            const Packet v = ei::padd(one, arg);
+            Packet l1p = ei::pdiv(ei::pmul(ei::plog(v), arg), ei::psub(v, one));
+            l1p = ei::pselect(ei::pcmp_eq(v, one), arg, l1p);
+            const Packet val = ei::pselect(small, ei::pmul(minus_half, l1p), ei::psub(ei::padd(az, l1p), ln2));
+            ei::pstoreu(value + j, val);
+            ei::pstoreu(z + j, ei::pselect(ei::pcmp_lt(zj, zero), ei::pnegate(th), th));
+        }
+        T zmax = ei::predux_max(zmax_packet);
+        for (; j < m; ++j) {
+            const T zj = z[j] + b[j];
+            zmax = std::max(zmax, std::abs(zj));
+            logcosh_value_and_slope(zj, value[j], z[j]);
+        }
+        return zmax;
+    }
+};
+
+template <Activation A, typename T>
+T activation_row(T* z, const T* b, T* value, Eigen::Index m) {
+    return ActivationRow<A, T>::apply(z, b, value, m);
 }
 
 }  // namespace mimkit

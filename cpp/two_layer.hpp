@@ -52,6 +52,7 @@ struct Phase1Workspace {
     int n_threads;
     std::vector<RowMatrix<T>> chunk;  // chunk_rows x m: Z_c, then G_c in place
     std::vector<RowMatrix<T>> grad;   // m x d partial gradients
+    std::vector<Vector<T>> value;     // m: sigma of one row
     std::vector<double> loss_sum;
     std::vector<double> max_abs_z;
 
@@ -60,6 +61,7 @@ struct Phase1Workspace {
           n_threads(resolve_threads(threads)),
           chunk(n_threads, RowMatrix<T>(plan.chunk_rows, m)),
           grad(n_threads, RowMatrix<T>(m, d)),
+          value(n_threads, Vector<T>(m)),
           loss_sum(n_threads),
           max_abs_z(n_threads) {}
 };
@@ -72,40 +74,33 @@ struct PassSummary {
 // Rows of Z_c -> G_c in place; returns the chunk's loss sum and updates max |z|.
 template <Activation A, typename T>
 double fuse_chunk_rows(Eigen::Ref<RowMatrix<T>> Z, const T* y, const T* b, const T* a,
-                       const LossSpec& loss, T inv_n, double& max_abs_z) {
+                       const LossSpec& loss, T inv_n, T* value, double& max_abs_z) {
     const Index m = Z.cols();
+    const Eigen::Map<const Vector<T>> a_vec(a, m);
+    const Eigen::Map<const Vector<T>> value_vec(value, m);
     double loss_sum = 0.0;
     for (Index i = 0; i < Z.rows(); ++i) {
         T* z = Z.row(i).data();
-        T p = T(0);
-        T zmax = T(0);
-        for (Index j = 0; j < m; ++j) {
-            const T zij = z[j] + b[j];
-            zmax = std::max(zmax, std::abs(zij));
-            T value, slope;
-            activation_value_and_slope<T>(A, zij, value, slope);
-            p += a[j] * value;
-            z[j] = a[j] * slope;
-        }
+        max_abs_z = std::max(max_abs_z, double(activation_row<A, T>(z, b, value, m)));
+        const T p = value_vec.dot(a_vec);
         T g;
         loss_sum += double(loss_value_and_slope<T>(loss, p, y[i], g));
         g *= inv_n;
-        for (Index j = 0; j < m; ++j) z[j] *= g;
-        max_abs_z = std::max(max_abs_z, double(zmax));
+        Eigen::Map<Vector<T>>(z, m).array() *= a_vec.array() * g;
     }
     return loss_sum;
 }
 
 template <typename T>
 double fuse_chunk(Activation act, Eigen::Ref<RowMatrix<T>> Z, const T* y, const T* b, const T* a,
-                  const LossSpec& loss, T inv_n, double& max_abs_z) {
+                  const LossSpec& loss, T inv_n, T* value, double& max_abs_z) {
     switch (act) {
         case Activation::logcosh:
-            return fuse_chunk_rows<Activation::logcosh, T>(Z, y, b, a, loss, inv_n, max_abs_z);
+            return fuse_chunk_rows<Activation::logcosh, T>(Z, y, b, a, loss, inv_n, value, max_abs_z);
         case Activation::quadratic:
-            return fuse_chunk_rows<Activation::quadratic, T>(Z, y, b, a, loss, inv_n, max_abs_z);
+            return fuse_chunk_rows<Activation::quadratic, T>(Z, y, b, a, loss, inv_n, value, max_abs_z);
         case Activation::cos:
-            return fuse_chunk_rows<Activation::cos, T>(Z, y, b, a, loss, inv_n, max_abs_z);
+            return fuse_chunk_rows<Activation::cos, T>(Z, y, b, a, loss, inv_n, value, max_abs_z);
     }
     return 0.0;
 }
@@ -134,7 +129,7 @@ PassSummary phase1_gradient_pass(const ConstMatrixRef<T>& X, const T* y, const C
             const auto Xc = X.middleRows(r0, rows);
             auto Zc = chunk.topRows(rows);
             Zc.noalias() = Xc * W.transpose();
-            loss_sum += fuse_chunk<T>(act, Zc, y + r0, b, a, loss, inv_n, max_abs_z);
+            loss_sum += fuse_chunk<T>(act, Zc, y + r0, b, a, loss, inv_n, ws.value[tid].data(), max_abs_z);
             partial.noalias() += Zc.transpose() * Xc;
         }
         ws.loss_sum[tid] = loss_sum;
@@ -156,16 +151,12 @@ PassSummary phase1_gradient_pass(const ConstMatrixRef<T>& X, const T* y, const C
 }
 
 template <Activation A, typename T>
-void forward_chunk_rows(const Eigen::Ref<const RowMatrix<T>>& Z, const T* b, const T* a, T* p) {
+void forward_chunk_rows(Eigen::Ref<RowMatrix<T>> Z, const T* b, const T* a, T* value, T* p) {
+    const Index m = Z.cols();
+    const Eigen::Map<const Vector<T>> a_vec(a, m);
     for (Index i = 0; i < Z.rows(); ++i) {
-        const T* z = Z.row(i).data();
-        T sum = T(0);
-        for (Index j = 0; j < Z.cols(); ++j) {
-            T value, slope;
-            activation_value_and_slope<T>(A, z[j] + b[j], value, slope);
-            sum += a[j] * value;
-        }
-        p[i] = sum;
+        activation_row<A, T>(Z.row(i).data(), b, value, m);
+        p[i] = Eigen::Map<const Vector<T>>(value, m).dot(a_vec);
     }
 }
 
@@ -178,6 +169,7 @@ void forward(const ConstMatrixRef<T>& X, const ConstMatrixRef<T>& W, const T* b,
 #pragma omp parallel num_threads(threads)
     {
         RowMatrix<T> Z(plan.chunk_rows, W.rows());
+        Vector<T> value(W.rows());
 #pragma omp for schedule(static)
         for (Index c = 0; c < plan.n_chunks; ++c) {
             const Index r0 = plan.begin(c);
@@ -186,13 +178,13 @@ void forward(const ConstMatrixRef<T>& X, const ConstMatrixRef<T>& W, const T* b,
             Zc.noalias() = X.middleRows(r0, rows) * W.transpose();
             switch (act) {
                 case Activation::logcosh:
-                    forward_chunk_rows<Activation::logcosh, T>(Zc, b, a, p + r0);
+                    forward_chunk_rows<Activation::logcosh, T>(Zc, b, a, value.data(), p + r0);
                     break;
                 case Activation::quadratic:
-                    forward_chunk_rows<Activation::quadratic, T>(Zc, b, a, p + r0);
+                    forward_chunk_rows<Activation::quadratic, T>(Zc, b, a, value.data(), p + r0);
                     break;
                 case Activation::cos:
-                    forward_chunk_rows<Activation::cos, T>(Zc, b, a, p + r0);
+                    forward_chunk_rows<Activation::cos, T>(Zc, b, a, value.data(), p + r0);
                     break;
             }
         }
