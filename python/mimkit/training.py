@@ -5,8 +5,9 @@ Phase 1 trains the inner weights W on D1 by full-batch GD with weight decay thro
 ``w_j / |w_j|``, draws fresh biases and fits the outer weights on D2 by ridge regression.
 
 **Output offset.** The network carries ``f = c + sum_j a_j sigma(...)``. Before phase 1, ``c``
-is the loss's own location estimate of the (transformed) labels: the mean (squared), the median
-(absolute), the Huber location (huber), so that ``sum_i loss'(c, y_i) = 0`` and the local
+is the loss's own location estimate of the (transformed) labels
+(:func:`mimkit.preprocessing.loss_location`): the mean (squared), the median (absolute), the
+Huber location (huber), so that ``sum_i loss'(c, y_i) = 0`` and the local
 Hessian ``S = (1/n) sum_i loss'(c, y_i) x_i x_i^T`` has no multiple of I drowning the signal.
 Every built-in loss depends on ``p - y`` only, so the core is simply given ``y - c``.
 
@@ -33,6 +34,7 @@ from ._ridge import GramStats, gcv_ridge, gd_ridge, solve_ridge
 from ._validation import (ACTIVATIONS, LOSSES, as_matrix, as_vector, check_count, check_name,
                           check_positive_number, compute_dtype)
 from .network import TwoLayerNetwork, symmetric_init
+from .preprocessing import loss_location
 
 #: Seconds phase 1 must run before its progress bar appears.
 PROGRESS_DELAY_S = 2.0
@@ -51,30 +53,6 @@ def default_n_steps(d: int) -> int:
     onto the leading eigenvector when the signal eigenvalues differ (SPEC 3).
     """
     return max(1, math.ceil(math.log(max(d, 2)) / (2.0 * math.log(1.5))))
-
-
-def loss_location(y: np.ndarray, loss: str, huber_delta: float = 1.0) -> float:
-    """The offset c with ``sum_i loss'(c, y_i) = 0``: mean, median or Huber location.
-
-    Parameters
-    ----------
-    y : (n,) array.  loss : 'squared', 'absolute' or 'huber'.  huber_delta : float > 0.
-    """
-    y = np.asarray(y, dtype=np.float64)
-    if loss == "squared":
-        return float(np.mean(y))
-    if loss == "absolute":
-        return float(np.median(y))
-    # sum_i clip(y_i - c, +-delta) is continuous and non-increasing in c, zero somewhere in
-    # [min y, max y]: bisection to float64 resolution (~60 halvings).
-    lo, hi = float(np.min(y)), float(np.max(y))
-    while hi - lo > 1e-13 * max(1.0, abs(lo), abs(hi)):
-        mid = 0.5 * (lo + hi)
-        if np.sum(np.clip(y - mid, -huber_delta, huber_delta)) > 0:
-            lo = mid
-        else:
-            hi = mid
-    return 0.5 * (lo + hi)
 
 
 def _rms(X: np.ndarray) -> float:
@@ -130,7 +108,8 @@ def run_phase1(X, y, *, n_hidden: int = 64, activation: str = "logcosh", loss: s
     lr, weight_decay : float
         eta1 and beta1. ``lr * weight_decay = 1`` (the default) is clean power iteration.
     n_steps : int, optional
-        T1; default :func:`default_n_steps` of d.
+        T1; default :func:`default_n_steps` of d. Constant (transformed) labels carry no
+        signal and run 0 steps.
     init_scale : float
         eps0: the initial ``|w_j|`` is ``init_scale / rms(X)``, so each pre-activation has
         standard deviation ``init_scale`` on isotropic data.
@@ -159,7 +138,11 @@ def run_phase1(X, y, *, n_hidden: int = 64, activation: str = "logcosh", loss: s
     n_steps = default_n_steps(d) if n_steps is None else check_count(n_steps, "n_steps")
     if label_transform is not None:
         y = _apply_transform(label_transform, y)
-    c = loss_location(y, loss, huber_delta)
+    c = loss_location(loss, y, huber_delta)
+    if np.all(y == c):
+        # Every loss'(c, y_i) is 0 (constant labels): S = 0, so any step with
+        # lr * weight_decay = 1 would zero W. There is nothing to learn; keep the init.
+        n_steps = 0
     rng = as_generator(random_state)
     scale = init_scale / max(_rms(X), np.finfo(np.float64).tiny)
     W0, b, a = symmetric_init(n_hidden, d, scale, 1.0, rng, dtype)

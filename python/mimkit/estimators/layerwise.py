@@ -1,0 +1,184 @@
+"""scikit-learn regressor: a two-layer network trained layer by layer (SPEC 2-4)."""
+from __future__ import annotations
+
+import numbers
+from typing import Callable, Optional, Union
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .._random import as_generator
+from .._validation import ACTIVATIONS, LOSSES
+from ..training import default_n_steps, neuron_subspace, train_layerwise
+
+_FLOAT_DTYPES = (np.float64, np.float32)
+
+
+class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
+    """Two-layer network ``f(x) = c + sum_j a_j sigma(w_j . x + b_j)`` trained layer-wise.
+
+    Phase 1 runs ``n_steps`` steps of full-batch GD with weight decay on W from a symmetric
+    tiny initialisation on D1 (power iteration on the local Hessian); phase 2 keeps the unit
+    directions ``w_j / |w_j|``, draws fresh N(0, 1) biases and fits the outer weights and the
+    intercept on D2 by ridge regression. Inputs are expected standardised (the theory's
+    ``x ~ N(0, I)``): unit directions then give unit-variance pre-activations.
+
+    Parameters
+    ----------
+    n_hidden : int, even, default 64
+        Width m; neurons come in symmetric pairs.
+    activation : {'logcosh', 'quadratic', 'cos'}, default 'logcosh'
+    loss : {'huber', 'squared', 'absolute'}, default 'huber'
+        Phase-1 loss; its derivative is the label preprocessing (Huber: ``clip(y - c)``).
+    huber_delta : float, default 1.0
+        Huber threshold in units of y.
+    label_transform : callable or None
+        Phase 1 trains on ``label_transform(y)`` ("squared on T(y)"); phase 2 fits y.
+    lr, weight_decay : float, default 1.0
+        eta1, beta1; their product 1 makes phase 1 clean power iteration.
+    n_steps : int or 'auto', default 'auto'
+        T1; 'auto' is :func:`mimkit.training.default_n_steps` of ``n_features``.
+    init_scale : float, default 1e-6
+        Standard deviation of the initial pre-activations on isotropic data (eps0).
+    ridge : 'gcv' or float >= 0, default 'gcv'
+        Phase-2 per-sample ridge penalty; 'gcv' chooses it by generalised cross-validation.
+    phase2_fraction : float in (0, 1), default 0.5
+        Share of the samples used as D2 (at random); ignored when ``X2, y2`` are passed to fit.
+    n_threads : int or None
+        Core threads; None uses all.
+    random_state : int, Generator or None
+        Drives the D1/D2 split, the initial directions and the phase-2 biases.
+    verbose : bool, default False
+        Show a progress bar when phase 1 runs longer than 2 s.
+
+    Attributes
+    ----------
+    W_ : (n_hidden, n_features_in_) unit directions.  b_ : (n_hidden,) phase-2 biases.
+    a_ : (n_hidden,) outer weights.  intercept_ : float, c.
+    n_features_in_ : int.
+    history_ : dict
+        ``n_steps``, ``phase1_loss`` (per step), ``log_scale``, ``keep_scale``,
+        ``offset`` (phase-1 c), ``ridge`` (chosen lam), ``n1``, ``n2``,
+        ``phase1_seconds``, ``phase2_seconds``, ``phase1_weights`` (raw W after phase 1).
+    """
+
+    def __init__(self, n_hidden: int = 64, activation: str = "logcosh", loss: str = "huber",
+                 huber_delta: float = 1.0,
+                 label_transform: Optional[Callable[[np.ndarray], np.ndarray]] = None,
+                 lr: float = 1.0, weight_decay: float = 1.0, n_steps: Union[int, str] = "auto",
+                 init_scale: float = 1e-6, ridge: Union[str, float] = "gcv",
+                 phase2_fraction: float = 0.5, n_threads: Optional[int] = None,
+                 random_state=None, verbose: bool = False):
+        self.n_hidden = n_hidden
+        self.activation = activation
+        self.loss = loss
+        self.huber_delta = huber_delta
+        self.label_transform = label_transform
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.n_steps = n_steps
+        self.init_scale = init_scale
+        self.ridge = ridge
+        self.phase2_fraction = phase2_fraction
+        self.n_threads = n_threads
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # transform computes in the dtype of X (the core runs float32 and float64).
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        # Phase 1 is blind to a linear target (sigma'(0) = 0 and the symmetric init leave only
+        # the second-order local Hessian), and scikit-learn's regression check uses a linear
+        # make_regression target: its R^2 > 0.5 requirement measures what the method is
+        # designed not to see.
+        tags.regressor_tags.poor_score = True
+        return tags
+
+    def _check_params(self) -> None:
+        """Errors name the parameter; numeric ranges are re-checked by training."""
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation={self.activation!r}; choose one of {', '.join(ACTIVATIONS)}.")
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss={self.loss!r}; choose one of {', '.join(LOSSES)}.")
+        if not (isinstance(self.n_steps, str) and self.n_steps == "auto") and (
+                isinstance(self.n_steps, bool) or not isinstance(self.n_steps, numbers.Integral)
+                or self.n_steps < 0):
+            raise ValueError(f"n_steps={self.n_steps!r}; pass 'auto' or an integer >= 0.")
+        frac = self.phase2_fraction
+        if isinstance(frac, bool) or not isinstance(frac, numbers.Real) or not 0 < frac < 1:
+            raise ValueError(f"phase2_fraction={frac!r}; pass a number in (0, 1), the share of "
+                             f"samples used for phase 2.")
+        if self.label_transform is not None and not callable(self.label_transform):
+            raise TypeError(f"label_transform={self.label_transform!r}; pass a callable or None.")
+
+    def fit(self, X, y, *, X2=None, y2=None) -> "LayerwiseRegressor":
+        """Phase 1 on D1 and phase 2 on D2.
+
+        Parameters
+        ----------
+        X : (n, d) array.  y : (n,) array.
+        X2, y2 : (n2, d), (n2,) arrays, optional
+            An explicit phase-2 data set; then all of (X, y) is D1. Otherwise (X, y) is split
+            at random by ``phase2_fraction`` (one copy of X).
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        X, y = validate_data(self, X, y, dtype=_FLOAT_DTYPES, y_numeric=True)
+        rng = as_generator(self.random_state)
+        if (X2 is None) != (y2 is None):
+            raise ValueError("pass both X2 and y2 (the phase-2 data set), or neither.")
+        if X2 is not None:
+            X1, y1 = X, y
+            X2, y2 = validate_data(self, X2, y2, dtype=X.dtype, y_numeric=True, reset=False)
+        else:
+            X1, y1, X2, y2 = self._split(X, y, rng)
+        n_steps = default_n_steps(X.shape[1]) if self.n_steps == "auto" else self.n_steps
+        fit = train_layerwise(
+            X1, y1, X2, y2, n_hidden=self.n_hidden, activation=self.activation, loss=self.loss,
+            huber_delta=self.huber_delta, label_transform=self.label_transform, lr=self.lr,
+            weight_decay=self.weight_decay, n_steps=n_steps, init_scale=self.init_scale,
+            ridge=self.ridge, n_threads=self.n_threads, random_state=rng,
+            progress=bool(self.verbose))
+        net, p1, p2 = fit.network, fit.phase1, fit.phase2
+        self.W_, self.b_, self.a_, self.intercept_ = net.W, net.b, net.a, net.c
+        self.history_ = {
+            "n_steps": n_steps, "phase1_loss": p1.result.loss, "log_scale": p1.result.log_scale,
+            "keep_scale": p1.result.keep_scale, "offset": p1.c, "ridge": p2.ridge,
+            "n1": X1.shape[0], "n2": X2.shape[0], "phase1_seconds": p1.seconds,
+            "phase2_seconds": p2.seconds, "phase1_weights": p1.W,
+        }
+        self._network = net
+        return self
+
+    def _split(self, X, y, rng):
+        n = X.shape[0]
+        if n < 3:
+            raise ValueError(f"n_samples = {n}: need at least 3 samples to split into D1 and D2 "
+                             f"(phase 2 needs 2); pass more samples or X2, y2.")
+        n2 = min(max(2, round(self.phase2_fraction * n)), n - 1)
+        perm = rng.permutation(n)
+        # Sorted indices keep the copies' memory access sequential.
+        i1, i2 = np.sort(perm[n2:]), np.sort(perm[:n2])
+        return X[i1], y[i1], X[i2], y[i2]
+
+    def predict(self, X) -> np.ndarray:
+        """Network output, shape (n,)."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
+        return self._network.predict(X, n_threads=self.n_threads)
+
+    def transform(self, X) -> np.ndarray:
+        """Hidden features ``sigma(X W_^T + b_)``, shape (n, n_hidden), in the dtype of X."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
+        return self._network.hidden(X)
+
+    def subspace(self, k: int) -> np.ndarray:
+        """Estimated index subspace: top-k right singular vectors of ``W_``, shape (k, d)."""
+        check_is_fitted(self)
+        return neuron_subspace(self.W_, k)
