@@ -1,0 +1,75 @@
+"""Plot and table helpers shared by the shipped experiments (matplotlib, Agg backend)."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Optional, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: sweeps run on headless machines
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+#: Figure resolution; with the default sizes a PNG stays well under 200 KB.
+DPI = 110
+
+
+def mean_sem(df: pd.DataFrame, by: Sequence[str], values: Sequence[str]) -> pd.DataFrame:
+    """Mean, standard error over seeds and count of ``values`` per group of ``by``.
+
+    Returns a flat frame with columns ``by``, then ``<v>``, ``<v>_sem`` for each value, then
+    ``n_seeds``. The standard error is 0 for a single seed.
+    """
+    groups = df.groupby(list(by), sort=True, dropna=False)
+    out = groups[list(values)].mean()
+    count = groups.size()
+    for v in values:
+        std = groups[v].std(ddof=1).fillna(0.0)
+        out[f"{v}_sem"] = std / np.sqrt(count)
+    out["n_seeds"] = count
+    ordered = [c for v in values for c in (v, f"{v}_sem")] + ["n_seeds"]
+    return out[ordered].reset_index()
+
+
+def errorbar_lines(ax, stats: pd.DataFrame, x: str, y: str, hue: Optional[str] = None,
+                   label_fmt: str = "{}", **kwargs) -> None:
+    """One line per value of ``hue`` with error bars ``y_sem`` (from :func:`mean_sem`)."""
+    groups = [(None, stats)] if hue is None else stats.groupby(hue, sort=True)
+    for key, g in groups:
+        g = g.sort_values(x)
+        ax.errorbar(g[x], g[y], yerr=g[f"{y}_sem"], marker="o", ms=3.5, capsize=2.5, lw=1.4,
+                    label=None if hue is None else label_fmt.format(key), **kwargs)
+
+
+def threshold_line(ax, alpha_c: float, label: str = r"theory $\alpha_c$", **kwargs) -> None:
+    """A vertical dashed line at a predicted threshold (skipped when infinite or unknown)."""
+    if alpha_c is None or not math.isfinite(alpha_c):
+        return
+    style = {"color": "k", "ls": "--", "lw": 1.2, **kwargs}
+    ax.axvline(alpha_c, label=f"{label} = {alpha_c:.3g}", **style)
+
+
+def save_figure(fig, path: Path) -> Path:
+    """Write ``fig`` as PNG and close it."""
+    fig.savefig(path, dpi=DPI, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def _cell(value) -> str:
+    if isinstance(value, (float, np.floating)):
+        if not math.isfinite(value):
+            return str(value)
+        return f"{value:.4g}"
+    return str(value)
+
+
+def markdown_table(df: pd.DataFrame) -> str:
+    """A GitHub-flavoured Markdown table of ``df`` (floats to 4 significant digits)."""
+    header = "| " + " | ".join(map(str, df.columns)) + " |"
+    rule = "|" + "|".join("---" for _ in df.columns) + "|"
+    rows = ["| " + " | ".join(_cell(v) for v in row) + " |"
+            for row in df.itertuples(index=False, name=None)]
+    return "\n".join([header, rule, *rows]) + "\n"
