@@ -10,4 +10,8 @@ from ._config import config, show_config
 from . import links, metrics
 from .links import LINKS, Link, get_link
 # --- spectral methods and theory ---
+from . import preprocessing, spectral, theory
+from .preprocessing import make_preprocessing, optimal_preprocessing
+from .spectral import LocalHessian, power_iteration, spectral_subspace, top_eigenpairs
+from .theory import network_threshold, weak_recovery_threshold
 # --- experiments ---

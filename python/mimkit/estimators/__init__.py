@@ -1,4 +1,5 @@
 """scikit-learn estimators (thin wrappers over training and spectral methods)."""
 from .layerwise import LayerwiseRegressor
+from .sdr import PHD, SIR, SAVE, SpectralEstimator
 
-__all__ = ["LayerwiseRegressor"]
+__all__ = ["LayerwiseRegressor", "PHD", "SIR", "SAVE", "SpectralEstimator"]
