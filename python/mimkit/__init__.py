@@ -7,8 +7,12 @@ __version__ = "0.1.0"
 from . import core, reference
 from ._config import config, show_config
 # --- data, links, training, metrics, estimators ---
-from . import links, metrics
+from . import data, links, metrics, network, training
+from .data import MultiIndexModel, make_multi_index
+from .estimators import LayerwiseRegressor
 from .links import LINKS, Link, get_link
+from .network import TwoLayerNetwork
+from .training import train_layerwise
 # --- spectral methods and theory ---
 from . import preprocessing, spectral, theory
 from .preprocessing import make_preprocessing, optimal_preprocessing

@@ -1,0 +1,45 @@
+"""The `mimkit` console script: the default problem is learnt; text and JSON reports; errors."""
+import json
+
+from mimkit.cli import build_parser, main
+
+
+def test_default_problem_is_learnt(capsys):
+    # Acceptance: `mimkit run` with defaults (z1*z2, d = 512, n1 = n2 = 32 d) recovers the
+    # subspace and predicts; measured distance 0.071 and MSE/Var 0.133 (bounds 0.1 and 0.2).
+    assert main(["run", "--json", "--no-baseline"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["problem"]["link"] == "z1z2" and report["sizes"]["n1"] == 32 * 512
+    net = report["network"]
+    assert net["subspace_distance"] < 0.1 and net["strong_recovery"]
+    assert net["test_error"] < 0.2
+    assert min(net["coverage"]) > 0
+    assert set(report["seconds"]) == {"sampling", "phase1", "phase2"}
+
+
+def test_text_report_with_spectral_baselines(capsys):
+    assert main(["run", "--d", "96", "--alpha", "16", "--link", "he2_sum", "--r", "2",
+                 "--width", "16", "--n-test", "500", "--seed", "3"]) == 0
+    out = capsys.readouterr().out
+    for expected in ("He2(z1)+...+He2(z2)", "n1 = 1536", "phase 1", "network (layer-wise)",
+                     "spectral, huber T (as phase 1)", "spectral, optimal T", "coverage"):
+        assert expected in out
+    assert main(["run", "--d", "96", "--alpha", "16", "--link", "he2_sum", "--r", "2",
+                 "--width", "16", "--n-test", "500", "--seed", "3", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [b["method"] for b in report["spectral"]] == ["spectral, huber T (as phase 1)",
+                                                         "spectral, optimal T"]
+
+
+def test_errors_are_reported_not_raised(capsys):
+    assert main(["run", "--d", "32", "--width", "7", "--no-baseline"]) == 2
+    assert "n_hidden must be an even integer" in capsys.readouterr().err
+    assert main(["run", "--alpha", "-1", "--no-baseline"]) == 2
+    assert "--alpha" in capsys.readouterr().err
+
+
+def test_info_and_parser(capsys):
+    assert main(["info"]) == 0
+    assert capsys.readouterr().out.strip()
+    parser = build_parser()
+    assert parser.parse_args(["run"]).d == 512

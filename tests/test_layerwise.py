@@ -1,0 +1,85 @@
+"""LayerwiseRegressor: scikit-learn compliance, learning, reproducibility, parameter errors."""
+import numpy as np
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from mimkit import LayerwiseRegressor, MultiIndexModel
+from mimkit.metrics import subspace_distance
+
+#: No scikit-learn check is expected to fail. The estimator declares the ``poor_score``
+#: regressor tag: phase 1 cannot see a linear target (sigma'(0) = 0 and the symmetric init
+#: leave only the local Hessian), and check_regressors_train's data is linear.
+EXPECTED_FAILED_CHECKS: dict = {}
+
+
+@parametrize_with_checks([LayerwiseRegressor(random_state=0)],
+                         expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+@pytest.fixture(scope="module")
+def problem():
+    model = MultiIndexModel(64, "z1z2", random_state=0)
+    X, y = model.sample(64 * 64)
+    Xt, yt = model.sample(2000)
+    return model, X, y, Xt, yt
+
+
+def test_learns_a_multi_index_model(problem):
+    # n = 64 d split in half: n1 = n2 = 32 d, the regime of the acceptance tests (distance
+    # ~0.07 at d = 512); at d = 64 finite-d effects add a little, measured 0.08 / R^2 0.8.
+    model, X, y, Xt, yt = problem
+    est = LayerwiseRegressor(random_state=0).fit(X, y)
+    assert subspace_distance(est.subspace(2), model.U) < 0.15
+    assert est.score(Xt, yt) > 0.7
+    assert est.W_.shape == (64, 64) and est.a_.shape == est.b_.shape == (64,)
+    assert est.history_["n1"] == est.history_["n2"] == 2048
+    assert est.history_["phase1_loss"].shape == (est.history_["n_steps"],)
+    np.testing.assert_allclose(est.subspace(2) @ est.subspace(2).T, np.eye(2), atol=1e-10)
+
+
+def test_reproducible_with_random_state(problem):
+    _, X, y, Xt, _ = problem
+    p = [LayerwiseRegressor(random_state=s).fit(X[:500], y[:500]).predict(Xt[:50]) for s in (1, 1, 2)]
+    np.testing.assert_array_equal(p[0], p[1])
+    assert not np.allclose(p[0], p[2])
+    gen = np.random.default_rng(3)
+    LayerwiseRegressor(random_state=gen).fit(X[:100], y[:100])  # a Generator is accepted
+
+
+def test_explicit_phase2_data_and_dtypes(problem):
+    _, X, y, Xt, _ = problem
+    est = LayerwiseRegressor(n_hidden=8, random_state=0).fit(X[:300], y[:300], X2=X[300:500],
+                                                             y2=y[300:500])
+    assert (est.history_["n1"], est.history_["n2"]) == (300, 200)
+    X32 = Xt[:20].astype(np.float32)
+    assert est.transform(X32).dtype == np.float32 and est.transform(X32).shape == (20, 8)
+    est32 = LayerwiseRegressor(n_hidden=8, random_state=0).fit(X[:300].astype(np.float32), y[:300])
+    assert est32.predict(X32).dtype == np.float32
+    with pytest.raises(ValueError, match="X2 and y2"):
+        est.fit(X[:300], y[:300], X2=X[:10])
+    with pytest.raises(ValueError, match="features"):
+        est.fit(X[:300], y[:300], X2=X[:10, :5], y2=y[:10])
+
+
+@pytest.mark.parametrize("params, exc, match", [
+    (dict(n_hidden=7), ValueError, "n_hidden"),
+    (dict(activation="relu"), ValueError, "activation"),
+    (dict(loss="hinge"), ValueError, "loss"),
+    (dict(huber_delta=-1.0), ValueError, "huber_delta"),
+    (dict(label_transform="abs"), TypeError, "label_transform"),
+    (dict(lr=0.0), ValueError, "lr"),
+    (dict(weight_decay=-1.0), ValueError, "weight_decay"),
+    (dict(n_steps=-2), ValueError, "n_steps"),
+    (dict(init_scale=0.0), ValueError, "init_scale"),
+    (dict(ridge="loo"), ValueError, "ridge"),
+    (dict(phase2_fraction=1.0), ValueError, "phase2_fraction"),
+    (dict(n_threads=0), ValueError, "n_threads"),
+    (dict(random_state="x"), TypeError, "random_state"),
+])
+def test_bad_parameters_raise_at_fit(problem, params, exc, match):
+    _, X, y, _, _ = problem
+    est = LayerwiseRegressor(**params)  # construction never validates (scikit-learn rule)
+    with pytest.raises(exc, match=match):
+        est.fit(X[:40], y[:40])
