@@ -60,6 +60,14 @@ def test_label_transform_is_loss_on_transformed_labels():
         run_phase1(X, y, n_hidden=4, label_transform=lambda v: v[:5])
 
 
+def test_progress_reports_every_step():
+    X, y = MultiIndexModel(10, "z1z2", random_state=0).sample(100)
+    seen = []
+    run_phase1(X, y, n_hidden=2, n_steps=4, progress=seen.append, random_state=0)
+    assert seen == [1, 2, 3, 4]
+    run_phase1(X, y, n_hidden=2, n_steps=4, progress=True, random_state=0)  # tqdm, delayed
+
+
 def test_constant_labels_keep_the_init():
     X = np.random.default_rng(0).standard_normal((20, 4))
     p1 = run_phase1(X, np.full(20, 3.0), n_hidden=2, n_steps=5, random_state=0)

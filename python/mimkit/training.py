@@ -19,7 +19,6 @@ switches it off by itself.
 from __future__ import annotations
 
 import math
-import numbers
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Union
