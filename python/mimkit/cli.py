@@ -16,8 +16,9 @@ from . import metrics
 from ._random import as_generator
 from ._validation import ACTIVATIONS, LOSSES
 from .data import MultiIndexModel
+from .experiments.cli import add_subcommands as add_experiment_subcommands
 from .links import LINKS
-from .preprocessing import loss_preprocessing
+from .preprocessing import PREPROCESSINGS, loss_preprocessing, make_preprocessing
 from .spectral import spectral_subspace
 from .training import default_n_steps, neuron_subspace, run_phase2, train_layerwise
 
@@ -37,6 +38,9 @@ def _add_run(subparsers) -> None:
     run.add_argument("--noise", type=float, default=0.0, help="label noise sd (default 0)")
     run.add_argument("--loss", default="huber", choices=LOSSES, help="phase-1 loss (default huber)")
     run.add_argument("--huber-delta", type=float, default=1.0)
+    run.add_argument("--transform", choices=[p for p in PREPROCESSINGS if p != "optimal"],
+                     help="phase 1 trains the loss on T(y) (e.g. 'modulus' with --loss squared "
+                          "for z1z2z3 and tanh_committee, whose odd T's see nothing)")
     run.add_argument("--activation", default="logcosh", choices=ACTIVATIONS)
     run.add_argument("--width", type=int, default=64, help="hidden neurons m, even (default 64)")
     run.add_argument("--steps", type=int, help="phase-1 steps T1 (default ceil(ln d / 2 ln 1.5))")
@@ -63,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_run(subparsers)
     _add_info(subparsers)
+    add_experiment_subcommands(subparsers)  # sweep, plot, list
     return parser
 
 
@@ -113,9 +118,10 @@ def run_report(args: argparse.Namespace) -> dict:
     Xt, yt = model.sample(args.n_test, dtype)
     sample_s = time.perf_counter() - start
     steps = default_n_steps(args.d) if args.steps is None else args.steps
+    transform = make_preprocessing(args.transform) if args.transform else None
     fit = train_layerwise(
         X1, y1, X2, y2, n_hidden=args.width, activation=args.activation, loss=args.loss,
-        huber_delta=args.huber_delta, lr=args.lr, weight_decay=args.weight_decay,
+        huber_delta=args.huber_delta, label_transform=transform, lr=args.lr, weight_decay=args.weight_decay,
         n_steps=steps, init_scale=args.init_scale, n_threads=args.threads, random_state=rng,
         progress=True)
     net = fit.network
@@ -126,6 +132,7 @@ def run_report(args: argparse.Namespace) -> dict:
         "sizes": {"n1": n1, "n2": n2, "n_test": args.n_test, "alpha": args.alpha,
                   "width": args.width, "steps": steps, "dtype": np.dtype(dtype).name},
         "training": {"loss": args.loss, "huber_delta": args.huber_delta,
+                     "transform": args.transform,
                      "activation": args.activation, "lr": args.lr,
                      "weight_decay": args.weight_decay, "init_scale": args.init_scale,
                      "keep_scale": fit.phase1.result.keep_scale, "offset": fit.phase1.c,
@@ -136,7 +143,7 @@ def run_report(args: argparse.Namespace) -> dict:
                              coverage=metrics.coverage(net.W, model.U)),
     }
     if not args.no_baseline:
-        report["spectral"] = _baselines(args, model, X1, y1, X2, y2, Xt, yt, rng)
+        report["spectral"] = _baselines(args, transform, model, X1, y1, X2, y2, Xt, yt, rng)
     return report
 
 
@@ -152,14 +159,19 @@ def _evaluate(U_hat: np.ndarray, model: MultiIndexModel, y_pred: np.ndarray, yt:
     return out
 
 
-def _baselines(args, model, X1, y1, X2, y2, Xt, yt, rng) -> list[dict]:
+def _baselines(args, transform, model, X1, y1, X2, y2, Xt, yt, rng) -> list[dict]:
     """Spectral estimates of span(U) from D1, each with the network's phase 2 on D2.
 
     'phase-1 T' is the preprocessing the phase-1 loss induces (the network should match it);
     'optimal' is T* of the link. Test error: ``width`` random unit directions inside the
     estimated subspace, fresh biases and ridge, so only the subspace differs from the network.
     """
-    T, _ = loss_preprocessing(args.loss, y1, args.huber_delta)
+    inner = transform if transform is not None else (lambda v: v)
+    T_loss, _ = loss_preprocessing(args.loss, inner(y1), args.huber_delta)
+
+    def T(v):
+        return T_loss(inner(v))
+
     results = []
     for label, prep in ((f"spectral, {args.loss} T (as phase 1)", T), ("spectral, optimal T", "optimal")):
         start = time.perf_counter()
@@ -179,6 +191,8 @@ def format_report(report: dict) -> str:
     p, s, t, sec = report["problem"], report["sizes"], report["training"], report["seconds"]
     covers = {True: "yes", False: "no", None: "unknown"}[p["theory_covers"]]
     loss = f"huber(delta={t['huber_delta']:g})" if t["loss"] == "huber" else t["loss"]
+    if t["transform"]:
+        loss += f" on {t['transform']}(y)"
     lines = [
         f"problem   {p['description']}   (r = {p['r']}, d = {p['d']}, noise = {p['noise']:g}, "
         f"theory covers: {covers})",
