@@ -12,9 +12,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from .backends import make_backend
-from .definitions import EXPERIMENTS, get_experiment
 from .registry import parse_set
-from .report import render
 from .runner import PointsFailedError, run_sweep
 from .store import ResultStore
 
@@ -71,8 +69,14 @@ def _fail(command: str, message: str) -> int:
     return 2
 
 
+# The experiment definitions and plots import matplotlib and the whole learner: they are
+# imported by the commands that need them, so that `mimkit run` starts no slower.
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     """``mimkit sweep``; returns the exit status."""
+    from .definitions import get_experiment
+    from .report import render
     try:
         experiment = get_experiment(args.experiment)
         grid = experiment.grid(parse_set(args.overrides, experiment), seeds=args.seeds,
@@ -124,6 +128,7 @@ def _describe(args: argparse.Namespace) -> str:
 
 def cmd_plot(args: argparse.Namespace) -> int:
     """``mimkit plot``; returns the exit status."""
+    from .report import render
     try:
         png, md = render(args.folder, args.to)
     except (FileNotFoundError, ValueError) as exc:
@@ -134,6 +139,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     """``mimkit list``; returns the exit status."""
+    from .definitions import EXPERIMENTS
     for exp in EXPERIMENTS.values():
         grid = exp.grid()
         print(f"{exp.name:<20} {exp.summary}")

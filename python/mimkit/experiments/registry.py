@@ -54,6 +54,11 @@ class Experiment:
     full_fixed: dict = field(default_factory=dict)
     full_seeds: Optional[int] = None
 
+    def __post_init__(self):
+        both = sorted(set(self.swept) & set(self.fixed))
+        if both:
+            raise ValueError(f"experiment {self.name!r}: {both} are both swept and fixed")
+
     @property
     def parameters(self) -> dict:
         """Every parameter with its default (a list for swept ones)."""

@@ -47,27 +47,30 @@ class Problem:
     model: MultiIndexModel
     X1: np.ndarray
     y1: np.ndarray
-    X2: np.ndarray
-    y2: np.ndarray
-    Xt: np.ndarray
-    yt: np.ndarray
+    X2: Optional[np.ndarray]
+    y2: Optional[np.ndarray]
+    Xt: Optional[np.ndarray]
+    yt: Optional[np.ndarray]
     rng: np.random.Generator
 
 
 def draw_problem(params: dict, seed: int) -> Problem:
     """Sample the point's problem from its seed.
 
-    Uses ``d``, ``alpha`` (n1 = alpha d), ``alpha2`` (n2 = alpha2 d), ``n_test``, ``link``
-    and ``noise`` from ``params``. One generator, seeded by ``seed``, draws U, then D1, D2,
-    the test set, and is returned for the point's remaining draws (initial weights, biases).
+    Uses ``d``, ``alpha`` (n1 = alpha d), ``link`` and ``noise`` from ``params``, and, for
+    experiments with a phase 2 (those with an ``alpha2`` parameter), ``alpha2`` (n2 = alpha2 d)
+    and ``n_test``. One generator, seeded by ``seed``, draws U, then D1, D2, the test set,
+    and is returned for the point's remaining draws (initial weights, biases).
     """
     rng = np.random.default_rng(seed)
     d = int(params["d"])
     model = MultiIndexModel(d, resolve_link(params["link"]), noise=float(params["noise"]),
                             random_state=rng)
     X1, y1 = model.sample(max(2, round(params["alpha"] * d)), random_state=rng)
-    X2, y2 = model.sample(max(2, round(params["alpha2"] * d)), random_state=rng)
-    Xt, yt = model.sample(int(params["n_test"]), random_state=rng)
+    X2 = y2 = Xt = yt = None
+    if "alpha2" in params:
+        X2, y2 = model.sample(max(2, round(params["alpha2"] * d)), random_state=rng)
+        Xt, yt = model.sample(int(params["n_test"]), random_state=rng)
     return Problem(model, X1, y1, X2, y2, Xt, yt, rng)
 
 
@@ -148,5 +151,13 @@ def theory_threshold(link_name: str, loss: str, huber_delta: float = 1.0,
 NETWORK_DEFAULTS = {
     "link": "z1z2", "noise": 0.0, "loss": "huber", "huber_delta": 1.0, "width": 64,
     "activation": "logcosh", "lr": 1.0, "weight_decay": 1.0, "init_scale": 1e-6,
-    "alpha2": 8.0, "n_test": 4096,
 }
+#: Parameters of the experiments that also train phase 2 and measure test error.
+PHASE2_DEFAULTS = {"alpha2": 8.0, "n_test": 4096}
+
+
+def fixed_defaults(swept: dict, *, phase2: bool, **changes) -> dict:
+    """Fixed parameters of an experiment: the network defaults (and phase-2 ones), updated by
+    ``changes``, less the parameters it sweeps."""
+    fixed = {**NETWORK_DEFAULTS, **(PHASE2_DEFAULTS if phase2 else {}), **changes}
+    return {k: v for k, v in fixed.items() if k not in swept}

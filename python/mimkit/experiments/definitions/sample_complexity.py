@@ -18,7 +18,7 @@ from ...spectral import LocalHessian, top_eigenpairs
 from ...training import run_phase1
 from ..plots import errorbar_lines, mean_sem, threshold_line
 from ..registry import Experiment
-from ._common import (NETWORK_DEFAULTS, draw_problem, loss_arguments, phase1_label_weights,
+from ._common import (draw_problem, fixed_defaults, loss_arguments, phase1_label_weights,
                       resolve_link, subspace_metrics, test_error, theory_threshold)
 
 
@@ -95,13 +95,16 @@ def table(df: pd.DataFrame) -> pd.DataFrame:
     return stats
 
 
+_SWEPT = {"d": [256, 512, 1024], "alpha": [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0]}
+
+
 EXPERIMENT = Experiment(
     name="sample-complexity",
     summary="recovery and test error vs alpha = n1/d for several d: collapse, and the "
             "transition at the theory's alpha_c",
     point=point,
-    swept={"d": [256, 512, 1024], "alpha": [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0]},
-    fixed={**NETWORK_DEFAULTS, "steps": 30},
+    swept=_SWEPT,
+    fixed=fixed_defaults(_SWEPT, phase2=True, steps=30),
     seeds=3,
     full_swept={"d": [256, 512, 1024, 2048, 4096],
                 "alpha": [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 32.0]},
