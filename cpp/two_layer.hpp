@@ -260,8 +260,9 @@ bool phase1_run(const ConstMatrixRef<T>& X, const T* y, const T* b, const T* a,
         if (!W.allFinite()) throw DivergenceError(t, pass.mean_loss);
         record.log_scale[t + 1] = record.log_scale[t];
         if (keep) {
+            // A zero W (S = 0, e.g. constant labels) stays zero: log_scale becomes -inf.
             const double norm = double(W.norm());
-            W *= T(norm0 / norm);
+            if (norm > 0.0) W *= T(norm0 / norm);
             record.log_scale[t + 1] += std::log(norm / norm0);
         }
         after_step(t + 1);

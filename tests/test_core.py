@@ -257,3 +257,13 @@ def test_bad_run_settings_raise_clear_errors(module):
             module.phase1_run(X, y, W, b, a, **{**kw, **change})
     with pytest.raises(ValueError, match="V has length 4; expected d = 3"):
         module.local_hessian_matvec(X, y, np.ones(4))
+
+
+@pytest.mark.parametrize("module", [core, reference], ids=["core", "reference"])
+def test_zero_local_hessian_keeps_w_at_zero_instead_of_diverging(module):
+    """Constant labels and lr * weight_decay = 1: one step sends W to exactly 0 (S = 0); the
+    rescaling must not divide by zero, and log_scale records the collapse as -inf."""
+    X, _, W, b, a = problem(64, 5, 2, np.float64, scale=1e-9)
+    run = module.phase1_run(X, np.zeros(64), W, b * 0, a, activation="quadratic", loss="squared",
+                            lr=1.0, weight_decay=1.0, n_steps=3, keep_scale=True)
+    assert np.all(run.W == 0) and run.log_scale[-1] == -np.inf

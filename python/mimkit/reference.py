@@ -189,8 +189,10 @@ def phase1_run(X, y, W0, b, a, *, activation: str, loss: str, huber_delta: float
         log_scale[t + 1] = log_scale[t]
         if keep:
             norm = np.linalg.norm(W)
-            W *= norm0 / norm
-            log_scale[t + 1] += np.log(norm / norm0)
+            if norm > 0:  # a zero W (S = 0, e.g. constant labels) stays zero
+                W *= norm0 / norm
+            with np.errstate(divide="ignore"):
+                log_scale[t + 1] += np.log(norm / norm0)
         if progress is not None:
             progress(t + 1)
     rec = np.stack(recorded) if recorded else None
