@@ -36,9 +36,11 @@ from .preprocessing import OptimalPreprocessing, apply_preprocessing, optimal_pr
 CENTERINGS: tuple[str, ...] = ("mean", "identity", "none")
 WHICH: tuple[str, ...] = ("abs", "largest", "smallest")
 METHODS: tuple[str, ...] = ("auto", "explicit", "lanczos")
-#: Expected matvecs of the Lanczos path per wanted eigenvector, and the cost ratio of a
-#: memory-bound matvec flop to a BLAS-3 flop of the explicit path (rule in top_eigenpairs).
-_LANCZOS_MATVECS_PER_VECTOR = 40
+#: Matvecs of the Lanczos path per wanted eigenvector (near a threshold the spectral gap is small
+#: and ARPACK needs hundreds), and the cost ratio of a memory-bound matvec flop to a BLAS-3 flop
+#: of the explicit path (rule in choose_method; measured: one single-vector matvec costs ~1/6 of
+#: forming S at n = 2000, d = 1000).
+_LANCZOS_MATVECS_PER_VECTOR = 300
 _MATVEC_FLOP_COST = 4.0
 
 
@@ -284,9 +286,9 @@ def _check_which(which: str) -> str:
 def choose_method(n: int, d: int, k: int) -> str:
     """``"explicit"`` when forming S and a dense eigensolve is cheaper than Lanczos matvecs.
 
-    Explicit costs ``n d^2`` (SYRK) plus ``~4 d^3`` (eigh); Lanczos ``~40 (k + 2)`` matvecs of
-    ``4 n d`` flops each, memory-bound, counted 4x. So explicit wins unless d is large relative
-    to k, roughly ``d > 640 (k + 2) / (1 + 4 d / n)``.
+    Explicit costs ``n d^2`` (SYRK) plus ``~4 d^3`` (eigh); Lanczos ``~300 (k + 2)`` matvecs of
+    ``4 n d`` flops each, memory-bound, counted 4x. So explicit wins unless
+    ``d (1 + 4 d / n) > 4800 (k + 2)``: in practice for d up to ~10^4.
     """
     explicit = n * d * d + 4.0 * d ** 3
     lanczos = _MATVEC_FLOP_COST * _LANCZOS_MATVECS_PER_VECTOR * (k + 2) * 4.0 * n * d
