@@ -71,7 +71,13 @@ struct ActivationRow {
     }
 };
 
-// log cosh on packets with the same two branches as the scalar version, built only from exp,
+// Below this |z| the degree-9 (tanh) and degree-10 (log cosh) Taylor polynomials are exact to
+// rounding: the first omitted terms are < 1e-17 relative at |z| = 1/32.
+constexpr double kLogcoshTaylorRange = 1.0 / 32.0;
+
+// log cosh on packets. Packets entirely inside the Taylor range (the usual case in phase 1,
+// where weights are tiny) take the polynomial; others the same two branches as the scalar
+// version, built only from exp,
 // log and selects. tanh|z| = -e/(2 + e) with e = expm1(-2|z|) (no cancellation at small |z|);
 // expm1 and log1p use Kahan's tricks (u - 1) x / log u and log(v) x / (v - 1), with the exact
 // cases u == 1, u - 1 == -1 and v == 1 selected explicitly (pexp clamps its argument, so
@@ -95,6 +101,23 @@ struct ActivationRow<Activation::logcosh, T> {
             const Packet zj = ei::padd(ei::ploadu<Packet>(z + j), ei::ploadu<Packet>(b + j));
             const Packet az = ei::pabs(zj);
             zmax_packet = ei::pmax(zmax_packet, az);
+            if (ei::predux_max(az) < T(kLogcoshTaylorRange)) {
+                // Phase 1's small-weight regime: Taylor series, no transcendental calls.
+                const Packet z2 = ei::pmul(zj, zj);
+                Packet th = ei::pset1<Packet>(T(62.0 / 2835.0));
+                th = ei::pmadd(th, z2, ei::pset1<Packet>(T(-17.0 / 315.0)));
+                th = ei::pmadd(th, z2, ei::pset1<Packet>(T(2.0 / 15.0)));
+                th = ei::pmadd(th, z2, ei::pset1<Packet>(T(-1.0 / 3.0)));
+                th = ei::pmadd(th, z2, one);
+                Packet val = ei::pset1<Packet>(T(31.0 / 14175.0));
+                val = ei::pmadd(val, z2, ei::pset1<Packet>(T(-17.0 / 2520.0)));
+                val = ei::pmadd(val, z2, ei::pset1<Packet>(T(1.0 / 45.0)));
+                val = ei::pmadd(val, z2, ei::pset1<Packet>(T(-1.0 / 12.0)));
+                val = ei::pmadd(val, z2, ei::pset1<Packet>(T(0.5)));
+                ei::pstoreu(value + j, ei::pmul(val, z2));
+                ei::pstoreu(z + j, ei::pmul(th, zj));
+                continue;
+            }
             const Packet x = ei::pmul(minus_two, az);
             const Packet u = ei::pexp(x);
             const Packet um1 = ei::psub(u, one);

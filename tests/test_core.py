@@ -152,22 +152,29 @@ def test_keep_scale_refuses_large_init_and_auto_resolves():
     assert core.phase1_run(X, y, W * 1e-9, b * 0, a, keep_scale="auto", **kw).keep_scale
 
 
-def test_logcosh_is_accurate_from_tiny_to_huge_arguments():
-    z = np.array([1e-150, 1e-20, 1e-8, 1e-3, 0.3, 0.99, 1.0, 1.01, 5.0, 30.0, 700.0, 1e3, -1e3, -0.2])
-    n = z.size
-    # forward with d = 1, W = [[1], [1]], a = [1, 0] returns sigma(z) row by row
-    p = core.forward(z[:, None], np.ones((2, 1)), np.zeros(2), np.array([1.0, 0.0]), "logcosh")
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_logcosh_is_accurate_from_tiny_to_huge_arguments(dtype):
+    # both sides of the SIMD kernel's Taylor range (1/32), the |z| = 1 branch switch, huge |z|
+    z = np.array([1e-150, 1e-20, 1e-8, 1e-3, 0.0312, -0.0313, 0.3, 0.99, 1.0, 1.01, 5.0, 30.0,
+                  700.0, 1e3, -1e3, -0.2])
+    z = np.concatenate([z, np.geomspace(1e-6, 0.05, 40), -np.geomspace(1e-6, 0.05, 40)])
+    if dtype == np.float32:
+        z = z[np.abs(z) > 1e-18]  # sigma(z) ~ z^2 / 2 underflows float32 below that
+    z = z.astype(dtype)
+    m = z.size
+    # X = I, W = diag(z): row i has pre-activations (0, .., z_i, .., 0), so with a = 1 the output
+    # is sigma(z_i) and SIMD packets mix zeros with z_i, as in real rows
+    X, W, b, a = np.eye(m, dtype=dtype), np.diag(z), np.zeros(m, dtype), np.ones(m, dtype)
+    p = core.forward(X, W, b, a, "logcosh")
     with mpmath.workdps(700):  # cosh(1e-150) - 1 needs ~300 digits
         exact = np.array([float(mpmath.log(mpmath.cosh(mpmath.mpf(float(v))))) for v in z])
+        exact_tanh = np.array([float(mpmath.tanh(mpmath.mpf(float(v)))) for v in z])
+    tol = 2e-15 if dtype == np.float64 else 1e-6  # ~10 ulps of each precision
     assert np.all(np.isfinite(p))
-    assert np.max(np.abs(p - exact) / exact) < 1e-14
-    # sigma'(z) = tanh z through the gradient: quadratic-free check with squared loss, y = p + 1
-    # gives g = -1/n per row, so grad[0, 0] = -(1/n) sum_i tanh(z_i) z_i
-    grad, _ = core.phase1_gradient(z[:, None], p + 1.0, np.ones((2, 1)), np.zeros(2),
-                                   np.array([1.0, 0.0]), activation="logcosh", loss="squared")
-    with mpmath.workdps(50):
-        exact_grad = -float(sum(mpmath.tanh(mpmath.mpf(float(v))) * mpmath.mpf(float(v)) for v in z) / n)
-    assert abs(grad[0, 0] - exact_grad) < 1e-14 * abs(exact_grad)
+    assert np.max(np.abs(p - exact) / exact) < tol
+    # squared loss with y = p + 1 gives g_i = -1, so grad[i, i] = -tanh(z_i) / m
+    grad, _ = core.phase1_gradient(X, p + 1, W, b, a, activation="logcosh", loss="squared")
+    assert np.max(np.abs(-m * np.diag(grad) - exact_tanh) / np.abs(exact_tanh)) < tol
 
 
 def test_results_are_bitwise_reproducible_and_thread_counts_agree():
