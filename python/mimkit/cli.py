@@ -60,6 +60,17 @@ def _add_info(subparsers) -> None:
     info.set_defaults(func=cmd_info)
 
 
+def _add_bench(subparsers) -> None:
+    from .benchmarks.suite import add_arguments
+
+    bench = subparsers.add_parser(
+        "bench", help="benchmarks against numpy (and PyTorch where installed)",
+        description="Run the benchmarks (default: all, at quick sizes with --quick). For a fair "
+                    "comparison with numpy run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset.")
+    add_arguments(bench)
+    bench.set_defaults(func=cmd_bench)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mimkit", description="Learn Gaussian multi-index models with layer-wise trained "
@@ -67,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_run(subparsers)
     _add_info(subparsers)
+    _add_bench(subparsers)
     add_experiment_subcommands(subparsers)  # sweep, plot, list
     return parser
 
@@ -83,6 +95,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 def cmd_info(args: argparse.Namespace) -> int:
     import mimkit
     mimkit.show_config()
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .benchmarks.suite import BENCHMARKS, run
+
+    try:
+        run(args.names or list(BENCHMARKS), args.quick, args.out)
+    except ValueError as err:
+        print(f"mimkit bench: {err}", file=sys.stderr)
+        return 2
     return 0
 
 

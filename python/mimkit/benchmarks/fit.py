@@ -1,0 +1,92 @@
+"""Targets 4 and 5: ``LayerwiseRegressor.fit`` end to end.
+
+* Overhead: phase 1 as ``fit`` runs it (validation, offset, init, the step loop) against
+  ``n_steps`` times the median bare step; the difference is the loop's overhead.
+* Scaling: at fixed alpha = n1/d, width and T1 the work is O(alpha d^2 m T1), so fit time over
+  d = 256..2048 should have log-log slope 2. Each d runs in a fresh process, which also reports
+  its peak resident memory during ``fit`` above what it held before (the data), read from
+  ``/proc/self/status`` after resetting the high-water mark (``/proc/self/clear_refs``).
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from .. import core, training
+from ..data import MultiIndexModel
+from ..estimators import LayerwiseRegressor
+from .timing import interleaved_medians
+
+
+def measure_overhead(d: int = 1024, alpha: float = 16, m: int = 256, n_steps: int = 20,
+                     threads: int = 2, repeats: int = 3) -> dict:
+    X, y = MultiIndexModel(d, "z1z2", random_state=0).sample(int(alpha * d), random_state=1)
+    out = training.run_phase1(X, y, n_hidden=m, n_steps=1, n_threads=threads, random_state=0)
+    yc = (y - out.c).astype(X.dtype)
+    times = interleaved_medians({
+        "phase1": lambda: training.run_phase1(X, y, n_hidden=m, n_steps=n_steps, n_threads=threads,
+                                              random_state=0),
+        "step": lambda: core.phase1_gradient(X, yc, out.W, out.b, out.a, activation="logcosh",
+                                             loss="huber", n_threads=threads, check_finite=False),
+    }, repeats)
+    steps_s = n_steps * times["step"]
+    return {"d": d, "n1": X.shape[0], "m": m, "n_steps": n_steps, "threads": threads,
+            "phase1_s": times["phase1"], "steps_s": steps_s,
+            "overhead_fraction": (times["phase1"] - steps_s) / times["phase1"]}
+
+
+def _rss_bytes(field: str) -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def fit_once(d: int, alpha: float, m: int, n_steps: int, threads: int) -> dict:
+    """One fit in this process: time and peak memory above the data."""
+    X, y = MultiIndexModel(d, "z1z2", random_state=0).sample(int(2 * alpha * d), random_state=1)
+    est = LayerwiseRegressor(n_hidden=m, n_steps=n_steps, n_threads=threads, random_state=0)
+    before = _rss_bytes("VmRSS")
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")  # reset VmHWM (peak RSS) to the current RSS
+    start = time.perf_counter()
+    est.fit(X, y)
+    seconds = time.perf_counter() - start
+    extra = _rss_bytes("VmHWM") - before
+    return {"d": d, "n": X.shape[0], "m": m, "n_steps": n_steps, "fit_s": seconds,
+            "phase1_s": est.history_["phase1_seconds"], "data_bytes": X.nbytes,
+            "peak_extra_bytes": extra, "n_by_m_bytes": X.shape[0] * m * X.itemsize,
+            "m_by_d_bytes": m * d * X.itemsize}
+
+
+def measure_scaling(ds=(256, 512, 1024, 2048), alpha: float = 8, m: int = 64, n_steps: int = 10,
+                    threads: int = 2, repeats: int = 3) -> dict:
+    rows = []
+    for d in ds:
+        runs = []
+        for _ in range(repeats):
+            code = (f"import json; from mimkit.benchmarks.fit import fit_once; "
+                    f"print(json.dumps(fit_once({d}, {alpha}, {m}, {n_steps}, {threads})))")
+            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+            runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        runs.sort(key=lambda r: r["fit_s"])
+        rows.append(runs[len(runs) // 2])
+    logd = np.log([r["d"] for r in rows])
+    slope_fit = float(np.polyfit(logd, np.log([r["fit_s"] for r in rows]), 1)[0])
+    slope_phase1 = float(np.polyfit(logd, np.log([r["phase1_s"] for r in rows]), 1)[0])
+    return {"rows": rows, "slope_fit": slope_fit, "slope_phase1": slope_phase1}
+
+
+SCALING_HEADER = ["d", "n = n1 + n2", "fit (s)", "phase 1 (s)", "data (MB)", "peak above data (MB)",
+                  "n x m array would be (MB)"]
+
+
+def scaling_table_rows(result: dict) -> list[list]:
+    mb = 1e6
+    return [[r["d"], r["n"], r["fit_s"], r["phase1_s"], r["data_bytes"] / mb, r["peak_extra_bytes"] / mb,
+             r["n_by_m_bytes"] / mb] for r in result["rows"]]

@@ -1,0 +1,46 @@
+"""Target 3: the local-Hessian block matvec ``X^T (t * (X V)) / n`` for k = 1, 4, 16 against the
+numpy expression, and against the time to stream X once from memory (the best of a 2-thread
+BLAS GEMV ``X @ v`` and numpy's column sum), its physical limit when k is small."""
+from __future__ import annotations
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from .. import core
+from .timing import interleaved_medians
+
+
+def measure(n: int = 32768, d: int = 1024, ks=(1, 4, 16), threads: int = 2, repeats: int = 7,
+            dtypes=(np.float64, np.float32)) -> list[dict]:
+    rows = []
+    rng = np.random.default_rng(0)
+    for dtype in dtypes:
+        X = rng.standard_normal((n, d)).astype(dtype)
+        t = rng.standard_normal(n).astype(dtype)
+        v = rng.standard_normal(d).astype(dtype)
+        with threadpool_limits(limits=threads):
+            stream = interleaved_medians({"gemv": lambda: X @ v, "sum": lambda: X.sum(axis=0)}, repeats)
+            for k in ks:
+                V = rng.standard_normal((d, k)).astype(dtype)
+                times = interleaved_medians({
+                    "core": lambda: core.local_hessian_matvec(X, t, V, n_threads=threads, check_finite=False),
+                    "numpy": lambda: X.T @ (t[:, None] * (X @ V)) / n,
+                }, repeats)
+                stream_s = min(stream.values())
+                rows.append({
+                    "dtype": np.dtype(dtype).name, "k": k, "n": n, "d": d, "threads": threads,
+                    "core_s": times["core"], "numpy_s": times["numpy"], "stream_s": stream_s,
+                    "numpy_over_core": times["numpy"] / times["core"],
+                    "core_over_stream": times["core"] / stream_s,
+                    "core_gbytes_per_s": X.nbytes / times["core"] / 1e9,
+                })
+    return rows
+
+
+HEADER = ["dtype", "k", "core (s)", "numpy (s)", "numpy / core", "stream X once (s)",
+          "core / stream", "core GB/s of X"]
+
+
+def table_rows(rows: list[dict]) -> list[list]:
+    return [[r["dtype"], r["k"], r["core_s"], r["numpy_s"], r["numpy_over_core"], r["stream_s"],
+             r["core_over_stream"], r["core_gbytes_per_s"]] for r in rows]

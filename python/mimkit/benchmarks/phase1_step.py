@@ -1,0 +1,66 @@
+"""Targets 1 and 6: one phase-1 step (fused forward + backward) against numpy's two bare GEMMs
+of the same shapes (``X @ W.T`` and ``G.T @ X``, the physical limit), the numpy reference step,
+and 1 vs 2 threads.
+
+Two weight regimes: ``phase-1`` (init scale 1e-6, the regime phase 1 actually runs in) and
+``nonlinear`` (|w . x| ~ 0.6, every activation evaluated through exp/log).
+"""
+from __future__ import annotations
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from .. import core, reference
+from .timing import interleaved_medians
+
+REGIMES = {"phase-1": 1e-6, "nonlinear": 0.6}
+
+
+def step_problem(n: int, d: int, m: int, dtype, weight_scale: float, seed: int = 0):
+    """Random X, y, W with |w_j . x| ~ weight_scale, pairs of +-1 outer weights, zero biases."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d)).astype(dtype)
+    y = rng.standard_normal(n).astype(dtype)
+    W = (rng.standard_normal((m, d)) * weight_scale / np.sqrt(d)).astype(dtype)
+    a = np.where(np.arange(m) % 2 == 0, 1.0, -1.0).astype(dtype)
+    return X, y, W, np.zeros(m, dtype), a
+
+
+def measure(n: int = 32768, d: int = 1024, m: int = 256, threads: int = 2, repeats: int = 5,
+            dtypes=(np.float64, np.float32), regimes=tuple(REGIMES)) -> list[dict]:
+    rows = []
+    for dtype in dtypes:
+        X, y, W, b, a = step_problem(n, d, m, dtype, 1.0)
+        G = np.random.default_rng(1).standard_normal((n, m)).astype(dtype)
+        kw = dict(activation="logcosh", loss="huber", check_finite=False)
+        for regime in regimes:
+            Wr = (W * REGIMES[regime]).astype(dtype)
+            contenders = {}
+            for t in sorted({1, threads}):
+                contenders[f"core_{t}"] = (lambda t=t: core.phase1_gradient(X, y, Wr, b, a, n_threads=t, **kw))
+            with threadpool_limits(limits=threads):
+                contenders["gemms"] = lambda: (X @ Wr.T, G.T @ X)
+                contenders["reference"] = lambda: reference.phase1_gradient(X, y, Wr, b, a, **kw)
+                times = interleaved_medians(contenders, repeats)
+            flops = 4.0 * n * m * d
+            rows.append({
+                "dtype": np.dtype(dtype).name, "regime": regime, "n": n, "d": d, "m": m,
+                "threads": threads, "core_s": times[f"core_{threads}"], "core_1thread_s": times["core_1"],
+                "numpy_gemms_s": times["gemms"], "reference_s": times["reference"],
+                "core_over_gemms": times[f"core_{threads}"] / times["gemms"],
+                "reference_over_core": times["reference"] / times[f"core_{threads}"],
+                "thread_speedup": times["core_1"] / times[f"core_{threads}"],
+                "core_gflops": flops / times[f"core_{threads}"] / 1e9,
+                "gemms_gflops": flops / times["gemms"] / 1e9,
+            })
+    return rows
+
+
+HEADER = ["dtype", "weights", "core step (s)", "numpy 2 GEMMs (s)", "core / GEMMs",
+          "reference (s)", "reference / core", "1-thread / N-thread", "core GFLOP/s"]
+
+
+def table_rows(rows: list[dict]) -> list[list]:
+    return [[r["dtype"], r["regime"], r["core_s"], r["numpy_gemms_s"], r["core_over_gemms"],
+             r["reference_s"], r["reference_over_core"], r["thread_speedup"], r["core_gflops"]]
+            for r in rows]
