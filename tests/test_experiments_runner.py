@@ -17,7 +17,6 @@ from mimkit.experiments.store import ResultStore
 import _experiments_toy as toy
 
 TESTS = Path(__file__).resolve().parent
-PYTHON_DIR = TESTS.parent / "python"
 SLOW_GRID = dict(swept={"d": [16, 32, 48, 64, 80, 96, 112, 128, 144, 160]},
                  fixed={"alpha": 2.0, "sleep": 0.4}, seeds=2)
 
@@ -34,7 +33,8 @@ def _start_sweep_process(out: Path) -> subprocess.Popen:
         run_sweep(toy.toy_point, Grid(**{SLOW_GRID!r}), {str(out)!r}, experiment="toy",
                   backend=LocalBackend(n_workers=2, threads_per_worker=1), progress=False)
     """)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PYTHON_DIR), str(TESTS)])}
+    # the installed mimkit, plus the tests folder for the toy point functions
+    env = {**os.environ, "PYTHONPATH": str(TESTS)}
     return subprocess.Popen([sys.executable, "-c", script], env=env, start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
