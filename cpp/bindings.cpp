@@ -8,7 +8,6 @@
 
 #include <Eigen/Core>
 #include <cstdint>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -135,20 +134,13 @@ py::tuple phase1_run_py(ConstMatrixRef<T> X, const Array<T>& y, ConstMatrixRef<T
         if (PyErr_CheckSignals() != 0) throw py::error_already_set();
         if (!progress.is_none()) progress(step);
     };
-    bool keep = false;
-    try {
+    Phase1Outcome outcome;
+    {
         py::gil_scoped_release release;
-        keep = phase1_run<T>(X, y.data(), b.data(), a.data(), settings, W_map, record, after_step);
-    } catch (const DivergenceError& err) {
-        std::ostringstream message;
-        message.precision(17);
-        message << "phase 1 diverged at step " << err.step << ": mean loss = " << err.loss
-                << " (or non-finite weights); lower lr (now " << lr
-                << ") or the initial weight scale.";
-        PyErr_SetString(PyExc_FloatingPointError, message.str().c_str());
-        throw py::error_already_set();
+        outcome = phase1_run<T>(X, y.data(), b.data(), a.data(), settings, W_map, record, after_step);
     }
-    return py::make_tuple(W, recorded, losses, log_scale, keep);
+    return py::make_tuple(W, recorded, losses, log_scale, outcome.keep_scale, outcome.diverged_at,
+                          outcome.diverged_loss);
 }
 
 template <typename T>

@@ -13,6 +13,8 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <limits>
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -37,12 +39,11 @@ inline std::string keep_scale_message(double max_abs_z) {
     return buffer;
 }
 
-// Thrown when the loss or the weights stop being finite; carries the step for the message.
-struct DivergenceError : std::runtime_error {
-    std::int64_t step;
-    double loss;
-    DivergenceError(std::int64_t step_, double loss_)
-        : std::runtime_error("phase 1 diverged"), step(step_), loss(loss_) {}
+// How a phase-1 run ended.
+struct Phase1Outcome {
+    bool keep_scale = false;       // whether keep-scale rescaling was active
+    std::int64_t diverged_at = -1;  // first step whose loss or update was not finite, or -1
+    double diverged_loss = 0.0;     // the mean loss at that step
 };
 
 // Per-thread scratch, allocated once per call (never per step).
@@ -213,11 +214,23 @@ struct Phase1Record {
     double* log_scale;                       // n_steps + 1
 };
 
+// After a divergence at step t: NaN for every loss, log scale and record the run never reached.
+template <typename T>
+void mark_unreached(const Phase1Record<T>& record, std::int64_t t, std::int64_t n_steps,
+                    std::size_t next_record, Index record_size) {
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    std::fill(record.losses + t + 1, record.losses + n_steps, nan);
+    std::fill(record.log_scale + t + 1, record.log_scale + n_steps + 1, nan);
+    std::fill(record.recorded + next_record * record_size, record.recorded + record.steps.size() * record_size,
+              std::numeric_limits<T>::quiet_NaN());
+}
+
 // Full-batch GD on W in place: W <- W - lr (grad + weight_decay W). `after_step(t)` runs
 // between steps outside the parallel region (signal checks, progress); it may throw.
-// Returns whether keep-scale rescaling was active.
+// If the loss or the update stops being finite at step t, the run stops there with W = W_t
+// (the last finite weights); losses after t, log scales after t and later records are NaN.
 template <typename T, typename AfterStep>
-bool phase1_run(const ConstMatrixRef<T>& X, const T* y, const T* b, const T* a,
+Phase1Outcome phase1_run(const ConstMatrixRef<T>& X, const T* y, const T* b, const T* a,
                 const Phase1Settings& settings, Eigen::Ref<RowMatrix<T>> W,
                 const Phase1Record<T>& record, AfterStep&& after_step) {
     const Index m = W.rows();
@@ -228,7 +241,7 @@ bool phase1_run(const ConstMatrixRef<T>& X, const T* y, const T* b, const T* a,
     const T weight_decay = T(settings.weight_decay);
     const double norm0 = double(W.norm());
     const Index record_width = record.basis ? record.basis_cols : d;
-    bool keep = false;
+    Phase1Outcome outcome;
     std::size_t next_record = 0;
     record.log_scale[0] = 0.0;
 
@@ -252,14 +265,20 @@ bool phase1_run(const ConstMatrixRef<T>& X, const T* y, const T* b, const T* a,
             if (settings.keep_scale == KeepScale::on && !linear) {
                 throw std::invalid_argument(keep_scale_message(pass.max_abs_z));
             }
-            keep = settings.keep_scale == KeepScale::on ||
-                   (settings.keep_scale == KeepScale::automatic && linear);
+            outcome.keep_scale = settings.keep_scale == KeepScale::on ||
+                                 (settings.keep_scale == KeepScale::automatic && linear);
         }
-        if (!std::isfinite(pass.mean_loss)) throw DivergenceError(t, pass.mean_loss);
-        W.array() -= lr * (grad.array() + weight_decay * W.array());
-        if (!W.allFinite()) throw DivergenceError(t, pass.mean_loss);
+        // the candidate W_{t+1} goes into the gradient buffer so W_t survives a divergence
+        grad.array() = W.array() - lr * (grad.array() + weight_decay * W.array());
+        if (!std::isfinite(pass.mean_loss) || !grad.allFinite()) {
+            outcome.diverged_at = t;
+            outcome.diverged_loss = pass.mean_loss;
+            mark_unreached(record, t, settings.n_steps, next_record, m * record_width);
+            return outcome;
+        }
+        W = grad;
         record.log_scale[t + 1] = record.log_scale[t];
-        if (keep) {
+        if (outcome.keep_scale) {
             // A zero W (S = 0, e.g. constant labels) stays zero: log_scale becomes -inf.
             const double norm = double(W.norm());
             if (norm > 0.0) W *= T(norm0 / norm);
@@ -267,6 +286,6 @@ bool phase1_run(const ConstMatrixRef<T>& X, const T* y, const T* b, const T* a,
         }
         after_step(t + 1);
     }
-    return keep;
+    return outcome;
 }
 }  // namespace mimkit

@@ -274,3 +274,22 @@ def test_zero_local_hessian_keeps_w_at_zero_instead_of_diverging(module):
     run = module.phase1_run(X, np.zeros(64), W, b * 0, a, activation="quadratic", loss="squared",
                             lr=1.0, weight_decay=1.0, n_steps=3, keep_scale=True)
     assert np.all(run.W == 0) and run.log_scale[-1] == -np.inf
+
+
+@pytest.mark.parametrize("module", [core, reference], ids=["core", "reference"])
+def test_divergence_can_warn_and_return_the_last_finite_weights(module):
+    X, y, W, b, a = problem(200, 10, 4, np.float64, scale=1.0)
+    kw = dict(activation="quadratic", loss="squared", lr=1e6, weight_decay=0.0, n_steps=50,
+              record_steps=[0, 1, 50])
+    with pytest.warns(RuntimeWarning, match=r"diverged at step (\d+)") as caught:
+        run = module.phase1_run(X, y, W, b, a, on_divergence="warn", **kw)
+    t = run.diverged_at
+    assert t is not None and any(f"step {t}:" in str(w.message) for w in caught)
+    assert np.all(np.isfinite(run.W)) and np.all(np.isnan(run.loss[t + 1:]))
+    assert np.all(np.isnan(run.log_scale[t + 1:])) and np.isnan(run.recorded[-1]).all()
+    # W is W_t: the same run stopped just before step t reproduces it
+    if t > 0:
+        short = module.phase1_run(X, y, W, b, a, **{**kw, "n_steps": t, "record_steps": None})
+        assert np.array_equal(short.W, run.W)
+    with pytest.raises(ValueError, match="unknown on_divergence 'ignore'"):
+        module.phase1_run(X, y, W, b, a, on_divergence="ignore", **kw)

@@ -1,6 +1,7 @@
 """The record of one phase-1 run, shared by `mimkit.core` and `mimkit.reference`."""
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Optional
 
@@ -26,6 +27,10 @@ class Phase1Result:
         regime the un-rescaled run has weights ``exp(log_scale[t]) * W_t``. Zero when off.
     keep_scale : bool
         Whether rescaling was active (``'auto'`` resolves to True or False at step 0).
+    diverged_at : int or None
+        With ``on_divergence='warn'``: the step whose loss or update stopped being finite. The
+        run stopped there; ``W`` is ``W_t`` (the last finite weights) and the losses, log scales
+        and records after it are NaN. None when the run finished.
     """
 
     W: np.ndarray
@@ -34,3 +39,16 @@ class Phase1Result:
     loss: np.ndarray
     log_scale: np.ndarray
     keep_scale: bool
+    diverged_at: Optional[int] = None
+
+
+ON_DIVERGENCE = ("raise", "warn")
+
+
+def report_divergence(on_divergence: str, step: int, loss: float, lr: float) -> None:
+    """Raise FloatingPointError or warn (RuntimeWarning) that phase 1 diverged at ``step``."""
+    message = (f"phase 1 diverged at step {step}: mean loss = {loss!r} (or non-finite weights); "
+               f"lower lr (now {lr}) or the initial weight scale.")
+    if on_divergence == "raise":
+        raise FloatingPointError(message)
+    warnings.warn(message + " Returning the weights of that step.", RuntimeWarning, stacklevel=3)

@@ -14,7 +14,7 @@ from typing import Callable, Optional, Union
 import numpy as np
 
 from ._native import native
-from ._phase1_result import Phase1Result
+from ._phase1_result import ON_DIVERGENCE, Phase1Result, report_divergence
 from ._validation import (
     Phase1Inputs,
     as_block,
@@ -22,6 +22,7 @@ from ._validation import (
     as_vector,
     check_count,
     check_keep_scale,
+    check_name,
     check_n_threads,
     check_positive_number,
     check_record_steps,
@@ -74,7 +75,7 @@ def phase1_run(X, y, W0, b, a, *, activation: str, loss: str, huber_delta: float
                lr: float, weight_decay: float, n_steps: int, record_steps=None,
                record_basis=None, keep_scale: Union[bool, str] = False,
                n_threads: Optional[int] = None, progress: Optional[Callable[[int], None]] = None,
-               check_finite: bool = True) -> Phase1Result:
+               on_divergence: str = "raise", check_finite: bool = True) -> Phase1Result:
     """Full-batch GD on W: ``W <- W - lr * (grad_W L + weight_decay * W)``, ``n_steps`` times.
 
     Parameters
@@ -95,6 +96,9 @@ def phase1_run(X, y, W0, b, a, *, activation: str, loss: str, huber_delta: float
         'auto' turns it on exactly when that holds.
     progress : callable(step), optional
         Called after each step with the number of steps done (progress bars).
+    on_divergence : {'raise', 'warn'}
+        When the loss or the weights stop being finite at step t: raise FloatingPointError, or
+        warn (RuntimeWarning) and return the run stopped at W_t (``diverged_at = t``).
 
     Returns
     -------
@@ -103,7 +107,8 @@ def phase1_run(X, y, W0, b, a, *, activation: str, loss: str, huber_delta: float
     Raises
     ------
     FloatingPointError
-        If the loss or the weights become NaN/inf; the message names the step.
+        If the loss or the weights become NaN/inf (``on_divergence='raise'``); the message
+        names the step and the loss.
     KeyboardInterrupt
         On Ctrl-C (checked between steps).
     """
@@ -120,11 +125,15 @@ def phase1_run(X, y, W0, b, a, *, activation: str, loss: str, huber_delta: float
                           check_finite=check_finite)
     if progress is not None and not callable(progress):
         raise TypeError("progress must be a callable taking the step number, or None.")
-    W, recorded, losses, log_scale, keep = native.phase1_run(
+    check_name(on_divergence, "on_divergence", ON_DIVERGENCE)
+    W, recorded, losses, log_scale, keep, diverged_at, diverged_loss = native.phase1_run(
         args.X, args.y, args.W, args.b, args.a, args.activation, args.loss, args.huber_delta,
         lr, weight_decay, n_steps, steps.tolist(), basis, mode, threads, _CHUNK_ROWS, progress)
+    if diverged_at >= 0:
+        report_divergence(on_divergence, diverged_at, diverged_loss, lr)
     return Phase1Result(W=W, record_steps=steps, recorded=recorded if steps.size else None,
-                        loss=losses, log_scale=log_scale, keep_scale=bool(keep))
+                        loss=losses, log_scale=log_scale, keep_scale=bool(keep),
+                        diverged_at=diverged_at if diverged_at >= 0 else None)
 
 
 def local_hessian_matvec(X, t, V, *, n_threads: Optional[int] = None,

@@ -11,7 +11,7 @@ from typing import Optional, Union
 
 import numpy as np
 
-from ._phase1_result import Phase1Result
+from ._phase1_result import ON_DIVERGENCE, Phase1Result, report_divergence
 from ._validation import (
     LINEAR_REGIME_MAX_PREACTIVATION,
     Phase1Inputs,
@@ -20,6 +20,7 @@ from ._validation import (
     as_vector,
     check_count,
     check_keep_scale,
+    check_name,
     check_n_threads,
     check_positive_number,
     check_record_steps,
@@ -131,8 +132,8 @@ def phase1_gradient(X, y, W, b, a, *, activation: str, loss: str, huber_delta: f
 def phase1_run(X, y, W0, b, a, *, activation: str, loss: str, huber_delta: float = 1.0,
                lr: float, weight_decay: float, n_steps: int, record_steps=None,
                record_basis=None, keep_scale: Union[bool, str] = False,
-               n_threads: Optional[int] = None, progress=None, check_finite: bool = True
-               ) -> Phase1Result:
+               n_threads: Optional[int] = None, progress=None, on_divergence: str = "raise",
+               check_finite: bool = True) -> Phase1Result:
     """Full-batch GD on W: ``W <- W - lr * (grad_W L + weight_decay * W)``, ``n_steps`` times.
 
     Parameters
@@ -150,6 +151,9 @@ def phase1_run(X, y, W0, b, a, *, activation: str, loss: str, huber_delta: float
         resolved at the first step (with ``n_steps = 0`` it reports False).
     progress : callable(step) or None
         Called after every step (for progress bars).
+    on_divergence : {'raise', 'warn'}
+        On a non-finite loss or update at step t: raise, or warn and return the run stopped
+        at W_t (``diverged_at = t``; later losses, log scales and records NaN).
 
     Raises
     ------
@@ -167,25 +171,31 @@ def phase1_run(X, y, W0, b, a, *, activation: str, loss: str, huber_delta: float
     if record_basis is not None:
         basis = as_matrix(record_basis, "record_basis", args.dtype, shape=(args.X.shape[1], None))
 
+    check_name(on_divergence, "on_divergence", ON_DIVERGENCE)
     W = args.W.copy()
     norm0 = np.linalg.norm(W)
-    losses = np.empty(n_steps, dtype=np.float64)
-    log_scale = np.zeros(n_steps + 1, dtype=np.float64)
-    recorded = []
+    losses = np.full(n_steps, np.nan)
+    log_scale = np.full(n_steps + 1, np.nan)
+    log_scale[0] = 0.0
+    width = args.X.shape[1] if basis is None else basis.shape[1]
+    recorded = np.full((steps.size, W.shape[0], width), np.nan, dtype=args.dtype)
     keep = False
+    diverged_at = None
     for t in range(n_steps + 1):
         if t in steps:
-            recorded.append(W.copy() if basis is None else W @ basis)
+            recorded[np.searchsorted(steps, t)] = W if basis is None else W @ basis
         if t == n_steps:
             break
-        grad, losses[t], max_abs_z = _gradient(args, W)
+        with np.errstate(over="ignore", invalid="ignore"):  # detected just below
+            grad, losses[t], max_abs_z = _gradient(args, W)
+            candidate = W - lr * (grad + weight_decay * W)
         if t == 0:
             keep = _resolve_keep_scale(mode, max_abs_z)
-        if not np.isfinite(losses[t]):
-            raise FloatingPointError(_divergence_message(t, losses[t], lr))
-        W = W - lr * (grad + weight_decay * W)
-        if not np.isfinite(W).all():
-            raise FloatingPointError(_divergence_message(t, losses[t], lr))
+        if not (np.isfinite(losses[t]) and np.isfinite(candidate).all()):
+            report_divergence(on_divergence, t, losses[t], lr)
+            diverged_at = t
+            break
+        W = candidate
         log_scale[t + 1] = log_scale[t]
         if keep:
             norm = np.linalg.norm(W)
@@ -195,9 +205,9 @@ def phase1_run(X, y, W0, b, a, *, activation: str, loss: str, huber_delta: float
                 log_scale[t + 1] += np.log(norm / norm0)
         if progress is not None:
             progress(t + 1)
-    rec = np.stack(recorded) if recorded else None
-    return Phase1Result(W=W.astype(args.dtype, copy=False), record_steps=steps, recorded=rec,
-                        loss=losses, log_scale=log_scale, keep_scale=keep)
+    return Phase1Result(W=W.astype(args.dtype, copy=False), record_steps=steps,
+                        recorded=recorded if steps.size else None, loss=losses,
+                        log_scale=log_scale, keep_scale=keep, diverged_at=diverged_at)
 
 
 def _resolve_keep_scale(mode: str, max_abs_z: float) -> bool:
@@ -208,11 +218,6 @@ def _resolve_keep_scale(mode: str, max_abs_z: float) -> bool:
             f">= {LINEAR_REGIME_MAX_PREACTIVATION}; use a smaller initial scale or keep_scale=False."
         )
     return mode == "on" or (mode == "auto" and linear)
-
-
-def _divergence_message(step: int, loss: float, lr: float) -> str:
-    return (f"phase 1 diverged at step {step}: mean loss = {loss!r} (or non-finite weights); "
-            f"lower lr (now {lr}) or the initial weight scale.")
 
 
 def local_hessian_matvec(X, t, V, *, n_threads: Optional[int] = None,

@@ -88,7 +88,8 @@ def run_phase1(X, y, *, n_hidden: int = 64, activation: str = "logcosh", loss: s
                lr: float = 1.0, weight_decay: float = 1.0, n_steps: Optional[int] = None,
                init_scale: float = 1e-6, keep_scale: Union[bool, str] = "auto",
                record_steps=None, record_basis=None, n_threads: Optional[int] = None,
-               random_state: RandomState = None, progress: Progress = False) -> Phase1Output:
+               random_state: RandomState = None, progress: Progress = False,
+               on_divergence: str = "raise") -> Phase1Output:
     """Phase 1: train W on (X, y) from the symmetric small initialisation.
 
     Parameters
@@ -121,6 +122,9 @@ def run_phase1(X, y, *, n_hidden: int = 64, activation: str = "logcosh", loss: s
         Draws the initial directions.
     progress : bool or callable(step)
         True shows a tqdm bar once phase 1 has run for 2 s; a callable is passed to the core.
+    on_divergence : {'raise', 'warn'}
+        A non-finite loss or update raises FloatingPointError naming the step, or warns and
+        stops at the last finite weights (see :func:`mimkit.core.phase1_run`).
 
     Returns
     -------
@@ -152,7 +156,7 @@ def run_phase1(X, y, *, n_hidden: int = 64, activation: str = "logcosh", loss: s
                               weight_decay=weight_decay, n_steps=n_steps,
                               record_steps=record_steps, record_basis=record_basis,
                               keep_scale=keep_scale, n_threads=n_threads, progress=callback,
-                              check_finite=False)  # as_matrix/as_vector checked X and y
+                              on_divergence=on_divergence, check_finite=False)  # as_matrix/as_vector checked X and y
         seconds = time.perf_counter() - start
     return Phase1Output(res.W, W0, b, a, c, res, seconds)
 
