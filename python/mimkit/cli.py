@@ -112,7 +112,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     try:
         report = run_report(args)
-    except (ValueError, TypeError, FloatingPointError) as err:
+    except (ValueError, TypeError, FloatingPointError, MemoryError) as err:
         print(f"mimkit run: error: {err}", file=sys.stderr)
         return 2
     print(json.dumps(report, indent=2) if args.json else format_report(report))
@@ -123,9 +123,15 @@ def _sizes(args: argparse.Namespace) -> tuple[int, int]:
     for name in ("d", "n_test", "width"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be a positive integer.")
+    if args.width % 2:
+        raise ValueError(f"--width must be even: n_hidden must be an even integer (neurons come "
+                         f"in symmetric pairs), got {args.width}; e.g. 64.")
+    if args.n_test < 2:
+        raise ValueError("--n-test must be an integer >= 2 (the test error divides by Var(y)).")
     alpha2 = args.alpha if args.alpha2 is None else args.alpha2
-    if not (args.alpha > 0 and alpha2 > 0):
-        raise ValueError("--alpha and --alpha2 must be positive (samples per dimension).")
+    if not (0 < args.alpha < np.inf and 0 < alpha2 < np.inf):
+        raise ValueError("--alpha and --alpha2 must be positive and finite (samples per "
+                         "dimension).")
     return max(2, round(args.alpha * args.d)), max(2, round(alpha2 * args.d))
 
 

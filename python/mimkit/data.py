@@ -7,6 +7,7 @@ from typing import Callable, Optional, Union
 import numpy as np
 
 from ._random import RandomState, as_generator
+from ._validation import as_matrix, check_positive_number
 from .links import Link, get_link
 
 LinkLike = Union[str, Link, Callable[[np.ndarray], np.ndarray]]
@@ -62,21 +63,22 @@ class MultiIndexModel:
     def __init__(self, d: int, link: LinkLike, r: Optional[int] = None, noise: float = 0.0,
                  U: Optional[np.ndarray] = None, random_state: RandomState = None):
         self.d = _check_positive_int(d, "d")
-        if U is not None and r is None and not isinstance(link, (str, Link)):
+        if U is not None and r is None and not isinstance(link, (str, Link)) and np.ndim(U) == 2:
             r = np.shape(U)[0]
         self.link = get_link(link, r)
         self.r = self.link.r
-        if isinstance(noise, bool) or not isinstance(noise, numbers.Real) or not noise >= 0:
-            raise ValueError(f"noise must be a real number >= 0 (label noise sd), got {noise!r}.")
-        self.noise = float(noise)
+        if self.d < self.r:
+            raise ValueError(f"d = {self.d} is smaller than the link's r = {self.r}; the r index "
+                             f"directions need d >= r.")
+        self.noise = check_positive_number(noise, "noise", allow_zero=True)
         rng = as_generator(random_state)
         self._rng = rng
         self.U = random_subspace(self.r, self.d, rng) if U is None else self._check_U(U)
 
     def _check_U(self, U) -> np.ndarray:
-        U = np.array(U, dtype=np.float64)
-        if U.shape != (self.r, self.d):
-            raise ValueError(f"U must have shape (r, d) = ({self.r}, {self.d}), got {U.shape}.")
+        if np.shape(U) != (self.r, self.d):
+            raise ValueError(f"U must have shape (r, d) = ({self.r}, {self.d}), got {np.shape(U)}.")
+        U = as_matrix(U, "U", np.dtype(np.float64), exact_dtype=False).copy()
         if not np.allclose(U @ U.T, np.eye(self.r), atol=1e-8):
             raise ValueError("U must have orthonormal rows; pass np.linalg.qr(U.T)[0].T.")
         return U
@@ -102,9 +104,12 @@ class MultiIndexModel:
         X : (n, d) array of dtype.  y : (n,) array of dtype.
         """
         n = _check_positive_int(n, "n")
-        dtype = np.dtype(dtype)
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            pass
         if dtype not in (np.float32, np.float64):
-            raise TypeError(f"dtype must be float32 or float64, got {dtype}.")
+            raise TypeError(f"dtype must be float32 or float64, got {dtype!r}.")
         rng = self._rng if random_state is None else as_generator(random_state)
         # Separate streams for X and noise so that chunking cannot change the draws.
         rng_x, rng_noise = (np.random.default_rng(s) for s in rng.integers(0, 2**63, size=2))
@@ -116,6 +121,9 @@ class MultiIndexModel:
             rng_x.standard_normal(out=X[start:stop], dtype=dtype)
             z = (X[start:stop] @ U.T).astype(np.float64, copy=False)
             y_chunk = self.link(z)
+            if not np.isfinite(y_chunk).all():
+                raise ValueError(f"link {self.link.name!r} produced NaN or inf labels; a link "
+                                 f"must be finite on Gaussian inputs.")
             if self.noise:
                 y_chunk = y_chunk + self.noise * rng_noise.standard_normal(stop - start)
             y[start:stop] = y_chunk
@@ -141,6 +149,8 @@ def make_multi_index(n_samples: int, n_features: int, link: LinkLike, noise: flo
     -------
     X : (n_samples, n_features).  y : (n_samples,).  U : (r, n_features), if return_subspace.
     """
+    _check_positive_int(n_samples, "n_samples")
+    _check_positive_int(n_features, "n_features")
     rng = as_generator(random_state)
     model = MultiIndexModel(n_features, link, r=r, noise=noise, random_state=rng)
     X, y = model.sample(n_samples)

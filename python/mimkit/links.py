@@ -57,6 +57,8 @@ class Link:
         (n,) array
         """
         z = np.asarray(z)
+        if not (np.issubdtype(z.dtype, np.number) or z.dtype == np.bool_) or np.iscomplexobj(z):
+            raise TypeError(f"z has non-real dtype {z.dtype}; pass a float array.")
         if z.ndim != 2 or z.shape[1] != self.r:
             raise ValueError(f"link {self.name!r} takes z of shape (n, {self.r}), got {z.shape}.")
         out = np.asarray(self.fn(z))
@@ -83,7 +85,7 @@ def _sign(v: np.ndarray) -> np.ndarray:
 def _fixed(name: str, r: int, description: str, covers: bool,
            fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[Optional[int]], Link]:
     def factory(r_req: Optional[int]) -> Link:
-        if r_req is not None and r_req != r:
+        if r_req is not None and _check_r(r_req) != r:
             raise ValueError(f"link {name!r} has r = {r}; got r={r_req}. Omit r for library links "
                              f"with a fixed r.")
         return Link(name, r, description, covers, fn)

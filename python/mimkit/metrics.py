@@ -5,18 +5,24 @@ Subspaces are given as the row space of a ``(k, d)`` matrix; rows need not be or
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
+from ._validation import as_vector, check_positive_number
+
 
 def _rows(A, name: str) -> np.ndarray:
-    arr = np.asarray(A, dtype=np.float64)
+    arr = np.asarray(A)
     if arr.ndim == 1:
         arr = arr[None, :]
     if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ValueError(f"{name} must be a non-empty (k, d) matrix whose rows span a subspace, "
                          f"got shape {np.shape(A)}.")
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_) or np.iscomplexobj(arr):
+        raise TypeError(f"{name} has non-real dtype {arr.dtype}; pass a float array.")
+    arr = arr.astype(np.float64, copy=False)
     if not np.isfinite(arr).all():
         raise ValueError(f"{name} contains NaN or inf.")
     return arr
@@ -130,7 +136,8 @@ def coverage(W, U, threshold: float = COVERAGE_THRESHOLD) -> np.ndarray:
     -------
     (r,) array of fractions in [0, 1].
     """
-    if not 0.0 < threshold <= 1.0:
+    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) \
+            or not 0.0 < threshold <= 1.0:
         raise ValueError(f"threshold must lie in (0, 1], got {threshold!r}.")
     return np.mean(np.abs(neuron_overlaps(W, U)) >= threshold, axis=0)
 
@@ -142,14 +149,23 @@ def relative_test_error(y_pred, y) -> float:
     ----------
     y_pred, y : (n,) arrays, n >= 2, y not constant.
     """
-    y_pred = np.asarray(y_pred, dtype=np.float64).ravel()
-    y = np.asarray(y, dtype=np.float64).ravel()
+    y_pred, y = _labels(y_pred, "y_pred"), _labels(y, "y")
     if y.shape != y_pred.shape or y.size < 2:
         raise ValueError(f"y_pred and y must have the same length >= 2, got {y_pred.size} and {y.size}.")
     var = np.var(y)
     if var == 0:
         raise ValueError("y is constant, so MSE / Var(y) is undefined.")
     return float(np.mean((y_pred - y) ** 2) / var)
+
+
+def _labels(v, name: str) -> np.ndarray:
+    """(n,) or (n, 1) labels as a finite float64 vector."""
+    arr = np.asarray(v)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D of shape (n,), got shape {arr.shape}.")
+    return as_vector(arr, name, np.dtype(np.float64), arr.shape[0])
 
 
 @dataclass(frozen=True)
@@ -186,6 +202,8 @@ def recovery(U_hat, U, *, weak_threshold: float = 0.2, strong_threshold: float =
     strong_threshold : float
         Subspace distance below which the subspace counts as recovered.
     """
+    check_positive_number(weak_threshold, "weak_threshold")
+    check_positive_number(strong_threshold, "strong_threshold")
     angles = principal_angles(U_hat, U)
     dist = subspace_distance(U_hat, U)
     max_cos2 = float(np.cos(angles[0]) ** 2)

@@ -40,6 +40,7 @@ import numpy as np
 from scipy import optimize, special
 
 from ._random import RandomState, as_generator
+from ._validation import as_vector, check_positive_number
 from .links import Link, get_link
 
 Preprocessing = Union[str, Callable[[np.ndarray], np.ndarray]]
@@ -114,9 +115,10 @@ def apply_preprocessing(preprocessing: Preprocessing, y: np.ndarray) -> np.ndarr
     -------
     (n,) float64 array
     """
-    y = np.asarray(y, dtype=np.float64)
+    y = np.asarray(y)
     if y.ndim != 1:
         raise ValueError(f"y must be 1-D, got shape {y.shape}.")
+    y = as_vector(y, "y", np.dtype(np.float64), y.shape[0])
     if isinstance(preprocessing, str):
         fn = make_preprocessing(preprocessing)
     elif callable(preprocessing):
@@ -140,6 +142,7 @@ def loss_location(loss: str, y: np.ndarray, huber_delta: float = 1.0) -> float:
     """
     if loss not in LOSSES:
         raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}.")
+    huber_delta = check_positive_number(huber_delta, "huber_delta")
     y = np.asarray(y, dtype=np.float64)
     if y.ndim != 1 or y.size == 0:
         raise ValueError(f"y must be a non-empty 1-D array, got shape {y.shape}.")
@@ -335,8 +338,7 @@ def optimal_preprocessing(link, r: Optional[int] = None, *, noise: float = 0.0,
         directions and the matrix form.
     """
     link = get_link(link, r)
-    if isinstance(noise, bool) or not isinstance(noise, numbers.Real) or not noise >= 0:
-        raise ValueError(f"noise must be a non-negative number, got {noise!r}.")
+    noise = check_positive_number(noise, "noise", allow_zero=True)
     if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1000:
         raise ValueError(f"n_samples must be an integer >= 1000, got {n_samples!r}.")
     if isinstance(n_bins, bool) or not isinstance(n_bins, numbers.Integral) or n_bins < 2:

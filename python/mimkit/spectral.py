@@ -30,7 +30,8 @@ import scipy.sparse.linalg
 
 from . import core
 from ._random import RandomState, as_generator
-from ._validation import as_matrix, check_count, check_record_steps, compute_dtype
+from ._validation import (as_matrix, as_vector, check_count, check_n_threads,
+                          check_positive_number, check_record_steps, compute_dtype)
 from .preprocessing import OptimalPreprocessing, apply_preprocessing, optimal_preprocessing
 
 CENTERINGS: tuple[str, ...] = ("mean", "identity", "none")
@@ -89,6 +90,9 @@ def label_weights(y, preprocessing="identity", *, center: Optional[str] = None
     t = apply_preprocessing(preprocessing, y)
     if t.size == 0:
         raise ValueError("y is empty; pass at least one label.")
+    if center == "mean" and t.size < 2:
+        raise ValueError("center='mean' needs at least 2 labels (a single label centres to 0, "
+                         "so S = 0); pass more samples or center='none'.")
     if center == "mean":
         return t - t.mean(), 0.0
     if center == "identity":
@@ -111,14 +115,11 @@ class LocalHessian:
     def __init__(self, X, t, shift: float = 0.0, *, n_threads: Optional[int] = None):
         dtype = compute_dtype(X)
         self.X = as_matrix(X, "X", dtype, exact_dtype=False)
-        self.t = np.ascontiguousarray(np.asarray(t), dtype=dtype)
-        if self.t.shape != (self.X.shape[0],):
-            raise ValueError(f"t has shape {self.t.shape}; expected ({self.X.shape[0]},).")
-        if not np.isfinite(self.t).all():
-            raise ValueError("t contains NaN or inf.")
+        self.t = as_vector(t, "t", dtype, self.X.shape[0])
         if isinstance(shift, bool) or not isinstance(shift, numbers.Real) or not np.isfinite(shift):
             raise ValueError(f"shift must be a finite number, got {shift!r}.")
         self.shift = float(shift)
+        check_n_threads(n_threads)
         self.n_threads = n_threads
 
     @classmethod
@@ -129,6 +130,9 @@ class LocalHessian:
 
         ``link`` (and ``r``) are needed for ``preprocessing="optimal"``.
         """
+        if np.ndim(X) == 2 and np.ndim(y) == 1 and np.shape(y)[0] != np.shape(X)[0]:
+            raise ValueError(f"y has length {np.shape(y)[0]}; expected {np.shape(X)[0]} "
+                             f"(the rows of X).")
         prep = resolve_preprocessing(preprocessing, link, r, random_state)
         t, shift = label_weights(y, prep, center=center)
         return cls(X, t, shift, n_threads=n_threads)
@@ -218,14 +222,15 @@ def power_iteration(op: LocalHessian, V0, n_steps: int, *, orthogonalize: bool =
     -------
     PowerIterationResult
     """
+    _check_operator(op)
     d = op.shape[0]
-    V = np.array(V0, dtype=op.dtype, ndmin=1)
-    if V.ndim == 1:
-        V = V[:, None]
-    if V.ndim != 2 or V.shape[0] != d or V.shape[1] == 0:
-        raise ValueError(f"V0 must have shape ({d},) or ({d}, k), got {np.shape(V0)}.")
-    if not np.isfinite(V).all():
-        raise ValueError("V0 contains NaN or inf.")
+    V = np.asarray(V0)
+    V = as_matrix(V[:, None] if V.ndim == 1 else V, "V0", op.dtype, shape=(d, None),
+                  exact_dtype=False)
+    if not np.all(np.any(V != 0, axis=0)):
+        raise ValueError("V0 has a zero column; every starting vector must be nonzero.")
+    if progress is not None and not callable(progress):
+        raise TypeError("progress must be a callable taking the step number, or None.")
     n_steps = check_count(n_steps, "n_steps")
     steps = check_record_steps(record_steps, n_steps)
     k = V.shape[1]
@@ -277,6 +282,12 @@ def _normalise(V: np.ndarray, orthogonalize: bool, log_growth: Optional[np.ndarr
     return V / norms
 
 
+def _check_operator(op) -> None:
+    if not isinstance(op, LocalHessian):
+        raise TypeError(f"op must be a LocalHessian (e.g. LocalHessian.from_labels(X, y)), "
+                        f"got {type(op).__name__}.")
+
+
 def _check_which(which: str) -> str:
     if which not in WHICH:
         raise ValueError(f"unknown which {which!r}; choose one of {', '.join(WHICH)}.")
@@ -321,8 +332,10 @@ def top_eigenpairs(op: LocalHessian, k: int, *, which: str = "abs", method: str 
     eigenvalues : (k,) float64 array, in the order of ``which``.
     vectors : (d, k) array, orthonormal columns; each column's largest-|entry| is positive.
     """
+    _check_operator(op)
     n, d = op.X.shape
     k = check_count(k, "k", minimum=1)
+    tol = check_positive_number(tol, "tol", allow_zero=True)
     if k > d:
         raise ValueError(f"k = {k} eigenpairs requested but S is only {d} x {d}.")
     which = _check_which(which)

@@ -50,6 +50,7 @@ import numpy as np
 from scipy import optimize
 
 from ._random import RandomState, as_generator
+from ._validation import check_positive_number
 from .links import get_link
 from .preprocessing import (LOSSES, OptimalPreprocessing, apply_preprocessing,
                             loss_preprocessing, make_preprocessing, optimal_preprocessing)
@@ -132,8 +133,7 @@ def weak_recovery_threshold(link, preprocessing="optimal", r: Optional[int] = No
     ThresholdResult
     """
     link = get_link(link, r)
-    if isinstance(noise, bool) or not isinstance(noise, numbers.Real) or not noise >= 0:
-        raise ValueError(f"noise must be a non-negative number, got {noise!r}.")
+    noise = check_positive_number(noise, "noise", allow_zero=True)
     n_samples = _check_int(n_samples, "n_samples", 1000)
     rng = as_generator(random_state)
     if isinstance(preprocessing, str) and preprocessing == "optimal":
@@ -178,6 +178,7 @@ def network_threshold(link, loss: str, r: Optional[int] = None, *, huber_delta: 
     """
     if loss not in LOSSES:
         raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}.")
+    huber_delta = check_positive_number(huber_delta, "huber_delta")
     link = get_link(link, r)
     rng = as_generator(random_state)
     y = _labels(link, rng.standard_normal((_check_int(n_samples, "n_samples", 1000), link.r)),

@@ -212,7 +212,7 @@ class Phase2Output:
 
 def unit_directions(W) -> np.ndarray:
     """Rows of W scaled to unit norm, shape (m, d); a zero row is an error."""
-    W = np.asarray(W, dtype=np.float64)
+    W = as_matrix(W, "W", np.dtype(np.float64), exact_dtype=False)
     norms = np.linalg.norm(W, axis=1, keepdims=True)
     if not np.all(norms > 0):
         raise FloatingPointError("some phase-1 weights are exactly zero, so they carry no "
@@ -256,6 +256,7 @@ def run_phase2(X, y, W, *, activation: str = "logcosh", ridge: Union[str, float]
     if X.shape[0] < 2:
         raise ValueError(f"phase 2 needs n_samples >= 2 to fit the outer layer, got "
                          f"n_samples = {X.shape[0]}.")
+    W = as_matrix(W, "W", np.dtype(np.float64), shape=(None, X.shape[1]), exact_dtype=False)
     start = time.perf_counter()
     V = unit_directions(W)
     rng = as_generator(random_state)
@@ -306,6 +307,14 @@ def train_layerwise(X1, y1, X2, y2, *, n_hidden: int = 64, activation: str = "lo
     """Phase 1 on (X1, y1), then phase 2 on (X2, y2); arguments as in :func:`run_phase1`
     and :func:`run_phase2`. One generator from ``random_state`` draws the initial directions,
     then the phase-2 biases."""
+    # Shape mismatches between the two data sets would otherwise be reported as X / y.
+    for k, (Xk, yk) in enumerate(((X1, y1), (X2, y2)), start=1):
+        if np.ndim(Xk) == 2 and np.ndim(yk) == 1 and np.shape(yk)[0] != np.shape(Xk)[0]:
+            raise ValueError(f"y{k} has length {np.shape(yk)[0]}; expected {np.shape(Xk)[0]} "
+                             f"(the rows of X{k}).")
+    if np.ndim(X1) == 2 and np.ndim(X2) == 2 and np.shape(X1)[1] != np.shape(X2)[1]:
+        raise ValueError(f"X2 has {np.shape(X2)[1]} features but X1 has {np.shape(X1)[1]}; both "
+                         f"phases need the same n_features.")
     rng = as_generator(random_state)
     p1 = run_phase1(X1, y1, n_hidden=n_hidden, activation=activation, loss=loss,
                     huber_delta=huber_delta, label_transform=label_transform, lr=lr,

@@ -30,6 +30,11 @@ from ..links import get_link
 from ..spectral import CENTERINGS, METHODS, WHICH, _fix_signs, spectral_subspace
 
 
+#: Smallest Cholesky pivot of the covariance, relative to the largest, accepted for whitening
+#: (a condition number of the covariance up to 1e12).
+_MIN_RELATIVE_PIVOT = 1e-6
+
+
 class _SDRBase(TransformerMixin, BaseEstimator):
     """Shared fit/transform plumbing; subclasses implement ``_directions(Xc, y)``."""
 
@@ -83,11 +88,17 @@ def _whitener(X: np.ndarray, ddof: int, whiten: bool):
     if not whiten:
         return Xc, mean, None
     cov = Xc.T @ Xc / (X.shape[0] - ddof)
+    message = ("the covariance of X is singular (collinear or constant features, or "
+               "n_samples <= n_features); remove them or pass whiten=False.")
     try:
         L = np.linalg.cholesky(cov)
     except np.linalg.LinAlgError:
-        raise ValueError("the covariance of X is singular (collinear or constant features, or "
-                         "n_samples <= n_features); remove them or pass whiten=False.") from None
+        raise ValueError(message) from None
+    # Rounding can let Cholesky "succeed" on an exactly singular covariance with a pivot of
+    # relative size ~1e-8; whitening by it would amplify noise ~1e8-fold.
+    pivots = np.diag(L)
+    if pivots.min() <= _MIN_RELATIVE_PIVOT * pivots.max():
+        raise ValueError(message)
     return Xc, mean, L
 
 
