@@ -37,7 +37,9 @@ from .preprocessing import loss_location
 
 #: Seconds phase 1 must run before its progress bar appears.
 PROGRESS_DELAY_S = 2.0
-_CHUNK_ROWS = 8192
+#: Rows of D2 per chunk of hidden features in phase 2: the activation's numpy temporaries are
+#: a few (chunk, m) arrays, so memory stays O(chunk m), a few MB, whatever n2 is.
+_CHUNK_ROWS = 1024
 
 Progress = Union[bool, Callable[[int], None]]
 
