@@ -8,15 +8,10 @@
 
 namespace mimkit {
 
-// Up to this many vectors the matvec streams X row by row (memory-bound regime); beyond it,
-// chunk GEMMs amortise their packing of X over enough columns to win.
-constexpr Index kRowwiseMaxVectors = 32;
-
-// out (d x k) = X^T (t * (X V)) / n, one pass over X. Each thread accumulates into its own
-// buffer, reduced once in thread order (bitwise reproducible for a fixed thread count).
-//  - small k: per row x_i, s = t_i (V^T x_i) (k dot products) and acc^T += s x_i^T (k axpys),
-//    all along d while x_i sits in L1: X is read once, nothing is packed or copied.
-//  - large k: per chunk XV_c = X_c V, scaled by t_c, then acc += X_c^T XV_c while X_c is in cache.
+// out (d x k) = X^T (t * (X V)) / n, one pass over X. Per chunk: XV_c = X_c V, scaled by t_c,
+// then acc_thread += X_c^T XV_c while X_c is still in cache (for k = 1 Eigen runs both products
+// as GEMVs); per-thread partials are reduced once in thread order, so a result is bitwise
+// reproducible for a fixed thread count.
 template <typename T>
 void local_hessian_matvec(const ConstMatrixRef<T>& X, const T* t, const ConstMatrixRef<T>& V,
                           int n_threads, Index chunk_rows, Eigen::Ref<RowMatrix<T>> out) {
@@ -25,45 +20,28 @@ void local_hessian_matvec(const ConstMatrixRef<T>& X, const T* t, const ConstMat
     const Index k = V.cols();
     const ChunkPlan plan = plan_chunks(n, d, sizeof(T), chunk_rows);
     const int threads = resolve_threads(n_threads);
-    const bool rowwise = k <= kRowwiseMaxVectors;
-    const RowMatrix<T> V_transposed = rowwise ? RowMatrix<T>(V.transpose()) : RowMatrix<T>();
-    std::vector<RowMatrix<T>> partial(threads);  // k x d (rowwise) or d x k (chunk GEMMs)
+    std::vector<RowMatrix<T>> partial(threads);
     const T inv_n = T(1) / T(n);
 #pragma omp parallel num_threads(threads)
     {
         RowMatrix<T>& acc = partial[thread_id()];
-        if (rowwise) {
-            acc.setZero(k, d);
-            Vector<T> s(k);
+        acc.setZero(d, k);
+        RowMatrix<T> projected(plan.chunk_rows, k);
 #pragma omp for schedule(static)
-            for (Index c = 0; c < plan.n_chunks; ++c) {
-                for (Index i = plan.begin(c); i < plan.begin(c) + plan.size(c); ++i) {
-                    const auto x = X.row(i);
-                    for (Index j = 0; j < k; ++j) s[j] = t[i] * V_transposed.row(j).dot(x);
-                    for (Index j = 0; j < k; ++j) acc.row(j) += s[j] * x;
-                }
-            }
-        } else {
-            acc.setZero(d, k);
-            RowMatrix<T> projected(plan.chunk_rows, k);
-#pragma omp for schedule(static)
-            for (Index c = 0; c < plan.n_chunks; ++c) {
-                const Index r0 = plan.begin(c);
-                const Index rows = plan.size(c);
-                const auto Xc = X.middleRows(r0, rows);
-                auto XVc = projected.topRows(rows);
-                XVc.noalias() = Xc * V;
-                XVc.array().colwise() *= Eigen::Map<const Vector<T>>(t + r0, rows).array();
-                acc.noalias() += Xc.transpose() * XVc;
-            }
+        for (Index c = 0; c < plan.n_chunks; ++c) {
+            const Index r0 = plan.begin(c);
+            const Index rows = plan.size(c);
+            const auto Xc = X.middleRows(r0, rows);
+            auto XVc = projected.topRows(rows);
+            XVc.noalias() = Xc * V;
+            XVc.array().colwise() *= Eigen::Map<const Vector<T>>(t + r0, rows).array();
+            acc.noalias() += Xc.transpose() * XVc;
         }
 #pragma omp for schedule(static)
         for (Index j = 0; j < d; ++j) {
-            for (Index col = 0; col < k; ++col) {
-                T sum = T(0);
-                for (int p = 0; p < threads; ++p) sum += rowwise ? partial[p](col, j) : partial[p](j, col);
-                out(j, col) = sum * inv_n;
-            }
+            out.row(j) = partial[0].row(j);
+            for (int p = 1; p < threads; ++p) out.row(j) += partial[p].row(j);
+            out.row(j) *= inv_n;
         }
     }
 }

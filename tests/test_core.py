@@ -66,7 +66,7 @@ def test_local_hessian_matches_reference(shape, threads, dtype, chunk_rows):
     out = core.local_hessian_matvec(X, y, V, n_threads=threads)
     assert out.shape == (d, 3) and out.dtype == dtype
     assert relative_error(out, reference.local_hessian_matvec(X, y, V)) < RTOL[dtype]
-    wide = np.random.default_rng(2).standard_normal((d, 40)).astype(dtype)  # chunk-GEMM path
+    wide = np.random.default_rng(2).standard_normal((d, 40)).astype(dtype)
     assert relative_error(core.local_hessian_matvec(X, y, wide, n_threads=threads),
                           reference.local_hessian_matvec(X, y, wide)) < RTOL[dtype]
     vec = core.local_hessian_matvec(X, y, V[:, 0], n_threads=threads)

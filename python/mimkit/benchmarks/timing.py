@@ -8,16 +8,23 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 
-def interleaved_medians(contenders: dict[str, Callable[[], Any]], repeats: int,
-                        warmup: int = 1) -> dict[str, float]:
-    """Median wall time of each contender, timed round-robin so that load on a shared machine
-    hits every contender alike (their ratios are what the benchmarks report)."""
+#: Pause before each timed call: after a call, OpenBLAS keeps its worker threads spinning for
+#: up to ~2^28 cycles (~0.1 s) and would otherwise steal the cores from whoever runs next.
+SETTLE_S = 0.15
+
+
+def interleaved_medians(contenders: dict[str, Callable[[], Any]], repeats: int) -> dict[str, float]:
+    """Median wall time of each contender, timed in rounds so that load on a shared machine hits
+    every contender alike (their ratios are what the benchmarks report). Each contender is
+    warmed up once; every timed call starts after a short pause (SETTLE_S) so that no library's
+    idle-spinning threads are billed to another.
+    """
     for fn in contenders.values():
-        for _ in range(warmup):
-            fn()
+        fn()
     times: dict[str, list[float]] = {name: [] for name in contenders}
     for _ in range(repeats):
         for name, fn in contenders.items():
+            time.sleep(SETTLE_S)
             start = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - start)
