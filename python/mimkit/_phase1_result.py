@@ -42,9 +42,6 @@ class Phase1Result:
     diverged_at: Optional[int] = None
 
 
-ON_DIVERGENCE = ("raise", "warn")
-
-
 def report_divergence(on_divergence: str, step: int, loss: float, lr: float) -> None:
     """Raise FloatingPointError or warn (RuntimeWarning) that phase 1 diverged at ``step``."""
     message = (f"phase 1 diverged at step {step}: mean loss = {loss!r} (or non-finite weights); "

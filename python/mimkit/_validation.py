@@ -174,3 +174,25 @@ def as_block(V, name: str, dtype: np.dtype, d: int, *, check_finite: bool = True
             raise ValueError(f"{name} has length {arr.shape[0]}; expected d = {d}.")
         arr = arr[:, None]
     return as_matrix(arr, name, dtype, shape=(d, None), check_finite=check_finite)
+
+
+ON_DIVERGENCE: tuple[str, ...] = ("raise", "warn")
+
+
+class Phase1RunSettings:
+    """Validated settings of a ``phase1_run`` call (shared by the core and the reference)."""
+
+    def __init__(self, args: Phase1Inputs, lr, weight_decay, n_steps, record_steps, record_basis,
+                 keep_scale, progress, on_divergence, check_finite=True):
+        self.lr = check_positive_number(lr, "lr")
+        self.weight_decay = check_positive_number(weight_decay, "weight_decay", allow_zero=True)
+        self.n_steps = check_count(n_steps, "n_steps")
+        self.record_steps = check_record_steps(record_steps, self.n_steps)
+        self.keep_scale = check_keep_scale(keep_scale)
+        self.record_basis = None
+        if record_basis is not None:
+            self.record_basis = as_matrix(record_basis, "record_basis", args.dtype,
+                                          shape=(args.X.shape[1], None), check_finite=check_finite)
+        if progress is not None and not callable(progress):
+            raise TypeError("progress must be a callable taking the step number, or None.")
+        self.on_divergence = check_name(on_divergence, "on_divergence", ON_DIVERGENCE)

@@ -14,18 +14,14 @@ from typing import Callable, Optional, Union
 import numpy as np
 
 from ._native import native
-from ._phase1_result import ON_DIVERGENCE, Phase1Result, report_divergence
+from ._phase1_result import Phase1Result, report_divergence
 from ._validation import (
     Phase1Inputs,
+    Phase1RunSettings,
     as_block,
     as_matrix,
     as_vector,
-    check_count,
-    check_keep_scale,
-    check_name,
     check_n_threads,
-    check_positive_number,
-    check_record_steps,
     compute_dtype,
 )
 
@@ -114,23 +110,15 @@ def phase1_run(X, y, W0, b, a, *, activation: str, loss: str, huber_delta: float
     """
     threads = check_n_threads(n_threads)
     args = Phase1Inputs(X, y, W0, b, a, activation, loss, huber_delta, check_finite)
-    lr = check_positive_number(lr, "lr")
-    weight_decay = check_positive_number(weight_decay, "weight_decay", allow_zero=True)
-    n_steps = check_count(n_steps, "n_steps")
-    steps = check_record_steps(record_steps, n_steps)
-    mode = check_keep_scale(keep_scale)
-    basis = None
-    if record_basis is not None:
-        basis = as_matrix(record_basis, "record_basis", args.dtype, shape=(args.X.shape[1], None),
-                          check_finite=check_finite)
-    if progress is not None and not callable(progress):
-        raise TypeError("progress must be a callable taking the step number, or None.")
-    check_name(on_divergence, "on_divergence", ON_DIVERGENCE)
+    run = Phase1RunSettings(args, lr, weight_decay, n_steps, record_steps, record_basis,
+                            keep_scale, progress, on_divergence, check_finite)
+    steps = run.record_steps
     W, recorded, losses, log_scale, keep, diverged_at, diverged_loss = native.phase1_run(
         args.X, args.y, args.W, args.b, args.a, args.activation, args.loss, args.huber_delta,
-        lr, weight_decay, n_steps, steps.tolist(), basis, mode, threads, _CHUNK_ROWS, progress)
+        run.lr, run.weight_decay, run.n_steps, steps.tolist(), run.record_basis, run.keep_scale,
+        threads, _CHUNK_ROWS, progress)
     if diverged_at >= 0:
-        report_divergence(on_divergence, diverged_at, diverged_loss, lr)
+        report_divergence(run.on_divergence, diverged_at, diverged_loss, run.lr)
     return Phase1Result(W=W, record_steps=steps, recorded=recorded if steps.size else None,
                         loss=losses, log_scale=log_scale, keep_scale=bool(keep),
                         diverged_at=diverged_at if diverged_at >= 0 else None)

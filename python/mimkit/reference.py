@@ -11,19 +11,15 @@ from typing import Optional, Union
 
 import numpy as np
 
-from ._phase1_result import ON_DIVERGENCE, Phase1Result, report_divergence
+from ._phase1_result import Phase1Result, report_divergence
 from ._validation import (
     LINEAR_REGIME_MAX_PREACTIVATION,
     Phase1Inputs,
+    Phase1RunSettings,
     as_block,
     as_matrix,
     as_vector,
-    check_count,
-    check_keep_scale,
-    check_name,
     check_n_threads,
-    check_positive_number,
-    check_record_steps,
     compute_dtype,
 )
 
@@ -162,16 +158,10 @@ def phase1_run(X, y, W0, b, a, *, activation: str, loss: str, huber_delta: float
     """
     check_n_threads(n_threads)
     args = Phase1Inputs(X, y, W0, b, a, activation, loss, huber_delta, check_finite)
-    lr = check_positive_number(lr, "lr")
-    weight_decay = check_positive_number(weight_decay, "weight_decay", allow_zero=True)
-    n_steps = check_count(n_steps, "n_steps")
-    steps = check_record_steps(record_steps, n_steps)
-    mode = check_keep_scale(keep_scale)
-    basis = None
-    if record_basis is not None:
-        basis = as_matrix(record_basis, "record_basis", args.dtype, shape=(args.X.shape[1], None))
-
-    check_name(on_divergence, "on_divergence", ON_DIVERGENCE)
+    run = Phase1RunSettings(args, lr, weight_decay, n_steps, record_steps, record_basis,
+                            keep_scale, progress, on_divergence, check_finite)
+    lr, weight_decay, n_steps = run.lr, run.weight_decay, run.n_steps
+    steps, basis, mode = run.record_steps, run.record_basis, run.keep_scale
     W = args.W.copy()
     norm0 = np.linalg.norm(W)
     losses = np.full(n_steps, np.nan)
@@ -192,7 +182,7 @@ def phase1_run(X, y, W0, b, a, *, activation: str, loss: str, huber_delta: float
         if t == 0:
             keep = _resolve_keep_scale(mode, max_abs_z)
         if not (np.isfinite(losses[t]) and np.isfinite(candidate).all()):
-            report_divergence(on_divergence, t, losses[t], lr)
+            report_divergence(run.on_divergence, t, losses[t], lr)
             diverged_at = t
             break
         W = candidate

@@ -8,31 +8,18 @@ One recorded trajectory per point gives every step count.
 """
 from __future__ import annotations
 
-import time
-
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from ...training import run_phase1
 from ..plots import errorbar_lines, mean_sem
 from ..registry import Experiment
-from ._common import (draw_problem, fixed_defaults, loss_arguments, resolve_link,
-                      subspace_metrics)
-from .stopping_time import recorded_steps
+from ._common import fixed_defaults, subspace_metrics
+from .stopping_time import recorded_trajectory
 
 
 def point(params: dict, seed: int) -> list:
     """One trajectory at learning rate ``lr``; recovery at each recorded step."""
-    problem = draw_problem(params, seed)
-    link = resolve_link(params["link"])
-    steps = recorded_steps(int(params["max_steps"]))
-    start = time.perf_counter()
-    p1 = run_phase1(problem.X1, problem.y1, n_hidden=params["width"],
-                    activation=params["activation"], lr=params["lr"],
-                    weight_decay=params["weight_decay"], n_steps=steps[-1],
-                    init_scale=params["init_scale"], record_steps=steps,
-                    random_state=problem.rng, **loss_arguments(params, link))
-    time_phase1 = time.perf_counter() - start
+    problem, p1, time_phase1 = recorded_trajectory(params, seed)
     return [{"T1": int(step), "lr_times_decay": params["lr"] * params["weight_decay"],
              **subspace_metrics(W, problem.model.U), "time_phase1_s": time_phase1}
             for step, W in zip(p1.result.record_steps, p1.result.recorded)]

@@ -29,8 +29,9 @@ def recorded_steps(max_steps: int) -> list[int]:
     return sorted({s for s in RECORD_STEPS if s <= max_steps} | {max_steps})
 
 
-def point(params: dict, seed: int) -> list:
-    """One trajectory of ``max_steps`` steps; one record per recorded step ``T1``."""
+def recorded_trajectory(params: dict, seed: int):
+    """The point's problem, and one phase-1 run of ``max_steps`` steps recorded at
+    :func:`recorded_steps`; returns ``(problem, phase-1 output, phase-1 seconds)``."""
     problem = draw_problem(params, seed)
     link = resolve_link(params["link"])
     steps = recorded_steps(int(params["max_steps"]))
@@ -40,7 +41,12 @@ def point(params: dict, seed: int) -> list:
                     weight_decay=params["weight_decay"], n_steps=steps[-1],
                     init_scale=params["init_scale"], record_steps=steps,
                     random_state=problem.rng, **loss_arguments(params, link))
-    time_phase1 = time.perf_counter() - start
+    return problem, p1, time.perf_counter() - start
+
+
+def point(params: dict, seed: int) -> list:
+    """One trajectory of ``max_steps`` steps; one record per recorded step ``T1``."""
+    problem, p1, time_phase1 = recorded_trajectory(params, seed)
     records = []
     for step, W in zip(p1.result.record_steps, p1.result.recorded):
         start = time.perf_counter()
