@@ -196,3 +196,10 @@ class Phase1RunSettings:
         if progress is not None and not callable(progress):
             raise TypeError("progress must be a callable taking the step number, or None.")
         self.on_divergence = check_name(on_divergence, "on_divergence", ON_DIVERGENCE)
+
+
+def local_hessian_inputs(X, t, check_finite: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """``X`` (n, d) in its compute dtype and the label weights ``t`` (n,) cast to it."""
+    dtype = compute_dtype(X)
+    X = as_matrix(X, "X", dtype, exact_dtype=False, check_finite=check_finite)
+    return X, as_vector(t, "t", dtype, X.shape[0], check_finite=check_finite)

@@ -19,10 +19,8 @@ from ._validation import (
     Phase1Inputs,
     Phase1RunSettings,
     as_block,
-    as_matrix,
-    as_vector,
+    local_hessian_inputs,
     check_n_threads,
-    compute_dtype,
 )
 
 #: Rows per chunk; 0 lets the core size chunks to the cache. Benchmarks may override.
@@ -137,11 +135,8 @@ def local_hessian_matvec(X, t, V, *, n_threads: Optional[int] = None,
     (d, k) array, or (d,) when V is 1-D.
     """
     threads = check_n_threads(n_threads)
-    dtype = compute_dtype(X)
-    X = as_matrix(X, "X", dtype, exact_dtype=False, check_finite=check_finite)
-    n, d = X.shape
-    t = as_vector(t, "t", dtype, n, check_finite=check_finite)
-    V2 = as_block(V, "V", dtype, d, check_finite=check_finite)
+    X, t = local_hessian_inputs(X, t, check_finite)
+    V2 = as_block(V, "V", X.dtype, X.shape[1], check_finite=check_finite)
     out = native.local_hessian_matvec(X, t, V2, threads, _CHUNK_ROWS)
     return out[:, 0] if np.ndim(V) == 1 else out
 
@@ -152,7 +147,5 @@ def local_hessian(X, t, *, n_threads: Optional[int] = None, check_finite: bool =
     Bitwise identical for every thread count (each entry is summed in one fixed order).
     """
     threads = check_n_threads(n_threads)
-    dtype = compute_dtype(X)
-    X = as_matrix(X, "X", dtype, exact_dtype=False, check_finite=check_finite)
-    t = as_vector(t, "t", dtype, X.shape[0], check_finite=check_finite)
+    X, t = local_hessian_inputs(X, t, check_finite)
     return native.local_hessian(X, t, threads, _CHUNK_ROWS)

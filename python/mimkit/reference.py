@@ -17,10 +17,8 @@ from ._validation import (
     Phase1Inputs,
     Phase1RunSettings,
     as_block,
-    as_matrix,
-    as_vector,
+    local_hessian_inputs,
     check_n_threads,
-    compute_dtype,
 )
 
 _LN2 = np.log(2.0)
@@ -223,19 +221,14 @@ def local_hessian_matvec(X, t, V, *, n_threads: Optional[int] = None,
     (d, k) array, or (d,) when V is 1-D.
     """
     check_n_threads(n_threads)
-    dtype = compute_dtype(X)
-    X = as_matrix(X, "X", dtype, exact_dtype=False, check_finite=check_finite)
-    n, d = X.shape
-    t = as_vector(t, "t", dtype, n, check_finite=check_finite)
-    V2 = as_block(V, "V", dtype, d, check_finite=check_finite)
-    out = X.T @ (t[:, None] * (X @ V2)) / n
+    X, t = local_hessian_inputs(X, t, check_finite)
+    V2 = as_block(V, "V", X.dtype, X.shape[1], check_finite=check_finite)
+    out = X.T @ (t[:, None] * (X @ V2)) / X.shape[0]
     return out[:, 0] if np.ndim(V) == 1 else out
 
 
 def local_hessian(X, t, *, n_threads: Optional[int] = None, check_finite: bool = True) -> np.ndarray:
     """Explicit ``S = X^T diag(t) X / n``, shape (d, d), symmetric."""
     check_n_threads(n_threads)
-    dtype = compute_dtype(X)
-    X = as_matrix(X, "X", dtype, exact_dtype=False, check_finite=check_finite)
-    t = as_vector(t, "t", dtype, X.shape[0], check_finite=check_finite)
+    X, t = local_hessian_inputs(X, t, check_finite)
     return (X.T * t) @ X / X.shape[0]

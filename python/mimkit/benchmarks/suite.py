@@ -10,7 +10,6 @@ from .._config import config
 from . import fit, local_hessian, phase1_step, torch_step
 from .timing import machine_header, markdown_table, write_json
 
-# name -> (run(quick) -> (payload, markdown), one-line description)
 def _phase1(quick: bool):
     rows = phase1_step.measure(**(dict(n=8192, repeats=3) if quick else {}))
     return rows, markdown_table(phase1_step.HEADER, phase1_step.table_rows(rows))
@@ -44,6 +43,7 @@ def _scaling(quick: bool):
     return result, table
 
 
+#: name -> (run(quick) -> (JSON payload, Markdown table), one-line description)
 BENCHMARKS: dict[str, tuple[Callable, str]] = {
     "phase1-step": (_phase1, "targets 1 and 6: fused phase-1 step vs numpy GEMMs, reference, threads"),
     "torch": (_torch, "target 2: PyTorch CPU autograd doing the same step"),
