@@ -8,40 +8,59 @@
 
 namespace mimkit {
 
-// out (d x k) = X^T (t * (X V)) / n, one pass over X. Per chunk: XV_c = X_c V, scaled by t_c,
-// then acc_thread += X_c^T XV_c while X_c is still in cache (for k = 1 Eigen runs both products
-// as GEMVs); per-thread partials are reduced once in thread order, so a result is bitwise
-// reproducible for a fixed thread count.
+// Up to this many vectors the matvec runs one GEMV pair per vector on each chunk: GEMVs read
+// the chunk in place from cache, whereas a GEMM first packs (copies) it, which costs more than
+// the arithmetic when k is small (measured: ~1.8x faster at k = 4 in float32).
+constexpr Index kGemvMaxVectors = 4;
+
+// out (d x k) = X^T (t * (X V)) / n, one pass over X from memory. Per chunk X_c (sized to stay
+// in cache): XV_c = X_c V, scaled by t_c, then acc_thread += X_c^T XV_c. Column-major V and
+// accumulators keep every column contiguous (faster for both the GEMVs and the GEMMs).
+// Per-thread partials are reduced once in thread order: bitwise reproducible for a fixed
+// thread count.
 template <typename T>
 void local_hessian_matvec(const ConstMatrixRef<T>& X, const T* t, const ConstMatrixRef<T>& V,
                           int n_threads, Index chunk_rows, Eigen::Ref<RowMatrix<T>> out) {
+    using ColMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
     const Index n = X.rows();
     const Index d = X.cols();
     const Index k = V.cols();
     const ChunkPlan plan = plan_chunks(n, d, sizeof(T), chunk_rows);
     const int threads = resolve_threads(n_threads);
-    std::vector<RowMatrix<T>> partial(threads);
+    const ColMatrix V_columns = V;
+    std::vector<ColMatrix> partial(threads);
     const T inv_n = T(1) / T(n);
 #pragma omp parallel num_threads(threads)
     {
-        RowMatrix<T>& acc = partial[thread_id()];
+        ColMatrix& acc = partial[thread_id()];
         acc.setZero(d, k);
-        RowMatrix<T> projected(plan.chunk_rows, k);
+        ColMatrix projected(plan.chunk_rows, k);
 #pragma omp for schedule(static)
         for (Index c = 0; c < plan.n_chunks; ++c) {
             const Index r0 = plan.begin(c);
             const Index rows = plan.size(c);
             const auto Xc = X.middleRows(r0, rows);
+            const auto tc = Eigen::Map<const Vector<T>>(t + r0, rows);
             auto XVc = projected.topRows(rows);
-            XVc.noalias() = Xc * V;
-            XVc.array().colwise() *= Eigen::Map<const Vector<T>>(t + r0, rows).array();
-            acc.noalias() += Xc.transpose() * XVc;
+            if (k <= kGemvMaxVectors) {
+                for (Index j = 0; j < k; ++j) {
+                    XVc.col(j).noalias() = Xc * V_columns.col(j);
+                    XVc.col(j).array() *= tc.array();
+                    acc.col(j).noalias() += Xc.transpose() * XVc.col(j);
+                }
+            } else {
+                XVc.noalias() = Xc * V_columns;
+                XVc.array().colwise() *= tc.array();
+                acc.noalias() += Xc.transpose() * XVc;
+            }
         }
 #pragma omp for schedule(static)
         for (Index j = 0; j < d; ++j) {
-            out.row(j) = partial[0].row(j);
-            for (int p = 1; p < threads; ++p) out.row(j) += partial[p].row(j);
-            out.row(j) *= inv_n;
+            for (Index col = 0; col < k; ++col) {
+                T sum = partial[0](j, col);
+                for (int p = 1; p < threads; ++p) sum += partial[p](j, col);
+                out(j, col) = sum * inv_n;
+            }
         }
     }
 }
