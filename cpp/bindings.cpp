@@ -140,7 +140,7 @@ py::tuple phase1_run_py(ConstMatrixRef<T> X, const Array<T>& y, ConstMatrixRef<T
         outcome = phase1_run<T>(X, y.data(), b.data(), a.data(), settings, W_map, record, after_step);
     }
     return py::make_tuple(W, recorded, losses, log_scale, outcome.keep_scale, outcome.diverged_at,
-                          outcome.diverged_loss);
+                          outcome.diverged_loss, outcome.step_seconds);
 }
 
 template <typename T>

@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <limits>
 #include <algorithm>
+#include <chrono>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -44,6 +45,7 @@ struct Phase1Outcome {
     bool keep_scale = false;       // whether keep-scale rescaling was active
     std::int64_t diverged_at = -1;  // first step whose loss or update was not finite, or -1
     double diverged_loss = 0.0;     // the mean loss at that step
+    double step_seconds = 0.0;      // wall time inside the steps (gradient pass and update)
 };
 
 // Per-thread scratch, allocated once per call (never per step).
@@ -123,7 +125,7 @@ PassSummary phase1_gradient_pass(const ConstMatrixRef<T>& X, const T* y, const C
         partial.setZero();
         double loss_sum = 0.0;
         double max_abs_z = 0.0;
-#pragma omp for schedule(static)
+#pragma omp for schedule(static, 1)
         for (Index c = 0; c < plan.n_chunks; ++c) {
             const Index r0 = plan.begin(c);
             const Index rows = plan.size(c);
@@ -257,6 +259,7 @@ Phase1Outcome phase1_run(const ConstMatrixRef<T>& X, const T* y, const T* b, con
         }
         if (t == settings.n_steps) break;
 
+        const auto step_start = std::chrono::steady_clock::now();
         const PassSummary pass = phase1_gradient_pass<T>(X, y, W, b, a, settings.activation,
                                                          settings.loss, ws, grad);
         record.losses[t] = pass.mean_loss;
@@ -284,6 +287,7 @@ Phase1Outcome phase1_run(const ConstMatrixRef<T>& X, const T* y, const T* b, con
             if (norm > 0.0) W *= T(norm0 / norm);
             record.log_scale[t + 1] += std::log(norm / norm0);
         }
+        outcome.step_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count();
         after_step(t + 1);
     }
     return outcome;

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import Ridge
 
-from mimkit import _ridge, core
+from mimkit import _ridge, core, reference
 from mimkit.data import MultiIndexModel
 from mimkit.links import get_link, he2
 from mimkit.metrics import coverage, relative_test_error, subspace_distance
@@ -200,3 +200,18 @@ def test_too_many_steps_collapse_onto_the_leading_direction():
     assert cov_default[1] > 0 and err_default < 0.15
     assert cov_long[1] == 0.0 and cov_long[0] > 0.9
     assert err_long > 0.2
+
+
+def test_phase1_reports_time_inside_its_steps():
+    """step_seconds counts only the steps: positive, within the whole call, and zero steps
+    take no step time (the basis of the loop-overhead benchmark)."""
+    X, y = MultiIndexModel(64, "z1z2", random_state=0).sample(2048, random_state=1)
+    out = run_phase1(X, y, n_hidden=16, n_steps=5, random_state=0)
+    assert 0.0 < out.result.step_seconds <= out.seconds
+    assert run_phase1(X, y, n_hidden=16, n_steps=0, random_state=0).result.step_seconds == 0.0
+    W0, b, a = out.W0, out.b, out.a
+    yc = (y - out.c).astype(X.dtype)
+    for impl in (core, reference):
+        res = impl.phase1_run(X, yc, W0, b, a, activation="logcosh", loss="huber", lr=1.0,
+                              weight_decay=1.0, n_steps=3)
+        assert res.step_seconds > 0.0

@@ -31,6 +31,9 @@ class Phase1Result:
         With ``on_divergence='warn'``: the step whose loss or update stopped being finite. The
         run stopped there; ``W`` is ``W_t`` (the last finite weights) and the losses, log scales
         and records after it are NaN. None when the run finished.
+    step_seconds : float
+        Wall time spent inside the steps (gradient passes and updates); the rest of a run
+        (recording, progress and Ctrl-C checks between steps) is its loop overhead.
     """
 
     W: np.ndarray
@@ -40,6 +43,7 @@ class Phase1Result:
     log_scale: np.ndarray
     keep_scale: bool
     diverged_at: Optional[int] = None
+    step_seconds: float = 0.0
 
 
 def report_divergence(on_divergence: str, step: int, loss: float, lr: float) -> None:

@@ -111,7 +111,7 @@ def phase1_run(X, y, W0, b, a, *, activation: str, loss: str, huber_delta: float
     run = Phase1RunSettings(args, lr, weight_decay, n_steps, record_steps, record_basis,
                             keep_scale, progress, on_divergence, check_finite)
     steps = run.record_steps
-    W, recorded, losses, log_scale, keep, diverged_at, diverged_loss = native.phase1_run(
+    W, recorded, losses, log_scale, keep, diverged_at, diverged_loss, step_seconds = native.phase1_run(
         args.X, args.y, args.W, args.b, args.a, args.activation, args.loss, args.huber_delta,
         run.lr, run.weight_decay, run.n_steps, steps.tolist(), run.record_basis, run.keep_scale,
         threads, _CHUNK_ROWS, progress)
@@ -119,7 +119,8 @@ def phase1_run(X, y, W0, b, a, *, activation: str, loss: str, huber_delta: float
         report_divergence(run.on_divergence, diverged_at, diverged_loss, run.lr)
     return Phase1Result(W=W, record_steps=steps, recorded=recorded if steps.size else None,
                         loss=losses, log_scale=log_scale, keep_scale=bool(keep),
-                        diverged_at=diverged_at if diverged_at >= 0 else None)
+                        diverged_at=diverged_at if diverged_at >= 0 else None,
+                        step_seconds=step_seconds)
 
 
 def local_hessian_matvec(X, t, V, *, n_threads: Optional[int] = None,

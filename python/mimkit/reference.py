@@ -7,6 +7,7 @@ never builds, so it is slow and memory-hungry by design. ``n_threads`` is accept
 """
 from __future__ import annotations
 
+import time
 from typing import Optional, Union
 
 import numpy as np
@@ -169,11 +170,13 @@ def phase1_run(X, y, W0, b, a, *, activation: str, loss: str, huber_delta: float
     recorded = np.full((steps.size, W.shape[0], width), np.nan, dtype=args.dtype)
     keep = False
     diverged_at = None
+    step_seconds = 0.0
     for t in range(n_steps + 1):
         if t in steps:
             recorded[np.searchsorted(steps, t)] = W if basis is None else W @ basis
         if t == n_steps:
             break
+        step_start = time.perf_counter()
         with np.errstate(over="ignore", invalid="ignore"):  # detected just below
             grad, losses[t], max_abs_z = _gradient(args, W)
             candidate = W - lr * (grad + weight_decay * W)
@@ -191,11 +194,13 @@ def phase1_run(X, y, W0, b, a, *, activation: str, loss: str, huber_delta: float
                 W *= norm0 / norm
             with np.errstate(divide="ignore"):
                 log_scale[t + 1] += np.log(norm / norm0)
+        step_seconds += time.perf_counter() - step_start
         if progress is not None:
             progress(t + 1)
     return Phase1Result(W=W.astype(args.dtype, copy=False), record_steps=steps,
                         recorded=recorded if steps.size else None, loss=losses,
-                        log_scale=log_scale, keep_scale=keep, diverged_at=diverged_at)
+                        log_scale=log_scale, keep_scale=keep, diverged_at=diverged_at,
+                        step_seconds=step_seconds)
 
 
 def _resolve_keep_scale(mode: str, max_abs_z: float) -> bool:

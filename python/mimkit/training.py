@@ -75,7 +75,8 @@ class Phase1Output:
     W0 : (m, d) initial weights.  b, a : (m,) frozen phase-1 biases and outer weights.
     c : float, output offset (location of the transformed labels).
     result : :class:`mimkit.core.Phase1Result` (losses, recorded weights, log scale).
-    seconds : float, wall time of the core call.
+    seconds : float, wall time of the whole call (validation, offset, initialisation, the
+        core's step loop); ``result.step_seconds`` of it was spent inside the steps.
     """
 
     W: np.ndarray
@@ -135,6 +136,7 @@ def run_phase1(X, y, *, n_hidden: int = 64, activation: str = "logcosh", loss: s
     -------
     Phase1Output
     """
+    start = time.perf_counter()
     dtype = compute_dtype(X)
     X = as_matrix(X, "X", dtype, exact_dtype=False)
     n, d = X.shape
@@ -155,7 +157,6 @@ def run_phase1(X, y, *, n_hidden: int = 64, activation: str = "logcosh", loss: s
     scale = init_scale / max(_rms(X), np.finfo(np.float64).tiny)
     W0, b, a = symmetric_init(n_hidden, d, scale, 1.0, rng, dtype)
     with _progress_callback(progress, n_steps) as callback:
-        start = time.perf_counter()
         res = core.phase1_run(X, (y - c).astype(dtype), W0, b, a, activation=activation,
                               loss=loss, huber_delta=huber_delta, lr=lr,
                               weight_decay=weight_decay, n_steps=n_steps,

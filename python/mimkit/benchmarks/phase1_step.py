@@ -11,7 +11,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .. import core, reference
-from .timing import interleaved_medians
+from .timing import interleaved_times, median, paired_ratio
 
 REGIMES = {"phase-1": 1e-6, "nonlinear": 0.6}
 
@@ -26,7 +26,7 @@ def step_problem(n: int, d: int, m: int, dtype, weight_scale: float, seed: int =
     return X, y, W, np.zeros(m, dtype), a
 
 
-def measure(n: int = 32768, d: int = 1024, m: int = 256, threads: int = 2, repeats: int = 5,
+def measure(n: int = 32768, d: int = 1024, m: int = 256, threads: int = 2, repeats: int = 9,
             dtypes=(np.float64, np.float32), regimes=tuple(REGIMES)) -> list[dict]:
     rows = []
     for dtype in dtypes:
@@ -46,18 +46,20 @@ def measure(n: int = 32768, d: int = 1024, m: int = 256, threads: int = 2, repea
             with threadpool_limits(limits=threads):
                 contenders["gemms"] = lambda: (X @ Wr.T, G.T @ X)
                 contenders["reference"] = lambda: reference.phase1_gradient(X, y, Wr, b, a, **kw)
-                times = interleaved_medians(contenders, repeats)
+                times = interleaved_times(contenders, repeats)
+            n_thread_core = f"core_{threads}"
             flops = 4.0 * n * m * d
             rows.append({
                 "dtype": np.dtype(dtype).name, "regime": regime, "n": n, "d": d, "m": m,
-                "threads": threads, "core_s": times[f"core_{threads}"], "core_1thread_s": times["core_1"],
-                "numpy_gemms_s": times["gemms"], "reference_s": times["reference"],
-                "core_over_gemms": times[f"core_{threads}"] / times["gemms"],
-                "reference_over_core": times["reference"] / times[f"core_{threads}"],
-                "thread_speedup": times["core_1"] / times[f"core_{threads}"],
-                "numpy_thread_speedup": times["gemms_1"] / times["gemms"],
-                "core_gflops": flops / times[f"core_{threads}"] / 1e9,
-                "gemms_gflops": flops / times["gemms"] / 1e9,
+                "threads": threads, "repeats": repeats, "core_s": median(times[n_thread_core]),
+                "core_1thread_s": median(times["core_1"]), "numpy_gemms_s": median(times["gemms"]),
+                "reference_s": median(times["reference"]),
+                "core_over_gemms": paired_ratio(times, n_thread_core, "gemms"),
+                "reference_over_core": paired_ratio(times, "reference", n_thread_core),
+                "thread_speedup": paired_ratio(times, "core_1", n_thread_core),
+                "numpy_thread_speedup": paired_ratio(times, "gemms_1", "gemms"),
+                "core_gflops": flops / median(times[n_thread_core]) / 1e9,
+                "gemms_gflops": flops / median(times["gemms"]) / 1e9,
             })
     return rows
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -13,11 +14,11 @@ from typing import Any, Callable, Sequence
 SETTLE_S = 0.15
 
 
-def interleaved_medians(contenders: dict[str, Callable[[], Any]], repeats: int) -> dict[str, float]:
-    """Median wall time of each contender, timed in rounds so that load on a shared machine hits
-    every contender alike (their ratios are what the benchmarks report). Each contender is
-    warmed up once; every timed call starts after a short pause (SETTLE_S) so that no library's
-    idle-spinning threads are billed to another.
+def interleaved_times(contenders: dict[str, Callable[[], Any]], repeats: int) -> dict[str, list[float]]:
+    """Wall times of each contender over ``repeats`` rounds; every round times each contender
+    once, back to back, so that a change of load on a shared machine hits one round of every
+    contender alike. Each contender is warmed up once; every timed call starts after a short
+    pause (SETTLE_S) so that no library's idle-spinning threads are billed to another.
     """
     for fn in contenders.values():
         fn()
@@ -28,7 +29,20 @@ def interleaved_medians(contenders: dict[str, Callable[[], Any]], repeats: int) 
             start = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - start)
-    return {name: sorted(ts)[len(ts) // 2] for name, ts in times.items()}
+    return times
+
+
+def median(values: Sequence[float]) -> float:
+    return float(statistics.median(values))
+
+
+def paired_ratio(times: dict[str, list[float]], numerator: str, denominator: str) -> float:
+    """Median over rounds of ``numerator / denominator`` timed in the same round.
+
+    On a machine whose speed drifts by tens of percent within a minute (other tenants), the
+    ratio of two calls made a second apart is far steadier than the ratio of two medians.
+    """
+    return median([a / b for a, b in zip(times[numerator], times[denominator])])
 
 
 def machine_header(config: dict) -> str:

@@ -9,10 +9,10 @@ import numpy as np
 
 from .. import core
 from .phase1_step import REGIMES, step_problem
-from .timing import interleaved_medians
+from .timing import interleaved_times, median, paired_ratio
 
 
-def measure(n: int = 32768, d: int = 1024, m: int = 256, threads: int = 2, repeats: int = 5,
+def measure(n: int = 32768, d: int = 1024, m: int = 256, threads: int = 2, repeats: int = 9,
             dtypes=(np.float64, np.float32)) -> list[dict]:
     try:
         import torch
@@ -40,19 +40,44 @@ def measure(n: int = 32768, d: int = 1024, m: int = 256, threads: int = 2, repea
         if not np.allclose(grad_torch, grad_core, rtol=1e-3 if dtype == np.float32 else 1e-9,
                            atol=1e-6 * np.abs(grad_core).max()):
             raise AssertionError("PyTorch and mimkit gradients differ; benchmark is not comparing like with like")
-        times = interleaved_medians({
+        times = interleaved_times({
             "core": lambda: core.phase1_gradient(X, y, W, b, a, activation="logcosh", loss="huber",
                                                  n_threads=threads, check_finite=False),
             "torch": torch_step,
         }, repeats)
+        profile = _profile(torch, torch_step)
         rows.append({"dtype": np.dtype(dtype).name, "n": n, "d": d, "m": m, "threads": threads,
-                     "torch_version": torch.__version__, "core_s": times["core"],
-                     "torch_s": times["torch"], "torch_over_core": times["torch"] / times["core"]})
+                     "torch_version": torch.__version__, "repeats": repeats, "core_s": median(times["core"]),
+                     "torch_s": median(times["torch"]), "torch_over_core": paired_ratio(times, "torch", "core"),
+                     "torch_matmul_s": profile["matmul_s"], "torch_other_s": profile["other_s"],
+                     "torch_top_ops": profile["top_ops"]})
     return rows
 
 
-HEADER = ["dtype", "core step (s)", "torch autograd step (s)", "torch / core"]
+#: aten ops that are matrix products (the part of torch's step that runs at the BLAS rate)
+MATMUL_OPS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::mv", "aten::dot")
+
+
+def _profile(torch, step, repeats: int = 3) -> dict:
+    """Where torch's step spends its time: self CPU time of the matrix-product ops against all
+    other ops (the unfused elementwise passes over n x m), per step, from torch.profiler."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(repeats):
+            step()
+    per_op = {e.key: e.self_cpu_time_total / 1e6 / repeats for e in prof.key_averages()}
+    matmul = sum(t for op, t in per_op.items() if op in MATMUL_OPS)
+    top = sorted(per_op.items(), key=lambda kv: -kv[1])[:8]
+    return {"matmul_s": matmul, "other_s": sum(per_op.values()) - matmul,
+            "top_ops": [[op, t] for op, t in top]}
+
+
+HEADER = ["dtype", "core step (s)", "torch autograd step (s)", "torch / core",
+          "torch matmul ops (s)", "torch other ops (s)", "torch's slowest ops"]
 
 
 def table_rows(rows: list[dict]) -> list[list]:
-    return [[r["dtype"], r["core_s"], r["torch_s"], r["torch_over_core"]] for r in rows]
+    return [[r["dtype"], r["core_s"], r["torch_s"], r["torch_over_core"], r["torch_matmul_s"],
+             r["torch_other_s"], ", ".join(f"{op} {t:.3f}" for op, t in r["torch_top_ops"][:5])]
+            for r in rows]

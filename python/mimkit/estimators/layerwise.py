@@ -60,7 +60,8 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
     history_ : dict
         ``n_steps``, ``phase1_loss`` (per step), ``log_scale``, ``keep_scale``,
         ``offset`` (phase-1 c), ``ridge`` (chosen lam), ``n1``, ``n2``,
-        ``phase1_seconds``, ``phase2_seconds``, ``phase1_weights`` (raw W after phase 1).
+        ``phase1_seconds`` (all of phase 1), ``phase1_step_seconds`` (inside its steps),
+        ``phase2_seconds``, ``phase1_weights`` (raw W after phase 1).
     """
 
     def __init__(self, n_hidden: int = 64, activation: str = "logcosh", loss: str = "huber",
@@ -150,6 +151,7 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
             "n_steps": n_steps, "phase1_loss": p1.result.loss, "log_scale": p1.result.log_scale,
             "keep_scale": p1.result.keep_scale, "offset": p1.c, "ridge": p2.ridge,
             "n1": X1.shape[0], "n2": X2.shape[0], "phase1_seconds": p1.seconds,
+            "phase1_step_seconds": p1.result.step_seconds,
             "phase2_seconds": p2.seconds, "phase1_weights": p1.W,
         }
         self._network = net
