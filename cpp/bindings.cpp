@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "local_hessian.hpp"
+#include "projection.hpp"
+#include "row_source.hpp"
 #include "two_layer.hpp"
 
 #ifndef MIMKIT_MODULE_NAME
@@ -33,23 +35,34 @@ void require(bool ok, const std::string& message) {
     if (!ok) throw py::value_error(message);
 }
 
+// Every kernel reads X from a row source: an array (no copy) or a streamed data set's address.
 template <typename T>
-void check_shapes(const ConstMatrixRef<T>& X, const ConstMatrixRef<T>& W, const Array<T>& b,
-                  const Array<T>& a) {
+ArrayRows<T> source_of(ConstMatrixRef<T> X) {
+    return ArrayRows<T>{X};
+}
+
+template <typename T>
+GaussianRows<T> source_of(const GaussianRowsSpec& spec) {
+    return GaussianRows<T>{spec};
+}
+
+template <typename T, typename Source>
+void check_shapes(const Source& X, const ConstMatrixRef<T>& W, const Array<T>& b, const Array<T>& a) {
     require(X.rows() > 0 && X.cols() > 0, "X must be non-empty");
     require(W.cols() == X.cols(), "W must have as many columns as X");
     require(b.ndim() == 1 && b.shape(0) == W.rows(), "b must have length m = W.shape[0]");
     require(a.ndim() == 1 && a.shape(0) == W.rows(), "a must have length m = W.shape[0]");
 }
 
-template <typename T>
-void check_rows(const ConstMatrixRef<T>& X, const Array<T>& v, const char* name) {
+template <typename T, typename Source>
+void check_rows(const Source& X, const Array<T>& v, const char* name) {
     require(v.ndim() == 1 && v.shape(0) == X.rows(), std::string(name) + " must have length n = X.shape[0]");
 }
 
-template <typename T>
-Array<T> forward_py(ConstMatrixRef<T> X, ConstMatrixRef<T> W, const Array<T>& b, const Array<T>& a,
+template <typename T, typename Input>
+Array<T> forward_py(Input X_in, ConstMatrixRef<T> W, const Array<T>& b, const Array<T>& a,
                     const std::string& activation, int n_threads, Index chunk_rows) {
+    const auto X = source_of<T>(X_in);
     check_shapes<T>(X, W, b, a);
     const Activation act = activation_from_name(activation);
     Array<T> p(X.rows());
@@ -61,11 +74,13 @@ Array<T> forward_py(ConstMatrixRef<T> X, ConstMatrixRef<T> W, const Array<T>& b,
     return p;
 }
 
-template <typename T>
-py::tuple phase1_gradient_py(ConstMatrixRef<T> X, const Array<T>& y, ConstMatrixRef<T> W,
+template <typename T, typename Input>
+py::tuple phase1_gradient_py(Input X_in, const Array<T>& y, ConstMatrixRef<T> W,
                              const Array<T>& b, const Array<T>& a, const std::string& activation,
                              const std::string& loss, double huber_delta, int n_threads,
                              Index chunk_rows) {
+    const auto X = source_of<T>(X_in);
+    using Source = std::decay_t<decltype(X)>;
     check_shapes<T>(X, W, b, a);
     check_rows<T>(X, y, "y");
     const Activation act = activation_from_name(activation);
@@ -74,9 +89,10 @@ py::tuple phase1_gradient_py(ConstMatrixRef<T> X, const Array<T>& y, ConstMatrix
     PassSummary summary{};
     {
         py::gil_scoped_release release;
-        Phase1Workspace<T> ws(X.rows(), X.cols(), W.rows(), n_threads, chunk_rows);
+        Phase1Workspace<T, Source> ws(X.rows(), X.cols(), W.rows(), n_threads, chunk_rows);
         Eigen::Map<RowMatrix<T>> grad_map(grad.mutable_data(), W.rows(), W.cols());
-        summary = phase1_gradient_pass<T>(X, y.data(), W, b.data(), a.data(), act, loss_spec, ws, grad_map);
+        summary = phase1_gradient_pass<T, Source>(X, y.data(), W, b.data(), a.data(), act, loss_spec, ws,
+                                                  grad_map);
     }
     return py::make_tuple(grad, summary.mean_loss, summary.max_abs_z);
 }
@@ -88,13 +104,14 @@ KeepScale keep_scale_from_name(const std::string& name) {
     throw py::value_error("keep_scale must be 'off', 'on' or 'auto'");
 }
 
-template <typename T>
-py::tuple phase1_run_py(ConstMatrixRef<T> X, const Array<T>& y, ConstMatrixRef<T> W0,
+template <typename T, typename Input>
+py::tuple phase1_run_py(Input X_in, const Array<T>& y, ConstMatrixRef<T> W0,
                         const Array<T>& b, const Array<T>& a, const std::string& activation,
                         const std::string& loss, double huber_delta, double lr, double weight_decay,
                         std::int64_t n_steps, const std::vector<std::int64_t>& record_steps,
                         const py::object& record_basis, const std::string& keep_scale,
                         int n_threads, Index chunk_rows, const py::object& progress) {
+    const auto X = source_of<T>(X_in);
     check_shapes<T>(X, W0, b, a);
     check_rows<T>(X, y, "y");
     require(n_steps >= 0, "n_steps must be >= 0");
@@ -143,9 +160,10 @@ py::tuple phase1_run_py(ConstMatrixRef<T> X, const Array<T>& y, ConstMatrixRef<T
                           outcome.diverged_loss, outcome.step_seconds);
 }
 
-template <typename T>
-Array<T> local_hessian_matvec_py(ConstMatrixRef<T> X, const Array<T>& t, ConstMatrixRef<T> V,
+template <typename T, typename Input>
+Array<T> local_hessian_matvec_py(Input X_in, const Array<T>& t, ConstMatrixRef<T> V,
                                  int n_threads, Index chunk_rows) {
+    const auto X = source_of<T>(X_in);
     require(X.rows() > 0 && X.cols() > 0, "X must be non-empty");
     check_rows<T>(X, t, "t");
     require(V.rows() == X.cols(), "V must have d = X.shape[1] rows");
@@ -161,13 +179,55 @@ Array<T> local_hessian_matvec_py(ConstMatrixRef<T> X, const Array<T>& t, ConstMa
 template <typename T>
 Array<T> local_hessian_py(ConstMatrixRef<T> X, const Array<T>& t, int n_threads, Index chunk_rows) {
     require(X.rows() > 0 && X.cols() > 0, "X must be non-empty");
-    check_rows<T>(X, t, "t");
+    check_rows<T>(source_of<T>(X), t, "t");
     Array<T> out({X.cols(), X.cols()});
     {
         py::gil_scoped_release release;
         Eigen::Map<RowMatrix<T>> out_map(out.mutable_data(), X.cols(), X.cols());
         local_hessian<T>(X, t.data(), n_threads, chunk_rows, out_map);
     }
+    return out;
+}
+
+// Rows of a streamed data set into `out` (n_rows x d, preallocated: its dtype picks T).
+template <typename T>
+void gaussian_rows_py(const GaussianRowsSpec& spec, py::array_t<T, py::array::c_style> out, int n_threads) {
+    require(out.ndim() == 2 && out.shape(0) == spec.n_rows && out.shape(1) == spec.d,
+            "out must have shape (n_rows, d) of the spec");
+    const GaussianRows<T> rows{spec};
+    T* data = out.mutable_data();
+    py::gil_scoped_release release;
+    const int threads = resolve_threads(n_threads);
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (Index i = 0; i < spec.n_rows; ++i) {
+        gaussian_row<T>(spec.seed, GaussianStreamId::inputs, std::uint64_t(spec.row_begin + i), spec.d,
+                        data + i * spec.d);
+    }
+}
+
+// Z = X U^T (n_rows x r) of a streamed data set, X generated chunk by chunk, never whole.
+template <typename T>
+Array<T> project_rows_py(const GaussianRowsSpec& spec, ConstMatrixRef<T> U, int n_threads, Index chunk_rows) {
+    require(spec.n_rows > 0 && spec.d > 0, "the data set must be non-empty");
+    require(U.cols() == spec.d, "U must have d columns");
+    Array<T> Z({Index(spec.n_rows), U.rows()});
+    Eigen::Map<RowMatrix<T>> Z_map(Z.mutable_data(), spec.n_rows, U.rows());
+    py::gil_scoped_release release;
+    project_rows<T>(GaussianRows<T>{spec}, U, n_threads, chunk_rows, Z_map);
+    return Z;
+}
+
+// Phi^{-1}(u) by the generator's own SIMD kernel (tests compare it with scipy's ndtri).
+py::array_t<double> normal_quantile_py(const py::array_t<double, py::array::c_style>& u) {
+    require(u.ndim() == 1, "u must be 1-D");
+    py::array_t<double> out(u.shape(0));
+    normal_quantiles(u.data(), u.shape(0), out.mutable_data());
+    return out;
+}
+
+py::array_t<double> gaussian_noise_py(const GaussianRowsSpec& spec) {
+    py::array_t<double> out(spec.n_rows);
+    gaussian_noise(spec.seed, std::uint64_t(spec.row_begin), spec.n_rows, out.mutable_data());
     return out;
 }
 
@@ -205,23 +265,33 @@ py::dict build_info() {
     return info;
 }
 
-template <typename T>
+template <typename T, typename Input>
 void define_kernels(py::module_& m) {
-    m.def("forward", &forward_py<T>, py::arg("X").noconvert(), py::arg("W").noconvert(),
+    m.def("forward", &forward_py<T, Input>, py::arg("X").noconvert(), py::arg("W").noconvert(),
           py::arg("b").noconvert(), py::arg("a").noconvert(), py::arg("activation"),
           py::arg("n_threads"), py::arg("chunk_rows"));
-    m.def("phase1_gradient", &phase1_gradient_py<T>, py::arg("X").noconvert(), py::arg("y").noconvert(),
+    m.def("phase1_gradient", &phase1_gradient_py<T, Input>, py::arg("X").noconvert(), py::arg("y").noconvert(),
           py::arg("W").noconvert(), py::arg("b").noconvert(), py::arg("a").noconvert(),
           py::arg("activation"), py::arg("loss"), py::arg("huber_delta"), py::arg("n_threads"),
           py::arg("chunk_rows"));
-    m.def("phase1_run", &phase1_run_py<T>, py::arg("X").noconvert(), py::arg("y").noconvert(),
+    m.def("phase1_run", &phase1_run_py<T, Input>, py::arg("X").noconvert(), py::arg("y").noconvert(),
           py::arg("W0").noconvert(), py::arg("b").noconvert(), py::arg("a").noconvert(),
           py::arg("activation"), py::arg("loss"), py::arg("huber_delta"), py::arg("lr"),
           py::arg("weight_decay"), py::arg("n_steps"), py::arg("record_steps"), py::arg("record_basis"),
           py::arg("keep_scale"), py::arg("n_threads"), py::arg("chunk_rows"), py::arg("progress"));
-    m.def("local_hessian_matvec", &local_hessian_matvec_py<T>, py::arg("X").noconvert(),
+    m.def("local_hessian_matvec", &local_hessian_matvec_py<T, Input>, py::arg("X").noconvert(),
           py::arg("t").noconvert(), py::arg("V").noconvert(), py::arg("n_threads"), py::arg("chunk_rows"));
+}
+
+template <typename T>
+void define_dtype(py::module_& m) {
+    define_kernels<T, ConstMatrixRef<T>>(m);
+    define_kernels<T, GaussianRowsSpec>(m);
     m.def("local_hessian", &local_hessian_py<T>, py::arg("X").noconvert(), py::arg("t").noconvert(),
+          py::arg("n_threads"), py::arg("chunk_rows"));
+    m.def("gaussian_rows", &gaussian_rows_py<T>, py::arg("spec"), py::arg("out").noconvert(),
+          py::arg("n_threads"));
+    m.def("project_rows", &project_rows_py<T>, py::arg("spec"), py::arg("U").noconvert(),
           py::arg("n_threads"), py::arg("chunk_rows"));
 }
 
@@ -229,8 +299,17 @@ void define_kernels(py::module_& m) {
 
 PYBIND11_MODULE(MIMKIT_MODULE_NAME, m) {
     m.doc() = "mimkit compiled core (one ISA variant); use mimkit.core, not this module.";
-    define_kernels<double>(m);
-    define_kernels<float>(m);
+    py::class_<GaussianRowsSpec>(m, "GaussianRows")
+        .def(py::init<std::uint64_t, std::int64_t, std::int64_t, std::int64_t>(), py::arg("seed"),
+             py::arg("row_begin"), py::arg("n_rows"), py::arg("d"))
+        .def_readonly("seed", &GaussianRowsSpec::seed)
+        .def_readonly("row_begin", &GaussianRowsSpec::row_begin)
+        .def_readonly("n_rows", &GaussianRowsSpec::n_rows)
+        .def_readonly("d", &GaussianRowsSpec::d);
+    define_dtype<double>(m);
+    define_dtype<float>(m);
+    m.def("gaussian_noise", &gaussian_noise_py, py::arg("spec"));
+    m.def("normal_quantile", &normal_quantile_py, py::arg("u").noconvert());
     m.def("cpu_supports", &cpu_supports, py::arg("level"));
     m.def("build_info", &build_info);
 }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "chunking.hpp"
+#include "row_source.hpp"
 
 namespace mimkit {
 
@@ -18,8 +19,8 @@ constexpr Index kGemvMaxVectors = 4;
 // accumulators keep every column contiguous (faster for both the GEMVs and the GEMMs).
 // Per-thread partials are reduced once in thread order: bitwise reproducible for a fixed
 // thread count.
-template <typename T>
-void local_hessian_matvec(const ConstMatrixRef<T>& X, const T* t, const ConstMatrixRef<T>& V,
+template <typename T, typename Source>
+void local_hessian_matvec(const Source& X, const T* t, const ConstMatrixRef<T>& V,
                           int n_threads, Index chunk_rows, Eigen::Ref<RowMatrix<T>> out) {
     using ColMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
     const Index n = X.rows();
@@ -29,6 +30,7 @@ void local_hessian_matvec(const ConstMatrixRef<T>& X, const T* t, const ConstMat
     const int threads = resolve_threads(n_threads);
     const ColMatrix V_columns = V;
     std::vector<ColMatrix> partial(threads);
+    std::vector<RowMatrix<T>> row_buffer = row_buffers<T, Source>(threads, plan.chunk_rows, d);
     const T inv_n = T(1) / T(n);
 #pragma omp parallel num_threads(threads)
     {
@@ -39,7 +41,7 @@ void local_hessian_matvec(const ConstMatrixRef<T>& X, const T* t, const ConstMat
         for (Index c = 0; c < plan.n_chunks; ++c) {
             const Index r0 = plan.begin(c);
             const Index rows = plan.size(c);
-            const auto Xc = X.middleRows(r0, rows);
+            const auto Xc = X.chunk(r0, rows, row_buffer[thread_id()]);
             const auto tc = Eigen::Map<const Vector<T>>(t + r0, rows);
             auto XVc = projected.topRows(rows);
             if (k <= kGemvMaxVectors) {

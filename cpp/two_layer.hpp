@@ -1,7 +1,8 @@
 // The two-layer network f(x) = sum_j a_j sigma(w_j . x + b_j): fused forward, phase-1 gradient
 // with respect to W, and the phase-1 gradient-descent loop (SPEC 3).
 //
-// One pass over X per step: for each chunk of rows X_c (kept in cache),
+// One pass over X per step: for each chunk of rows X_c (kept in cache; read from an array or
+// generated, see row_source.hpp),
 //   Z_c = X_c W^T + b                       (GEMM, chunk x m)
 //   p_i = sum_j a_j sigma(Z_ij), g_i = l'(p_i, y_i) / n
 //   G_c = g * sigma'(Z_c) * a               (elementwise, in place in Z_c)
@@ -23,6 +24,7 @@
 #include "activation.hpp"
 #include "chunking.hpp"
 #include "loss.hpp"
+#include "row_source.hpp"
 
 namespace mimkit {
 
@@ -49,10 +51,11 @@ struct Phase1Outcome {
 };
 
 // Per-thread scratch, allocated once per call (never per step).
-template <typename T>
+template <typename T, typename Source>
 struct Phase1Workspace {
     ChunkPlan plan;
     int n_threads;
+    std::vector<RowMatrix<T>> row_buffer;  // chunk_rows x d generated rows (generating sources only)
     std::vector<RowMatrix<T>> chunk;  // chunk_rows x m: Z_c, then G_c in place
     std::vector<RowMatrix<T>> grad;   // m x d partial gradients
     std::vector<Vector<T>> value;     // m: sigma of one row
@@ -62,6 +65,7 @@ struct Phase1Workspace {
     Phase1Workspace(Index n, Index d, Index m, int threads, Index chunk_rows)
         : plan(plan_chunks(n, d, sizeof(T), chunk_rows)),
           n_threads(resolve_threads(threads)),
+          row_buffer(row_buffers<T, Source>(n_threads, plan.chunk_rows, d)),
           chunk(n_threads, RowMatrix<T>(plan.chunk_rows, m)),
           grad(n_threads, RowMatrix<T>(m, d)),
           value(n_threads, Vector<T>(m)),
@@ -109,10 +113,10 @@ double fuse_chunk(Activation act, Eigen::Ref<RowMatrix<T>> Z, const T* y, const 
 }
 
 // grad (m x d) = d/dW (1/n) sum_i l(p_i, y_i); one parallel region, one pass over X.
-template <typename T>
-PassSummary phase1_gradient_pass(const ConstMatrixRef<T>& X, const T* y, const ConstMatrixRef<T>& W,
+template <typename T, typename Source>
+PassSummary phase1_gradient_pass(const Source& X, const T* y, const ConstMatrixRef<T>& W,
                                  const T* b, const T* a, Activation act, const LossSpec& loss,
-                                 Phase1Workspace<T>& ws, Eigen::Ref<RowMatrix<T>> grad) {
+                                 Phase1Workspace<T, Source>& ws, Eigen::Ref<RowMatrix<T>> grad) {
     const Index n = X.rows();
     const Index m = W.rows();
     const T inv_n = T(1) / T(n);
@@ -129,7 +133,7 @@ PassSummary phase1_gradient_pass(const ConstMatrixRef<T>& X, const T* y, const C
         for (Index c = 0; c < plan.n_chunks; ++c) {
             const Index r0 = plan.begin(c);
             const Index rows = plan.size(c);
-            const auto Xc = X.middleRows(r0, rows);
+            const auto Xc = X.chunk(r0, rows, ws.row_buffer[tid]);
             auto Zc = chunk.topRows(rows);
             Zc.noalias() = Xc * W.transpose();
             loss_sum += fuse_chunk<T>(act, Zc, y + r0, b, a, loss, inv_n, ws.value[tid].data(), max_abs_z);
@@ -164,11 +168,12 @@ void forward_chunk_rows(Eigen::Ref<RowMatrix<T>> Z, const T* b, const T* a, T* v
 }
 
 // p (n) = sigma(X W^T + b) a, chunked.
-template <typename T>
-void forward(const ConstMatrixRef<T>& X, const ConstMatrixRef<T>& W, const T* b, const T* a,
+template <typename T, typename Source>
+void forward(const Source& X, const ConstMatrixRef<T>& W, const T* b, const T* a,
              Activation act, int n_threads, Index chunk_rows, T* p) {
     const ChunkPlan plan = plan_chunks(X.rows(), X.cols(), sizeof(T), chunk_rows);
     const int threads = resolve_threads(n_threads);
+    std::vector<RowMatrix<T>> row_buffer = row_buffers<T, Source>(threads, plan.chunk_rows, X.cols());
 #pragma omp parallel num_threads(threads)
     {
         RowMatrix<T> Z(plan.chunk_rows, W.rows());
@@ -178,7 +183,7 @@ void forward(const ConstMatrixRef<T>& X, const ConstMatrixRef<T>& W, const T* b,
             const Index r0 = plan.begin(c);
             const Index rows = plan.size(c);
             auto Zc = Z.topRows(rows);
-            Zc.noalias() = X.middleRows(r0, rows) * W.transpose();
+            Zc.noalias() = X.chunk(r0, rows, row_buffer[thread_id()]) * W.transpose();
             switch (act) {
                 case Activation::logcosh:
                     forward_chunk_rows<Activation::logcosh, T>(Zc, b, a, value.data(), p + r0);
@@ -231,13 +236,13 @@ void mark_unreached(const Phase1Record<T>& record, std::int64_t t, std::int64_t 
 // between steps outside the parallel region (signal checks, progress); it may throw.
 // If the loss or the update stops being finite at step t, the run stops there with W = W_t
 // (the last finite weights); losses after t, log scales after t and later records are NaN.
-template <typename T, typename AfterStep>
-Phase1Outcome phase1_run(const ConstMatrixRef<T>& X, const T* y, const T* b, const T* a,
+template <typename T, typename Source, typename AfterStep>
+Phase1Outcome phase1_run(const Source& X, const T* y, const T* b, const T* a,
                 const Phase1Settings& settings, Eigen::Ref<RowMatrix<T>> W,
                 const Phase1Record<T>& record, AfterStep&& after_step) {
     const Index m = W.rows();
     const Index d = W.cols();
-    Phase1Workspace<T> ws(X.rows(), d, m, settings.n_threads, settings.chunk_rows);
+    Phase1Workspace<T, Source> ws(X.rows(), d, m, settings.n_threads, settings.chunk_rows);
     RowMatrix<T> grad(m, d);
     const T lr = T(settings.lr);
     const T weight_decay = T(settings.weight_decay);
@@ -260,7 +265,7 @@ Phase1Outcome phase1_run(const ConstMatrixRef<T>& X, const T* y, const T* b, con
         if (t == settings.n_steps) break;
 
         const auto step_start = std::chrono::steady_clock::now();
-        const PassSummary pass = phase1_gradient_pass<T>(X, y, W, b, a, settings.activation,
+        const PassSummary pass = phase1_gradient_pass<T, Source>(X, y, W, b, a, settings.activation,
                                                          settings.loss, ws, grad);
         record.losses[t] = pass.mean_loss;
         if (t == 0) {

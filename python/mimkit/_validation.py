@@ -148,12 +148,28 @@ def check_keep_scale(keep_scale) -> str:
     raise ValueError(f"keep_scale must be True, False or 'auto', got {keep_scale!r}.")
 
 
-class Phase1Inputs:
-    """Validated, converted arguments of a phase-1 call (one conversion, no per-step copies)."""
+def as_rows(X, *, check_finite: bool = True, allow_stream: bool = True):
+    """X as a C-contiguous float array in its compute dtype, or a
+    :class:`~mimkit.stream.StreamedData` as it is (its rows are made by the core, finite by
+    construction)."""
+    from .stream import StreamedData  # stream imports this module
 
-    def __init__(self, X, y, W, b, a, activation, loss, huber_delta, check_finite=True):
-        dtype = compute_dtype(X)
-        self.X = as_matrix(X, "X", dtype, exact_dtype=False, check_finite=check_finite)
+    if isinstance(X, StreamedData):
+        if not allow_stream:
+            raise TypeError("this function takes X as an array, not a StreamedData; pass "
+                            "X.rows() (or a subset's rows) to materialise it.")
+        return X
+    return as_matrix(X, "X", compute_dtype(X), exact_dtype=False, check_finite=check_finite)
+
+
+class Phase1Inputs:
+    """Validated, converted arguments of a phase-1 call (one conversion, no per-step copies).
+    ``X`` may be a StreamedData where ``allow_stream`` (the core, not the numpy reference)."""
+
+    def __init__(self, X, y, W, b, a, activation, loss, huber_delta, check_finite=True,
+                 allow_stream=False):
+        self.X = as_rows(X, check_finite=check_finite, allow_stream=allow_stream)
+        dtype = self.X.dtype
         n, d = self.X.shape
         self.W = as_matrix(W, "W", dtype, shape=(None, d), check_finite=check_finite)
         m = self.W.shape[0]
@@ -198,8 +214,8 @@ class Phase1RunSettings:
         self.on_divergence = check_name(on_divergence, "on_divergence", ON_DIVERGENCE)
 
 
-def local_hessian_inputs(X, t, check_finite: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """``X`` (n, d) in its compute dtype and the label weights ``t`` (n,) cast to it."""
-    dtype = compute_dtype(X)
-    X = as_matrix(X, "X", dtype, exact_dtype=False, check_finite=check_finite)
-    return X, as_vector(t, "t", dtype, X.shape[0], check_finite=check_finite)
+def local_hessian_inputs(X, t, check_finite: bool = True, allow_stream: bool = False):
+    """``X`` (n, d) in its compute dtype (or a StreamedData where ``allow_stream``) and the
+    label weights ``t`` (n,) cast to it."""
+    X = as_rows(X, check_finite=check_finite, allow_stream=allow_stream)
+    return X, as_vector(t, "t", X.dtype, X.shape[0], check_finite=check_finite)

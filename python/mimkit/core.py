@@ -1,6 +1,8 @@
 """The compiled phase-1 core (C++ / Eigen / OpenMP), float32 and float64.
 
-Same signatures and semantics as :mod:`mimkit.reference` (the numpy oracle). Arrays follow the
+Same signatures and semantics as :mod:`mimkit.reference` (the numpy oracle). ``X`` may also be a
+:class:`~mimkit.stream.StreamedData` (rows regenerated on demand; results bitwise equal to
+passing its rows as an array) in every function but :func:`local_hessian`. Arrays follow the
 policy in :mod:`mimkit._validation`: computation in the dtype of X, C-ordered inputs of that
 dtype pass without a copy, anything else is converted once per call (never per step). The GIL
 is released during the work; Ctrl-C is honoured between phase-1 steps. ``n_threads=None``
@@ -15,6 +17,7 @@ import numpy as np
 
 from ._native import native
 from ._phase1_result import Phase1Result, report_divergence
+from .stream import native_rows
 from ._validation import (
     Phase1Inputs,
     Phase1RunSettings,
@@ -40,8 +43,8 @@ def forward(X, W, b, a, activation: str, *, n_threads: Optional[int] = None,
     p : (n,) array in the dtype of X.
     """
     threads = check_n_threads(n_threads)
-    args = Phase1Inputs(X, None, W, b, a, activation, None, 1.0, check_finite)
-    return native.forward(args.X, args.W, args.b, args.a, args.activation, threads, _CHUNK_ROWS)
+    args = Phase1Inputs(X, None, W, b, a, activation, None, 1.0, check_finite, allow_stream=True)
+    return native.forward(native_rows(args.X), args.W, args.b, args.a, args.activation, threads, _CHUNK_ROWS)
 
 
 def phase1_gradient(X, y, W, b, a, *, activation: str, loss: str, huber_delta: float = 1.0,
@@ -58,8 +61,8 @@ def phase1_gradient(X, y, W, b, a, *, activation: str, loss: str, huber_delta: f
     mean_loss : float, L at W.
     """
     threads = check_n_threads(n_threads)
-    args = Phase1Inputs(X, y, W, b, a, activation, loss, huber_delta, check_finite)
-    grad, mean_loss, _ = native.phase1_gradient(args.X, args.y, args.W, args.b, args.a,
+    args = Phase1Inputs(X, y, W, b, a, activation, loss, huber_delta, check_finite, allow_stream=True)
+    grad, mean_loss, _ = native.phase1_gradient(native_rows(args.X), args.y, args.W, args.b, args.a,
                                                 args.activation, args.loss, args.huber_delta,
                                                 threads, _CHUNK_ROWS)
     return grad, mean_loss
@@ -107,13 +110,13 @@ def phase1_run(X, y, W0, b, a, *, activation: str, loss: str, huber_delta: float
         On Ctrl-C (checked between steps).
     """
     threads = check_n_threads(n_threads)
-    args = Phase1Inputs(X, y, W0, b, a, activation, loss, huber_delta, check_finite)
+    args = Phase1Inputs(X, y, W0, b, a, activation, loss, huber_delta, check_finite, allow_stream=True)
     run = Phase1RunSettings(args, lr, weight_decay, n_steps, record_steps, record_basis,
                             keep_scale, progress, on_divergence, check_finite)
     steps = run.record_steps
     W, recorded, losses, log_scale, keep, diverged_at, diverged_loss, step_seconds = native.phase1_run(
-        args.X, args.y, args.W, args.b, args.a, args.activation, args.loss, args.huber_delta,
-        run.lr, run.weight_decay, run.n_steps, steps.tolist(), run.record_basis, run.keep_scale,
+        native_rows(args.X), args.y, args.W, args.b, args.a, args.activation, args.loss,
+        args.huber_delta, run.lr, run.weight_decay, run.n_steps, steps.tolist(), run.record_basis, run.keep_scale,
         threads, _CHUNK_ROWS, progress)
     if diverged_at >= 0:
         report_divergence(run.on_divergence, diverged_at, diverged_loss, run.lr)
@@ -136,9 +139,9 @@ def local_hessian_matvec(X, t, V, *, n_threads: Optional[int] = None,
     (d, k) array, or (d,) when V is 1-D.
     """
     threads = check_n_threads(n_threads)
-    X, t = local_hessian_inputs(X, t, check_finite)
+    X, t = local_hessian_inputs(X, t, check_finite, allow_stream=True)
     V2 = as_block(V, "V", X.dtype, X.shape[1], check_finite=check_finite)
-    out = native.local_hessian_matvec(X, t, V2, threads, _CHUNK_ROWS)
+    out = native.local_hessian_matvec(native_rows(X), t, V2, threads, _CHUNK_ROWS)
     return out[:, 0] if np.ndim(V) == 1 else out
 
 

@@ -9,6 +9,7 @@ import numpy as np
 from ._random import RandomState, as_generator
 from ._validation import as_matrix, check_positive_number
 from .links import Link, get_link
+from .stream import StreamedData
 
 LinkLike = Union[str, Link, Callable[[np.ndarray], np.ndarray]]
 
@@ -128,6 +129,24 @@ class MultiIndexModel:
                 y_chunk = y_chunk + self.noise * rng_noise.standard_normal(stop - start)
             y[start:stop] = y_chunk
         return X, y
+
+    def stream(self, n: int, dtype=np.float32, random_state: RandomState = None) -> "StreamedData":
+        """``n`` samples that are never stored: rows regenerated on demand (:mod:`mimkit.stream`).
+
+        Parameters
+        ----------
+        n : int
+        dtype : float32 (default: half the arithmetic of float64) or float64
+        random_state : int, Generator or None
+            Draws the data set's 63-bit seed; None draws from the model's own stream.
+
+        Returns
+        -------
+        StreamedData, shape (n, d); its labels are computed on first use.
+        """
+        n = _check_positive_int(n, "n")
+        rng = self._rng if random_state is None else as_generator(random_state)
+        return StreamedData(self, n, int(rng.integers(0, 2**63)), dtype)
 
 
 def make_multi_index(n_samples: int, n_features: int, link: LinkLike, noise: float = 0.0,

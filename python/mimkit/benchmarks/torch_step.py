@@ -36,9 +36,10 @@ def measure(n: int = 32768, d: int = 1024, m: int = 256, threads: int = 2, repea
 
         grad_core, _ = core.phase1_gradient(X, y, W, b, a, activation="logcosh", loss="huber")
         grad_torch = torch_step().numpy()
-        # same computation, or the timing comparison means nothing
-        if not np.allclose(grad_torch, grad_core, rtol=1e-3 if dtype == np.float32 else 1e-9,
-                           atol=1e-6 * np.abs(grad_core).max()):
+        # same computation, or the timing comparison means nothing: normwise agreement to the
+        # dtype's accuracy for a sum over n rows (summation orders differ)
+        tolerance = 1e-4 if dtype == np.float32 else 1e-10
+        if np.linalg.norm(grad_torch - grad_core) > tolerance * np.linalg.norm(grad_core):
             raise AssertionError("PyTorch and mimkit gradients differ; benchmark is not comparing like with like")
         times = interleaved_times({
             "core": lambda: core.phase1_gradient(X, y, W, b, a, activation="logcosh", loss="huber",

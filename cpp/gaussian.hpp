@@ -1,0 +1,159 @@
+// Standard normal numbers addressed by (seed, stream, row, column): the rows of a streamed data
+// set, regenerated on demand, bit for bit the same on every pass, thread and machine (of the
+// same ISA variant; FMA contraction may move the last bit between variants).
+//
+// Method: a Philox4x32-10 block per pair of columns gives two 64-bit words, each a uniform u in
+// (0, 1) (philox.hpp), and each u goes through the normal quantile function of Wichura's
+// AS 241 (Appl. Statist. 37, 1988; relative error ~1e-16): exact inversion, the method R's
+// rnorm uses by default. Inversion takes a fixed number of uniforms per normal, so every entry
+// is a pure function of its address, and it vectorises (no rejection loop).
+#pragma once
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+#include "philox.hpp"
+
+namespace mimkit {
+
+// Philox counter word 3: which random array of a data set an entry belongs to.
+enum class GaussianStreamId : std::uint32_t { inputs = 0, label_noise = 1 };
+
+namespace as241 {
+// Coefficients of AS 241 (PPND16), highest degree first for Horner's rule.
+constexpr double kCentralNum[8] = {2.5090809287301226727e+3, 3.3430575583588128105e+4,
+                                   6.7265770927008700853e+4, 4.5921953931549871457e+4,
+                                   1.3731693765509461125e+4, 1.9715909503065514427e+3,
+                                   1.3314166789178437745e+2, 3.3871328727963666080e+0};
+constexpr double kCentralDen[8] = {5.2264952788528545610e+3, 2.8729085735721942674e+4,
+                                   3.9307895800092710610e+4, 2.1213794301586595867e+4,
+                                   5.3941960214247511077e+3, 6.8718700749205790830e+2,
+                                   4.2313330701600911252e+1, 1.0};
+constexpr double kNearNum[8] = {7.74545014278341407640e-4, 2.27238449892691845833e-2,
+                                2.41780725177450611770e-1, 1.27045825245236838258e+0,
+                                3.64784832476320460504e+0, 5.76949722146069140550e+0,
+                                4.63033784615654529590e+0, 1.42343711074968357734e+0};
+constexpr double kNearDen[8] = {1.05075007164441684324e-9, 5.47593808499534494600e-4,
+                                1.51986665636164571966e-2, 1.48103976427480074590e-1,
+                                6.89767334985100004550e-1, 1.67638483018380384940e+0,
+                                2.05319162663775882187e+0, 1.0};
+constexpr double kFarNum[8] = {2.01033439929228813265e-7, 2.71155556874348757815e-5,
+                               1.24266094738807843860e-3, 2.65321895265761230930e-2,
+                               2.96560571828504891230e-1, 1.78482653991729133580e+0,
+                               5.46378491116411436990e+0, 6.65790464350110377720e+0};
+constexpr double kFarDen[8] = {2.04426310338993978564e-15, 1.42151175831644588870e-7,
+                               1.84631831751005468180e-5, 7.86869131145613259100e-4,
+                               1.48753612908506148525e-2, 1.36929880922735805310e-1,
+                               5.99832206555887937690e-1, 1.0};
+constexpr double kCentralRange = 0.425;  // |u - 1/2| up to here: the central rational
+constexpr double kCentralShift = 0.180625;  // 0.425^2
+constexpr double kNearShift = 1.6;
+constexpr double kFarStart = 5.0;  // sqrt(-log(min(u, 1 - u))) beyond here: the far tail
+
+template <typename Packet>
+inline Packet horner(const double (&c)[8], const Packet& x) {
+    namespace ei = Eigen::internal;
+    Packet acc = ei::pset1<Packet>(c[0]);
+    for (int i = 1; i < 8; ++i) acc = ei::pmadd(acc, x, ei::pset1<Packet>(c[i]));
+    return acc;
+}
+}  // namespace as241
+
+// The standard normal quantile Phi^{-1}(u), 0 < u < 1 (scalar AS 241).
+inline double normal_quantile(double u) {
+    using namespace as241;
+    const double q = u - 0.5;
+    if (std::abs(q) <= kCentralRange) {
+        const double r = kCentralShift - q * q;
+        return q * horner(kCentralNum, r) / horner(kCentralDen, r);
+    }
+    double s = std::sqrt(-std::log(std::min(u, 1.0 - u)));
+    double value;
+    if (s <= kFarStart) {
+        s -= kNearShift;
+        value = horner(kNearNum, s) / horner(kNearDen, s);
+    } else {
+        s -= kFarStart;
+        value = horner(kFarNum, s) / horner(kFarDen, s);
+    }
+    return q < 0.0 ? -value : value;
+}
+
+// Phi^{-1} of `count` uniforms, a SIMD packet at a time: both branches are computed for a
+// packet with any tail lane (the tail holds 15% of the mass) and selected per lane.
+inline void normal_quantiles(const double* u, Eigen::Index count, double* out) {
+    namespace ei = Eigen::internal;
+    using namespace as241;
+    using Packet = ei::packet_traits<double>::type;
+    constexpr Eigen::Index P = ei::unpacket_traits<Packet>::size;
+    const Packet half = ei::pset1<Packet>(0.5);
+    const Packet one = ei::pset1<Packet>(1.0);
+    const Packet zero = ei::pset1<Packet>(0.0);
+    const Packet central_range = ei::pset1<Packet>(kCentralRange);
+    const Packet far_start = ei::pset1<Packet>(kFarStart);
+    Eigen::Index j = 0;
+    for (; j + P <= count; j += P) {
+        const Packet uj = ei::ploadu<Packet>(u + j);
+        const Packet q = ei::psub(uj, half);
+        const Packet r = ei::psub(ei::pset1<Packet>(kCentralShift), ei::pmul(q, q));
+        Packet value = ei::pdiv(ei::pmul(q, horner(kCentralNum, r)), horner(kCentralDen, r));
+        const Packet in_tail = ei::pcmp_lt(central_range, ei::pabs(q));
+        if (ei::predux_any(in_tail)) {
+            const Packet s = ei::psqrt(ei::pnegate(ei::plog(ei::pmin(uj, ei::psub(one, uj)))));
+            const Packet sn = ei::psub(s, ei::pset1<Packet>(kNearShift));
+            Packet tail = ei::pdiv(horner(kNearNum, sn), horner(kNearDen, sn));
+            const Packet in_far_tail = ei::pcmp_lt(far_start, s);
+            if (ei::predux_any(in_far_tail)) {  // u or 1 - u below 1.4e-11 in some lane
+                const Packet sf = ei::psub(s, far_start);
+                tail = ei::pselect(in_far_tail, ei::pdiv(horner(kFarNum, sf), horner(kFarDen, sf)), tail);
+            }
+            tail = ei::pselect(ei::pcmp_lt(q, zero), ei::pnegate(tail), tail);
+            value = ei::pselect(in_tail, tail, value);
+        }
+        ei::pstoreu(out + j, value);
+    }
+    for (; j < count; ++j) out[j] = normal_quantile(u[j]);
+}
+
+// Row `row` of the standard normal array (stream `id`, `d` columns) of the data set `seed`.
+// Column pair (2p, 2p + 1) comes from the Philox block with counter (p, row, id).
+template <typename T>
+void gaussian_row(std::uint64_t seed, GaussianStreamId id, std::uint64_t row, Eigen::Index d, T* out) {
+    constexpr Eigen::Index kBlock = 256;  // normals per block (even)
+    alignas(64) double uniforms[kBlock];
+    alignas(64) double normals[kBlock];
+    const PhiloxKey key = philox_key(seed);
+    const std::uint32_t row_lo = std::uint32_t(row);
+    const std::uint32_t row_hi = std::uint32_t(row >> 32);
+    for (Eigen::Index j0 = 0; j0 < d; j0 += kBlock) {
+        const Eigen::Index count = std::min(kBlock, d - j0);
+        const Eigen::Index pairs = (count + 1) / 2;
+        const std::uint32_t pair0 = std::uint32_t(j0 / 2);
+#pragma omp simd
+        for (Eigen::Index p = 0; p < pairs; ++p) {
+            const PhiloxWords w = philox4x32_10(
+                PhiloxWords{pair0 + std::uint32_t(p), row_lo, row_hi, std::uint32_t(id)}, key);
+            uniforms[2 * p] = uniform_open01(w[0], w[1]);
+            uniforms[2 * p + 1] = uniform_open01(w[2], w[3]);
+        }
+        normal_quantiles(uniforms, count, normals);
+        for (Eigen::Index j = 0; j < count; ++j) out[j0 + j] = T(normals[j]);
+    }
+}
+
+// Label noise of rows [row0, row0 + count) of data set `seed`: one normal per row, from the
+// Philox block with counter (0, row, label_noise).
+inline void gaussian_noise(std::uint64_t seed, std::uint64_t row0, Eigen::Index count, double* out) {
+    const PhiloxKey key = philox_key(seed);
+    for (Eigen::Index i = 0; i < count; ++i) {
+        const std::uint64_t row = row0 + std::uint64_t(i);
+        const PhiloxWords w = philox4x32_10(
+            PhiloxWords{0u, std::uint32_t(row), std::uint32_t(row >> 32),
+                        std::uint32_t(GaussianStreamId::label_noise)}, key);
+        out[i] = normal_quantile(uniform_open01(w[0], w[1]));
+    }
+}
+
+}  // namespace mimkit
