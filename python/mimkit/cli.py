@@ -49,8 +49,14 @@ def _add_run(subparsers) -> None:
     run.add_argument("--init-scale", type=float, default=1e-6, help="eps0 (default 1e-6)")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--threads", type=int, help="core threads (default: all)")
-    run.add_argument("--float32", action="store_true", help="sample and train in float32")
-    run.add_argument("--no-baseline", action="store_true", help="skip the spectral baselines")
+    run.add_argument("--dtype", choices=("float32", "float64"),
+                     help="precision of the data and phase 1 (default float64; float32 with --stream)")
+    run.add_argument("--stream", action="store_true",
+                     help="never store the data: rows are regenerated from (seed, row) on every "
+                          "pass, so memory stays O(width d + chunk) and d can exceed memory")
+    run.add_argument("--no-baseline", action="store_true",
+                     help="skip the spectral baselines (always skipped with --stream: each takes "
+                          "~100 passes over the data)")
     run.add_argument("--json", action="store_true", help="print the report as JSON")
     run.set_defaults(func=cmd_run)
 
@@ -135,16 +141,31 @@ def _sizes(args: argparse.Namespace) -> tuple[int, int]:
     return max(2, round(args.alpha * args.d)), max(2, round(alpha2 * args.d))
 
 
+def _peak_memory_bytes() -> int:
+    """Peak resident memory of this process so far (Linux reports ru_maxrss in KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _sample(args: argparse.Namespace, model: MultiIndexModel, sizes, dtype, rng):
+    """(X, y) per size: arrays, or streams (y = None) whose labels are computed here once."""
+    if not args.stream:
+        return [model.sample(n, dtype) for n in sizes]
+    streams = [model.stream(n, dtype, random_state=rng) for n in sizes]
+    for stream in streams:
+        stream.labels  # the label pass: one pass over the rows
+    return [(stream, None) for stream in streams]
+
+
 def run_report(args: argparse.Namespace) -> dict:
     """Sample, train, evaluate; the report as a JSON-ready dict."""
     n1, n2 = _sizes(args)
-    dtype = np.float32 if args.float32 else np.float64
+    dtype = np.dtype(args.dtype or ("float32" if args.stream else "float64"))
     rng = as_generator(args.seed)
     model = MultiIndexModel(args.d, args.link, r=args.r, noise=args.noise, random_state=rng)
     start = time.perf_counter()
-    X1, y1 = model.sample(n1, dtype)
-    X2, y2 = model.sample(n2, dtype)
-    Xt, yt = model.sample(args.n_test, dtype)
+    (X1, y1), (X2, y2), (Xt, yt) = _sample(args, model, (n1, n2, args.n_test), dtype, rng)
     sample_s = time.perf_counter() - start
     steps = default_n_steps(args.d) if args.steps is None else args.steps
     transform = make_preprocessing(args.transform) if args.transform else None
@@ -154,12 +175,17 @@ def run_report(args: argparse.Namespace) -> dict:
         n_steps=steps, init_scale=args.init_scale, n_threads=args.threads, random_state=rng,
         progress=True)
     net = fit.network
+    y_test = Xt.labels if args.stream else yt
+    network = _evaluate(neuron_subspace(net.W, model.r), model, net.predict(Xt), y_test,
+                        coverage=metrics.coverage(net.W, model.U))
     report = {
         "problem": {"link": model.link.name, "description": model.link.description,
                     "r": model.r, "d": args.d, "noise": args.noise,
                     "theory_covers": model.link.theory_covers},
         "sizes": {"n1": n1, "n2": n2, "n_test": args.n_test, "alpha": args.alpha,
-                  "width": args.width, "steps": steps, "dtype": np.dtype(dtype).name},
+                  "width": args.width, "steps": steps, "dtype": dtype.name,
+                  "streamed": args.stream,
+                  "data_bytes": (n1 + n2 + args.n_test) * args.d * dtype.itemsize},
         "training": {"loss": args.loss, "huber_delta": args.huber_delta,
                      "transform": args.transform,
                      "activation": args.activation, "lr": args.lr,
@@ -167,11 +193,11 @@ def run_report(args: argparse.Namespace) -> dict:
                      "keep_scale": fit.phase1.result.keep_scale, "offset": fit.phase1.c,
                      "ridge": fit.phase2.ridge, "seed": args.seed, "threads": args.threads},
         "seconds": {"sampling": sample_s, "phase1": fit.phase1.seconds,
-                    "phase2": fit.phase2.seconds},
-        "network": _evaluate(neuron_subspace(net.W, model.r), model, net.predict(Xt), yt,
-                             coverage=metrics.coverage(net.W, model.U)),
+                    "phase2": fit.phase2.seconds, "total": time.perf_counter() - start},
+        "peak_memory_bytes": _peak_memory_bytes(),
+        "network": network,
     }
-    if not args.no_baseline:
+    if not (args.no_baseline or args.stream):
         report["spectral"] = _baselines(args, transform, model, X1, y1, X2, y2, Xt, yt, rng)
     return report
 
@@ -227,10 +253,13 @@ def format_report(report: dict) -> str:
         f"theory covers: {covers})",
         f"sizes     n1 = {s['n1']} (alpha = {s['alpha']:g}), n2 = {s['n2']}, "
         f"n_test = {s['n_test']}, width m = {s['width']}, T1 = {s['steps']} steps, {s['dtype']}",
+        f"data      {s['data_bytes'] / 2**30:.2f} GiB as arrays"
+        + (", streamed: never stored, rows regenerated on every pass" if s["streamed"] else ""),
         f"training  loss {loss}, {t['activation']}, lr = {t['lr']:g}, "
         f"weight decay = {t['weight_decay']:g}, ridge = {t['ridge']:.2g} (GCV)",
-        f"time      sampling {sec['sampling']:.2f} s, phase 1 {sec['phase1']:.2f} s, "
-        f"phase 2 {sec['phase2']:.2f} s",
+        f"time      {'labels' if s['streamed'] else 'sampling'} {sec['sampling']:.2f} s, "
+        f"phase 1 {sec['phase1']:.2f} s, phase 2 {sec['phase2']:.2f} s, total {sec['total']:.1f} s; "
+        f"peak memory {report['peak_memory_bytes'] / 2**30:.2f} GiB",
         "",
         f"{'':36}{'distance':>9}{'max angle':>11}{'test MSE/Var':>14}   coverage per direction",
     ]

@@ -19,12 +19,15 @@ from __future__ import annotations
 from typing import Iterator, Optional
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from ._native import native
 from ._validation import check_n_threads
 
-#: Rows per block of the label pass and of the Python-level chunk iterator.
+#: Rows per block of the label pass.
 _BLOCK_ROWS = 16384
+#: Seconds a pass over a stream runs before its progress bar appears.
+_PROGRESS_DELAY_S = 2.0
 
 
 class StreamedData:
@@ -111,7 +114,8 @@ class StreamedData:
     def _compute_labels(self) -> np.ndarray:
         U = self.model.U.astype(self.dtype)
         y = np.empty(self.n)
-        for start in range(0, self.n, _BLOCK_ROWS):
+        for start in tqdm(range(0, self.n, _BLOCK_ROWS), desc="labels", unit="block",
+                          delay=_PROGRESS_DELAY_S, leave=False):
             stop = min(start + _BLOCK_ROWS, self.n)
             spec = self.native_spec(start, stop)
             z = native.project_rows(spec, U, 0, 0).astype(np.float64, copy=False)
@@ -126,9 +130,20 @@ class StreamedData:
 
     def chunks(self, chunk_rows: int = 1024, *, n_threads: Optional[int] = None
                ) -> Iterator[tuple[int, np.ndarray]]:
-        """``(start, X[start:start + chunk_rows])`` over the data set, one chunk in memory."""
-        for start in range(0, self.n, chunk_rows):
+        """``(start, X[start:start + chunk_rows])`` over the data set, one chunk in memory (a
+        progress bar appears after a few seconds)."""
+        for start in tqdm(range(0, self.n, chunk_rows), desc="rows", unit="chunk",
+                          delay=_PROGRESS_DELAY_S, leave=False):
             yield start, self.rows(start, min(start + chunk_rows, self.n), n_threads=n_threads)
+
+
+def row_chunks(X, chunk_rows: int) -> Iterator[tuple[int, np.ndarray]]:
+    """``(start, X[start:start + chunk_rows])`` of an array (views) or a StreamedData (made)."""
+    if isinstance(X, StreamedData):
+        yield from X.chunks(chunk_rows)
+        return
+    for start in range(0, X.shape[0], chunk_rows):
+        yield start, X[start:start + chunk_rows]
 
 
 def native_rows(X):

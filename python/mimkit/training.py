@@ -30,10 +30,11 @@ from . import core
 from ._phase1_result import Phase1Result
 from ._random import RandomState, as_generator
 from ._ridge import GramStats, gcv_ridge, gd_ridge, solve_ridge
-from ._validation import (ACTIVATIONS, LOSSES, as_matrix, as_vector, check_count, check_name,
-                          check_positive_number, compute_dtype)
+from ._validation import (ACTIVATIONS, LOSSES, as_matrix, as_rows, as_vector, check_count,
+                          check_name, check_positive_number)
 from .network import TwoLayerNetwork, symmetric_init
 from .preprocessing import loss_location
+from .stream import StreamedData, row_chunks
 
 #: Seconds phase 1 must run before its progress bar appears.
 PROGRESS_DELAY_S = 2.0
@@ -56,13 +57,26 @@ def default_n_steps(d: int) -> int:
     return max(1, math.ceil(math.log(max(d, 2)) / (2.0 * math.log(1.5))))
 
 
-def _rms(X: np.ndarray) -> float:
-    """Root-mean-square entry of X, without an (n, d) temporary.
+def _rms(X) -> float:
+    """Root-mean-square entry of X, without an (n, d) temporary; 1 for a StreamedData (its
+    entries are N(0, 1) by construction, and measuring would cost a pass over the stream).
 
     einsum's own loop, not BLAS: a multithreaded BLAS dot would leave OpenBLAS's threads
     spinning for ~0.1 s, stealing the cores from the phase-1 core call that follows.
     """
+    if isinstance(X, StreamedData):
+        return 1.0
     return math.sqrt(float(np.einsum("ij,ij->", X, X)) / max(X.size, 1))
+
+
+def _data(X, y, name: str = "y"):
+    """X as an array (or StreamedData) and y as float64 labels; y=None takes a stream's own."""
+    X = as_rows(X)
+    if y is None:
+        if not isinstance(X, StreamedData):
+            raise ValueError(f"{name} is None; pass labels (only a StreamedData carries its own).")
+        return X, X.labels
+    return X, as_vector(y, name, np.float64, X.shape[0])
 
 
 @dataclass(frozen=True)
@@ -88,7 +102,7 @@ class Phase1Output:
     seconds: float
 
 
-def run_phase1(X, y, *, n_hidden: int = 64, activation: str = "logcosh", loss: str = "huber",
+def run_phase1(X, y=None, *, n_hidden: int = 64, activation: str = "logcosh", loss: str = "huber",
                huber_delta: float = 1.0,
                label_transform: Optional[Callable[[np.ndarray], np.ndarray]] = None,
                lr: float = 1.0, weight_decay: float = 1.0, n_steps: Optional[int] = None,
@@ -100,7 +114,8 @@ def run_phase1(X, y, *, n_hidden: int = 64, activation: str = "logcosh", loss: s
 
     Parameters
     ----------
-    X : (n1, d) float32/float64 array.  y : (n1,) labels.
+    X : (n1, d) float32/float64 array, or a :class:`~mimkit.stream.StreamedData`.
+    y : (n1,) labels; None for a StreamedData's own.
     n_hidden : int, even
         Width m.
     activation : {'logcosh', 'quadratic', 'cos'}
@@ -137,10 +152,9 @@ def run_phase1(X, y, *, n_hidden: int = 64, activation: str = "logcosh", loss: s
     Phase1Output
     """
     start = time.perf_counter()
-    dtype = compute_dtype(X)
-    X = as_matrix(X, "X", dtype, exact_dtype=False)
+    X, y = _data(X, y)
+    dtype = X.dtype
     n, d = X.shape
-    y = as_vector(y, "y", np.float64, n)
     activation = check_name(activation, "activation", ACTIVATIONS)
     loss = check_name(loss, "loss", LOSSES)
     huber_delta = check_positive_number(huber_delta, "huber_delta")
@@ -237,7 +251,8 @@ def run_phase2(X, y, W, *, activation: str = "logcosh", ridge: Union[str, float]
 
     Parameters
     ----------
-    X : (n2, d) array.  y : (n2,).  W : (m, d) phase-1 weights (any norms).
+    X : (n2, d) array or StreamedData.  y : (n2,), or None for a StreamedData's own labels.
+    W : (m, d) phase-1 weights (any norms).
     ridge : 'gcv' or float >= 0
         Per-sample regulariser lam of ``(1/n)|y_c - H_c a|^2 + lam |a|^2``; 'gcv' picks it by
         generalised cross-validation (:func:`mimkit._ridge.gcv_ridge`).
@@ -256,9 +271,7 @@ def run_phase2(X, y, W, *, activation: str = "logcosh", ridge: Union[str, float]
     bias_scale = check_positive_number(bias_scale, "bias_scale")
     if not (isinstance(ridge, str) and ridge == "gcv"):
         ridge = check_positive_number(ridge, "ridge", allow_zero=True)
-    dtype = compute_dtype(X)
-    X = as_matrix(X, "X", dtype, exact_dtype=False)
-    y = as_vector(y, "y", np.float64, X.shape[0])
+    X, y = _data(X, y)
     if X.shape[0] < 2:
         raise ValueError(f"phase 2 needs n_samples >= 2 to fit the outer layer, got "
                          f"n_samples = {X.shape[0]}.")
@@ -269,8 +282,7 @@ def run_phase2(X, y, W, *, activation: str = "logcosh", ridge: Union[str, float]
     b = bias_scale * rng.standard_normal(V.shape[0])
     probe = TwoLayerNetwork(V, b, np.zeros(V.shape[0]), 0.0, activation)
     stats = GramStats.accumulate(
-        (probe.hidden(X[s:s + _CHUNK_ROWS]), y[s:s + _CHUNK_ROWS])
-        for s in range(0, X.shape[0], _CHUNK_ROWS))
+        (probe.hidden(X_c), y[s:s + X_c.shape[0]]) for s, X_c in row_chunks(X, _CHUNK_ROWS))
     lam = gcv_ridge(stats) if ridge == "gcv" else ridge
     a, c = solve_ridge(stats, lam) if solver == "ridge" else gd_ridge(stats, lam, gd_steps)
     network = TwoLayerNetwork(V, b, a, c, activation)
@@ -314,12 +326,13 @@ def train_layerwise(X1, y1, X2, y2, *, n_hidden: int = 64, activation: str = "lo
     and :func:`run_phase2`. One generator from ``random_state`` draws the initial directions,
     then the phase-2 biases."""
     # Shape mismatches between the two data sets would otherwise be reported as X / y.
-    for k, (Xk, yk) in enumerate(((X1, y1), (X2, y2)), start=1):
-        if np.ndim(Xk) == 2 and np.ndim(yk) == 1 and np.shape(yk)[0] != np.shape(Xk)[0]:
-            raise ValueError(f"y{k} has length {np.shape(yk)[0]}; expected {np.shape(Xk)[0]} "
+    shape = {k: getattr(Xk, "shape", np.shape(Xk)) for k, Xk in ((1, X1), (2, X2))}
+    for k, yk in ((1, y1), (2, y2)):
+        if len(shape[k]) == 2 and yk is not None and np.ndim(yk) == 1 and np.shape(yk)[0] != shape[k][0]:
+            raise ValueError(f"y{k} has length {np.shape(yk)[0]}; expected {shape[k][0]} "
                              f"(the rows of X{k}).")
-    if np.ndim(X1) == 2 and np.ndim(X2) == 2 and np.shape(X1)[1] != np.shape(X2)[1]:
-        raise ValueError(f"X2 has {np.shape(X2)[1]} features but X1 has {np.shape(X1)[1]}; both "
+    if len(shape[1]) == 2 and len(shape[2]) == 2 and shape[1][1] != shape[2][1]:
+        raise ValueError(f"X2 has {shape[2][1]} features but X1 has {shape[1][1]}; both "
                          f"phases need the same n_features.")
     rng = as_generator(random_state)
     p1 = run_phase1(X1, y1, n_hidden=n_hidden, activation=activation, loss=loss,

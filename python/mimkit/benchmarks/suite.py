@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from .._config import config
-from . import fit, local_hessian, phase1_step, torch_step
+from . import fit, local_hessian, phase1_step, stream, torch_step
 from .timing import machine_header, markdown_table, write_json
 
 def _phase1(quick: bool):
@@ -45,6 +45,11 @@ def _scaling(quick: bool):
     return result, table
 
 
+def _stream(quick: bool):
+    rows = stream.measure(**(dict(n=8192, repeats=3) if quick else {}))
+    return rows, markdown_table(stream.HEADER, stream.table_rows(rows))
+
+
 #: name -> (run(quick) -> (JSON payload, Markdown table), one-line description)
 BENCHMARKS: dict[str, tuple[Callable, str]] = {
     "phase1-step": (_phase1, "targets 1 and 6: fused phase-1 step vs numpy GEMMs, reference, threads"),
@@ -52,6 +57,7 @@ BENCHMARKS: dict[str, tuple[Callable, str]] = {
     "local-hessian": (_local_hessian, "target 3: local-Hessian block matvec, k = 1, 4, 16"),
     "fit-overhead": (_overhead, "target 4: phase-1 loop overhead inside fit"),
     "scaling": (_scaling, "target 5: fit time and peak memory vs d at fixed alpha"),
+    "stream": (_stream, "streamed data: generator throughput, streamed vs in-memory phase-1 step"),
 }
 
 

@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._random import as_generator
 from .._validation import ACTIVATIONS, LOSSES
+from ..stream import StreamedData
 from ..training import default_n_steps, neuron_subspace, train_layerwise
 
 _FLOAT_DTYPES = (np.float64, np.float32)
@@ -114,21 +115,26 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
         if self.label_transform is not None and not callable(self.label_transform):
             raise TypeError(f"label_transform={self.label_transform!r}; pass a callable or None.")
 
-    def fit(self, X, y, *, X2=None, y2=None) -> "LayerwiseRegressor":
+    def fit(self, X, y=None, *, X2=None, y2=None) -> "LayerwiseRegressor":
         """Phase 1 on D1 and phase 2 on D2.
 
         Parameters
         ----------
-        X : (n, d) array.  y : (n,) array.
+        X : (n, d) array, or a :class:`~mimkit.stream.StreamedData` (then y is None: its own
+            labels; memory stays O(m d + chunk) whatever n and d).
+        y : (n,) array.
         X2, y2 : (n2, d), (n2,) arrays, optional
             An explicit phase-2 data set; then all of (X, y) is D1. Otherwise (X, y) is split
-            at random by ``phase2_fraction`` (one copy of X).
+            at random by ``phase2_fraction`` (one copy of X; a stream is split into its first
+            and last rows instead, which costs nothing: its rows are independent already).
 
         Returns
         -------
         self
         """
         self._check_params()
+        if isinstance(X, StreamedData):
+            return self._fit_stream(X, y, X2, y2)
         X, y = validate_data(self, X, y, dtype=_FLOAT_DTYPES, y_numeric=True)
         rng = as_generator(self.random_state)
         if (X2 is None) != (y2 is None):
@@ -138,7 +144,27 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
             X2, y2 = validate_data(self, X2, y2, dtype=X.dtype, y_numeric=True, reset=False)
         else:
             X1, y1, X2, y2 = self._split(X, y, rng)
-        n_steps = default_n_steps(X.shape[1]) if self.n_steps == "auto" else self.n_steps
+        return self._fit_data(X1, y1, X2, y2, rng)
+
+    def _fit_stream(self, X, y, X2, y2) -> "LayerwiseRegressor":
+        if y is not None or y2 is not None:
+            raise ValueError("a StreamedData carries its own labels: pass y=None (and y2=None).")
+        if X2 is not None and not isinstance(X2, StreamedData):
+            raise TypeError("with a streamed X, X2 must be a StreamedData too (or None).")
+        if X2 is None:
+            if X.n < 3:
+                raise ValueError(f"n_samples = {X.n}: need at least 3 samples to split into D1 "
+                                 f"and D2 (phase 2 needs 2); stream more samples or pass X2.")
+            n2 = min(max(2, round(self.phase2_fraction * X.n)), X.n - 1)
+            X, X2 = X.subset(0, X.n - n2), X.subset(X.n - n2, X.n)
+        elif X2.d != X.d:
+            raise ValueError(f"X2 has {X2.d} features but X has {X.d}; both phases need the "
+                             f"same n_features.")
+        self.n_features_in_ = X.d
+        return self._fit_data(X, None, X2, None, as_generator(self.random_state))
+
+    def _fit_data(self, X1, y1, X2, y2, rng) -> "LayerwiseRegressor":
+        n_steps = default_n_steps(X1.shape[1]) if self.n_steps == "auto" else self.n_steps
         fit = train_layerwise(
             X1, y1, X2, y2, n_hidden=self.n_hidden, activation=self.activation, loss=self.loss,
             huber_delta=self.huber_delta, label_transform=self.label_transform, lr=self.lr,
@@ -169,10 +195,21 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
         return X[i1], y[i1], X[i2], y[i2]
 
     def predict(self, X) -> np.ndarray:
-        """Network output, shape (n,)."""
+        """Network output, shape (n,); X may be a StreamedData."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
+        if isinstance(X, StreamedData):
+            if X.d != self.n_features_in_:
+                raise ValueError(f"X has {X.d} features, but {type(self).__name__} is expecting "
+                                 f"{self.n_features_in_} features as input.")
+        else:
+            X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
         return self._network.predict(X, n_threads=self.n_threads)
+
+    def score(self, X, y=None, sample_weight=None) -> float:
+        """R^2 of the predictions; y=None takes a StreamedData's own labels."""
+        if y is None and isinstance(X, StreamedData):
+            y = X.labels
+        return super().score(X, y, sample_weight=sample_weight)
 
     def transform(self, X) -> np.ndarray:
         """Hidden features ``sigma(X W_^T + b_)``, shape (n, n_hidden), in the dtype of X."""
