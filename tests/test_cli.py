@@ -14,7 +14,9 @@ def test_default_problem_is_learnt(capsys):
     assert net["subspace_distance"] < 0.1 and net["strong_recovery"]
     assert net["test_error"] < 0.2
     assert min(net["coverage"]) > 0
-    assert set(report["seconds"]) == {"sampling", "phase1", "phase2"}
+    assert set(report["seconds"]) == {"sampling", "phase1", "phase2", "total"}
+    assert report["peak_memory_bytes"] > report["sizes"]["data_bytes"]
+    assert not report["sizes"]["streamed"]
 
 
 def test_text_report_with_spectral_baselines(capsys):
@@ -57,3 +59,18 @@ def test_even_transform_unlocks_the_tanh_committee(capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["training"]["transform"] == "modulus"
     assert report["network"]["subspace_distance"] < 0.2
+
+
+def test_streamed_run_never_stores_the_data(capsys):
+    # --stream learns the same kind of problem from rows regenerated on every pass (float32 by
+    # default); no spectral baselines. At d = 128, alpha = 32 the in-memory run gives distance
+    # ~0.08 (bound 0.2).
+    assert main(["run", "--stream", "--d", "128", "--n-test", "2000", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["sizes"]["streamed"] and report["sizes"]["dtype"] == "float32"
+    assert "spectral" not in report
+    assert report["network"]["subspace_distance"] < 0.2
+    assert main(["run", "--stream", "--d", "64", "--alpha", "8", "--n-test", "500",
+                 "--dtype", "float64"]) == 0
+    out = capsys.readouterr().out
+    assert "streamed: never stored" in out and "peak memory" in out and "float64" in out

@@ -83,3 +83,26 @@ def test_bad_parameters_raise_at_fit(problem, params, exc, match):
     est = LayerwiseRegressor(**params)  # construction never validates (scikit-learn rule)
     with pytest.raises(exc, match=match):
         est.fit(X[:40], y[:40])
+
+
+def test_fits_a_stream_like_its_rows():
+    """A StreamedData is split into its first and last rows and trained on like the same rows
+    as arrays: equal unit directions (up to the init scale, rms 1 by construction vs measured,
+    which keep_scale makes irrelevant in the linear regime) and equal predictions."""
+    model = MultiIndexModel(64, "z1z2", random_state=0)
+    S = model.stream(4096, dtype=np.float64, random_state=1)
+    T = model.stream(500, dtype=np.float64, random_state=2)
+    est = LayerwiseRegressor(random_state=0).fit(S)
+    X, y = S.rows(), S.labels
+    ref = LayerwiseRegressor(random_state=0).fit(X[:2048], y[:2048], X2=X[2048:], y2=y[2048:])
+    unit = [W / np.linalg.norm(W, axis=1, keepdims=True) for W in (est.W_, ref.W_)]
+    np.testing.assert_allclose(unit[0], unit[1], atol=1e-9)
+    np.testing.assert_allclose(est.predict(T), ref.predict(T.rows()), rtol=1e-7, atol=1e-9)
+    assert est.score(T) == pytest.approx(ref.score(T.rows(), T.labels), rel=1e-7)
+    assert (est.history_["n1"], est.history_["n2"]) == (2048, 2048)
+    with pytest.raises(ValueError, match="own labels"):
+        LayerwiseRegressor().fit(S, y)
+    with pytest.raises(TypeError, match="StreamedData too"):
+        LayerwiseRegressor().fit(S, X2=X)
+    with pytest.raises(ValueError, match="features"):
+        est.predict(MultiIndexModel(32, "z1z2", random_state=0).stream(10))

@@ -269,6 +269,8 @@ def format_report(report: dict) -> str:
         cov = " ".join(f"{c:.2f}" for c in r["coverage"]) if "coverage" in r else "-"
         lines.append(f"{name:36}{r['subspace_distance']:9.3f}{r['principal_angles_deg'][-1]:10.1f}"
                      f"\N{DEGREE SIGN}{r['test_error']:14.3f}   {cov}")
+    if s["streamed"]:
+        lines.append("(spectral baselines skipped with --stream: each needs ~100 passes over the data)")
     return "\n".join(lines)
 
 
