@@ -61,22 +61,9 @@ inline Packet horner(const double (&c)[8], const Packet& x) {
     return acc;
 }
 
-template <>
-inline double horner<double>(const double (&c)[8], const double& x) {
-    double acc = c[0];
-    for (int i = 1; i < 8; ++i) acc = acc * x + c[i];
-    return acc;
-}
-
-template <>
-inline float horner<float>(const double (&c)[8], const float& x) {
-    float acc = float(c[0]);
-    for (int i = 1; i < 8; ++i) acc = acc * x + float(c[i]);
-    return acc;
-}
 }  // namespace as241
 
-// The inputs of the quantile kernels: q = u - 1/2 and t = min(u, 1 - u), both exact in double
+// The inputs of the quantile kernel: q = u - 1/2 and t = min(u, 1 - u), both exact in double
 // for the uniforms of philox.hpp, then rounded to Scalar. Working from q and t (not u) keeps
 // float32's relative precision in both tails.
 template <typename Scalar>
@@ -90,60 +77,55 @@ inline QuantileInput<Scalar> quantile_input(double u) {
     return {Scalar(u - 0.5), Scalar(std::min(u, 1.0 - u))};
 }
 
-// The standard normal quantile Phi^{-1}(u) from q = u - 1/2 and t = min(u, 1 - u) (scalar AS 241,
-// in the precision of Scalar).
-template <typename Scalar>
-inline Scalar normal_quantile(Scalar q, Scalar t) {
-    using namespace as241;
-    if (std::abs(q) <= Scalar(kCentralRange)) {
-        const Scalar r = Scalar(kCentralShift) - q * q;
-        return q * horner(kCentralNum, r) / horner(kCentralDen, r);
-    }
-    Scalar s = std::sqrt(-std::log(t));
-    Scalar value;
-    if (s <= Scalar(kFarStart)) {
-        s -= Scalar(kNearShift);
-        value = horner(kNearNum, s) / horner(kNearDen, s);
-    } else {
-        s -= Scalar(kFarStart);
-        value = horner(kFarNum, s) / horner(kFarDen, s);
-    }
-    return q < Scalar(0) ? -value : value;
-}
-
-// Phi^{-1} of `count` uniforms given as (q, t), a SIMD packet at a time: float32 packets hold
-// twice the lanes of float64 ones, so float32 rows cost about half. Both branches are computed
-// for a packet with any tail lane (the tails hold 15% of the mass) and selected per lane.
-template <typename Scalar>
-void normal_quantiles(const Scalar* q_in, const Scalar* t_in, Eigen::Index count, Scalar* out) {
+// Phi^{-1} of one SIMD packet of uniforms given as (q, t). Both branches are computed for a
+// packet with any tail lane (the tails hold 15% of the mass) and selected per lane.
+template <typename Packet>
+inline Packet normal_quantile_packet(const Packet& q, const Packet& t) {
     namespace ei = Eigen::internal;
     using namespace as241;
+    using Scalar = typename ei::unpacket_traits<Packet>::type;
+    const Packet r = ei::psub(ei::pset1<Packet>(Scalar(kCentralShift)), ei::pmul(q, q));
+    Packet value = ei::pdiv(ei::pmul(q, horner(kCentralNum, r)), horner(kCentralDen, r));
+    const Packet in_tail = ei::pcmp_lt(ei::pset1<Packet>(Scalar(kCentralRange)), ei::pabs(q));
+    if (ei::predux_any(in_tail)) {
+        const Packet far_start = ei::pset1<Packet>(Scalar(kFarStart));
+        const Packet s = ei::psqrt(ei::pnegate(ei::plog(t)));
+        const Packet sn = ei::psub(s, ei::pset1<Packet>(Scalar(kNearShift)));
+        Packet tail = ei::pdiv(horner(kNearNum, sn), horner(kNearDen, sn));
+        const Packet in_far_tail = ei::pcmp_lt(far_start, s);
+        if (ei::predux_any(in_far_tail)) {  // u or 1 - u below 1.4e-11 in some lane
+            const Packet sf = ei::psub(s, far_start);
+            tail = ei::pselect(in_far_tail, ei::pdiv(horner(kFarNum, sf), horner(kFarDen, sf)), tail);
+        }
+        tail = ei::pselect(ei::pcmp_lt(q, ei::pset1<Packet>(Scalar(0))), ei::pnegate(tail), tail);
+        value = ei::pselect(in_tail, tail, value);
+    }
+    return value;
+}
+
+// Phi^{-1} of `count` uniforms given as (q, t), float32 in float32 packets (twice the lanes of
+// float64 ones, so about half the cost). The last, partial packet is padded and goes through
+// the same SIMD code, so every value is the same bits wherever it sits in the input.
+template <typename Scalar>
+void normal_quantiles(const Scalar* q, const Scalar* t, Eigen::Index count, Scalar* out) {
+    namespace ei = Eigen::internal;
     using Packet = typename ei::packet_traits<Scalar>::type;
     constexpr Eigen::Index P = ei::unpacket_traits<Packet>::size;
-    const Packet zero = ei::pset1<Packet>(Scalar(0));
-    const Packet central_range = ei::pset1<Packet>(Scalar(kCentralRange));
-    const Packet far_start = ei::pset1<Packet>(Scalar(kFarStart));
     Eigen::Index j = 0;
     for (; j + P <= count; j += P) {
-        const Packet q = ei::ploadu<Packet>(q_in + j);
-        const Packet r = ei::psub(ei::pset1<Packet>(Scalar(kCentralShift)), ei::pmul(q, q));
-        Packet value = ei::pdiv(ei::pmul(q, horner(kCentralNum, r)), horner(kCentralDen, r));
-        const Packet in_tail = ei::pcmp_lt(central_range, ei::pabs(q));
-        if (ei::predux_any(in_tail)) {
-            const Packet s = ei::psqrt(ei::pnegate(ei::plog(ei::ploadu<Packet>(t_in + j))));
-            const Packet sn = ei::psub(s, ei::pset1<Packet>(Scalar(kNearShift)));
-            Packet tail = ei::pdiv(horner(kNearNum, sn), horner(kNearDen, sn));
-            const Packet in_far_tail = ei::pcmp_lt(far_start, s);
-            if (ei::predux_any(in_far_tail)) {  // u or 1 - u below 1.4e-11 in some lane
-                const Packet sf = ei::psub(s, far_start);
-                tail = ei::pselect(in_far_tail, ei::pdiv(horner(kFarNum, sf), horner(kFarDen, sf)), tail);
-            }
-            tail = ei::pselect(ei::pcmp_lt(q, zero), ei::pnegate(tail), tail);
-            value = ei::pselect(in_tail, tail, value);
-        }
-        ei::pstoreu(out + j, value);
+        ei::pstoreu(out + j, normal_quantile_packet(ei::ploadu<Packet>(q + j), ei::ploadu<Packet>(t + j)));
     }
-    for (; j < count; ++j) out[j] = normal_quantile(q_in[j], t_in[j]);
+    if (j < count) {
+        alignas(64) Scalar q_pad[P];
+        alignas(64) Scalar t_pad[P];
+        alignas(64) Scalar value[P];
+        for (Eigen::Index i = 0; i < P; ++i) {  // padding: u = 1/2, whose quantile is 0
+            q_pad[i] = j + i < count ? q[j + i] : Scalar(0);
+            t_pad[i] = j + i < count ? t[j + i] : Scalar(0.5);
+        }
+        ei::pstore(value, normal_quantile_packet(ei::pload<Packet>(q_pad), ei::pload<Packet>(t_pad)));
+        for (Eigen::Index i = 0; j + i < count; ++i) out[j + i] = value[i];
+    }
 }
 
 // Row `row` of the standard normal array (stream `id`, `d` columns) of the data set `seed`.

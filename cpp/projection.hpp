@@ -19,7 +19,9 @@ void project_rows(const Source& X, const ConstMatrixRef<T>& U, int n_threads, In
     for (Index c = 0; c < plan.n_chunks; ++c) {
         const Index r0 = plan.begin(c);
         const Index rows = plan.size(c);
-        Z.middleRows(r0, rows).noalias() = X.chunk(r0, rows, row_buffer[thread_id()]) * U.transpose();
+        // a coefficient-wise product: each z_ij is one dot product in a fixed order, so a row's
+        // labels are the same bits whichever chunk or subset it is computed in
+        Z.middleRows(r0, rows).noalias() = X.chunk(r0, rows, row_buffer[thread_id()]).lazyProduct(U.transpose());
     }
 }
 

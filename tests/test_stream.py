@@ -405,6 +405,9 @@ def test_bad_stream_inputs_raise_clear_errors():
         StreamedData(m, 10, -1)
     with pytest.raises(ValueError, match=r"seed must be in \[0, 2\*\*64\)"):
         StreamedData(m, 10, 2**64)
+    for row_begin in (-1, 2**63):
+        with pytest.raises(ValueError, match="row_begin must be in"):
+            StreamedData(m, 10, 1, row_begin=row_begin)
     data = StreamedData(m, 10, 1, np.float64)
     for a, b in [(3, 3), (-1, 4), (0, 11)]:
         with pytest.raises(ValueError, match=r"need 0 <= start < stop <= n = 10"):
@@ -423,12 +426,8 @@ def test_bad_stream_inputs_raise_clear_errors():
         core.forward(data, W.astype(np.float32), b0, a0, "cos")
 
 
-# --- known defects (strict xfail: they fail loudly once fixed, so the marker can go) ----------
+# --- every entry depends on its address alone ---------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "gaussian.hpp: the tail branch of normal_quantiles gives different last bits in the SIMD "
-    "body (Eigen plog/psqrt) and the scalar remainder (std::log/std::sqrt), so a row's label "
-    "noise depends on where the row falls in the range asked for"))
 def test_label_noise_of_a_row_does_not_depend_on_the_range_it_is_made_in():
     seed = 777
     full = native.gaussian_noise(native.GaussianRows(seed, 0, 1000, 1))
@@ -437,11 +436,19 @@ def test_label_noise_of_a_row_does_not_depend_on_the_range_it_is_made_in():
         np.testing.assert_array_equal(part, full[begin:begin + count])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "gaussian.hpp: the same SIMD / scalar tail mismatch makes column j of a row depend on d "
-    "(whether j falls in a packet or in the remainder), not on (seed, row, column) alone"))
 def test_an_entry_does_not_depend_on_the_number_of_columns():
     wide = StreamedData(model(16), 500, 777, np.float64).rows()
     for d in (3, 7, 9, 15):
         np.testing.assert_array_equal(StreamedData(model(d), 500, 777, np.float64).rows(),
                                       wide[:, :d])
+
+
+def test_labels_of_a_row_do_not_depend_on_the_range_they_are_made_in():
+    """z = U x is one fixed-order dot product per row, so a subset (or a data set starting at
+    row_begin) gets its labels bit for bit as the parent does, noise included."""
+    mod = MultiIndexModel(37, "he2_sum", r=3, noise=0.3, random_state=0)
+    for dtype in (np.float32, np.float64):
+        parent = StreamedData(mod, 3000, 99, dtype)
+        for begin, stop in [(0, 13), (5, 2999), (1000, 1007)]:
+            fresh = StreamedData(mod, stop - begin, 99, dtype, row_begin=begin)
+            np.testing.assert_array_equal(fresh.labels, parent.labels[begin:stop])

@@ -58,6 +58,8 @@ class StreamedData:
             raise TypeError(f"dtype must be float32 or float64, got {self.dtype}.")
         if not 0 <= self.seed < 2**64:
             raise ValueError(f"seed must be in [0, 2**64), got {seed!r}.")
+        if not 0 <= self.row_begin <= 2**63 - self.n:
+            raise ValueError(f"row_begin must be in [0, 2**63 - n], got {row_begin!r}.")
         self._labels: Optional[np.ndarray] = None
 
     @property
