@@ -96,3 +96,19 @@ def test_spectral_subspace_recovers_z1z2(z1z2_data):
 def test_choose_method_prefers_explicit_for_moderate_d():
     assert sp.choose_method(4000, 1000, 2) == "explicit"
     assert sp.choose_method(100_000, 100_000, 1) == "lanczos"
+
+
+@pytest.mark.parametrize("method", ["explicit", "lanczos"])
+def test_spectral_subspace_of_a_stream_equals_that_of_its_rows(method):
+    """The local-Hessian operator reads a StreamedData like the same rows in memory: the same
+    matvecs (bitwise, see test_stream) and so the same top eigenspace; the explicit S of a
+    stream is S I in one pass."""
+    from mimkit.data import MultiIndexModel
+
+    model = MultiIndexModel(40, "z1z2", random_state=0)
+    S = model.stream(4000, dtype=np.float64, random_state=1)
+    kw = dict(preprocessing="sign", method=method, random_state=0)
+    U_stream, vals_stream = sp.spectral_subspace(S, None, 2, **kw)
+    U_rows, vals_rows = sp.spectral_subspace(S.rows(), S.labels, 2, **kw)
+    np.testing.assert_allclose(vals_stream, vals_rows, rtol=1e-10)
+    assert subspace_distance(U_stream, U_rows) < 1e-12

@@ -30,9 +30,10 @@ import scipy.sparse.linalg
 
 from . import core
 from ._random import RandomState, as_generator
-from ._validation import (as_matrix, as_vector, check_count, check_n_threads,
-                          check_positive_number, check_record_steps, compute_dtype)
+from ._validation import (as_matrix, as_rows, as_vector, check_count, check_n_threads,
+                          check_positive_number, check_record_steps)
 from .preprocessing import OptimalPreprocessing, apply_preprocessing, optimal_preprocessing
+from .stream import StreamedData
 
 CENTERINGS: tuple[str, ...] = ("mean", "identity", "none")
 WHICH: tuple[str, ...] = ("abs", "largest", "smallest")
@@ -105,7 +106,8 @@ class LocalHessian:
 
     Parameters
     ----------
-    X : (n, d) array, float32 or float64 (converted once to C order).
+    X : (n, d) array, float32 or float64 (converted once to C order), or a
+        :class:`~mimkit.stream.StreamedData` (every matvec is then one pass over regenerated rows).
     t : (n,) weights.
     shift : float
     n_threads : int, optional
@@ -113,9 +115,8 @@ class LocalHessian:
     """
 
     def __init__(self, X, t, shift: float = 0.0, *, n_threads: Optional[int] = None):
-        dtype = compute_dtype(X)
-        self.X = as_matrix(X, "X", dtype, exact_dtype=False)
-        self.t = as_vector(t, "t", dtype, self.X.shape[0])
+        self.X = as_rows(X)
+        self.t = as_vector(t, "t", self.X.dtype, self.X.shape[0])
         if isinstance(shift, bool) or not isinstance(shift, numbers.Real) or not np.isfinite(shift):
             raise ValueError(f"shift must be a finite number, got {shift!r}.")
         self.shift = float(shift)
@@ -128,8 +129,11 @@ class LocalHessian:
                     n_threads: Optional[int] = None) -> "LocalHessian":
         """Build S from labels: ``t, shift = label_weights(y, preprocessing, center=center)``.
 
-        ``link`` (and ``r``) are needed for ``preprocessing="optimal"``.
+        ``link`` (and ``r``) are needed for ``preprocessing="optimal"``; y=None takes a
+        StreamedData's own labels.
         """
+        if y is None and isinstance(X, StreamedData):
+            y = X.labels
         if np.ndim(X) == 2 and np.ndim(y) == 1 and np.shape(y)[0] != np.shape(X)[0]:
             raise ValueError(f"y has length {np.shape(y)[0]}; expected {np.shape(X)[0]} "
                              f"(the rows of X).")
@@ -156,8 +160,12 @@ class LocalHessian:
         return out
 
     def explicit(self) -> np.ndarray:
-        """S as a dense symmetric (d, d) array."""
-        S = core.local_hessian(self.X, self.t, n_threads=self.n_threads, check_finite=False)
+        """S as a dense symmetric (d, d) array (of a stream: S I, one pass, symmetrised)."""
+        if isinstance(self.X, StreamedData):
+            S = self.matvec(np.eye(self.X.d, dtype=self.dtype)) + self.shift * np.eye(self.X.d)
+            S = 0.5 * (S + S.T)
+        else:
+            S = core.local_hessian(self.X, self.t, n_threads=self.n_threads, check_finite=False)
         if self.shift:
             S[np.diag_indices_from(S)] -= self.shift
         return S
@@ -394,7 +402,7 @@ def spectral_subspace(X, y, n_directions: int, preprocessing="optimal", *, link=
 
     Parameters
     ----------
-    X : (n, d) array.  y : (n,) array.
+    X : (n, d) array, or a StreamedData.  y : (n,) array (None: a StreamedData's labels).
     n_directions : int
         Number of directions k to return (usually r).
     preprocessing : "optimal", a name, a callable T(y), or an OptimalPreprocessing
