@@ -1,4 +1,5 @@
 """Phase 1 on a Dask cluster (mimkit.distributed) against the core on the same stream."""
+import json
 import sys
 
 import numpy as np
@@ -227,3 +228,27 @@ def test_missing_dask_names_the_extra(client, monkeypatch):
 def test_split_rows_covers_the_data_in_order():
     assert split_rows(10, 3) == [(0, 3), (3, 6), (6, 10)]
     assert split_rows(5, 5) == [(k, k + 1) for k in range(5)]
+
+
+def test_training_and_the_command_line_run_phase1_on_the_cluster(client, capsys):
+    """run_phase1(client=...) is the distributed runner behind the same training code, and
+    `mimkit run --stream --dask ADDRESS` reports what the local streamed run reports."""
+    from mimkit.cli import main
+    from mimkit.training import run_phase1
+
+    data = MultiIndexModel(48, "z1z2", random_state=0).stream(3000, dtype=np.float64,
+                                                             random_state=1)
+    local = run_phase1(data, n_hidden=8, n_steps=6, random_state=0)
+    remote = run_phase1(data, n_hidden=8, n_steps=6, random_state=0, client=client)
+    np.testing.assert_allclose(remote.W, local.W, rtol=1e-10, atol=1e-12 * np.abs(local.W).max())
+    argv = ["run", "--stream", "--d", "48", "--alpha", "16", "--n-test", "500", "--json",
+            "--dtype", "float64"]
+    assert main(argv) == 0
+    alone = json.loads(capsys.readouterr().out)
+    assert main(argv + ["--dask", client.scheduler.address]) == 0
+    spread = json.loads(capsys.readouterr().out)
+    assert spread["sizes"]["dask"] == client.scheduler.address
+    assert spread["network"]["subspace_distance"] == pytest.approx(
+        alone["network"]["subspace_distance"], rel=1e-8)
+    assert main(["run", "--dask", "local", "--d", "16"]) == 2
+    assert "--dask needs --stream" in capsys.readouterr().err

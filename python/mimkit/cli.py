@@ -5,6 +5,7 @@ Each subcommand is added by a small ``_add_*`` function that sets ``func(args) -
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -54,6 +55,10 @@ def _add_run(subparsers) -> None:
     run.add_argument("--stream", action="store_true",
                      help="never store the data: rows are regenerated from (seed, row) on every "
                           "pass, so memory stays O(width d + chunk) and d can exceed memory")
+    run.add_argument("--dask", metavar="SCHEDULER",
+                     help="with --stream: run phase 1 on a Dask cluster, each worker making its own "
+                          "rows (a scheduler address such as tcp://host:8786, or 'local' for a "
+                          "LocalCluster on this machine; needs pip install mimkit[dask])")
     run.add_argument("--no-baseline", action="store_true",
                      help="skip the spectral baselines (always skipped with --stream: each takes "
                           "~100 passes over the data)")
@@ -158,8 +163,30 @@ def _sample(args: argparse.Namespace, model: MultiIndexModel, sizes, dtype, rng)
     return [(stream, None) for stream in streams]
 
 
+@contextlib.contextmanager
+def _dask_client(address: Optional[str]):
+    """A dask.distributed Client for ``address`` ('local': a LocalCluster here), or None."""
+    if address is None:
+        yield None
+        return
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as err:
+        raise ValueError("--dask needs dask.distributed: pip install 'mimkit[dask]'.") from err
+    if address == "local":
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                          dashboard_address=None) as cluster, Client(cluster) as client:
+            yield client
+    else:
+        with Client(address) as client:
+            yield client
+
+
 def run_report(args: argparse.Namespace) -> dict:
     """Sample, train, evaluate; the report as a JSON-ready dict."""
+    if args.dask and not args.stream:
+        raise ValueError("--dask needs --stream: the workers make their own rows of a streamed "
+                         "data set (an in-memory array would be shipped over the network).")
     n1, n2 = _sizes(args)
     dtype = np.dtype(args.dtype or ("float32" if args.stream else "float64"))
     rng = as_generator(args.seed)
@@ -169,11 +196,12 @@ def run_report(args: argparse.Namespace) -> dict:
     sample_s = time.perf_counter() - start
     steps = default_n_steps(args.d) if args.steps is None else args.steps
     transform = make_preprocessing(args.transform) if args.transform else None
-    fit = train_layerwise(
-        X1, y1, X2, y2, n_hidden=args.width, activation=args.activation, loss=args.loss,
-        huber_delta=args.huber_delta, label_transform=transform, lr=args.lr, weight_decay=args.weight_decay,
-        n_steps=steps, init_scale=args.init_scale, n_threads=args.threads, random_state=rng,
-        progress=True)
+    with _dask_client(args.dask) as client:
+        fit = train_layerwise(
+            X1, y1, X2, y2, n_hidden=args.width, activation=args.activation, loss=args.loss,
+            huber_delta=args.huber_delta, label_transform=transform, lr=args.lr,
+            weight_decay=args.weight_decay, n_steps=steps, init_scale=args.init_scale,
+            n_threads=args.threads, random_state=rng, progress=True, client=client)
     net = fit.network
     y_test = Xt.labels if args.stream else yt
     network = _evaluate(neuron_subspace(net.W, model.r), model, net.predict(Xt), y_test,
@@ -184,7 +212,7 @@ def run_report(args: argparse.Namespace) -> dict:
                     "theory_covers": model.link.theory_covers},
         "sizes": {"n1": n1, "n2": n2, "n_test": args.n_test, "alpha": args.alpha,
                   "width": args.width, "steps": steps, "dtype": dtype.name,
-                  "streamed": args.stream,
+                  "streamed": args.stream, "dask": args.dask,
                   "data_bytes": (n1 + n2 + args.n_test) * args.d * dtype.itemsize},
         "training": {"loss": args.loss, "huber_delta": args.huber_delta,
                      "transform": args.transform,

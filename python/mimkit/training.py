@@ -109,7 +109,7 @@ def run_phase1(X, y=None, *, n_hidden: int = 64, activation: str = "logcosh", lo
                init_scale: float = 1e-6, keep_scale: Union[bool, str] = "auto",
                record_steps=None, record_basis=None, n_threads: Optional[int] = None,
                random_state: RandomState = None, progress: Progress = False,
-               on_divergence: str = "raise") -> Phase1Output:
+               on_divergence: str = "raise", client=None) -> Phase1Output:
     """Phase 1: train W on (X, y) from the symmetric small initialisation.
 
     Parameters
@@ -146,6 +146,9 @@ def run_phase1(X, y=None, *, n_hidden: int = 64, activation: str = "logcosh", lo
     on_divergence : {'raise', 'warn'}
         A non-finite loss or update raises FloatingPointError naming the step, or warns and
         stops at the last finite weights (see :func:`mimkit.core.phase1_run`).
+    client : dask.distributed.Client, optional
+        Run the steps on that cluster (X must be a StreamedData: each worker makes its own
+        rows; :func:`mimkit.distributed.phase1_run_dask`). ``n_threads`` is then per task.
 
     Returns
     -------
@@ -170,13 +173,19 @@ def run_phase1(X, y=None, *, n_hidden: int = 64, activation: str = "logcosh", lo
     rng = as_generator(random_state)
     scale = init_scale / max(_rms(X), np.finfo(np.float64).tiny)
     W0, b, a = symmetric_init(n_hidden, d, scale, 1.0, rng, dtype)
+    settings = dict(activation=activation, loss=loss, huber_delta=huber_delta, lr=lr,
+                    weight_decay=weight_decay, n_steps=n_steps, record_steps=record_steps,
+                    record_basis=record_basis, keep_scale=keep_scale, on_divergence=on_divergence)
     with _progress_callback(progress, n_steps) as callback:
-        res = core.phase1_run(X, (y - c).astype(dtype), W0, b, a, activation=activation,
-                              loss=loss, huber_delta=huber_delta, lr=lr,
-                              weight_decay=weight_decay, n_steps=n_steps,
-                              record_steps=record_steps, record_basis=record_basis,
-                              keep_scale=keep_scale, n_threads=n_threads, progress=callback,
-                              on_divergence=on_divergence, check_finite=False)  # as_matrix/as_vector checked X and y
+        if client is None:
+            res = core.phase1_run(X, (y - c).astype(dtype), W0, b, a, n_threads=n_threads,
+                                  progress=callback, check_finite=False,  # checked above
+                                  **settings)
+        else:
+            from .distributed import phase1_run_dask
+
+            res = phase1_run_dask(client, X, (y - c).astype(dtype), W0, b, a,
+                                  n_threads_per_task=n_threads, progress=callback, **settings)
         seconds = time.perf_counter() - start
     return Phase1Output(res.W, W0, b, a, c, res, seconds)
 
@@ -321,10 +330,11 @@ def train_layerwise(X1, y1, X2, y2, *, n_hidden: int = 64, activation: str = "lo
                     record_steps=None, record_basis=None, ridge: Union[str, float] = "gcv",
                     solver: str = "ridge", gd_steps: int = 1000, bias_scale: float = 1.0,
                     n_threads: Optional[int] = None, random_state: RandomState = None,
-                    progress: Progress = False) -> LayerwiseFit:
+                    progress: Progress = False, client=None) -> LayerwiseFit:
     """Phase 1 on (X1, y1), then phase 2 on (X2, y2); arguments as in :func:`run_phase1`
-    and :func:`run_phase2`. One generator from ``random_state`` draws the initial directions,
-    then the phase-2 biases."""
+    and :func:`run_phase2` (X1, X2 may be StreamedData with y1, y2 None; ``client`` runs phase 1
+    on a Dask cluster). One generator from ``random_state`` draws the initial directions, then
+    the phase-2 biases."""
     # Shape mismatches between the two data sets would otherwise be reported as X / y.
     shape = {k: getattr(Xk, "shape", np.shape(Xk)) for k, Xk in ((1, X1), (2, X2))}
     for k, yk in ((1, y1), (2, y2)):
@@ -339,7 +349,7 @@ def train_layerwise(X1, y1, X2, y2, *, n_hidden: int = 64, activation: str = "lo
                     huber_delta=huber_delta, label_transform=label_transform, lr=lr,
                     weight_decay=weight_decay, n_steps=n_steps, init_scale=init_scale,
                     keep_scale=keep_scale, record_steps=record_steps, record_basis=record_basis,
-                    n_threads=n_threads, random_state=rng, progress=progress)
+                    n_threads=n_threads, random_state=rng, progress=progress, client=client)
     p2 = run_phase2(X2, y2, p1.W, activation=activation, ridge=ridge, solver=solver,
                     gd_steps=gd_steps, bias_scale=bias_scale, random_state=rng)
     return LayerwiseFit(p2.network, p1, p2)
