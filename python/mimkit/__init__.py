@@ -12,6 +12,7 @@ from .data import MultiIndexModel, make_multi_index
 from .estimators import LayerwiseRegressor
 from .links import LINKS, Link, get_link
 from .network import TwoLayerNetwork
+from .stream import StreamedData  # mimkit.distributed (needs dask) is imported on demand
 from .training import train_layerwise
 # --- spectral methods and theory ---
 from . import preprocessing, spectral, theory
