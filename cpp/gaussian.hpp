@@ -77,54 +77,76 @@ inline QuantileInput<Scalar> quantile_input(double u) {
     return {Scalar(u - 0.5), Scalar(std::min(u, 1.0 - u))};
 }
 
-// Phi^{-1} of one SIMD packet of uniforms given as (q, t). Both branches are computed for a
-// packet with any tail lane (the tails hold 15% of the mass) and selected per lane.
+// Phi^{-1} for a packet of uniforms in the central region |u - 1/2| <= 0.425, from q = u - 1/2.
 template <typename Packet>
-inline Packet normal_quantile_packet(const Packet& q, const Packet& t) {
+inline Packet central_quantile(const Packet& q) {
     namespace ei = Eigen::internal;
     using namespace as241;
     using Scalar = typename ei::unpacket_traits<Packet>::type;
     const Packet r = ei::psub(ei::pset1<Packet>(Scalar(kCentralShift)), ei::pmul(q, q));
-    Packet value = ei::pdiv(ei::pmul(q, horner(kCentralNum, r)), horner(kCentralDen, r));
-    const Packet in_tail = ei::pcmp_lt(ei::pset1<Packet>(Scalar(kCentralRange)), ei::pabs(q));
-    if (ei::predux_any(in_tail)) {
-        const Packet far_start = ei::pset1<Packet>(Scalar(kFarStart));
-        const Packet s = ei::psqrt(ei::pnegate(ei::plog(t)));
-        const Packet sn = ei::psub(s, ei::pset1<Packet>(Scalar(kNearShift)));
-        Packet tail = ei::pdiv(horner(kNearNum, sn), horner(kNearDen, sn));
-        const Packet in_far_tail = ei::pcmp_lt(far_start, s);
-        if (ei::predux_any(in_far_tail)) {  // u or 1 - u below 1.4e-11 in some lane
-            const Packet sf = ei::psub(s, far_start);
-            tail = ei::pselect(in_far_tail, ei::pdiv(horner(kFarNum, sf), horner(kFarDen, sf)), tail);
-        }
-        tail = ei::pselect(ei::pcmp_lt(q, ei::pset1<Packet>(Scalar(0))), ei::pnegate(tail), tail);
-        value = ei::pselect(in_tail, tail, value);
+    return ei::pdiv(ei::pmul(q, horner(kCentralNum, r)), horner(kCentralDen, r));
+}
+
+// Phi^{-1} for a packet of uniforms in the tails, from q = u - 1/2 (its sign) and t = min(u, 1 - u).
+template <typename Packet>
+inline Packet tail_quantile(const Packet& q, const Packet& t) {
+    namespace ei = Eigen::internal;
+    using namespace as241;
+    using Scalar = typename ei::unpacket_traits<Packet>::type;
+    const Packet far_start = ei::pset1<Packet>(Scalar(kFarStart));
+    const Packet s = ei::psqrt(ei::pnegate(ei::plog(t)));
+    const Packet sn = ei::psub(s, ei::pset1<Packet>(Scalar(kNearShift)));
+    Packet tail = ei::pdiv(horner(kNearNum, sn), horner(kNearDen, sn));
+    const Packet in_far_tail = ei::pcmp_lt(far_start, s);
+    if (ei::predux_any(in_far_tail)) {  // u or 1 - u below 1.4e-11 in some lane
+        const Packet sf = ei::psub(s, far_start);
+        tail = ei::pselect(in_far_tail, ei::pdiv(horner(kFarNum, sf), horner(kFarDen, sf)), tail);
     }
-    return value;
+    return ei::pselect(ei::pcmp_lt(q, ei::pset1<Packet>(Scalar(0))), ei::pnegate(tail), tail);
 }
 
 // Phi^{-1} of `count` uniforms given as (q, t), float32 in float32 packets (twice the lanes of
-// float64 ones, so about half the cost). The last, partial packet is padded and goes through
-// the same SIMD code, so every value is the same bits wherever it sits in the input.
+// float64 ones, so about half the cost). The central formula runs on every entry; the tail
+// entries (15% of them, but in nearly every packet) are gathered into whole packets of their
+// own for the costlier tail formula. Partial packets are padded, so every value comes from the
+// same SIMD operations, the same bits wherever it sits in the input.
 template <typename Scalar>
 void normal_quantiles(const Scalar* q, const Scalar* t, Eigen::Index count, Scalar* out) {
     namespace ei = Eigen::internal;
     using Packet = typename ei::packet_traits<Scalar>::type;
-    constexpr Eigen::Index P = ei::unpacket_traits<Packet>::size;
-    Eigen::Index j = 0;
-    for (; j + P <= count; j += P) {
-        ei::pstoreu(out + j, normal_quantile_packet(ei::ploadu<Packet>(q + j), ei::ploadu<Packet>(t + j)));
-    }
-    if (j < count) {
-        alignas(64) Scalar q_pad[P];
-        alignas(64) Scalar t_pad[P];
-        alignas(64) Scalar value[P];
-        for (Eigen::Index i = 0; i < P; ++i) {  // padding: u = 1/2, whose quantile is 0
-            q_pad[i] = j + i < count ? q[j + i] : Scalar(0);
-            t_pad[i] = j + i < count ? t[j + i] : Scalar(0.5);
+    constexpr int P = ei::unpacket_traits<Packet>::size;
+    constexpr int kBlock = 256;
+    alignas(64) Scalar tail_q[kBlock + P];
+    alignas(64) Scalar tail_t[kBlock + P];
+    alignas(64) Scalar tail_value[kBlock + P];
+    alignas(64) Scalar last[P];
+    int tail_at[kBlock];
+    for (Eigen::Index j0 = 0; j0 < count; j0 += kBlock) {
+        const int size = int(std::min<Eigen::Index>(kBlock, count - j0));
+        const Scalar* qb = q + j0;
+        Scalar* ob = out + j0;
+        int j = 0;
+        for (; j + P <= size; j += P) ei::pstoreu(ob + j, central_quantile(ei::ploadu<Packet>(qb + j)));
+        if (j < size) {  // padding: q = 0 (u = 1/2)
+            for (int i = 0; i < P; ++i) last[i] = j + i < size ? qb[j + i] : Scalar(0);
+            ei::pstore(last, central_quantile(ei::pload<Packet>(last)));
+            for (int i = 0; j + i < size; ++i) ob[j + i] = last[i];
         }
-        ei::pstore(value, normal_quantile_packet(ei::pload<Packet>(q_pad), ei::pload<Packet>(t_pad)));
-        for (Eigen::Index i = 0; j + i < count; ++i) out[j + i] = value[i];
+        int n_tail = 0;  // branch-free gather of the tail entries
+        for (int i = 0; i < size; ++i) {
+            tail_at[n_tail] = i;
+            tail_q[n_tail] = qb[i];
+            tail_t[n_tail] = t[j0 + i];
+            n_tail += std::abs(qb[i]) > Scalar(as241::kCentralRange);
+        }
+        for (int i = n_tail; i % P != 0; ++i) {  // padding: u = 0.95, a harmless tail value
+            tail_q[i] = Scalar(0.45);
+            tail_t[i] = Scalar(0.05);
+        }
+        for (int i = 0; i < n_tail; i += P) {
+            ei::pstore(tail_value + i, tail_quantile(ei::pload<Packet>(tail_q + i), ei::pload<Packet>(tail_t + i)));
+        }
+        for (int i = 0; i < n_tail; ++i) ob[tail_at[i]] = tail_value[i];
     }
 }
 
