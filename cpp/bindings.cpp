@@ -194,15 +194,9 @@ template <typename T>
 void gaussian_rows_py(const GaussianRowsSpec& spec, py::array_t<T, py::array::c_style> out, int n_threads) {
     require(out.ndim() == 2 && out.shape(0) == spec.n_rows && out.shape(1) == spec.d,
             "out must have shape (n_rows, d) of the spec");
-    const GaussianRows<T> rows{spec};
     T* data = out.mutable_data();
     py::gil_scoped_release release;
-    const int threads = resolve_threads(n_threads);
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (Index i = 0; i < spec.n_rows; ++i) {
-        gaussian_row<T>(spec.seed, GaussianStreamId::inputs, std::uint64_t(spec.row_begin + i), spec.d,
-                        data + i * spec.d);
-    }
+    GaussianRows<T>{spec}.fill(data, n_threads);
 }
 
 // Z = X U^T (n_rows x r) of a streamed data set, X generated chunk by chunk, never whole.
@@ -222,13 +216,7 @@ Array<T> project_rows_py(const GaussianRowsSpec& spec, ConstMatrixRef<T> U, int 
 template <typename T>
 void normal_quantile_py(const py::array_t<double, py::array::c_style>& u, py::array_t<T, py::array::c_style> out) {
     require(u.ndim() == 1 && out.ndim() == 1 && out.shape(0) == u.shape(0), "u and out must be 1-D, same length");
-    std::vector<T> q(u.shape(0)), t(u.shape(0));
-    for (Index j = 0; j < u.shape(0); ++j) {
-        const QuantileInput<T> in = quantile_input<T>(u.data()[j]);
-        q[j] = in.q;
-        t[j] = in.t;
-    }
-    normal_quantiles<T>(q.data(), t.data(), u.shape(0), out.mutable_data());
+    normal_quantiles_of_uniforms<T>(u.data(), u.shape(0), out.mutable_data());
 }
 
 py::array_t<double> gaussian_noise_py(const GaussianRowsSpec& spec) {

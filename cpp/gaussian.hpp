@@ -151,6 +151,23 @@ void normal_quantiles(const Scalar* q, const Scalar* t, Eigen::Index count, Scal
     }
 }
 
+// Phi^{-1} of `count` uniforms u in (0, 1) (label noise; tests of the kernel).
+template <typename Scalar>
+void normal_quantiles_of_uniforms(const double* u, Eigen::Index count, Scalar* out) {
+    constexpr Eigen::Index kBlock = 256;
+    alignas(64) Scalar q[kBlock];
+    alignas(64) Scalar t[kBlock];
+    for (Eigen::Index j0 = 0; j0 < count; j0 += kBlock) {
+        const Eigen::Index size = std::min(kBlock, count - j0);
+        for (Eigen::Index j = 0; j < size; ++j) {
+            const QuantileInput<Scalar> in = quantile_input<Scalar>(u[j0 + j]);
+            q[j] = in.q;
+            t[j] = in.t;
+        }
+        normal_quantiles<Scalar>(q, t, size, out + j0);
+    }
+}
+
 // Row `row` of the standard normal array (stream `id`, `d` columns) of the data set `seed`.
 // Column pair (2p, 2p + 1) comes from the Philox block with counter (p, row, id): words 0-1
 // make column 2p, words 2-3 column 2p + 1.
@@ -188,8 +205,7 @@ void gaussian_row(std::uint64_t seed, GaussianStreamId id, std::uint64_t row, Ei
 // the Philox block with counter (0, row, label_noise).
 inline void gaussian_noise(std::uint64_t seed, std::uint64_t row0, Eigen::Index count, double* out) {
     PhiloxBlock block;
-    alignas(64) double q[PhiloxBlock::kSize];
-    alignas(64) double t[PhiloxBlock::kSize];
+    alignas(64) double uniforms[PhiloxBlock::kSize];
     const PhiloxKey key = philox_key(seed);
     for (Eigen::Index i0 = 0; i0 < count; i0 += PhiloxBlock::kSize) {
         const int rows = int(std::min<Eigen::Index>(PhiloxBlock::kSize, count - i0));
@@ -201,12 +217,8 @@ inline void gaussian_noise(std::uint64_t seed, std::uint64_t row0, Eigen::Index 
             block.w[3][p] = std::uint32_t(GaussianStreamId::label_noise);
         }
         philox4x32_10(block, rows, key);
-        for (int p = 0; p < rows; ++p) {
-            const QuantileInput<double> in = quantile_input<double>(uniform_open01(block.w[0][p], block.w[1][p]));
-            q[p] = in.q;
-            t[p] = in.t;
-        }
-        normal_quantiles<double>(q, t, rows, out + i0);
+        for (int p = 0; p < rows; ++p) uniforms[p] = uniform_open01(block.w[0][p], block.w[1][p]);
+        normal_quantiles_of_uniforms<double>(uniforms, rows, out + i0);
     }
 }
 

@@ -47,6 +47,15 @@ struct GaussianRows {
         }
         return buffer.topRows(count);
     }
+
+    // All rows into `out` (n_rows x d, row-major), rows split over threads.
+    void fill(T* out, int n_threads) const {
+#pragma omp parallel for num_threads(resolve_threads(n_threads)) schedule(static)
+        for (Index i = 0; i < spec.n_rows; ++i) {
+            gaussian_row<T>(spec.seed, GaussianStreamId::inputs, std::uint64_t(spec.row_begin + i), spec.d,
+                            out + i * spec.d);
+        }
+    }
 };
 
 // Per-thread chunk buffers: chunk_rows x d for a generating source, empty for an array.

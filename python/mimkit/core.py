@@ -44,7 +44,8 @@ def forward(X, W, b, a, activation: str, *, n_threads: Optional[int] = None,
     """
     threads = check_n_threads(n_threads)
     args = Phase1Inputs(X, None, W, b, a, activation, None, 1.0, check_finite, allow_stream=True)
-    return native.forward(native_rows(args.X), args.W, args.b, args.a, args.activation, threads, _CHUNK_ROWS)
+    return native.forward(native_rows(args.X), args.W, args.b, args.a, args.activation, threads,
+                          _CHUNK_ROWS)
 
 
 def phase1_gradient(X, y, W, b, a, *, activation: str, loss: str, huber_delta: float = 1.0,
@@ -62,9 +63,9 @@ def phase1_gradient(X, y, W, b, a, *, activation: str, loss: str, huber_delta: f
     """
     threads = check_n_threads(n_threads)
     args = Phase1Inputs(X, y, W, b, a, activation, loss, huber_delta, check_finite, allow_stream=True)
-    grad, mean_loss, _ = native.phase1_gradient(native_rows(args.X), args.y, args.W, args.b, args.a,
-                                                args.activation, args.loss, args.huber_delta,
-                                                threads, _CHUNK_ROWS)
+    grad, mean_loss, _ = native.phase1_gradient(native_rows(args.X), args.y, args.W, args.b,
+                                                args.a, args.activation, args.loss,
+                                                args.huber_delta, threads, _CHUNK_ROWS)
     return grad, mean_loss
 
 
@@ -116,8 +117,8 @@ def phase1_run(X, y, W0, b, a, *, activation: str, loss: str, huber_delta: float
     steps = run.record_steps
     W, recorded, losses, log_scale, keep, diverged_at, diverged_loss, step_seconds = native.phase1_run(
         native_rows(args.X), args.y, args.W, args.b, args.a, args.activation, args.loss,
-        args.huber_delta, run.lr, run.weight_decay, run.n_steps, steps.tolist(), run.record_basis, run.keep_scale,
-        threads, _CHUNK_ROWS, progress)
+        args.huber_delta, run.lr, run.weight_decay, run.n_steps, steps.tolist(),
+        run.record_basis, run.keep_scale, threads, _CHUNK_ROWS, progress)
     if diverged_at >= 0:
         report_divergence(run.on_divergence, diverged_at, diverged_loss, run.lr)
     return Phase1Result(W=W, record_steps=steps, recorded=recorded if steps.size else None,

@@ -162,7 +162,8 @@ class LocalHessian:
     def explicit(self) -> np.ndarray:
         """S as a dense symmetric (d, d) array (of a stream: S I, one pass, symmetrised)."""
         if isinstance(self.X, StreamedData):
-            S = self.matvec(np.eye(self.X.d, dtype=self.dtype)) + self.shift * np.eye(self.X.d)
+            S = core.local_hessian_matvec(self.X, self.t, np.eye(self.X.d, dtype=self.dtype),
+                                          n_threads=self.n_threads, check_finite=False)
             S = 0.5 * (S + S.T)
         else:
             S = core.local_hessian(self.X, self.t, n_threads=self.n_threads, check_finite=False)
