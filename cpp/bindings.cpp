@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "hidden_features.hpp"
 #include "local_hessian.hpp"
 #include "projection.hpp"
 #include "row_source.hpp"
@@ -95,6 +96,47 @@ py::tuple phase1_gradient_py(Input X_in, const Array<T>& y, ConstMatrixRef<T> W,
                                                   grad_map);
     }
     return py::make_tuple(grad, summary.mean_loss, summary.max_abs_z);
+}
+
+template <typename T, typename Source>
+void check_hidden_shapes(const Source& X, const ConstMatrixRef<T>& V, const Array<T>& b) {
+    require(X.rows() > 0 && X.cols() > 0, "X must be non-empty");
+    require(V.cols() == X.cols(), "W must have as many columns as X");
+    require(b.ndim() == 1 && b.shape(0) == V.rows(), "b must have length m = W.shape[0]");
+}
+
+template <typename T, typename Input>
+Array<T> hidden_features_py(Input X_in, ConstMatrixRef<T> W, const Array<T>& b,
+                            const std::string& activation, int n_threads, Index chunk_rows) {
+    const auto X = source_of<T>(X_in);
+    check_hidden_shapes<T>(X, W, b);
+    const Activation act = activation_from_name(activation);
+    Array<T> H({X.rows(), W.rows()});
+    T* out = H.mutable_data();
+    {
+        py::gil_scoped_release release;
+        hidden_features<T>(X, W, b.data(), act, n_threads, chunk_rows, out);
+    }
+    return H;
+}
+
+template <typename T, typename Input>
+py::tuple hidden_statistics_py(Input X_in, const Array<T>& y, ConstMatrixRef<T> W, const Array<T>& b,
+                               const std::string& activation, int n_threads, Index chunk_rows) {
+    const auto X = source_of<T>(X_in);
+    check_hidden_shapes<T>(X, W, b);
+    check_rows<T>(X, y, "y");
+    const Activation act = activation_from_name(activation);
+    const Index m = W.rows();
+    py::array_t<double> sum(m), dot_y(m), gram({m, m});
+    {
+        py::gil_scoped_release release;
+        const HiddenStatistics stats = hidden_statistics<T>(X, y.data(), W, b.data(), act, n_threads, chunk_rows);
+        Vector<double>::Map(sum.mutable_data(), m) = stats.sum;
+        Vector<double>::Map(dot_y.mutable_data(), m) = stats.dot_y;
+        Eigen::Map<RowMatrix<double>>(gram.mutable_data(), m, m) = stats.gram;
+    }
+    return py::make_tuple(sum, gram, dot_y);
 }
 
 KeepScale keep_scale_from_name(const std::string& name) {
@@ -273,6 +315,11 @@ void define_kernels(py::module_& m) {
           py::arg("activation"), py::arg("loss"), py::arg("huber_delta"), py::arg("lr"),
           py::arg("weight_decay"), py::arg("n_steps"), py::arg("record_steps"), py::arg("record_basis"),
           py::arg("keep_scale"), py::arg("n_threads"), py::arg("chunk_rows"), py::arg("progress"));
+    m.def("hidden_features", &hidden_features_py<T, Input>, py::arg("X").noconvert(), py::arg("W").noconvert(),
+          py::arg("b").noconvert(), py::arg("activation"), py::arg("n_threads"), py::arg("chunk_rows"));
+    m.def("hidden_statistics", &hidden_statistics_py<T, Input>, py::arg("X").noconvert(),
+          py::arg("y").noconvert(), py::arg("W").noconvert(), py::arg("b").noconvert(),
+          py::arg("activation"), py::arg("n_threads"), py::arg("chunk_rows"));
     m.def("local_hessian_matvec", &local_hessian_matvec_py<T, Input>, py::arg("X").noconvert(),
           py::arg("t").noconvert(), py::arg("V").noconvert(), py::arg("n_threads"), py::arg("chunk_rows"));
 }

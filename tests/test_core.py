@@ -59,6 +59,24 @@ def test_gradient_and_forward_match_reference(shape, threads, dtype, chunk_rows)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_hidden_features_and_statistics_match_reference(shape, threads, dtype, chunk_rows):
+    # scale 3: pre-activations of order 1, so logcosh leaves its Taylor range
+    X, y, W, b, _ = problem(*shape, dtype, scale=3.0)
+    for activation in ACTIVATIONS:
+        H = core.hidden_features(X, W, b, activation, n_threads=threads)
+        assert H.dtype == dtype and H.shape == (shape[0], shape[2])
+        assert relative_error(H, reference.hidden_features(X, W, b, activation)) < RTOL[dtype]
+        got = core.hidden_statistics(X, y, W, b, activation, n_threads=threads)
+        want = reference.hidden_statistics(X, y, W, b, activation)
+        for name, g, w in zip(("sum_h", "gram", "h_dot_y"), got, want):
+            assert g.dtype == np.float64 and g.shape == w.shape, name
+            assert relative_error(g, w) < RTOL[dtype], (activation, name)
+        assert np.array_equal(got[1], got[1].T)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
 def test_local_hessian_matches_reference(shape, threads, dtype, chunk_rows):
     n, d, _ = shape
     X, y, *_ = problem(n, d, 2, dtype)
@@ -189,6 +207,11 @@ def test_results_are_bitwise_reproducible_and_thread_counts_agree():
     single = core.phase1_run(X, y, W, b, a, n_threads=1, **kw)
     assert relative_error(single.W, first.W) < 1e-12
     assert np.array_equal(core.local_hessian(X, y, n_threads=1), core.local_hessian(X, y, n_threads=2))
+    stats = core.hidden_statistics(X, y, W * 5, b, "logcosh", n_threads=2)
+    for got, want in zip(core.hidden_statistics(X, y, W * 5, b, "logcosh", n_threads=2), stats):
+        assert np.array_equal(got, want)
+    for got, want in zip(core.hidden_statistics(X, y, W * 5, b, "logcosh", n_threads=1), stats):
+        assert relative_error(got, want) < 1e-12
 
 
 def test_divergence_raises_with_the_step():
@@ -251,6 +274,23 @@ def test_bad_inputs_raise_clear_errors(module, bad, error, message):
     with pytest.raises(error, match=message):
         module.phase1_gradient(args.pop("X"), args.pop("y"), args.pop("W"), args.pop("b"),
                                args.pop("a"), **args)
+
+
+HIDDEN_BAD_INPUTS = [bad for bad in BAD_INPUTS if not {"a", "loss", "huber_delta"} & set(bad[0])]
+
+
+@pytest.mark.parametrize("module", [core, reference], ids=["core", "reference"])
+@pytest.mark.parametrize("bad,error,message", HIDDEN_BAD_INPUTS, ids=[m for *_, m in HIDDEN_BAD_INPUTS])
+def test_hidden_features_and_statistics_reject_bad_inputs(module, bad, error, message):
+    args = dict(X=np.ones((10, 3)), y=np.ones(10), W=np.ones((4, 3)), b=np.zeros(4),
+                activation="logcosh", n_threads=None)
+    args.update(bad)
+    X, y, W, b = args.pop("X"), args.pop("y"), args.pop("W"), args.pop("b")
+    with pytest.raises(error, match=message):
+        module.hidden_statistics(X, y, W, b, **args)
+    if "y" not in bad:
+        with pytest.raises(error, match=message):
+            module.hidden_features(X, W, b, **args)
 
 
 @pytest.mark.parametrize("module", [core, reference], ids=["core", "reference"])

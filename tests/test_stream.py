@@ -359,6 +359,13 @@ def test_gradient_forward_and_matvec_on_a_stream_equal_the_array_path(dtype, thr
         np.testing.assert_array_equal(out, core.local_hessian_matvec(X, t, V, n_threads=threads))
     vec = core.local_hessian_matvec(data, t, V[:, 0], n_threads=threads)
     np.testing.assert_array_equal(vec, core.local_hessian_matvec(X, t, V[:, 0], n_threads=threads))
+    for activation in ("logcosh", "quadratic", "cos"):
+        H = core.hidden_features(data, W * 4, b, activation, n_threads=threads)
+        assert H.dtype == dtype
+        np.testing.assert_array_equal(H, core.hidden_features(X, W * 4, b, activation, n_threads=threads))
+        stats = core.hidden_statistics(data, y, W * 4, b, activation, n_threads=threads)
+        for got, want in zip(stats, core.hidden_statistics(X, y, W * 4, b, activation, n_threads=threads)):
+            np.testing.assert_array_equal(got, want)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

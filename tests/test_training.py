@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import Ridge
 
-from mimkit import _ridge, core, reference
+from mimkit import _ridge, core, reference, training
 from mimkit.data import MultiIndexModel
 from mimkit.links import get_link, he2
 from mimkit.metrics import coverage, relative_test_error, subspace_distance
@@ -91,6 +91,15 @@ def test_phase2_ridge_matches_sklearn():
     np.testing.assert_allclose(net.a, ref.coef_, rtol=1e-6, atol=1e-9)
     assert net.c == pytest.approx(ref.intercept_, rel=1e-6)
     np.testing.assert_allclose(net.predict(X), ref.predict(H), rtol=1e-6, atol=1e-9)
+
+
+def test_phase2_in_blocks_of_rows_equals_one_pass(monkeypatch):
+    X, y, W = _phase2_problem()
+    whole = run_phase2(X, y, W, ridge=1e-3, random_state=0).network
+    monkeypatch.setattr(training, "_PHASE2_BLOCK_ENTRIES", 7 * X.shape[1])  # 43 blocks of 7 rows
+    blocks = run_phase2(X, y, W, ridge=1e-3, random_state=0).network
+    np.testing.assert_allclose(blocks.a, whole.a, rtol=1e-10, atol=1e-12)
+    assert blocks.c == pytest.approx(whole.c, rel=1e-10)
 
 
 def test_gcv_picks_the_brute_force_minimiser():

@@ -1,7 +1,7 @@
 """Ridge regression of y on hidden features from their Gram matrix (phase 2's convex step).
 
-Everything is computed from centred sufficient statistics accumulated over row chunks, so the
-``(n, m)`` feature matrix is never held at once. The intercept is fitted and not penalised.
+Everything is computed from centred sufficient statistics, which the core accumulates over row
+chunks (:func:`mimkit.core.hidden_statistics`), so the ``(n, m)`` feature matrix is never held. The intercept is fitted and not penalised.
 Objective, with ``lam`` per sample:
 
     (1/n) |y_c - H_c a|^2 + lam |a|^2,   H_c, y_c centred.
@@ -9,7 +9,6 @@ Objective, with ``lam`` per sample:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
 
 import numpy as np
 
@@ -29,23 +28,17 @@ class GramStats:
     yy: float
 
     @classmethod
-    def accumulate(cls, chunks: Iterable[tuple[np.ndarray, np.ndarray]]) -> "GramStats":
-        """From an iterable of (H_chunk (k, m), y_chunk (k,)) pairs."""
-        n, sh, sy, HH, Hy, yy = 0, 0.0, 0.0, 0.0, 0.0, 0.0
-        for H, y in chunks:
-            H = np.asarray(H, dtype=np.float64)
-            y = np.asarray(y, dtype=np.float64)
-            n += H.shape[0]
-            sh = sh + H.sum(axis=0)
-            sy += y.sum()
-            HH = HH + H.T @ H
-            Hy = Hy + H.T @ y
-            yy += y @ y
-        mh, my = sh / n, sy / n
-        # Raw moments minus the mean part; chunks are O(1)-scaled features, so the
-        # cancellation costs at most a few digits of float64.
-        G = HH - n * np.outer(mh, mh)
-        return cls(n, mh, my, 0.5 * (G + G.T), Hy - n * mh * my, yy - n * my * my)
+    def from_sums(cls, sum_h: np.ndarray, gram: np.ndarray, h_dot_y: np.ndarray,
+                  y: np.ndarray) -> "GramStats":
+        """From the raw sums ``sum_i h_i`` (m,), ``H^T H`` (m, m), ``H^T y`` (m,) of
+        :func:`mimkit.core.hidden_statistics` and the labels y (n,)."""
+        y = np.asarray(y, dtype=np.float64)
+        n = y.shape[0]
+        mh, my = sum_h / n, y.mean()
+        # Raw moments minus the mean part; features are O(1)-scaled, so the cancellation costs
+        # at most a few digits of float64.
+        G = gram - n * np.outer(mh, mh)
+        return cls(n, mh, my, 0.5 * (G + G.T), h_dot_y - n * mh * my, y @ y - n * my * my)
 
 
 def gcv_ridge(stats: GramStats) -> float:

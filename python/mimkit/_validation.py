@@ -164,7 +164,8 @@ def as_rows(X, *, check_finite: bool = True, allow_stream: bool = True):
 
 class Phase1Inputs:
     """Validated, converted arguments of a phase-1 call (one conversion, no per-step copies).
-    ``X`` may be a StreamedData where ``allow_stream`` (the core, not the numpy reference)."""
+    ``X`` may be a StreamedData where ``allow_stream`` (the core, not the numpy reference);
+    ``y``, ``a`` and ``loss`` may be None for calls that do not use them."""
 
     def __init__(self, X, y, W, b, a, activation, loss, huber_delta, check_finite=True,
                  allow_stream=False):
@@ -175,7 +176,7 @@ class Phase1Inputs:
         m = self.W.shape[0]
         self.y = None if y is None else as_vector(y, "y", dtype, n, check_finite=check_finite)
         self.b = as_vector(b, "b", dtype, m, check_finite=check_finite)
-        self.a = as_vector(a, "a", dtype, m, check_finite=check_finite)
+        self.a = None if a is None else as_vector(a, "a", dtype, m, check_finite=check_finite)
         self.activation = check_name(activation, "activation", ACTIVATIONS)
         self.loss = None if loss is None else check_name(loss, "loss", LOSSES)
         self.huber_delta = check_positive_number(huber_delta, "huber_delta")

@@ -48,6 +48,43 @@ def forward(X, W, b, a, activation: str, *, n_threads: Optional[int] = None,
                           _CHUNK_ROWS)
 
 
+def hidden_features(X, W, b, activation: str, *, n_threads: Optional[int] = None,
+                    check_finite: bool = True) -> np.ndarray:
+    """Hidden features ``H = sigma(X W^T + b)``.
+
+    Parameters
+    ----------
+    X : (n, d) array or StreamedData.  W : (m, d).  b : (m,).  activation : name.
+
+    Returns
+    -------
+    H : (n, m) array in the dtype of X.
+    """
+    threads = check_n_threads(n_threads)
+    args = Phase1Inputs(X, None, W, b, None, activation, None, 1.0, check_finite, allow_stream=True)
+    return native.hidden_features(native_rows(args.X), args.W, args.b, args.activation, threads,
+                                  _CHUNK_ROWS)
+
+
+def hidden_statistics(X, y, W, b, activation: str, *, n_threads: Optional[int] = None,
+                      check_finite: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Raw sufficient statistics of ``H = sigma(X W^T + b)`` and y for phase 2's ridge fit, in
+    one pass over X without holding H (features in the dtype of X, sums in float64).
+
+    Parameters
+    ----------
+    X : (n, d) array or StreamedData.  y : (n,).  W : (m, d).  b : (m,).  activation : name.
+
+    Returns
+    -------
+    sum_h : (m,) ``sum_i h_i``.  gram : (m, m) ``H^T H``, exactly symmetric.  h_dot_y : (m,) ``H^T y``.
+    """
+    threads = check_n_threads(n_threads)
+    args = Phase1Inputs(X, y, W, b, None, activation, None, 1.0, check_finite, allow_stream=True)
+    return native.hidden_statistics(native_rows(args.X), args.y, args.W, args.b, args.activation,
+                                    threads, _CHUNK_ROWS)
+
+
 def phase1_gradient(X, y, W, b, a, *, activation: str, loss: str, huber_delta: float = 1.0,
                     n_threads: Optional[int] = None, check_finite: bool = True
                     ) -> tuple[np.ndarray, float]:

@@ -8,13 +8,7 @@ from typing import Optional
 import numpy as np
 
 from . import core
-from ._validation import ACTIVATIONS, as_matrix, check_name, compute_dtype
-# The numpy activation of the oracle is the one elementwise sigma in Python; the core fuses
-# sigma into its passes and does not expose it, but hidden features need it on their own.
-from .reference import activation_value
-
-#: Rows per chunk when materialising hidden features (bounds the (chunk, m) temporaries).
-_CHUNK_ROWS = 8192
+from ._validation import ACTIVATIONS, check_name, compute_dtype
 
 
 @dataclass(frozen=True)
@@ -57,17 +51,10 @@ class TwoLayerNetwork:
         return self.c + core.forward(X, self._weights_for(X), self.b, self.a, self.activation,
                                      n_threads=n_threads)
 
-    def hidden(self, X) -> np.ndarray:
+    def hidden(self, X, *, n_threads: Optional[int] = None) -> np.ndarray:
         """Hidden features ``sigma(X W^T + b)``, shape (n, m), in the dtype of X."""
-        dtype = compute_dtype(X)
-        X = as_matrix(X, "X", dtype, shape=(None, self.n_features), exact_dtype=False)
-        W = self.W.astype(dtype, copy=False)
-        b = self.b.astype(dtype, copy=False)
-        out = np.empty((X.shape[0], self.n_hidden), dtype=dtype)
-        for start in range(0, X.shape[0], _CHUNK_ROWS):
-            stop = min(start + _CHUNK_ROWS, X.shape[0])
-            out[start:stop] = activation_value(X[start:stop] @ W.T + b, self.activation)
-        return out
+        return core.hidden_features(X, self._weights_for(X), self.b, self.activation,
+                                    n_threads=n_threads)
 
 
 def symmetric_init(n_hidden: int, n_features: int, init_scale: float, outer_scale: float,

@@ -96,6 +96,23 @@ def forward(X, W, b, a, activation: str, *, n_threads: Optional[int] = None,
     return activation_value(Z, args.activation) @ args.a
 
 
+def hidden_features(X, W, b, activation: str, *, n_threads: Optional[int] = None,
+                    check_finite: bool = True) -> np.ndarray:
+    """Hidden features ``H = sigma(X W^T + b)``, shape (n, m), in the dtype of X."""
+    check_n_threads(n_threads)
+    args = Phase1Inputs(X, None, W, b, None, activation, None, 1.0, check_finite)
+    return activation_value(args.X @ args.W.T + args.b, args.activation)
+
+
+def hidden_statistics(X, y, W, b, activation: str, *, n_threads: Optional[int] = None,
+                      check_finite: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``sum_i h_i`` (m,), ``H^T H`` (m, m) and ``H^T y`` (m,) in float64, H in the dtype of X."""
+    check_n_threads(n_threads)
+    args = Phase1Inputs(X, y, W, b, None, activation, None, 1.0, check_finite)
+    H = activation_value(args.X @ args.W.T + args.b, args.activation).astype(np.float64)
+    return H.sum(axis=0), H.T @ H, H.T @ args.y.astype(np.float64)
+
+
 def _gradient(args: Phase1Inputs, W: np.ndarray) -> tuple[np.ndarray, float, float]:
     """(grad_W, mean_loss, max |Z|) for validated inputs."""
     n = args.X.shape[0]

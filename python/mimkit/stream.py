@@ -16,7 +16,7 @@ Rows are bitwise identical on every machine running the same ISA variant of the 
 """
 from __future__ import annotations
 
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Union
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -139,13 +139,14 @@ class StreamedData:
             yield start, self.rows(start, min(start + chunk_rows, self.n), n_threads=n_threads)
 
 
-def row_chunks(X, chunk_rows: int) -> Iterator[tuple[int, np.ndarray]]:
-    """``(start, X[start:start + chunk_rows])`` of an array (views) or a StreamedData (made)."""
-    if isinstance(X, StreamedData):
-        yield from X.chunks(chunk_rows)
-        return
-    for start in range(0, X.shape[0], chunk_rows):
-        yield start, X[start:start + chunk_rows]
+def row_blocks(X, block_rows: int) -> Iterator[tuple[int, Union[np.ndarray, StreamedData]]]:
+    """``(start, X[start:start + block_rows])`` of an array (views) or a StreamedData (subsets,
+    no rows made): for splitting a long core pass into calls, between which Ctrl-C is honoured
+    and progress reported."""
+    n = X.shape[0]
+    for start in range(0, n, block_rows):
+        stop = min(start + block_rows, n)
+        yield start, X.subset(start, stop) if isinstance(X, StreamedData) else X[start:stop]
 
 
 def native_rows(X):

@@ -34,13 +34,13 @@ from ._validation import (ACTIVATIONS, LOSSES, as_matrix, as_rows, as_vector, ch
                           check_name, check_positive_number)
 from .network import TwoLayerNetwork, symmetric_init
 from .preprocessing import loss_location
-from .stream import StreamedData, row_chunks
+from .stream import StreamedData, row_blocks
 
 #: Seconds phase 1 must run before its progress bar appears.
 PROGRESS_DELAY_S = 2.0
-#: Rows of D2 per chunk of hidden features in phase 2: the activation's numpy temporaries are
-#: a few (chunk, m) arrays, so memory stays O(chunk m), a few MB, whatever n2 is.
-_CHUNK_ROWS = 1024
+#: Entries of D2 per core call of phase 2 (~0.1-0.5 s each): Ctrl-C is honoured and the
+#: progress bar advances between calls.
+_PHASE2_BLOCK_ENTRIES = 1 << 26
 
 Progress = Union[bool, Callable[[int], None]]
 
@@ -249,9 +249,26 @@ def unit_directions(W) -> np.ndarray:
     return W / norms
 
 
+def _hidden_statistics(X, y: np.ndarray, V: np.ndarray, b: np.ndarray, activation: str,
+                       n_threads: Optional[int]) -> GramStats:
+    """Phase 2's ridge statistics of the features ``sigma(X V^T + b)``, from the core in blocks
+    of rows (raw sums add across blocks)."""
+    dtype = X.dtype
+    V, b, y_dtype = V.astype(dtype), b.astype(dtype), y.astype(dtype, copy=False)
+    block_rows = max(1, _PHASE2_BLOCK_ENTRIES // X.shape[1])
+    sums = None
+    blocks = row_blocks(X, block_rows)
+    for start, X_block in tqdm(blocks, desc="phase 2", unit="block", total=-(-X.shape[0] // block_rows),
+                               delay=PROGRESS_DELAY_S, leave=False):
+        part = core.hidden_statistics(X_block, y_dtype[start:start + X_block.shape[0]], V, b, activation,
+                                      n_threads=n_threads, check_finite=False)
+        sums = part if sums is None else [total + more for total, more in zip(sums, part)]
+    return GramStats.from_sums(*sums, y)
+
+
 def run_phase2(X, y, W, *, activation: str = "logcosh", ridge: Union[str, float] = "gcv",
                solver: str = "ridge", gd_steps: int = 1000, bias_scale: float = 1.0,
-               random_state: RandomState = None) -> Phase2Output:
+               n_threads: Optional[int] = None, random_state: RandomState = None) -> Phase2Output:
     """Phase 2: unit directions from W, fresh biases ``N(0, bias_scale^2)``, outer weights on D2.
 
     Unit directions give pre-activations ``w . x ~ N(0, 1)`` on standardised inputs, and
@@ -269,6 +286,8 @@ def run_phase2(X, y, W, *, activation: str = "logcosh", ridge: Union[str, float]
         Closed form, or ``gd_steps`` steps of gradient descent from ``a = 0`` on the same
         objective (few steps regularise like early stopping).
     bias_scale : float > 0.  random_state : int, Generator or None (draws the biases).
+    n_threads : int, optional
+        Threads of the core pass that accumulates the features' statistics (default: all).
 
     Returns
     -------
@@ -289,9 +308,7 @@ def run_phase2(X, y, W, *, activation: str = "logcosh", ridge: Union[str, float]
     V = unit_directions(W)
     rng = as_generator(random_state)
     b = bias_scale * rng.standard_normal(V.shape[0])
-    probe = TwoLayerNetwork(V, b, np.zeros(V.shape[0]), 0.0, activation)
-    stats = GramStats.accumulate(
-        (probe.hidden(X_c), y[s:s + X_c.shape[0]]) for s, X_c in row_chunks(X, _CHUNK_ROWS))
+    stats = _hidden_statistics(X, y, V, b, activation, n_threads)
     lam = gcv_ridge(stats) if ridge == "gcv" else ridge
     a, c = solve_ridge(stats, lam) if solver == "ridge" else gd_ridge(stats, lam, gd_steps)
     network = TwoLayerNetwork(V, b, a, c, activation)
@@ -351,5 +368,6 @@ def train_layerwise(X1, y1, X2, y2, *, n_hidden: int = 64, activation: str = "lo
                     keep_scale=keep_scale, record_steps=record_steps, record_basis=record_basis,
                     n_threads=n_threads, random_state=rng, progress=progress, client=client)
     p2 = run_phase2(X2, y2, p1.W, activation=activation, ridge=ridge, solver=solver,
-                    gd_steps=gd_steps, bias_scale=bias_scale, random_state=rng)
+                    gd_steps=gd_steps, bias_scale=bias_scale, n_threads=n_threads,
+                    random_state=rng)
     return LayerwiseFit(p2.network, p1, p2)

@@ -215,7 +215,7 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
         """Hidden features ``sigma(X W_^T + b_)``, shape (n, n_hidden), in the dtype of X."""
         check_is_fitted(self)
         X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
-        return self._network.hidden(X)
+        return self._network.hidden(X, n_threads=self.n_threads)
 
     def subspace(self, k: int) -> np.ndarray:
         """Estimated index subspace: top-k right singular vectors of ``W_``, shape (k, d)."""

@@ -1,0 +1,114 @@
+// Hidden features H = sigma(X V^T + b) of the network, and phase 2's sufficient statistics of
+// (H, y) accumulated chunk by chunk (SPEC 4), so the n x m feature matrix is never held:
+//   sum_i h_i,   H^T H,   H^T y          (float64 whatever the dtype of X)
+// Per chunk: Z_c = X_c V^T (GEMM in X's dtype), sigma row by row, then a rank update of the
+// thread's m x m Gram (SYRK, lower triangle) and its H_c^T y_c. Per-thread sums are reduced
+// in thread order, so a result is bitwise reproducible for a fixed thread count.
+#pragma once
+
+#include <vector>
+
+#include "activation.hpp"
+#include "chunking.hpp"
+#include "row_source.hpp"
+
+namespace mimkit {
+
+// sigma of one chunk's pre-activations, row by row: Z_c (rows x m) in, H (rows x m) out.
+template <Activation A, typename T, typename Out>
+void activation_rows(Eigen::Ref<RowMatrix<T>> Z, const T* b, Vector<T>& value, Out& H) {
+    for (Index i = 0; i < Z.rows(); ++i) {
+        activation_row<A, T>(Z.row(i).data(), b, value.data(), Z.cols());  // Z's row gets sigma'
+        H.row(i) = value.transpose().template cast<typename Out::Scalar>();
+    }
+}
+
+template <typename T, typename Out>
+void activation_chunk(Activation act, Eigen::Ref<RowMatrix<T>> Z, const T* b, Vector<T>& value, Out& H) {
+    switch (act) {
+        case Activation::logcosh:
+            activation_rows<Activation::logcosh, T>(Z, b, value, H);
+            return;
+        case Activation::quadratic:
+            activation_rows<Activation::quadratic, T>(Z, b, value, H);
+            return;
+        case Activation::cos:
+            activation_rows<Activation::cos, T>(Z, b, value, H);
+            return;
+    }
+}
+
+// H (n x m, row-major, caller-owned) = sigma(X V^T + b).
+template <typename T, typename Source>
+void hidden_features(const Source& X, const ConstMatrixRef<T>& V, const T* b, Activation act,
+                     int n_threads, Index chunk_rows, T* out) {
+    const Index m = V.rows();
+    const ChunkPlan plan = plan_chunks(X.rows(), X.cols(), sizeof(T), chunk_rows);
+    const int threads = resolve_threads(n_threads);
+    std::vector<RowMatrix<T>> row_buffer = row_buffers<T, Source>(threads, plan.chunk_rows, X.cols());
+#pragma omp parallel num_threads(threads)
+    {
+        RowMatrix<T> Z(plan.chunk_rows, m);
+        Vector<T> value(m);
+#pragma omp for schedule(static)
+        for (Index c = 0; c < plan.n_chunks; ++c) {
+            const Index r0 = plan.begin(c);
+            const Index rows = plan.size(c);
+            auto Zc = Z.topRows(rows);
+            Zc.noalias() = X.chunk(r0, rows, row_buffer[thread_id()]) * V.transpose();
+            Eigen::Map<RowMatrix<T>> H(out + r0 * m, rows, m);
+            activation_chunk<T>(act, Zc, b, value, H);
+        }
+    }
+}
+
+struct HiddenStatistics {
+    Vector<double> sum;                                  // m: sum_i h_i
+    Eigen::MatrixXd gram;                                // m x m: H^T H
+    Vector<double> dot_y;                                // m: H^T y
+
+    explicit HiddenStatistics(Index m)
+        : sum(Vector<double>::Zero(m)), gram(Eigen::MatrixXd::Zero(m, m)), dot_y(Vector<double>::Zero(m)) {}
+};
+
+// Raw (uncentred) statistics of H = sigma(X V^T + b) and y (n); one pass over X.
+template <typename T, typename Source>
+HiddenStatistics hidden_statistics(const Source& X, const T* y, const ConstMatrixRef<T>& V, const T* b,
+                                   Activation act, int n_threads, Index chunk_rows) {
+    const Index m = V.rows();
+    const ChunkPlan plan = plan_chunks(X.rows(), X.cols(), sizeof(T), chunk_rows);
+    const int threads = resolve_threads(n_threads);
+    std::vector<RowMatrix<T>> row_buffer = row_buffers<T, Source>(threads, plan.chunk_rows, X.cols());
+    std::vector<HiddenStatistics> partial(threads, HiddenStatistics(m));
+#pragma omp parallel num_threads(threads)
+    {
+        const int tid = thread_id();
+        HiddenStatistics& mine = partial[tid];
+        RowMatrix<T> Z(plan.chunk_rows, m);
+        RowMatrix<double> H(plan.chunk_rows, m);
+        Vector<T> value(m);
+#pragma omp for schedule(static, 1)
+        for (Index c = 0; c < plan.n_chunks; ++c) {
+            const Index r0 = plan.begin(c);
+            const Index rows = plan.size(c);
+            auto Zc = Z.topRows(rows);
+            Zc.noalias() = X.chunk(r0, rows, row_buffer[tid]) * V.transpose();
+            auto Hc = H.topRows(rows);
+            activation_chunk<T>(act, Zc, b, value, Hc);
+            const Eigen::Map<const Vector<T>> yc(y + r0, rows);
+            mine.sum.noalias() += Hc.colwise().sum().transpose();
+            mine.gram.selfadjointView<Eigen::Lower>().rankUpdate(Hc.transpose());
+            mine.dot_y.noalias() += Hc.transpose() * yc.template cast<double>();
+        }
+    }
+    HiddenStatistics total = partial[0];
+    for (int t = 1; t < threads; ++t) {
+        total.sum += partial[t].sum;
+        total.gram += partial[t].gram;
+        total.dot_y += partial[t].dot_y;
+    }
+    total.gram.triangularView<Eigen::StrictlyUpper>() = total.gram.transpose();
+    return total;
+}
+
+}  // namespace mimkit
