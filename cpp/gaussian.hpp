@@ -2,18 +2,20 @@
 // set, regenerated on demand, bit for bit the same on every pass, thread and machine (of the
 // same ISA variant; FMA contraction may move the last bit between variants).
 //
-// Method: a Philox4x32-10 block per pair of columns gives two 64-bit words, each a uniform u in
-// (0, 1) (philox.hpp), and each u goes through the normal quantile function of Wichura's
-// AS 241 (Appl. Statist. 37, 1988; relative error ~1e-16): exact inversion, the method R's
-// rnorm uses by default. Inversion takes a fixed number of uniforms per normal, so every entry
-// is a pure function of its address, and it vectorises (no rejection loop). float32 rows
-// evaluate the same formulas in float32 arithmetic (within a few ulps of the float64 value).
+// Method: two Philox4x32-10 blocks per four columns give each entry a 52-bit uniform u in
+// (0, 1) (philox.hpp; the layout is at gaussian_row), and each u goes through the normal
+// quantile function of Wichura's AS 241 (Appl. Statist. 37, 1988; relative error ~1e-16):
+// exact inversion, the method R's rnorm uses by default. Inversion takes a fixed number of
+// uniforms per normal, so every entry is a pure function of its address, and it vectorises (no
+// rejection loop). float32 rows evaluate the same formulas in float32 arithmetic, mostly from
+// the high 32 bits of u alone (within a few ulps of the float64 value).
 #pragma once
 
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include "philox.hpp"
 
@@ -168,34 +170,99 @@ void normal_quantiles_of_uniforms(const double* u, Eigen::Index count, Scalar* o
     }
 }
 
+// Counter word 3 of the blocks that hold the low bits of an array's uniforms (gaussian_row).
+constexpr std::uint32_t kLowWords = 0x80000000u;
+
+inline void set_counters(PhiloxBlock& block, int count, std::uint64_t first, std::uint64_t row,
+                         std::uint32_t word3) {
+    for (int c = 0; c < count; ++c) {
+        block.w[0][c] = std::uint32_t(first + std::uint64_t(c));
+        block.w[1][c] = std::uint32_t(row);
+        block.w[2][c] = std::uint32_t(row >> 32);
+        block.w[3][c] = word3;
+    }
+}
+
+// Whether a float32 entry needs the low bits of its uniform: the top byte of the high word is
+// 0x00 or 0xFF (min(u, 1 - u) < 2^-8, the tails) or 0x7F or 0x80 (|u - 1/2| < 2^-8, where
+// float32 resolves z far more finely than 2^-32).
+inline bool needs_low_bits(std::uint32_t high) {
+    const std::uint32_t top = high >> 24;
+    return (top == 0x00u) | (top == 0xFFu) | (top == 0x7Fu) | (top == 0x80u);
+}
+
 // Row `row` of the standard normal array (stream `id`, `d` columns) of the data set `seed`.
-// Column pair (2p, 2p + 1) comes from the Philox block with counter (p, row, id): words 0-1
-// make column 2p, words 2-3 column 2p + 1.
+// Columns go in blocks of 4 x 128: column 512 b + 128 k + c (k = 0..3, c < 128) is Phi^{-1}(u)
+// of the 52-bit uniform u (philox.hpp) whose high 32 bits are word k of the Philox block with
+// counter (128 b + c, row, id) and whose low 20 bits are the top of word k of the block with
+// counter (128 b + c, row, id | kLowWords). (Words to columns by k-major slices, so every loop
+// below runs over contiguous memory.)
+// float64 rows make both blocks. float32 rows make the high block only and take u to the middle
+// of the 2^-32-wide interval it fixes, except for the counters where some word needs_low_bits
+// (6% of them): those make their low block and use the full u. Elsewhere the 2^-33 error in u
+// is below 2^-25 of q and of t, at most one rounding in float32. So float32 rows are the
+// float64 rows to a few float32 ulps, for half the Philox work.
 template <typename T>
 void gaussian_row(std::uint64_t seed, GaussianStreamId id, std::uint64_t row, Eigen::Index d, T* out) {
-    constexpr Eigen::Index kBlock = 2 * PhiloxBlock::kSize;  // normals per block
-    PhiloxBlock block;
+    constexpr int kSize = PhiloxBlock::kSize;
+    constexpr Eigen::Index kBlock = 4 * kSize;  // columns per block of counters
+    PhiloxBlock high;
+    PhiloxBlock low;
     alignas(64) T q[kBlock];
     alignas(64) T t[kBlock];
     const PhiloxKey key = philox_key(seed);
+    const std::uint32_t stream = std::uint32_t(id);
     for (Eigen::Index j0 = 0; j0 < d; j0 += kBlock) {
         const Eigen::Index count = std::min(kBlock, d - j0);
-        const int pairs = int((count + 1) / 2);
-        for (int p = 0; p < pairs; ++p) {
-            block.w[0][p] = std::uint32_t(j0 / 2 + p);
-            block.w[1][p] = std::uint32_t(row);
-            block.w[2][p] = std::uint32_t(row >> 32);
-            block.w[3][p] = std::uint32_t(id);
-        }
-        philox4x32_10(block, pairs, key);
+        const int counters = int(std::min<Eigen::Index>(kSize, count));
+        const std::uint64_t first = std::uint64_t(j0 / 4);
+        set_counters(high, counters, first, row, stream);
+        philox4x32_10(high, counters, key);
+        if constexpr (std::is_same_v<T, double>) {
+            set_counters(low, counters, first, row, stream | kLowWords);
+            philox4x32_10(low, counters, key);
+            for (int k = 0; k < 4; ++k) {
 #pragma omp simd
-        for (int p = 0; p < pairs; ++p) {
-            const QuantileInput<T> even = quantile_input<T>(uniform_open01(block.w[0][p], block.w[1][p]));
-            const QuantileInput<T> odd = quantile_input<T>(uniform_open01(block.w[2][p], block.w[3][p]));
-            q[2 * p] = even.q;
-            t[2 * p] = even.t;
-            q[2 * p + 1] = odd.q;
-            t[2 * p + 1] = odd.t;
+                for (int c = 0; c < counters; ++c) {
+                    const QuantileInput<T> in = quantile_input<T>(uniform_open01(high.w[k][c], low.w[k][c]));
+                    q[k * kSize + c] = in.q;
+                    t[k * kSize + c] = in.t;
+                }
+            }
+        } else {
+            alignas(64) std::uint32_t refine[kSize] = {};
+            for (int k = 0; k < 4; ++k) {
+#pragma omp simd
+                for (int c = 0; c < counters; ++c) {
+                    const QuantileInput<T> in = quantile_input<T>((double(high.w[k][c]) + 0.5) * 0x1.0p-32);
+                    q[k * kSize + c] = in.q;
+                    t[k * kSize + c] = in.t;
+                    refine[c] |= std::uint32_t(needs_low_bits(high.w[k][c]));
+                }
+            }
+            int at[kSize];
+            int n_refine = 0;
+            for (int c = 0; c < counters; ++c) {
+                at[n_refine] = c;
+                n_refine += int(refine[c]);
+            }
+            if (n_refine > 0) {
+                for (int r = 0; r < n_refine; ++r) {
+                    low.w[0][r] = std::uint32_t(first + std::uint64_t(at[r]));
+                    low.w[1][r] = std::uint32_t(row);
+                    low.w[2][r] = std::uint32_t(row >> 32);
+                    low.w[3][r] = stream | kLowWords;
+                }
+                philox4x32_10(low, n_refine, key);
+                for (int r = 0; r < n_refine; ++r) {
+                    for (int k = 0; k < 4; ++k) {
+                        const int j = k * kSize + at[r];
+                        const QuantileInput<T> in = quantile_input<T>(uniform_open01(high.w[k][at[r]], low.w[k][r]));
+                        q[j] = in.q;
+                        t[j] = in.t;
+                    }
+                }
+            }
         }
         normal_quantiles<T>(q, t, count, out + j0);
     }

@@ -44,15 +44,19 @@ def seed_key(seed):
 
 def reference_uniforms(seed, rows, d):
     """The uniforms behind rows ``rows`` (uint64 indices) of the input stream of data set ``seed``:
-    column pair p of row i is the Philox block of counter (p, i_lo, i_hi, 0); words (0, 1) give
-    column 2p, words (2, 3) column 2p + 1."""
+    column 512 b + 128 k + c (k < 4, c < 128) has the high 32 bits of word k of the Philox block
+    of counter (128 b + c, i_lo, i_hi, 0) and the low 20 bits of word k of the block of counter
+    (128 b + c, i_lo, i_hi, 2^31)."""
     rows = np.asarray(rows, dtype=np.uint64)
-    pairs = (d + 1) // 2
-    p, i = np.meshgrid(np.arange(pairs, dtype=np.uint64), rows, indexing="ij")
-    w = philox4x32_10((p, i & _MASK, i >> np.uint64(32), 0), seed_key(seed))
-    u = np.empty((rows.size, 2 * pairs))
-    u[:, 0::2] = uniform_from_words(w[0], w[1]).T
-    u[:, 1::2] = uniform_from_words(w[2], w[3]).T
+    blocks = -(-d // 512)
+    j = np.arange(512 * blocks, dtype=np.uint64)
+    counter = j // np.uint64(512) * np.uint64(128) + j % np.uint64(128)
+    word = (j % np.uint64(512)) // np.uint64(128)
+    p, i = np.meshgrid(counter, rows, indexing="ij")
+    high = philox4x32_10((p, i & _MASK, i >> np.uint64(32), 0), seed_key(seed))
+    low = philox4x32_10((p, i & _MASK, i >> np.uint64(32), 2**31), seed_key(seed))
+    cols = np.arange(j.size)
+    u = uniform_from_words(high[word, cols].T, low[word, cols].T)
     return u[:, :d]
 
 
@@ -105,7 +109,7 @@ def test_reference_philox_matches_random123_known_answers():
     np.testing.assert_array_equal(philox4x32_10(ctr, key), want)
 
 
-@pytest.mark.parametrize("d", [7, 257, 513])  # odd: a half-used last pair; 257, 513 span blocks
+@pytest.mark.parametrize("d", [7, 300, 513, 1100])  # blocks of 512 columns: partly used, spanned
 @pytest.mark.parametrize("row_begin", [0, 2**32 - 3, 2**32 + 5, 2**40 + 12345],
                          ids=["0", "across-2^32", "2^32+5", "2^40"])
 @pytest.mark.parametrize("seed", [12345, 2**64 - 1, 2**32 + 7])
