@@ -104,8 +104,13 @@ def test_matches_core_float64(client, keep_scale, init_scale, basis):
     assert steps == list(range(1, KW["n_steps"] + 1))
     assert got.step_seconds > 0
     assert_same_run(got, want, 1e-10)
-    if keep_scale is not False:  # the weights were rescaled: the log scale must say so
-        assert abs(got.log_scale[-1]) > 1
+    if keep_scale is not False:
+        # W kept its norm, and the log scale records what rescaling took away: in the linear
+        # regime the run without rescaling ends at exp(log_scale) W (to ~init_scale^2).
+        assert np.linalg.norm(got.W) == pytest.approx(np.linalg.norm(W), rel=1e-12)
+        free = core.phase1_run(X, y, W, b, a, **dict(kw, keep_scale=False))
+        np.testing.assert_allclose(np.exp(got.log_scale[-1]) * got.W, free.W, rtol=1e-6,
+                                   atol=1e-6 * np.abs(free.W).max())
 
 
 def test_independent_of_n_parts(client):
