@@ -253,6 +253,36 @@ Array<T> project_rows_py(const GaussianRowsSpec& spec, ConstMatrixRef<T> U, int 
     return Z;
 }
 
+// y = g(z) + noise xi of a streamed data set, for a library link: one pass in the core.
+template <typename T>
+py::array_t<double> stream_labels_py(const GaussianRowsSpec& spec, ConstMatrixRef<T> U, const std::string& link,
+                                     double noise, int n_threads, Index chunk_rows) {
+    require(spec.n_rows > 0 && spec.d > 0, "the data set must be non-empty");
+    require(U.cols() == spec.d, "U must have d columns");
+    const LinkKind kind = link_from_name(link);
+    require(U.rows() >= link_min_r(kind), "U has fewer rows than the link has directions");
+    py::array_t<double> y(spec.n_rows);
+    double* out = y.mutable_data();
+    py::gil_scoped_release release;
+    stream_labels<T>(GaussianRows<T>{spec}, U, kind, noise, n_threads, chunk_rows, out);
+    return y;
+}
+
+// g(z) for each row of z (n, r), for a library link.
+py::array_t<double> link_values_py(const py::array_t<double, py::array::c_style>& z, const std::string& link) {
+    require(z.ndim() == 2, "z must be 2-D, shape (n, r)");
+    const LinkKind kind = link_from_name(link);
+    const Index n = z.shape(0);
+    const Index r = z.shape(1);
+    require(r >= link_min_r(kind), "z has fewer columns than the link has directions");
+    py::array_t<double> y(n);
+    const double* in = z.data();
+    double* out = y.mutable_data();
+    py::gil_scoped_release release;
+    for (Index i = 0; i < n; ++i) out[i] = link_value(kind, in + i * r, r);
+    return y;
+}
+
 // Phi^{-1}(u) by the generator's own SIMD kernel, in float64 or float32 (`out` picks; tests
 // compare it with scipy's ndtri).
 template <typename T>
@@ -333,6 +363,8 @@ void define_dtype(py::module_& m) {
     m.def("gaussian_rows", &gaussian_rows_py<T>, py::arg("spec"), py::arg("out").noconvert(),
           py::arg("n_threads"));
     m.def("normal_quantile", &normal_quantile_py<T>, py::arg("u").noconvert(), py::arg("out").noconvert());
+    m.def("stream_labels", &stream_labels_py<T>, py::arg("spec"), py::arg("U").noconvert(), py::arg("link"),
+          py::arg("noise"), py::arg("n_threads"), py::arg("chunk_rows"));
     m.def("project_rows", &project_rows_py<T>, py::arg("spec"), py::arg("U").noconvert(),
           py::arg("n_threads"), py::arg("chunk_rows"));
 }
@@ -352,6 +384,7 @@ PYBIND11_MODULE(MIMKIT_MODULE_NAME, m) {
     define_dtype<double>(m);
     define_dtype<float>(m);
     m.def("gaussian_noise", &gaussian_noise_py, py::arg("spec"));
+    m.def("link_values", &link_values_py, py::arg("z").noconvert(), py::arg("link"));
     m.def("cpu_supports", &cpu_supports, py::arg("level"));
     m.def("build_info", &build_info);
 }

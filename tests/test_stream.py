@@ -9,6 +9,7 @@ import mimkit.stream as stream_module
 from mimkit import core, reference
 from mimkit._native import native
 from mimkit.data import MultiIndexModel
+from mimkit.links import LINKS
 from mimkit.stream import StreamedData
 
 # --- an independent Philox4x32-10 (Salmon et al., SC'11) in numpy uint64 arithmetic ----------
@@ -452,6 +453,27 @@ def test_an_entry_does_not_depend_on_the_number_of_columns():
     for d in (3, 7, 9, 15):
         np.testing.assert_array_equal(StreamedData(model(d), 500, 777, np.float64).rows(),
                                       wide[:, :d])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(LINKS))
+def test_library_link_labels_made_in_the_core_equal_the_link_of_the_projection(name, dtype):
+    """One core pass (rows, z, g, noise) against the core's projection, then the same link on
+    arrays and the noise stream: equal up to a fused multiply-add's rounding."""
+    mod = MultiIndexModel(23, name, noise=0.2, random_state=3)
+    data = StreamedData(mod, 2000, 5, dtype)
+    assert mod.link.in_core
+    spec = data.native_spec()
+    z = native.project_rows(spec, mod.U.astype(dtype), 0, 0).astype(np.float64)
+    want = mod.link(z) + 0.2 * native.gaussian_noise(spec)
+    np.testing.assert_allclose(data.labels, want, rtol=1e-14, atol=1e-14)
+
+
+def test_core_links_reject_too_few_directions():
+    with pytest.raises(ValueError, match="fewer columns"):
+        native.link_values(np.zeros((4, 2)), "z1z2z3")
+    with pytest.raises(ValueError, match="unknown link"):
+        native.link_values(np.zeros((4, 2)), "z1z3")
 
 
 def test_labels_of_a_row_do_not_depend_on_the_range_they_are_made_in():

@@ -20,6 +20,8 @@ from typing import Callable, Optional, Union
 
 import numpy as np
 
+from ._native import native
+
 
 @dataclass(frozen=True)
 class Link:
@@ -37,6 +39,9 @@ class Link:
         Whether the layer-wise theory applies (module docstring); None for a user callable.
     fn : callable
         ``fn(z)`` with ``z`` of shape (n, r), returning shape (n,).
+    in_core : bool
+        Whether ``fn`` is the compiled core's implementation of the library link ``name`` (so a
+        streamed data set can make its labels in the core, :mod:`mimkit.stream`).
     """
 
     name: str
@@ -44,6 +49,7 @@ class Link:
     description: str
     theory_covers: Optional[bool]
     fn: Callable[[np.ndarray], np.ndarray] = field(repr=False, compare=False)
+    in_core: bool = field(default=False, repr=False, compare=False)
 
     def __call__(self, z: np.ndarray) -> np.ndarray:
         """Evaluate ``g`` on the rows of ``z``.
@@ -77,26 +83,28 @@ def he2(z: np.ndarray) -> np.ndarray:
     return z * z - 1.0
 
 
-def _sign(v: np.ndarray) -> np.ndarray:
-    # sign(0) := 1 so that sign links take values in {-1, +1} only (0 has probability 0).
-    return np.where(v >= 0, 1.0, -1.0).astype(v.dtype, copy=False)
+def _core_link(name: str) -> Callable[[np.ndarray], np.ndarray]:
+    """The core's implementation of library link ``name`` (cpp/links.hpp), on float64 rows."""
+    def fn(z: np.ndarray) -> np.ndarray:
+        return native.link_values(np.ascontiguousarray(z, dtype=np.float64), name)
+    fn.__name__ = name
+    return fn
 
 
-def _fixed(name: str, r: int, description: str, covers: bool,
-           fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[Optional[int]], Link]:
+def _fixed(name: str, r: int, description: str, covers: bool) -> Callable[[Optional[int]], Link]:
     def factory(r_req: Optional[int]) -> Link:
         if r_req is not None and _check_r(r_req) != r:
             raise ValueError(f"link {name!r} has r = {r}; got r={r_req}. Omit r for library links "
                              f"with a fixed r.")
-        return Link(name, r, description, covers, fn)
+        return Link(name, r, description, covers, _core_link(name), in_core=True)
     return factory
 
 
-def _sized(name: str, default_r: int, description: Callable[[int], str], covers: bool,
-           fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[Optional[int]], Link]:
+def _sized(name: str, default_r: int, description: Callable[[int], str],
+           covers: bool) -> Callable[[Optional[int]], Link]:
     def factory(r_req: Optional[int]) -> Link:
         r = default_r if r_req is None else _check_r(r_req)
-        return Link(name, r, description(r), covers, fn)
+        return Link(name, r, description(r), covers, _core_link(name), in_core=True)
     return factory
 
 
@@ -106,28 +114,21 @@ def _check_r(r) -> int:
     return int(r)
 
 
+# The formulas live in the core (cpp/links.hpp), one implementation for arrays and streams.
 _FACTORIES: dict[str, Callable[[Optional[int]], Link]] = {
-    "z1z2": _fixed("z1z2", 2, "z1*z2: the product of two directions", True,
-                   lambda z: z[:, 0] * z[:, 1]),
-    "he2_sum": _sized("he2_sum", 3, lambda r: f"He2(z1)+...+He2(z{r}) with He2(z) = z^2-1", True,
-                      lambda z: np.sum(he2(z), axis=1)),
-    "norm2": _sized("norm2", 2, lambda r: f"|z|^2/{r}: squared norm in the {r}-dim subspace", True,
-                    lambda z: np.mean(z * z, axis=1)),
-    "sign_z1z2": _fixed("sign_z1z2", 2, "sign(z1*z2): the quadrant sign", True,
-                        lambda z: _sign(z[:, 0] * z[:, 1])),
+    "z1z2": _fixed("z1z2", 2, "z1*z2: the product of two directions", True),
+    "he2_sum": _sized("he2_sum", 3, lambda r: f"He2(z1)+...+He2(z{r}) with He2(z) = z^2-1", True),
+    "norm2": _sized("norm2", 2, lambda r: f"|z|^2/{r}: squared norm in the {r}-dim subspace", True),
+    "sign_z1z2": _fixed("sign_z1z2", 2, "sign(z1*z2): the quadrant sign (sign(0) = 1)", True),
     "z1z2z3": _fixed("z1z2z3", 3, "z1*z2*z3: triple product (needs an even label "
-                     "preprocessing such as |y|)", True,
-                     lambda z: z[:, 0] * z[:, 1] * z[:, 2]),
+                     "preprocessing such as |y|)", True),
     "staircase": _fixed("staircase", 2, "z1 + z1*z2: staircase with a linear part (outside the "
-                        "theory: a counter-example)", False,
-                        lambda z: z[:, 0] + z[:, 0] * z[:, 1]),
+                        "theory: a counter-example)", False),
     "tanh_committee": _sized("tanh_committee", 2,
                              lambda r: "+".join(f"tanh(z{k})" for k in range(1, r + 1))
-                             + ": committee with a linear part (outside the theory)", False,
-                             lambda z: np.sum(np.tanh(z), axis=1)),
+                             + ": committee with a linear part (outside the theory)", False),
     "parity3": _fixed("parity3", 3, "sign(z1*z2*z3): parity, generative exponent 3 "
-                      "(hard for every method)", False,
-                      lambda z: _sign(z[:, 0] * z[:, 1] * z[:, 2])),
+                      "(hard for every method)", False),
 }
 
 #: Library links by name, each at its default ``r`` (use :func:`get_link` for another r).

@@ -6,10 +6,11 @@ over the data set sees bit-identical rows, and any chunk of rows can be made on 
 thread or machine. Phase 1, the local-Hessian operator and phase 2 read such a data set chunk by
 chunk, so memory stays O(m d + chunk) whatever n and d are -- only the labels, O(n), are kept.
 
-Labels: ``z = X U^T`` is computed by the core chunk by chunk (the expensive part, d numbers per
-row), then ``y = g(z) + noise * xi`` by the link in Python on each block of ``z`` (r numbers
-per row), the same code path for library links and user callables; the noise ``xi`` comes from
-the same generator (its own counter stream), so labels are reproducible too.
+Labels ``y = g(z) + noise * xi`` with ``z = U x``: for a library link the core makes them in one
+pass (rows, z, g and the noise); for a user's callable the core computes ``z`` chunk by chunk
+(the expensive part, d numbers per row) and the callable runs in Python on each block of ``z``
+(r numbers per row). The noise ``xi`` comes from the same generator (its own counter stream),
+so labels are reproducible too.
 
 Rows are bitwise identical on every machine running the same ISA variant of the core
 (``mimkit.show_config()``); across variants fused multiply-adds may move the last bit.
@@ -120,6 +121,10 @@ class StreamedData:
                           delay=_PROGRESS_DELAY_S, leave=False):
             stop = min(start + _BLOCK_ROWS, self.n)
             spec = self.native_spec(start, stop)
+            if self.model.link.in_core:  # rows, z = U x, g(z) and noise in one core pass
+                y[start:stop] = native.stream_labels(spec, U, self.model.link.name,
+                                                     float(self.model.noise), 0, 0)
+                continue
             z = native.project_rows(spec, U, 0, 0).astype(np.float64, copy=False)
             block = np.asarray(self.model.link(z), dtype=np.float64)
             if not np.isfinite(block).all():
