@@ -1,0 +1,76 @@
+"""The benchmark suite (``mimkit bench``) at tiny sizes: every measurement runs and reports
+finite, positive times and ratios consistent with each other, and the runner writes its tables
+and JSON. How fast things are is measured by ``bench/``, never asserted here."""
+import json
+import math
+
+import numpy as np
+import pytest
+
+from mimkit.benchmarks import fit, local_hessian, phase1_step, stream, suite, timing
+
+
+@pytest.fixture(autouse=True)
+def no_settling(monkeypatch):
+    monkeypatch.setattr(timing, "SETTLE_S", 0.0)
+    monkeypatch.setattr(fit, "SETTLE_S", 0.0)
+
+
+def assert_positive(row, keys):
+    for key in keys:
+        assert math.isfinite(row[key]) and row[key] > 0, (key, row[key])
+
+
+def test_phase1_step_rows_and_table():
+    rows = phase1_step.measure(n=600, d=24, m=8, repeats=3)
+    assert [(r["dtype"], r["regime"]) for r in rows] == [
+        ("float64", "phase-1"), ("float64", "nonlinear"), ("float32", "phase-1"), ("float32", "nonlinear")]
+    for r in rows:
+        assert_positive(r, ["core_s", "core_1thread_s", "numpy_gemms_s", "reference_s", "core_over_gemms",
+                            "reference_over_core", "thread_speedup", "numpy_thread_speedup"])
+        assert r["core_gflops"] == pytest.approx(4.0 * 600 * 8 * 24 / r["core_s"] / 1e9)
+    assert all(len(line) == len(phase1_step.HEADER) for line in phase1_step.table_rows(rows))
+
+
+def test_local_hessian_rows():
+    rows = local_hessian.measure(n=600, d=24, ks=(1, 3), repeats=3)
+    assert [(r["dtype"], r["k"]) for r in rows] == [("float64", 1), ("float64", 3), ("float32", 1), ("float32", 3)]
+    for r in rows:
+        assert_positive(r, ["core_s", "numpy_s", "numpy_over_core", "stream_s"])
+    assert all(len(line) == len(local_hessian.HEADER) for line in local_hessian.table_rows(rows))
+
+
+def test_stream_rows():
+    rows = stream.measure(n=600, d=40, widths=(8,), repeats=3)
+    assert {r["dtype"] for r in rows} == {"float32", "float64"}
+    for r in rows:
+        assert_positive(r, ["array_step_s", "stream_step_s", "stream_over_array"])
+    assert all(len(line) == len(stream.HEADER) for line in stream.table_rows(rows))
+
+
+def test_fit_overhead_is_a_fraction_of_phase1():
+    row = fit.measure_overhead(d=24, alpha=8, m=8, n_steps=3, repeats=3)
+    assert 0 < row["steps_s"] <= row["phase1_s"]
+    assert 0 <= row["overhead_fraction"] <= row["overhead_fraction_max"] < 1
+
+
+def test_scaling_reports_time_memory_and_slopes():
+    result = fit.measure_scaling(ds=(24, 48), alpha=8, m=8, n_steps=2, repeats=1)
+    assert [r["d"] for r in result["rows"]] == [24, 48]
+    for r in result["rows"]:
+        assert 0 < r["phase1_s"] < r["fit_s"]
+        assert r["data_bytes"] == 2 * 8 * r["d"] * r["d"] * 8 and r["peak_extra_bytes"] >= 0
+    assert math.isfinite(result["slope_fit"]) and math.isfinite(result["slope_phase1"])
+
+
+def test_runner_prints_tables_and_writes_json(tmp_path, monkeypatch, capsys):
+    tiny = (lambda quick: (local_hessian.measure(n=300, d=16, ks=(1,), repeats=2, dtypes=(np.float64,)), "TABLE"),
+            "tiny")
+    monkeypatch.setattr(suite, "BENCHMARKS", {"tiny": tiny})
+    suite.run(["tiny"], quick=True, out_dir=str(tmp_path))
+    out = capsys.readouterr().out
+    assert "numpy BLAS" in out and "### tiny" in out and "TABLE" in out
+    payload = json.loads((tmp_path / "tiny.json").read_text())
+    assert payload["quick"] is True and payload["config"]["variant"] and payload["results"][0]["k"] == 1
+    with pytest.raises(ValueError, match="unknown benchmark"):
+        suite.run(["nope"], quick=True, out_dir=None)
