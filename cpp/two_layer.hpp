@@ -23,6 +23,7 @@
 
 #include "activation.hpp"
 #include "chunking.hpp"
+#include "hidden_features.hpp"
 #include "loss.hpp"
 #include "row_source.hpp"
 
@@ -157,44 +158,30 @@ PassSummary phase1_gradient_pass(const Source& X, const T* y, const ConstMatrixR
     return summary;
 }
 
-template <Activation A, typename T>
-void forward_chunk_rows(Eigen::Ref<RowMatrix<T>> Z, const T* b, const T* a, T* value, T* p) {
-    const Index m = Z.cols();
-    const Eigen::Map<const Vector<T>> a_vec(a, m);
-    for (Index i = 0; i < Z.rows(); ++i) {
-        activation_row<A, T>(Z.row(i).data(), b, value, m);
-        p[i] = Eigen::Map<const Vector<T>>(value, m).dot(a_vec);
-    }
-}
-
-// p (n) = sigma(X W^T + b) a, chunked.
+// p (n) = sigma(X W^T + b) a, chunked: each chunk's hidden features (hidden_features.hpp), then
+// a matrix-vector product with a.
 template <typename T, typename Source>
 void forward(const Source& X, const ConstMatrixRef<T>& W, const T* b, const T* a,
              Activation act, int n_threads, Index chunk_rows, T* p) {
+    const Index m = W.rows();
     const ChunkPlan plan = plan_chunks(X.rows(), X.cols(), sizeof(T), chunk_rows);
     const int threads = resolve_threads(n_threads);
+    const Eigen::Map<const Vector<T>> a_vec(a, m);
     std::vector<RowMatrix<T>> row_buffer = row_buffers<T, Source>(threads, plan.chunk_rows, X.cols());
 #pragma omp parallel num_threads(threads)
     {
-        RowMatrix<T> Z(plan.chunk_rows, W.rows());
-        Vector<T> value(W.rows());
+        RowMatrix<T> Z(plan.chunk_rows, m);
+        RowMatrix<T> H(plan.chunk_rows, m);
+        Vector<T> value(m);
 #pragma omp for schedule(static)
         for (Index c = 0; c < plan.n_chunks; ++c) {
             const Index r0 = plan.begin(c);
             const Index rows = plan.size(c);
             auto Zc = Z.topRows(rows);
             Zc.noalias() = X.chunk(r0, rows, row_buffer[thread_id()]) * W.transpose();
-            switch (act) {
-                case Activation::logcosh:
-                    forward_chunk_rows<Activation::logcosh, T>(Zc, b, a, value.data(), p + r0);
-                    break;
-                case Activation::quadratic:
-                    forward_chunk_rows<Activation::quadratic, T>(Zc, b, a, value.data(), p + r0);
-                    break;
-                case Activation::cos:
-                    forward_chunk_rows<Activation::cos, T>(Zc, b, a, value.data(), p + r0);
-                    break;
-            }
+            auto Hc = H.topRows(rows);
+            activation_chunk<T>(act, Zc, b, value, Hc);
+            Eigen::Map<Vector<T>>(p + r0, rows).noalias() = Hc * a_vec;
         }
     }
 }
