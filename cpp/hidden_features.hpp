@@ -38,10 +38,11 @@ void activation_chunk(Activation act, Eigen::Ref<RowMatrix<T>> Z, const T* b, Ve
     }
 }
 
-// H (n x m, row-major, caller-owned) = sigma(X V^T + b).
-template <typename T, typename Source>
-void hidden_features(const Source& X, const ConstMatrixRef<T>& V, const T* b, Activation act,
-                     int n_threads, Index chunk_rows, T* out) {
+// For every chunk of rows, its hidden features H_c = sigma(X_c V^T + b) (rows x m, a view of a
+// per-thread buffer) passed to use(r0, H_c); chunks split over threads.
+template <typename T, typename Source, typename UseChunk>
+void for_each_hidden_chunk(const Source& X, const ConstMatrixRef<T>& V, const T* b, Activation act,
+                           int n_threads, Index chunk_rows, UseChunk&& use) {
     const Index m = V.rows();
     const ChunkPlan plan = plan_chunks(X.rows(), X.cols(), sizeof(T), chunk_rows);
     const int threads = resolve_threads(n_threads);
@@ -49,6 +50,7 @@ void hidden_features(const Source& X, const ConstMatrixRef<T>& V, const T* b, Ac
 #pragma omp parallel num_threads(threads)
     {
         RowMatrix<T> Z(plan.chunk_rows, m);
+        RowMatrix<T> H(plan.chunk_rows, m);
         Vector<T> value(m);
 #pragma omp for schedule(static)
         for (Index c = 0; c < plan.n_chunks; ++c) {
@@ -56,10 +58,21 @@ void hidden_features(const Source& X, const ConstMatrixRef<T>& V, const T* b, Ac
             const Index rows = plan.size(c);
             auto Zc = Z.topRows(rows);
             Zc.noalias() = X.chunk(r0, rows, row_buffer[thread_id()]) * V.transpose();
-            Eigen::Map<RowMatrix<T>> H(out + r0 * m, rows, m);
-            activation_chunk<T>(act, Zc, b, value, H);
+            auto Hc = H.topRows(rows);
+            activation_chunk<T>(act, Zc, b, value, Hc);
+            use(r0, Hc);
         }
     }
+}
+
+// H (n x m, row-major, caller-owned) = sigma(X V^T + b).
+template <typename T, typename Source>
+void hidden_features(const Source& X, const ConstMatrixRef<T>& V, const T* b, Activation act,
+                     int n_threads, Index chunk_rows, T* out) {
+    const Index m = V.rows();
+    for_each_hidden_chunk<T>(X, V, b, act, n_threads, chunk_rows, [&](Index r0, const auto& Hc) {
+        Eigen::Map<RowMatrix<T>>(out + r0 * m, Hc.rows(), m) = Hc;
+    });
 }
 
 struct HiddenStatistics {

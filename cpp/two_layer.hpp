@@ -158,32 +158,14 @@ PassSummary phase1_gradient_pass(const Source& X, const T* y, const ConstMatrixR
     return summary;
 }
 
-// p (n) = sigma(X W^T + b) a, chunked: each chunk's hidden features (hidden_features.hpp), then
-// a matrix-vector product with a.
+// p (n) = sigma(X W^T + b) a, chunked: each chunk's hidden features times a.
 template <typename T, typename Source>
 void forward(const Source& X, const ConstMatrixRef<T>& W, const T* b, const T* a,
              Activation act, int n_threads, Index chunk_rows, T* p) {
-    const Index m = W.rows();
-    const ChunkPlan plan = plan_chunks(X.rows(), X.cols(), sizeof(T), chunk_rows);
-    const int threads = resolve_threads(n_threads);
-    const Eigen::Map<const Vector<T>> a_vec(a, m);
-    std::vector<RowMatrix<T>> row_buffer = row_buffers<T, Source>(threads, plan.chunk_rows, X.cols());
-#pragma omp parallel num_threads(threads)
-    {
-        RowMatrix<T> Z(plan.chunk_rows, m);
-        RowMatrix<T> H(plan.chunk_rows, m);
-        Vector<T> value(m);
-#pragma omp for schedule(static)
-        for (Index c = 0; c < plan.n_chunks; ++c) {
-            const Index r0 = plan.begin(c);
-            const Index rows = plan.size(c);
-            auto Zc = Z.topRows(rows);
-            Zc.noalias() = X.chunk(r0, rows, row_buffer[thread_id()]) * W.transpose();
-            auto Hc = H.topRows(rows);
-            activation_chunk<T>(act, Zc, b, value, Hc);
-            Eigen::Map<Vector<T>>(p + r0, rows).noalias() = Hc * a_vec;
-        }
-    }
+    const Eigen::Map<const Vector<T>> a_vec(a, W.rows());
+    for_each_hidden_chunk<T>(X, W, b, act, n_threads, chunk_rows, [&](Index r0, const auto& Hc) {
+        Eigen::Map<Vector<T>>(p + r0, Hc.rows()).noalias() = Hc * a_vec;
+    });
 }
 
 struct Phase1Settings {
