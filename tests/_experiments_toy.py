@@ -1,4 +1,5 @@
 """Cheap pure-numpy point functions for the sweep-infrastructure tests (importable by workers)."""
+
 from __future__ import annotations
 
 import os
@@ -20,8 +21,12 @@ def toy_point(params: dict, seed: int) -> dict:
     y = X @ w + params.get("noise", 0.1) * rng.standard_normal(n)
     w_hat = np.linalg.lstsq(X, y, rcond=None)[0]
     time.sleep(params.get("sleep", 0.0))
-    return {"error": float(np.sum((w_hat - w) ** 2)), "y_mean": float(y.mean()),
-            "time_fit_s": 0.0, "pid": os.getpid()}
+    return {
+        "error": float(np.sum((w_hat - w) ** 2)),
+        "y_mean": float(y.mean()),
+        "time_fit_s": 0.0,
+        "pid": os.getpid(),
+    }
 
 
 def toy_multirow(params: dict, seed: int) -> list:

@@ -1,10 +1,15 @@
 """Shared pytest options: slow statistical tests run only with ``--runslow``."""
+
 import pytest
 
 
 def pytest_addoption(parser):
-    parser.addoption("--runslow", action="store_true", default=False,
-                     help="also run the slow statistical tests (the full set)")
+    parser.addoption(
+        "--runslow",
+        action="store_true",
+        default=False,
+        help="also run the slow statistical tests (the full set)",
+    )
 
 
 def pytest_collection_modifyitems(config, items):

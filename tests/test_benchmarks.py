@@ -1,6 +1,7 @@
 """The benchmark suite (``mimkit bench``) at tiny sizes: every measurement runs and reports
 finite, positive times and ratios consistent with each other, and the runner writes its tables
 and JSON. How fast things are is measured by ``bench/``, never asserted here."""
+
 import json
 import math
 
@@ -24,17 +25,37 @@ def assert_positive(row, keys):
 def test_phase1_step_rows_and_table():
     rows = phase1_step.measure(n=600, d=24, m=8, repeats=3)
     assert [(r["dtype"], r["regime"]) for r in rows] == [
-        ("float64", "phase-1"), ("float64", "nonlinear"), ("float32", "phase-1"), ("float32", "nonlinear")]
+        ("float64", "phase-1"),
+        ("float64", "nonlinear"),
+        ("float32", "phase-1"),
+        ("float32", "nonlinear"),
+    ]
     for r in rows:
-        assert_positive(r, ["core_s", "core_1thread_s", "numpy_gemms_s", "reference_s", "core_over_gemms",
-                            "reference_over_core", "thread_speedup", "numpy_thread_speedup"])
+        assert_positive(
+            r,
+            [
+                "core_s",
+                "core_1thread_s",
+                "numpy_gemms_s",
+                "reference_s",
+                "core_over_gemms",
+                "reference_over_core",
+                "thread_speedup",
+                "numpy_thread_speedup",
+            ],
+        )
         assert r["core_gflops"] == pytest.approx(4.0 * 600 * 8 * 24 / r["core_s"] / 1e9)
     assert all(len(line) == len(phase1_step.HEADER) for line in phase1_step.table_rows(rows))
 
 
 def test_local_hessian_rows():
     rows = local_hessian.measure(n=600, d=24, ks=(1, 3), repeats=3)
-    assert [(r["dtype"], r["k"]) for r in rows] == [("float64", 1), ("float64", 3), ("float32", 1), ("float32", 3)]
+    assert [(r["dtype"], r["k"]) for r in rows] == [
+        ("float64", 1),
+        ("float64", 3),
+        ("float32", 1),
+        ("float32", 3),
+    ]
     for r in rows:
         assert_positive(r, ["core_s", "numpy_s", "numpy_over_core", "stream_s"])
     assert all(len(line) == len(local_hessian.HEADER) for line in local_hessian.table_rows(rows))
@@ -64,13 +85,22 @@ def test_scaling_reports_time_memory_and_slopes():
 
 
 def test_runner_prints_tables_and_writes_json(tmp_path, monkeypatch, capsys):
-    tiny = (lambda quick: (local_hessian.measure(n=300, d=16, ks=(1,), repeats=2, dtypes=(np.float64,)), "TABLE"),
-            "tiny")
+    tiny = (
+        lambda quick: (
+            local_hessian.measure(n=300, d=16, ks=(1,), repeats=2, dtypes=(np.float64,)),
+            "TABLE",
+        ),
+        "tiny",
+    )
     monkeypatch.setattr(suite, "BENCHMARKS", {"tiny": tiny})
     suite.run(["tiny"], quick=True, out_dir=str(tmp_path))
     out = capsys.readouterr().out
     assert "numpy BLAS" in out and "### tiny" in out and "TABLE" in out
     payload = json.loads((tmp_path / "tiny.json").read_text())
-    assert payload["quick"] is True and payload["config"]["variant"] and payload["results"][0]["k"] == 1
+    assert (
+        payload["quick"] is True
+        and payload["config"]["variant"]
+        and payload["results"][0]["k"] == 1
+    )
     with pytest.raises(ValueError, match="unknown benchmark"):
         suite.run(["nope"], quick=True, out_dir=None)

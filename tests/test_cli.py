@@ -1,4 +1,5 @@
 """The `mimkit` console script: the default problem is learnt; text and JSON reports; errors."""
+
 import json
 
 from mimkit.cli import build_parser, main
@@ -20,17 +21,67 @@ def test_default_problem_is_learnt(capsys):
 
 
 def test_text_report_with_spectral_baselines(capsys):
-    assert main(["run", "--d", "96", "--alpha", "16", "--link", "he2_sum", "--r", "2",
-                 "--width", "16", "--n-test", "500", "--seed", "3"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--d",
+                "96",
+                "--alpha",
+                "16",
+                "--link",
+                "he2_sum",
+                "--r",
+                "2",
+                "--width",
+                "16",
+                "--n-test",
+                "500",
+                "--seed",
+                "3",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
-    for expected in ("He2(z1)+...+He2(z2)", "n1 = 1536", "phase 1", "network (layer-wise)",
-                     "spectral, huber T (as phase 1)", "spectral, optimal T", "coverage"):
+    for expected in (
+        "He2(z1)+...+He2(z2)",
+        "n1 = 1536",
+        "phase 1",
+        "network (layer-wise)",
+        "spectral, huber T (as phase 1)",
+        "spectral, optimal T",
+        "coverage",
+    ):
         assert expected in out
-    assert main(["run", "--d", "96", "--alpha", "16", "--link", "he2_sum", "--r", "2",
-                 "--width", "16", "--n-test", "500", "--seed", "3", "--json"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--d",
+                "96",
+                "--alpha",
+                "16",
+                "--link",
+                "he2_sum",
+                "--r",
+                "2",
+                "--width",
+                "16",
+                "--n-test",
+                "500",
+                "--seed",
+                "3",
+                "--json",
+            ]
+        )
+        == 0
+    )
     report = json.loads(capsys.readouterr().out)
-    assert [b["method"] for b in report["spectral"]] == ["spectral, huber T (as phase 1)",
-                                                         "spectral, optimal T"]
+    assert [b["method"] for b in report["spectral"]] == [
+        "spectral, huber T (as phase 1)",
+        "spectral, optimal T",
+    ]
 
 
 def test_errors_are_reported_not_raised(capsys):
@@ -51,8 +102,17 @@ def test_even_transform_unlocks_the_tanh_committee(capsys):
     # tanh(z1) + tanh(z2) is odd, so every odd preprocessing (the Huber default) gives a local
     # Hessian without signal: distance ~ 1 - r/d. |y| is even and has a clear outlier at
     # n1 = 32 d (measured distance 0.10 at d = 128); 0.2 and 0.8 are the margins.
-    common = ["run", "--d", "96", "--link", "tanh_committee", "--n-test", "500", "--json",
-              "--no-baseline"]
+    common = [
+        "run",
+        "--d",
+        "96",
+        "--link",
+        "tanh_committee",
+        "--n-test",
+        "500",
+        "--json",
+        "--no-baseline",
+    ]
     assert main(common) == 0
     assert json.loads(capsys.readouterr().out)["network"]["subspace_distance"] > 0.8
     assert main(common + ["--loss", "squared", "--transform", "modulus"]) == 0
@@ -70,7 +130,22 @@ def test_streamed_run_never_stores_the_data(capsys):
     assert report["sizes"]["streamed"] and report["sizes"]["dtype"] == "float32"
     assert "spectral" not in report
     assert report["network"]["subspace_distance"] < 0.2
-    assert main(["run", "--stream", "--d", "64", "--alpha", "8", "--n-test", "500",
-                 "--dtype", "float64"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--stream",
+                "--d",
+                "64",
+                "--alpha",
+                "8",
+                "--n-test",
+                "500",
+                "--dtype",
+                "float64",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "streamed: never stored" in out and "peak memory" in out and "float64" in out

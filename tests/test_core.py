@@ -1,4 +1,5 @@
 """The compiled core against the numpy reference, finite differences and power iteration."""
+
 import itertools
 
 import mpmath
@@ -85,8 +86,13 @@ def test_local_hessian_matches_reference(shape, threads, dtype, chunk_rows):
     assert out.shape == (d, 3) and out.dtype == dtype
     assert relative_error(out, reference.local_hessian_matvec(X, y, V)) < RTOL[dtype]
     wide = np.random.default_rng(2).standard_normal((d, 40)).astype(dtype)
-    assert relative_error(core.local_hessian_matvec(X, y, wide, n_threads=threads),
-                          reference.local_hessian_matvec(X, y, wide)) < RTOL[dtype]
+    assert (
+        relative_error(
+            core.local_hessian_matvec(X, y, wide, n_threads=threads),
+            reference.local_hessian_matvec(X, y, wide),
+        )
+        < RTOL[dtype]
+    )
     vec = core.local_hessian_matvec(X, y, V[:, 0], n_threads=threads)
     assert vec.shape == (d,)
     assert relative_error(vec, out[:, 0]) < RTOL[dtype]
@@ -107,8 +113,10 @@ def test_gradient_matches_central_differences(activation, loss):
         Wp, Wm = W.copy(), W.copy()
         Wp[j, k] += h
         Wm[j, k] -= h
-        numeric = (core.phase1_gradient(X, y, Wp, b, a, **kw)[1]
-                   - core.phase1_gradient(X, y, Wm, b, a, **kw)[1]) / (2 * h)
+        numeric = (
+            core.phase1_gradient(X, y, Wp, b, a, **kw)[1]
+            - core.phase1_gradient(X, y, Wm, b, a, **kw)[1]
+        ) / (2 * h)
         # central differences: O(h^2) truncation + O(eps / h) rounding ~ 1e-10 absolute; a kink
         # crossed within +-h (absolute, huber) shifts the estimate by <= |dL| ~ 1/n * ... << 1e-6
         assert abs(numeric - grad[j, k]) < 1e-6 * max(1.0, abs(grad[j, k])), (j, k)
@@ -117,8 +125,14 @@ def test_gradient_matches_central_differences(activation, loss):
 def test_phase1_run_matches_reference_with_records():
     X, y, W, b, a = problem(501, 11, 6, np.float64, scale=0.8)
     B = np.linalg.qr(np.random.default_rng(2).standard_normal((11, 3)))[0]
-    kw = dict(activation="logcosh", loss="huber", lr=0.3, weight_decay=0.5, n_steps=25,
-              record_steps=[25, 0, 7, 7])
+    kw = dict(
+        activation="logcosh",
+        loss="huber",
+        lr=0.3,
+        weight_decay=0.5,
+        n_steps=25,
+        record_steps=[25, 0, 7, 7],
+    )
     for basis in (None, B):
         run = core.phase1_run(X, y, W, b, a, record_basis=basis, **kw)
         ref = reference.phase1_run(X, y, W, b, a, record_basis=basis, **kw)
@@ -143,9 +157,19 @@ def test_phase1_run_is_power_iteration_in_the_linear_regime(dtype):
     W0 = rng.standard_normal((m, d)) * 1e-12  # stays < 1e-5 over the free run below
     a = np.array([1.0, -1.0, 0.5, -0.5])
     lr = 2.0
-    run = core.phase1_run(X.astype(dtype), y.astype(dtype), W0.astype(dtype), np.zeros(m, dtype),
-                          a.astype(dtype), activation="quadratic", loss="squared", lr=lr,
-                          weight_decay=1 / lr, n_steps=steps, keep_scale=True)
+    run = core.phase1_run(
+        X.astype(dtype),
+        y.astype(dtype),
+        W0.astype(dtype),
+        np.zeros(m, dtype),
+        a.astype(dtype),
+        activation="quadratic",
+        loss="squared",
+        lr=lr,
+        weight_decay=1 / lr,
+        n_steps=steps,
+        keep_scale=True,
+    )
     assert run.keep_scale
     S = reference.local_hessian(X, y)
     for j in range(m):
@@ -154,8 +178,19 @@ def test_phase1_run_is_power_iteration_in_the_linear_regime(dtype):
         # the linearisation error is O(|w x|^2) ~ 1e-16 per step; float32 rounding ~ 1e-6
         assert cosine > 1 - (1e-10 if dtype == np.float64 else 1e-5)
     # keep_scale only rescales: exp(log_scale) * W is the un-rescaled run
-    free = core.phase1_run(X, y, W0, np.zeros(m), a, activation="quadratic", loss="squared",
-                           lr=lr, weight_decay=1 / lr, n_steps=steps, keep_scale=False)
+    free = core.phase1_run(
+        X,
+        y,
+        W0,
+        np.zeros(m),
+        a,
+        activation="quadratic",
+        loss="squared",
+        lr=lr,
+        weight_decay=1 / lr,
+        n_steps=steps,
+        keep_scale=False,
+    )
     assert not free.keep_scale and np.all(free.log_scale == 0)
     if dtype == np.float64:
         assert relative_error(np.exp(run.log_scale[-1]) * run.W, free.W) < 1e-9
@@ -176,8 +211,26 @@ def test_keep_scale_refuses_large_init_and_auto_resolves():
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_logcosh_is_accurate_from_tiny_to_huge_arguments(dtype):
     # both sides of the SIMD kernel's Taylor range (1/32), the |z| = 1 branch switch, huge |z|
-    z = np.array([1e-150, 1e-20, 1e-8, 1e-3, 0.0312, -0.0313, 0.3, 0.99, 1.0, 1.01, 5.0, 30.0,
-                  700.0, 1e3, -1e3, -0.2])
+    z = np.array(
+        [
+            1e-150,
+            1e-20,
+            1e-8,
+            1e-3,
+            0.0312,
+            -0.0313,
+            0.3,
+            0.99,
+            1.0,
+            1.01,
+            5.0,
+            30.0,
+            700.0,
+            1e3,
+            -1e3,
+            -0.2,
+        ]
+    )
     z = np.concatenate([z, np.geomspace(1e-6, 0.05, 40), -np.geomspace(1e-6, 0.05, 40)])
     if dtype == np.float32:
         z = z[np.abs(z) > 1e-18]  # sigma(z) ~ z^2 / 2 underflows float32 below that
@@ -206,7 +259,9 @@ def test_results_are_bitwise_reproducible_and_thread_counts_agree():
     assert np.array_equal(first.W, again.W) and np.array_equal(first.loss, again.loss)
     single = core.phase1_run(X, y, W, b, a, n_threads=1, **kw)
     assert relative_error(single.W, first.W) < 1e-12
-    assert np.array_equal(core.local_hessian(X, y, n_threads=1), core.local_hessian(X, y, n_threads=2))
+    assert np.array_equal(
+        core.local_hessian(X, y, n_threads=1), core.local_hessian(X, y, n_threads=2)
+    )
     stats = core.hidden_statistics(X, y, W * 5, b, "logcosh", n_threads=2)
     for got, want in zip(core.hidden_statistics(X, y, W * 5, b, "logcosh", n_threads=2), stats):
         assert np.array_equal(got, want)
@@ -225,8 +280,19 @@ def test_divergence_raises_with_the_step():
 def test_progress_callback_sees_every_step():
     X, y, W, b, a = problem(50, 4, 2, np.float64)
     seen = []
-    core.phase1_run(X, y, W, b, a, activation="cos", loss="absolute", lr=0.1, weight_decay=0.1,
-                    n_steps=6, progress=seen.append)
+    core.phase1_run(
+        X,
+        y,
+        W,
+        b,
+        a,
+        activation="cos",
+        loss="absolute",
+        lr=0.1,
+        weight_decay=0.1,
+        n_steps=6,
+        progress=seen.append,
+    )
     assert seen == [1, 2, 3, 4, 5, 6]
 
 
@@ -243,7 +309,10 @@ def test_f_ordered_strided_and_integer_inputs_give_correct_results():
     Xi = np.round(X * 3).astype(np.int32)
     got, _ = core.phase1_gradient(Xi, y, W, b, a, **kw)
     assert got.dtype == np.float64
-    assert relative_error(got, reference.phase1_gradient(Xi.astype(float), y, W, b, a, **kw)[0]) < 1e-12
+    assert (
+        relative_error(got, reference.phase1_gradient(Xi.astype(float), y, W, b, a, **kw)[0])
+        < 1e-12
+    )
 
 
 BAD_INPUTS = [
@@ -255,7 +324,11 @@ BAD_INPUTS = [
     (dict(a=np.zeros((4, 1))), ValueError, "a must be 1-D"),
     (dict(X=np.full((10, 3), np.nan)), ValueError, "X contains NaN or inf"),
     (dict(y=np.r_[np.inf, np.zeros(9)]), ValueError, "y contains NaN or inf"),
-    (dict(W=np.zeros((4, 3), np.float32)), TypeError, "W has dtype float32 but the computation runs in float64"),
+    (
+        dict(W=np.zeros((4, 3), np.float32)),
+        TypeError,
+        "W has dtype float32 but the computation runs in float64",
+    ),
     (dict(X=np.zeros((10, 3), complex)), TypeError, "X has dtype complex128"),
     (dict(X=np.array([["a"] * 3] * 10)), TypeError, "X has dtype <U1"),
     (dict(activation="relu"), ValueError, "unknown activation 'relu'"),
@@ -268,22 +341,40 @@ BAD_INPUTS = [
 @pytest.mark.parametrize("module", [core, reference], ids=["core", "reference"])
 @pytest.mark.parametrize("bad,error,message", BAD_INPUTS, ids=[m for *_, m in BAD_INPUTS])
 def test_bad_inputs_raise_clear_errors(module, bad, error, message):
-    args = dict(X=np.ones((10, 3)), y=np.ones(10), W=np.ones((4, 3)), b=np.zeros(4), a=np.ones(4),
-                activation="logcosh", loss="huber", huber_delta=1.0, n_threads=None)
+    args = dict(
+        X=np.ones((10, 3)),
+        y=np.ones(10),
+        W=np.ones((4, 3)),
+        b=np.zeros(4),
+        a=np.ones(4),
+        activation="logcosh",
+        loss="huber",
+        huber_delta=1.0,
+        n_threads=None,
+    )
     args.update(bad)
     with pytest.raises(error, match=message):
-        module.phase1_gradient(args.pop("X"), args.pop("y"), args.pop("W"), args.pop("b"),
-                               args.pop("a"), **args)
+        module.phase1_gradient(
+            args.pop("X"), args.pop("y"), args.pop("W"), args.pop("b"), args.pop("a"), **args
+        )
 
 
 HIDDEN_BAD_INPUTS = [bad for bad in BAD_INPUTS if not {"a", "loss", "huber_delta"} & set(bad[0])]
 
 
 @pytest.mark.parametrize("module", [core, reference], ids=["core", "reference"])
-@pytest.mark.parametrize("bad,error,message", HIDDEN_BAD_INPUTS, ids=[m for *_, m in HIDDEN_BAD_INPUTS])
+@pytest.mark.parametrize(
+    "bad,error,message", HIDDEN_BAD_INPUTS, ids=[m for *_, m in HIDDEN_BAD_INPUTS]
+)
 def test_hidden_features_and_statistics_reject_bad_inputs(module, bad, error, message):
-    args = dict(X=np.ones((10, 3)), y=np.ones(10), W=np.ones((4, 3)), b=np.zeros(4),
-                activation="logcosh", n_threads=None)
+    args = dict(
+        X=np.ones((10, 3)),
+        y=np.ones(10),
+        W=np.ones((4, 3)),
+        b=np.zeros(4),
+        activation="logcosh",
+        n_threads=None,
+    )
     args.update(bad)
     X, y, W, b = args.pop("X"), args.pop("y"), args.pop("W"), args.pop("b")
     with pytest.raises(error, match=message):
@@ -297,12 +388,15 @@ def test_hidden_features_and_statistics_reject_bad_inputs(module, bad, error, me
 def test_bad_run_settings_raise_clear_errors(module):
     X, y, W, b, a = problem(10, 3, 2, np.float64)
     kw = dict(activation="logcosh", loss="squared", lr=0.1, weight_decay=0.1, n_steps=3)
-    for change, message in [(dict(lr=-1.0), "lr must be > 0"), (dict(lr=np.nan), "lr must be a finite"),
-                            (dict(weight_decay=-0.1), "weight_decay must be >= 0"),
-                            (dict(n_steps=2.5), "n_steps must be an integer"),
-                            (dict(record_steps=[4]), r"record_steps must lie in \[0, n_steps=3\]"),
-                            (dict(keep_scale="yes"), "keep_scale must be True, False or 'auto'"),
-                            (dict(record_basis=np.ones((4, 2))), "record_basis has shape")]:
+    for change, message in [
+        (dict(lr=-1.0), "lr must be > 0"),
+        (dict(lr=np.nan), "lr must be a finite"),
+        (dict(weight_decay=-0.1), "weight_decay must be >= 0"),
+        (dict(n_steps=2.5), "n_steps must be an integer"),
+        (dict(record_steps=[4]), r"record_steps must lie in \[0, n_steps=3\]"),
+        (dict(keep_scale="yes"), "keep_scale must be True, False or 'auto'"),
+        (dict(record_basis=np.ones((4, 2))), "record_basis has shape"),
+    ]:
         with pytest.raises(ValueError, match=message):
             module.phase1_run(X, y, W, b, a, **{**kw, **change})
     with pytest.raises(ValueError, match="V has length 4; expected d = 3"):
@@ -314,22 +408,39 @@ def test_zero_local_hessian_keeps_w_at_zero_instead_of_diverging(module):
     """Constant labels and lr * weight_decay = 1: one step sends W to exactly 0 (S = 0); the
     rescaling must not divide by zero, and log_scale records the collapse as -inf."""
     X, _, W, b, a = problem(64, 5, 2, np.float64, scale=1e-9)
-    run = module.phase1_run(X, np.zeros(64), W, b * 0, a, activation="quadratic", loss="squared",
-                            lr=1.0, weight_decay=1.0, n_steps=3, keep_scale=True)
+    run = module.phase1_run(
+        X,
+        np.zeros(64),
+        W,
+        b * 0,
+        a,
+        activation="quadratic",
+        loss="squared",
+        lr=1.0,
+        weight_decay=1.0,
+        n_steps=3,
+        keep_scale=True,
+    )
     assert np.all(run.W == 0) and run.log_scale[-1] == -np.inf
 
 
 @pytest.mark.parametrize("module", [core, reference], ids=["core", "reference"])
 def test_divergence_can_warn_and_return_the_last_finite_weights(module):
     X, y, W, b, a = problem(200, 10, 4, np.float64, scale=1.0)
-    kw = dict(activation="quadratic", loss="squared", lr=1e6, weight_decay=0.0, n_steps=50,
-              record_steps=[0, 1, 50])
+    kw = dict(
+        activation="quadratic",
+        loss="squared",
+        lr=1e6,
+        weight_decay=0.0,
+        n_steps=50,
+        record_steps=[0, 1, 50],
+    )
     with pytest.warns(RuntimeWarning, match=r"diverged at step (\d+)") as caught:
         run = module.phase1_run(X, y, W, b, a, on_divergence="warn", **kw)
     t = run.diverged_at
     assert t is not None and any(f"step {t}:" in str(w.message) for w in caught)
-    assert np.all(np.isfinite(run.W)) and np.all(np.isnan(run.loss[t + 1:]))
-    assert np.all(np.isnan(run.log_scale[t + 1:])) and np.isnan(run.recorded[-1]).all()
+    assert np.all(np.isfinite(run.W)) and np.all(np.isnan(run.loss[t + 1 :]))
+    assert np.all(np.isnan(run.log_scale[t + 1 :])) and np.isnan(run.recorded[-1]).all()
     # W is W_t: the same run stopped just before step t reproduces it
     if t > 0:
         short = module.phase1_run(X, y, W, b, a, **{**kw, "n_steps": t, "record_steps": None})

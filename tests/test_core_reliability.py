@@ -1,4 +1,5 @@
 """Reliability of the core: Ctrl-C, GIL release, thread safety, odd memory layouts, properties."""
+
 import os
 import subprocess
 import sys
@@ -37,7 +38,9 @@ def test_ctrl_c_stops_phase1_run_within_a_second_and_leaves_the_process_usable()
         print("usable", np.isfinite(loss))
         """
     )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     lines = dict(line.split() for line in out.stdout.strip().splitlines())
     assert float(lines["latency"]) < 1.0
@@ -60,8 +63,19 @@ def test_gil_is_released_during_core_calls():
     counter = threading.Thread(target=count)
     counter.start()
     start = time.perf_counter()
-    core.phase1_run(X, y, W, np.zeros(64), np.ones(64), activation="logcosh", loss="squared",
-                    lr=0.1, weight_decay=0.0, n_steps=1, n_threads=1)
+    core.phase1_run(
+        X,
+        y,
+        W,
+        np.zeros(64),
+        np.ones(64),
+        activation="logcosh",
+        loss="squared",
+        lr=0.1,
+        weight_decay=0.0,
+        n_steps=1,
+        n_threads=1,
+    )
     core.local_hessian_matvec(X, y, rng.standard_normal((300, 8)), n_threads=1)
     elapsed = time.perf_counter() - start
     done.set()
@@ -78,7 +92,9 @@ def test_two_python_threads_calling_the_core_get_correct_results():
         X = rng.standard_normal((3000, 50))
         problems.append((X, rng.standard_normal(3000), rng.standard_normal((8, 50)) * 0.1))
     kw = dict(activation="logcosh", loss="huber", n_threads=1)
-    expected = [core.phase1_gradient(X, y, W, np.zeros(8), np.ones(8), **kw)[0] for X, y, W in problems]
+    expected = [
+        core.phase1_gradient(X, y, W, np.zeros(8), np.ones(8), **kw)[0] for X, y, W in problems
+    ]
     results = [[] for _ in problems]
 
     def work(i):
@@ -107,8 +123,12 @@ def test_read_only_and_memory_mapped_inputs(tmp_path):
     W.setflags(write=False)
     want = reference.local_hessian_matvec(X, y, W.T)
     assert np.allclose(core.local_hessian_matvec(mapped, y, W.T), want, rtol=1e-12, atol=0)
-    grad, _ = core.phase1_gradient(mapped, y, W, np.zeros(4), np.ones(4), activation="cos", loss="absolute")
-    want_grad, _ = reference.phase1_gradient(X, y, W, np.zeros(4), np.ones(4), activation="cos", loss="absolute")
+    grad, _ = core.phase1_gradient(
+        mapped, y, W, np.zeros(4), np.ones(4), activation="cos", loss="absolute"
+    )
+    want_grad, _ = reference.phase1_gradient(
+        X, y, W, np.zeros(4), np.ones(4), activation="cos", loss="absolute"
+    )
     assert np.allclose(grad, want_grad, rtol=1e-12, atol=1e-15)
 
 
@@ -135,11 +155,19 @@ def phase1_cases(draw):
     rng = np.random.default_rng(seed)
     X = layouts(draw, rng.standard_normal((n, d)).astype(dtype))
     W = layouts(draw, (scale * rng.standard_normal((m, d))).astype(dtype))
-    arrays = dict(X=X, y=rng.standard_normal(n).astype(dtype), W=W,
-                  b=(scale * rng.standard_normal(m)).astype(dtype), a=rng.standard_normal(m).astype(dtype))
-    names = dict(activation=draw(st.sampled_from(["logcosh", "quadratic", "cos"])),
-                 loss=draw(st.sampled_from(["squared", "absolute", "huber"])),
-                 huber_delta=draw(st.floats(0.05, 3.0)), n_threads=draw(st.sampled_from([1, 2])))
+    arrays = dict(
+        X=X,
+        y=rng.standard_normal(n).astype(dtype),
+        W=W,
+        b=(scale * rng.standard_normal(m)).astype(dtype),
+        a=rng.standard_normal(m).astype(dtype),
+    )
+    names = dict(
+        activation=draw(st.sampled_from(["logcosh", "quadratic", "cos"])),
+        loss=draw(st.sampled_from(["squared", "absolute", "huber"])),
+        huber_delta=draw(st.floats(0.05, 3.0)),
+        n_threads=draw(st.sampled_from([1, 2])),
+    )
     return arrays, names
 
 
@@ -169,8 +197,8 @@ def test_more_than_2_to_the_31_elements_do_not_overflow_indices():
     X = np.empty((n, d), np.float32)
     pattern = np.random.default_rng(0).standard_normal((64, d)).astype(np.float32)
     for start in range(0, n, 64 * 4096):
-        block = X[start:start + 64 * 4096]
-        block[:] = np.tile(pattern, (block.shape[0] // 64 + 1, 1))[:block.shape[0]]
+        block = X[start : start + 64 * 4096]
+        block[:] = np.tile(pattern, (block.shape[0] // 64 + 1, 1))[: block.shape[0]]
     t = np.ones(n, np.float32)
     v = np.zeros(d, np.float32)
     v[0] = 1.0
@@ -183,8 +211,8 @@ def test_more_than_2_to_the_31_elements_do_not_overflow_indices():
 def test_the_best_supported_core_variant_is_loaded():
     """A variant that is built and supported must import; a broken one would silently run
     several times slower on the base (SSE2) build."""
-    from mimkit._native import _LEVELS, native
     from mimkit import _core_base
+    from mimkit._native import _LEVELS, native
 
     forced = os.environ.get("MIMKIT_ISA", "").strip()
     best = forced or next(level for level in _LEVELS if _core_base.cpu_supports(level))

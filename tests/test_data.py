@@ -1,4 +1,5 @@
 """Multi-index data: the subspace, the labels, chunked sampling, reproducibility, errors."""
+
 import numpy as np
 import pytest
 
@@ -64,13 +65,16 @@ def test_make_multi_index():
     assert X3.shape == (5, 4)
 
 
-@pytest.mark.parametrize("kwargs, exc, match", [
-    (dict(d=0, link="z1z2"), ValueError, "d must be"),
-    (dict(d=5, link="z1z2", noise=-1.0), ValueError, "noise"),
-    (dict(d=5, link="z1z2", U=np.ones((2, 5))), ValueError, "orthonormal"),
-    (dict(d=5, link="z1z2", U=np.eye(3)), ValueError, r"shape \(r, d\)"),
-    (dict(d=5, link=lambda z: z[:, 0]), ValueError, "r"),
-])
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        (dict(d=0, link="z1z2"), ValueError, "d must be"),
+        (dict(d=5, link="z1z2", noise=-1.0), ValueError, "noise"),
+        (dict(d=5, link="z1z2", U=np.ones((2, 5))), ValueError, "orthonormal"),
+        (dict(d=5, link="z1z2", U=np.eye(3)), ValueError, r"shape \(r, d\)"),
+        (dict(d=5, link=lambda z: z[:, 0]), ValueError, "r"),
+    ],
+)
 def test_model_errors(kwargs, exc, match):
     with pytest.raises(exc, match=match):
         MultiIndexModel(**kwargs)

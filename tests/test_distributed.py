@@ -1,4 +1,5 @@
 """Phase 1 on a Dask cluster (mimkit.distributed) against the core on the same stream."""
+
 import json
 import sys
 
@@ -18,8 +19,9 @@ M, D, N = 8, 200, 6000
 
 @pytest.fixture(scope="module")
 def client():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None)
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    )
     client = distributed.Client(cluster)
     yield client
     client.close()
@@ -95,8 +97,7 @@ def assert_same_run(got, want, rtol):
 @pytest.mark.parametrize("basis", [False, True])
 def test_matches_core_float64(client, keep_scale, init_scale, basis):
     X, y, W, b, a, U = problem(init_scale=init_scale)
-    kw = dict(KW, keep_scale=keep_scale, record_steps=[0, 5, 12],
-              record_basis=U if basis else None)
+    kw = dict(KW, keep_scale=keep_scale, record_steps=[0, 5, 12], record_basis=U if basis else None)
     want = core.phase1_run(X, y, W, b, a, **kw)
     steps = []
     got = phase1_run_dask(client, X, y, W, b, a, progress=steps.append, **kw)
@@ -109,8 +110,9 @@ def test_matches_core_float64(client, keep_scale, init_scale, basis):
         # regime the run without rescaling ends at exp(log_scale) W (to ~init_scale^2).
         assert np.linalg.norm(got.W) == pytest.approx(np.linalg.norm(W), rel=1e-12)
         free = core.phase1_run(X, y, W, b, a, **dict(kw, keep_scale=False))
-        np.testing.assert_allclose(np.exp(got.log_scale[-1]) * got.W, free.W, rtol=1e-6,
-                                   atol=1e-6 * np.abs(free.W).max())
+        np.testing.assert_allclose(
+            np.exp(got.log_scale[-1]) * got.W, free.W, rtol=1e-6, atol=1e-6 * np.abs(free.W).max()
+        )
 
 
 def test_independent_of_n_parts(client):
@@ -195,8 +197,9 @@ def test_only_small_data_travel_per_step(client):
     # the labels, once, one contiguous slice per part; then one W per step
     labels, *per_step = recorder.scattered
     np.testing.assert_array_equal(np.concatenate(labels), y)
-    assert [len(part) for part in labels] == [stop - start
-                                              for start, stop in split_rows(N, n_parts)]
+    assert [len(part) for part in labels] == [
+        stop - start for start, stop in split_rows(N, n_parts)
+    ]
     assert len(per_step) == n_steps
     assert all(isinstance(w, np.ndarray) and w.shape == (M, D) for w in per_step)
     # the tasks carry an address, futures and (m,) vectors: no array larger than m x d, no data set
@@ -241,19 +244,32 @@ def test_training_and_the_command_line_run_phase1_on_the_cluster(client, capsys)
     from mimkit.cli import main
     from mimkit.training import run_phase1
 
-    data = MultiIndexModel(48, "z1z2", random_state=0).stream(3000, dtype=np.float64,
-                                                             random_state=1)
+    data = MultiIndexModel(48, "z1z2", random_state=0).stream(
+        3000, dtype=np.float64, random_state=1
+    )
     local = run_phase1(data, n_hidden=8, n_steps=6, random_state=0)
     remote = run_phase1(data, n_hidden=8, n_steps=6, random_state=0, client=client)
     np.testing.assert_allclose(remote.W, local.W, rtol=1e-10, atol=1e-12 * np.abs(local.W).max())
-    argv = ["run", "--stream", "--d", "48", "--alpha", "16", "--n-test", "500", "--json",
-            "--dtype", "float64"]
+    argv = [
+        "run",
+        "--stream",
+        "--d",
+        "48",
+        "--alpha",
+        "16",
+        "--n-test",
+        "500",
+        "--json",
+        "--dtype",
+        "float64",
+    ]
     assert main(argv) == 0
     alone = json.loads(capsys.readouterr().out)
     assert main(argv + ["--dask", client.scheduler.address]) == 0
     spread = json.loads(capsys.readouterr().out)
     assert spread["sizes"]["dask"] == client.scheduler.address
     assert spread["network"]["subspace_distance"] == pytest.approx(
-        alone["network"]["subspace_distance"], rel=1e-8)
+        alone["network"]["subspace_distance"], rel=1e-8
+    )
     assert main(["run", "--dask", "local", "--d", "16"]) == 2
     assert "--dask needs --stream" in capsys.readouterr().err

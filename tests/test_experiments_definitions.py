@@ -1,4 +1,5 @@
 """The shipped experiments: parameters, --set parsing, CLI errors, small end-to-end runs."""
+
 import numpy as np
 import pytest
 
@@ -8,8 +9,7 @@ from mimkit.experiments.definitions import EXPERIMENTS, get_experiment
 from mimkit.experiments.definitions.stopping_time import recorded_steps
 from mimkit.experiments.registry import parse_set
 
-NAMES = ["sample-complexity", "stopping-time", "learning-rate", "loss-preprocessing",
-         "gd-vs-power"]
+NAMES = ["sample-complexity", "stopping-time", "learning-rate", "loss-preprocessing", "gd-vs-power"]
 
 
 def test_the_five_experiments_are_registered_with_valid_grids():
@@ -30,15 +30,18 @@ def test_set_sweeps_fixes_and_types_parameters():
     assert [p.key for p in grid] == [p.key for p in again]
 
 
-@pytest.mark.parametrize("item, match", [
-    ("alpha", "bad --set 'alpha'"),
-    ("=3", "bad --set"),
-    ("alpha=", "bad --set"),
-    ("nope=1", "no parameter 'nope'"),
-    ("d=12.5", "'12.5' is not an integer"),
-    ("alpha=fast", "'fast' is not a number"),
-    ("alpha=1,1", "repeated"),
-])
+@pytest.mark.parametrize(
+    "item, match",
+    [
+        ("alpha", "bad --set 'alpha'"),
+        ("=3", "bad --set"),
+        ("alpha=", "bad --set"),
+        ("nope=1", "no parameter 'nope'"),
+        ("d=12.5", "'12.5' is not an integer"),
+        ("alpha=fast", "'fast' is not a number"),
+        ("alpha=1,1", "repeated"),
+    ],
+)
 def test_bad_set_items_are_named(item, match):
     with pytest.raises(ValueError, match=match):
         parse_set([item], get_experiment("sample-complexity"))
@@ -62,10 +65,31 @@ def test_list_names_every_experiment(capsys):
 
 def test_three_values_three_seeds_at_d256_end_to_end(tmp_path):
     out = tmp_path / "sc"
-    status = main(["sweep", "sample-complexity", "--set", "d=256", "--set", "alpha=0.5,4,16",
-                   "--set", "steps=12", "--set", "width=16", "--set", "n_test=1024",
-                   "--set", "alpha2=4", "--seeds", "3", "--workers", "1", "--quiet",
-                   "--out", str(out)])
+    status = main(
+        [
+            "sweep",
+            "sample-complexity",
+            "--set",
+            "d=256",
+            "--set",
+            "alpha=0.5,4,16",
+            "--set",
+            "steps=12",
+            "--set",
+            "width=16",
+            "--set",
+            "n_test=1024",
+            "--set",
+            "alpha2=4",
+            "--seeds",
+            "3",
+            "--workers",
+            "1",
+            "--quiet",
+            "--out",
+            str(out),
+        ]
+    )
     assert status == 0
     df = load(out)
     assert len(df) == 9 and df["seed"].nunique() == 9
@@ -82,10 +106,32 @@ def test_three_values_three_seeds_at_d256_end_to_end(tmp_path):
 
 
 def test_stopping_time_records_every_step_of_one_trajectory(tmp_path):
-    status = main(["sweep", "stopping-time", "--set", "d=128", "--set", "alpha=8",
-                   "--set", "max_steps=20", "--set", "width=16", "--set", "n_test=512",
-                   "--set", "alpha2=4", "--seeds", "1", "--workers", "1", "--quiet",
-                   "--no-plot", "--out", str(tmp_path)])
+    status = main(
+        [
+            "sweep",
+            "stopping-time",
+            "--set",
+            "d=128",
+            "--set",
+            "alpha=8",
+            "--set",
+            "max_steps=20",
+            "--set",
+            "width=16",
+            "--set",
+            "n_test=512",
+            "--set",
+            "alpha2=4",
+            "--seeds",
+            "1",
+            "--workers",
+            "1",
+            "--quiet",
+            "--no-plot",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert status == 0
     df = load(tmp_path)
     assert list(df["T1"]) == recorded_steps(20) == [0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20]
@@ -95,9 +141,28 @@ def test_stopping_time_records_every_step_of_one_trajectory(tmp_path):
 
 
 def test_small_init_gd_is_power_iteration_to_rounding(tmp_path):
-    status = main(["sweep", "gd-vs-power", "--set", "d=128", "--set", "steps=8",
-                   "--set", "init_scale=1e-6,3", "--set", "width=8", "--seeds", "1",
-                   "--workers", "1", "--quiet", "--no-plot", "--out", str(tmp_path)])
+    status = main(
+        [
+            "sweep",
+            "gd-vs-power",
+            "--set",
+            "d=128",
+            "--set",
+            "steps=8",
+            "--set",
+            "init_scale=1e-6,3",
+            "--set",
+            "width=8",
+            "--seeds",
+            "1",
+            "--workers",
+            "1",
+            "--quiet",
+            "--no-plot",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert status == 0
     df = load(tmp_path)
     small, large = df[df["init_scale"] == 1e-6], df[df["init_scale"] == 3.0]

@@ -1,4 +1,5 @@
 """The sweep grid: points, keys and derived seeds."""
+
 import numpy as np
 import pytest
 
@@ -25,10 +26,12 @@ def test_seeds_do_not_depend_on_the_rest_of_the_grid():
 def test_seed_depends_on_base_seed_seed_index_and_every_parameter():
     base = derive_seed({"d": 128, "alpha": 1.0}, 0, 0)
     assert derive_seed({"d": 128, "alpha": 1.0}, 0, 0) == base
-    others = [derive_seed({"d": 128, "alpha": 1.0}, 1, 0),
-              derive_seed({"d": 128, "alpha": 1.0}, 0, 1),
-              derive_seed({"d": 128, "alpha": 2.0}, 0, 0),
-              derive_seed({"d": 256, "alpha": 1.0}, 0, 0)]
+    others = [
+        derive_seed({"d": 128, "alpha": 1.0}, 1, 0),
+        derive_seed({"d": 128, "alpha": 1.0}, 0, 1),
+        derive_seed({"d": 128, "alpha": 2.0}, 0, 0),
+        derive_seed({"d": 256, "alpha": 1.0}, 0, 0),
+    ]
     assert base not in others and len(set(others)) == 4
     assert all(0 <= s < 2**63 for s in [base, *others])
 
@@ -40,13 +43,16 @@ def test_numpy_values_give_the_same_points_as_python_values():
     assert type(a[0].params["d"]) is int
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"swept": {"d": [1, 1]}}, "repeated"),
-    ({"swept": {"d": []}}, "no values"),
-    ({"swept": {"d": [1]}, "fixed": {"d": 2}}, "both swept and fixed"),
-    ({"swept": {"d": [1]}, "seeds": 0}, "seeds"),
-    ({"swept": {"alpha": [float("nan")]}}, "not finite"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"swept": {"d": [1, 1]}}, "repeated"),
+        ({"swept": {"d": []}}, "no values"),
+        ({"swept": {"d": [1]}, "fixed": {"d": 2}}, "both swept and fixed"),
+        ({"swept": {"d": [1]}, "seeds": 0}, "seeds"),
+        ({"swept": {"alpha": [float("nan")]}}, "not finite"),
+    ],
+)
 def test_bad_grids_are_rejected_with_the_parameter_named(kwargs, match):
     with pytest.raises(ValueError, match=match):
         Grid(**kwargs)

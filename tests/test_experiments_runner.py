@@ -1,4 +1,5 @@
 """The sweep runner: resume after a kill, Ctrl-C, failures, identical records on every backend."""
+
 import os
 import signal
 import subprocess
@@ -10,15 +11,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mimkit.experiments import (DaskBackend, Grid, LocalBackend, PointsFailedError, load,
-                                run_sweep)
+import _experiments_toy as toy
+from mimkit.experiments import DaskBackend, Grid, LocalBackend, PointsFailedError, load, run_sweep
 from mimkit.experiments.store import ResultStore
 
-import _experiments_toy as toy
-
 TESTS = Path(__file__).resolve().parent
-SLOW_GRID = dict(swept={"d": [16, 32, 48, 64, 80, 96, 112, 128, 144, 160]},
-                 fixed={"alpha": 2.0, "sleep": 0.4}, seeds=2)
+SLOW_GRID = dict(
+    swept={"d": [16, 32, 48, 64, 80, 96, 112, 128, 144, 160]},
+    fixed={"alpha": 2.0, "sleep": 0.4},
+    seeds=2,
+)
 
 
 def _metric_columns(df):
@@ -35,8 +37,13 @@ def _start_sweep_process(out: Path) -> subprocess.Popen:
     """)
     # the installed mimkit, plus the tests folder for the toy point functions
     env = {**os.environ, "PYTHONPATH": str(TESTS)}
-    return subprocess.Popen([sys.executable, "-c", script], env=env, start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, "-c", script],
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def _wait_for_points(out: Path, n: int, proc: subprocess.Popen, timeout: float = 30.0) -> None:
@@ -48,8 +55,9 @@ def _wait_for_points(out: Path, n: int, proc: subprocess.Popen, timeout: float =
 
 
 def _snapshot(out: Path) -> dict:
-    return {f.name: (f.stat().st_mtime_ns, f.read_bytes())
-            for f in (out / "points").glob("*.parquet")}
+    return {
+        f.name: (f.stat().st_mtime_ns, f.read_bytes()) for f in (out / "points").glob("*.parquet")
+    }
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
@@ -68,8 +76,14 @@ def test_killed_sweep_resumes_without_recomputing_finished_points(tmp_path, sig)
     grid = Grid(**SLOW_GRID)
     assert 3 <= len(before) < len(grid)
 
-    summary = run_sweep(toy.toy_point, grid, tmp_path, experiment="toy",
-                        backend=LocalBackend(n_workers=2, threads_per_worker=1), progress=False)
+    summary = run_sweep(
+        toy.toy_point,
+        grid,
+        tmp_path,
+        experiment="toy",
+        backend=LocalBackend(n_workers=2, threads_per_worker=1),
+        progress=False,
+    )
     assert summary.skipped == len(before)
     assert summary.computed == len(grid) - len(before)
     after = _snapshot(tmp_path)
@@ -81,10 +95,22 @@ def test_killed_sweep_resumes_without_recomputing_finished_points(tmp_path, sig)
 
 def test_dask_local_cluster_and_process_pool_give_identical_records(tmp_path):
     grid = Grid({"d": [32, 64, 96], "alpha": [2.0, 4.0]}, fixed={"noise": 0.3}, seeds=2)
-    run_sweep(toy.toy_point, grid, tmp_path / "local", experiment="toy", progress=False,
-              backend=LocalBackend(n_workers=2, threads_per_worker=1))
-    run_sweep(toy.toy_point, grid, tmp_path / "dask", experiment="toy", progress=False,
-              backend=DaskBackend(n_workers=2, threads_per_worker=1))
+    run_sweep(
+        toy.toy_point,
+        grid,
+        tmp_path / "local",
+        experiment="toy",
+        progress=False,
+        backend=LocalBackend(n_workers=2, threads_per_worker=1),
+    )
+    run_sweep(
+        toy.toy_point,
+        grid,
+        tmp_path / "dask",
+        experiment="toy",
+        progress=False,
+        backend=DaskBackend(n_workers=2, threads_per_worker=1),
+    )
     a, b = load(tmp_path / "local"), load(tmp_path / "dask")
     assert len(a) == len(grid)
     # Computed in worker processes, not here, and by different processes on each backend.
@@ -96,8 +122,14 @@ def test_dask_local_cluster_and_process_pool_give_identical_records(tmp_path):
 def test_failed_points_are_reported_after_the_others_are_stored(tmp_path):
     grid = Grid({"bad": [False, True], "k": [1, 2]})
     with pytest.raises(PointsFailedError, match="2 of 4 points failed.*ArithmeticError") as info:
-        run_sweep(toy.toy_failing, grid, tmp_path, experiment="toy", progress=False,
-                  backend=LocalBackend(n_workers=1))
+        run_sweep(
+            toy.toy_failing,
+            grid,
+            tmp_path,
+            experiment="toy",
+            progress=False,
+            backend=LocalBackend(n_workers=1),
+        )
     assert info.value.summary.computed == 2
     df = load(tmp_path)
     assert list(df["bad"]) == [False, False] and sorted(df["k"]) == [1, 2]
@@ -105,13 +137,25 @@ def test_failed_points_are_reported_after_the_others_are_stored(tmp_path):
 
 def test_multirow_points_and_timing_column(tmp_path):
     grid = Grid({"steps": [2, 3]}, seeds=2)
-    summary = run_sweep(toy.toy_multirow, grid, tmp_path, experiment="toy", progress=False,
-                        backend=LocalBackend(n_workers=1))
+    summary = run_sweep(
+        toy.toy_multirow,
+        grid,
+        tmp_path,
+        experiment="toy",
+        progress=False,
+        backend=LocalBackend(n_workers=1),
+    )
     assert (summary.total, summary.computed, summary.skipped) == (4, 4, 0)
     df = load(tmp_path)
     assert len(df) == 2 * 2 + 2 * 3
     assert (df["time_point_s"] >= 0).all()
     assert list(df.loc[df["steps"] == 3, "step"]) == [0, 1, 2, 0, 1, 2]
-    again = run_sweep(toy.toy_multirow, Grid({"steps": [2, 3, 4]}, seeds=2), tmp_path,
-                      experiment="toy", progress=False, backend=LocalBackend(n_workers=1))
+    again = run_sweep(
+        toy.toy_multirow,
+        Grid({"steps": [2, 3, 4]}, seeds=2),
+        tmp_path,
+        experiment="toy",
+        progress=False,
+        backend=LocalBackend(n_workers=1),
+    )
     assert (again.skipped, again.computed) == (4, 2)

@@ -1,4 +1,5 @@
 """The results store: atomic point files, manifest, load."""
+
 import json
 
 import pandas as pd
@@ -17,8 +18,9 @@ def test_points_round_trip_through_parquet_in_grid_order(tmp_path):
     store.begin("toy", _grid(), "cmd")
     points = list(_grid())
     for p in reversed(points):  # completion order is arbitrary
-        store.write_point(p, [{"err": p.params["alpha"] * p.params["d"], "step": 0},
-                              {"err": -1.0, "step": 5}])
+        store.write_point(
+            p, [{"err": p.params["alpha"] * p.params["d"], "step": 0}, {"err": -1.0, "step": 5}]
+        )
     df = load(tmp_path)
     assert len(df) == 2 * len(points)
     assert store.finished_ids() == {p.id for p in points}

@@ -1,4 +1,5 @@
 """LayerwiseRegressor: scikit-learn compliance, learning, reproducibility, parameter errors."""
+
 import numpy as np
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -12,8 +13,9 @@ from mimkit.metrics import subspace_distance
 EXPECTED_FAILED_CHECKS: dict = {}
 
 
-@parametrize_with_checks([LayerwiseRegressor(random_state=0)],
-                         expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS)
+@parametrize_with_checks(
+    [LayerwiseRegressor(random_state=0)], expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS
+)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 
@@ -41,7 +43,9 @@ def test_learns_a_multi_index_model(problem):
 
 def test_reproducible_with_random_state(problem):
     _, X, y, Xt, _ = problem
-    p = [LayerwiseRegressor(random_state=s).fit(X[:500], y[:500]).predict(Xt[:50]) for s in (1, 1, 2)]
+    p = [
+        LayerwiseRegressor(random_state=s).fit(X[:500], y[:500]).predict(Xt[:50]) for s in (1, 1, 2)
+    ]
     np.testing.assert_array_equal(p[0], p[1])
     assert not np.allclose(p[0], p[2])
     gen = np.random.default_rng(3)
@@ -50,8 +54,9 @@ def test_reproducible_with_random_state(problem):
 
 def test_explicit_phase2_data_and_dtypes(problem):
     _, X, y, Xt, _ = problem
-    est = LayerwiseRegressor(n_hidden=8, random_state=0).fit(X[:300], y[:300], X2=X[300:500],
-                                                             y2=y[300:500])
+    est = LayerwiseRegressor(n_hidden=8, random_state=0).fit(
+        X[:300], y[:300], X2=X[300:500], y2=y[300:500]
+    )
     assert (est.history_["n1"], est.history_["n2"]) == (300, 200)
     X32 = Xt[:20].astype(np.float32)
     assert est.transform(X32).dtype == np.float32 and est.transform(X32).shape == (20, 8)
@@ -63,21 +68,24 @@ def test_explicit_phase2_data_and_dtypes(problem):
         est.fit(X[:300], y[:300], X2=X[:10, :5], y2=y[:10])
 
 
-@pytest.mark.parametrize("params, exc, match", [
-    (dict(n_hidden=7), ValueError, "n_hidden"),
-    (dict(activation="relu"), ValueError, "activation"),
-    (dict(loss="hinge"), ValueError, "loss"),
-    (dict(huber_delta=-1.0), ValueError, "huber_delta"),
-    (dict(label_transform="abs"), TypeError, "label_transform"),
-    (dict(lr=0.0), ValueError, "lr"),
-    (dict(weight_decay=-1.0), ValueError, "weight_decay"),
-    (dict(n_steps=-2), ValueError, "n_steps"),
-    (dict(init_scale=0.0), ValueError, "init_scale"),
-    (dict(ridge="loo"), ValueError, "ridge"),
-    (dict(phase2_fraction=1.0), ValueError, "phase2_fraction"),
-    (dict(n_threads=0), ValueError, "n_threads"),
-    (dict(random_state="x"), TypeError, "random_state"),
-])
+@pytest.mark.parametrize(
+    "params, exc, match",
+    [
+        (dict(n_hidden=7), ValueError, "n_hidden"),
+        (dict(activation="relu"), ValueError, "activation"),
+        (dict(loss="hinge"), ValueError, "loss"),
+        (dict(huber_delta=-1.0), ValueError, "huber_delta"),
+        (dict(label_transform="abs"), TypeError, "label_transform"),
+        (dict(lr=0.0), ValueError, "lr"),
+        (dict(weight_decay=-1.0), ValueError, "weight_decay"),
+        (dict(n_steps=-2), ValueError, "n_steps"),
+        (dict(init_scale=0.0), ValueError, "init_scale"),
+        (dict(ridge="loo"), ValueError, "ridge"),
+        (dict(phase2_fraction=1.0), ValueError, "phase2_fraction"),
+        (dict(n_threads=0), ValueError, "n_threads"),
+        (dict(random_state="x"), TypeError, "random_state"),
+    ],
+)
 def test_bad_parameters_raise_at_fit(problem, params, exc, match):
     _, X, y, _, _ = problem
     est = LayerwiseRegressor(**params)  # construction never validates (scikit-learn rule)

@@ -1,4 +1,5 @@
 """The link library: values, r handling, metadata, and the theory flag's first criterion."""
+
 import numpy as np
 import pytest
 
@@ -7,17 +8,20 @@ from mimkit.links import LINKS, Link, get_link, he2
 Z = np.array([[1.0, 2.0, -3.0], [-0.5, 0.5, 2.0]])
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("z1z2", [2.0, -0.25]),
-    ("sign_z1z2", [1.0, -1.0]),
-    ("z1z2z3", [-6.0, -0.5]),
-    ("staircase", [3.0, -0.75]),
-    ("parity3", [-1.0, -1.0]),
-    ("tanh_committee", [np.tanh(1) + np.tanh(2), 0.0]),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("z1z2", [2.0, -0.25]),
+        ("sign_z1z2", [1.0, -1.0]),
+        ("z1z2z3", [-6.0, -0.5]),
+        ("staircase", [3.0, -0.75]),
+        ("parity3", [-1.0, -1.0]),
+        ("tanh_committee", [np.tanh(1) + np.tanh(2), 0.0]),
+    ],
+)
 def test_library_values(name, expected):
     link = get_link(name)
-    np.testing.assert_allclose(link(Z[:, :link.r]), expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(link(Z[:, : link.r]), expected, rtol=1e-12, atol=1e-12)
 
 
 def test_sized_links_follow_r():
@@ -25,7 +29,7 @@ def test_sized_links_follow_r():
     assert link.r == 2 and "He2(z2)" in link.description
     np.testing.assert_allclose(link(Z[:, :2]), [0.0 + 3.0, -0.75 - 0.75])
     assert get_link("he2_sum").r == 3
-    np.testing.assert_allclose(get_link("norm2", r=3)(Z), np.sum(Z ** 2, axis=1) / 3)
+    np.testing.assert_allclose(get_link("norm2", r=3)(Z), np.sum(Z**2, axis=1) / 3)
     assert get_link("tanh_committee", r=3).r == 3
 
 
@@ -46,7 +50,7 @@ def test_theory_flag_matches_linear_component():
     for name, link in LINKS.items():
         if name == "parity3":
             continue  # outside for the generative exponent, not a linear part
-        zr = z[:, :link.r]
+        zr = z[:, : link.r]
         lin = np.abs(zr.T @ link(zr) / len(zr)).max()
         assert (lin < 0.05) == bool(link.theory_covers), (name, lin)
 

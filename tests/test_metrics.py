@@ -1,9 +1,17 @@
 """Subspace, neuron and prediction metrics against closed forms."""
+
 import numpy as np
 import pytest
 
-from mimkit.metrics import (coverage, neuron_alignment, neuron_overlaps, principal_angles,
-                            recovery, relative_test_error, subspace_distance)
+from mimkit.metrics import (
+    coverage,
+    neuron_alignment,
+    neuron_overlaps,
+    principal_angles,
+    recovery,
+    relative_test_error,
+    subspace_distance,
+)
 
 
 def _basis(rng, r, d):

@@ -1,9 +1,15 @@
 """Label transforms, loss-induced preprocessings and the optimal preprocessing."""
+
 import numpy as np
 import pytest
 
-from mimkit.preprocessing import (apply_preprocessing, loss_location, loss_preprocessing,
-                                  make_preprocessing, optimal_preprocessing)
+from mimkit.preprocessing import (
+    apply_preprocessing,
+    loss_location,
+    loss_preprocessing,
+    make_preprocessing,
+    optimal_preprocessing,
+)
 
 
 def test_named_transforms():

@@ -1,4 +1,5 @@
 """PHD, SIR, SAVE against statsmodels; SpectralEstimator; scikit-learn conformance."""
+
 import numpy as np
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -13,7 +14,7 @@ dimred = pytest.importorskip("statsmodels.regression.dimred")
 def correlated_data():
     rng = np.random.default_rng(0)
     n, d = 1000, 6
-    X = rng.standard_normal((n, d)) @ rng.standard_normal((d, d)) + 1.0   # non-isotropic, off-centre
+    X = rng.standard_normal((n, d)) @ rng.standard_normal((d, d)) + 1.0  # non-isotropic, off-centre
     b1, b2 = rng.standard_normal(d), rng.standard_normal(d)
     y = (X @ b1) * (X @ b2) / 10 + np.sin(X @ b1) + 0.1 * rng.standard_normal(n)
     return X, y

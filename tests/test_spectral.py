@@ -1,4 +1,5 @@
 """Local-Hessian operator, power iteration, top-k eigensolvers and the spectral baseline."""
+
 import numpy as np
 import pytest
 import scipy.sparse.linalg as sla
@@ -21,8 +22,9 @@ def test_centering_conventions(z1z2_data):
     X, y, _ = z1z2_data
     n, d = X.shape
     base = X.T @ (y[:, None] * X) / n
-    np.testing.assert_allclose(sp.LocalHessian.from_labels(X, y, center="none").explicit(), base,
-                               atol=1e-10)
+    np.testing.assert_allclose(
+        sp.LocalHessian.from_labels(X, y, center="none").explicit(), base, atol=1e-10
+    )
     ident = sp.LocalHessian.from_labels(X, y, center="identity").explicit()
     np.testing.assert_allclose(ident, base - y.mean() * np.eye(d), atol=1e-10)
     mean = sp.LocalHessian.from_labels(X, y, center="mean").explicit()
@@ -71,15 +73,17 @@ def test_power_iteration_is_the_linearised_network_step(z1z2_data):
     rng = np.random.default_rng(3)
     V0 = rng.standard_normal((X.shape[1], 4))
     lr, wd, a = 0.5, 0.4, np.array([1.0, -1.0, 0.5, -0.5])
-    res = sp.power_iteration(op, V0, 5, orthogonalize=False, identity_weight=1 - lr * wd,
-                             scale=-lr * a)
+    res = sp.power_iteration(
+        op, V0, 5, orthogonalize=False, identity_weight=1 - lr * wd, scale=-lr * a
+    )
     W = V0.copy()
     S = op.explicit()
     for _ in range(5):
         W = (1 - lr * wd) * W - lr * (S @ W) * a
     np.testing.assert_allclose(res.V, W / np.linalg.norm(W, axis=0), atol=1e-10)
-    np.testing.assert_allclose(res.log_growth, np.log(np.linalg.norm(W, axis=0)
-                                                      / np.linalg.norm(V0, axis=0)), rtol=1e-10)
+    np.testing.assert_allclose(
+        res.log_growth, np.log(np.linalg.norm(W, axis=0) / np.linalg.norm(V0, axis=0)), rtol=1e-10
+    )
 
 
 def test_spectral_subspace_recovers_z1z2(z1z2_data):

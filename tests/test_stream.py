@@ -1,6 +1,7 @@
 """Streamed data sets: the generator against an independent numpy Philox4x32-10 and scipy's ndtri,
 the quantile kernel, determinism, statistics, labels, and the core on a stream bit for bit equal
 to the core on the same rows as an array."""
+
 import numpy as np
 import pytest
 from scipy import special, stats
@@ -27,8 +28,12 @@ def philox4x32_10(ctr, key):
     for _ in range(10):
         p0 = _MUL[0] * c[0]  # 32 x 32 -> 64-bit products: exact in uint64
         p1 = _MUL[1] * c[2]
-        c = [(p1 >> np.uint64(32)) ^ c[1] ^ k[0], p1 & _MASK,
-             (p0 >> np.uint64(32)) ^ c[3] ^ k[1], p0 & _MASK]
+        c = [
+            (p1 >> np.uint64(32)) ^ c[1] ^ k[0],
+            p1 & _MASK,
+            (p0 >> np.uint64(32)) ^ c[3] ^ k[1],
+            p0 & _MASK,
+        ]
         k = [(k[0] + np.uint64(_WEYL[0])) & _MASK, (k[1] + np.uint64(_WEYL[1])) & _MASK]
     return np.stack(np.broadcast_arrays(*c))
 
@@ -95,8 +100,11 @@ def model(d, link="he2_sum", **kw):
 KNOWN_ANSWERS = [  # Random123's kat_vectors for philox4x32_10
     ((0, 0, 0, 0), (0, 0), (0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8)),
     ((0xFFFFFFFF,) * 4, (0xFFFFFFFF,) * 2, (0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD)),
-    ((0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344), (0xA4093822, 0x299F31D0),
-     (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1)),
+    (
+        (0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344),
+        (0xA4093822, 0x299F31D0),
+        (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1),
+    ),
 ]
 
 
@@ -111,8 +119,11 @@ def test_reference_philox_matches_random123_known_answers():
 
 
 @pytest.mark.parametrize("d", [7, 300, 513, 1100])  # blocks of 512 columns: partly used, spanned
-@pytest.mark.parametrize("row_begin", [0, 2**32 - 3, 2**32 + 5, 2**40 + 12345],
-                         ids=["0", "across-2^32", "2^32+5", "2^40"])
+@pytest.mark.parametrize(
+    "row_begin",
+    [0, 2**32 - 3, 2**32 + 5, 2**40 + 12345],
+    ids=["0", "across-2^32", "2^32+5", "2^40"],
+)
 @pytest.mark.parametrize("seed", [12345, 2**64 - 1, 2**32 + 7])
 def test_rows_are_philox_and_the_normal_quantile(d, row_begin, seed):
     n = 40
@@ -137,17 +148,35 @@ def test_label_noise_is_its_own_philox_stream():
 
 # --- 2. the quantile kernel ----------------------------------------------------------------------
 
+
 def quantile_points():
     rng = np.random.default_rng(0)
-    u = np.concatenate([
-        rng.random(100_000),
-        10.0 ** -rng.uniform(0, 300, 50_000),  # the tails down to 1e-300
-        2.0**-53 * np.arange(1, 500),  # the generator's smallest uniforms
-        [1e-300, 2.0**-53, 1e-12, 1.4e-11, np.exp(-25.0),  # exp(-25): s = 5, the far tail
-         np.nextafter(np.exp(-25.0), 0), np.nextafter(np.exp(-25.0), 1),
-         0.075, 0.925, np.nextafter(0.075, 0), np.nextafter(0.075, 1),  # |u - 1/2| = 0.425
-         np.nextafter(0.925, 0), np.nextafter(0.925, 1),
-         0.5, np.nextafter(0.5, 0), np.nextafter(0.5, 1), 1 - 2.0**-53]])
+    u = np.concatenate(
+        [
+            rng.random(100_000),
+            10.0 ** -rng.uniform(0, 300, 50_000),  # the tails down to 1e-300
+            2.0**-53 * np.arange(1, 500),  # the generator's smallest uniforms
+            [
+                1e-300,
+                2.0**-53,
+                1e-12,
+                1.4e-11,
+                np.exp(-25.0),  # exp(-25): s = 5, the far tail
+                np.nextafter(np.exp(-25.0), 0),
+                np.nextafter(np.exp(-25.0), 1),
+                0.075,
+                0.925,
+                np.nextafter(0.075, 0),
+                np.nextafter(0.075, 1),  # |u - 1/2| = 0.425
+                np.nextafter(0.925, 0),
+                np.nextafter(0.925, 1),
+                0.5,
+                np.nextafter(0.5, 0),
+                np.nextafter(0.5, 1),
+                1 - 2.0**-53,
+            ],
+        ]
+    )
     return np.concatenate([u, 1 - u[u >= 2.0**-53]])  # and the upper tail (1 - u exact there)
 
 
@@ -178,6 +207,7 @@ def test_normal_quantile_rejects_mismatched_arrays():
 
 
 # --- 3. determinism and independence -----------------------------------------------------------
+
 
 def test_rows_are_the_same_for_every_call_thread_count_chunk_and_subset():
     data = StreamedData(model(131), 2001, 42, np.float64)
@@ -213,9 +243,11 @@ def test_different_seeds_give_unrelated_rows():
     d, n = 32, 4000
     X = StreamedData(model(d), n, 5, np.float64).rows()
     # key lo word, key hi word, and the same seed shifted by one row
-    others = [StreamedData(model(d), n, 6, np.float64).rows(),
-              StreamedData(model(d), n, 5 + 2**32, np.float64).rows(),
-              StreamedData(model(d), n, 5, np.float64, row_begin=1).rows()]
+    others = [
+        StreamedData(model(d), n, 6, np.float64).rows(),
+        StreamedData(model(d), n, 5 + 2**32, np.float64).rows(),
+        StreamedData(model(d), n, 5, np.float64, row_begin=1).rows(),
+    ]
     for Y in others:
         assert not np.any(X == Y)
         # the mean of n d products of independent N(0, 1): sd 1 / sqrt(n d)
@@ -223,6 +255,7 @@ def test_different_seeds_give_unrelated_rows():
 
 
 # --- 4. statistics -----------------------------------------------------------------------------
+
 
 def test_rows_are_standard_normal():
     n, d = 4096, 255
@@ -257,6 +290,7 @@ def test_label_noise_is_standard_normal_and_independent_of_the_rows():
 
 # --- 5. labels ---------------------------------------------------------------------------------
 
+
 def projection_error_bound(X, U):
     """Bound on |fl(X U^T) - X U^T| for any summation order, in the dtype of X (Higham's
     gamma_d), plus the float64 rounding of the comparison product itself."""
@@ -278,8 +312,13 @@ def test_labels_are_the_link_of_the_projection_plus_noise(link, noise, dtype):
     d = 9
     n = 40_000 if link == "custom" else 3_000  # the custom link over several label blocks
     custom_link.calls = []
-    m = MultiIndexModel(d, custom_link if link == "custom" else link, r=2 if link == "custom" else 3,
-                        noise=noise, random_state=1)
+    m = MultiIndexModel(
+        d,
+        custom_link if link == "custom" else link,
+        r=2 if link == "custom" else 3,
+        noise=noise,
+        random_state=1,
+    )
     data = StreamedData(m, n, 2024, dtype)
     y = data.labels
     assert y.shape == (n,) and y.dtype == np.float64
@@ -326,6 +365,7 @@ def test_a_link_producing_nan_or_inf_raises(bad):
 
 # --- 6. the core on a stream equals the core on its rows ----------------------------------------
 
+
 @pytest.fixture(params=[0, 7], ids=["auto-chunks", "7-row-chunks"])
 def chunk_rows(request, monkeypatch):
     monkeypatch.setattr(core, "_CHUNK_ROWS", request.param)
@@ -367,9 +407,13 @@ def test_gradient_forward_and_matvec_on_a_stream_equal_the_array_path(dtype, thr
     for activation in ("logcosh", "quadratic", "cos"):
         H = core.hidden_features(data, W * 4, b, activation, n_threads=threads)
         assert H.dtype == dtype
-        np.testing.assert_array_equal(H, core.hidden_features(X, W * 4, b, activation, n_threads=threads))
+        np.testing.assert_array_equal(
+            H, core.hidden_features(X, W * 4, b, activation, n_threads=threads)
+        )
         stats = core.hidden_statistics(data, y, W * 4, b, activation, n_threads=threads)
-        for got, want in zip(stats, core.hidden_statistics(X, y, W * 4, b, activation, n_threads=threads)):
+        for got, want in zip(
+            stats, core.hidden_statistics(X, y, W * 4, b, activation, n_threads=threads)
+        ):
             np.testing.assert_array_equal(got, want)
 
 
@@ -377,8 +421,16 @@ def test_gradient_forward_and_matvec_on_a_stream_equal_the_array_path(dtype, thr
 def test_phase1_run_on_a_stream_equals_the_array_path(dtype, chunk_rows):
     data, X, y, W, b, a = stream_problem(dtype, n=777)
     basis = data.model.U.T.astype(dtype).copy()
-    kw = dict(activation="logcosh", loss="huber", lr=0.3, weight_decay=1.0, n_steps=12,
-              record_steps=[0, 5, 12], keep_scale="auto", n_threads=2)
+    kw = dict(
+        activation="logcosh",
+        loss="huber",
+        lr=0.3,
+        weight_decay=1.0,
+        n_steps=12,
+        record_steps=[0, 5, 12],
+        keep_scale="auto",
+        n_threads=2,
+    )
     # small init and b = 0: 'auto' turns rescaling on; the larger init leaves it off
     for W0, b0, basis_or_none, scaled in [(W * 1e-7, b * 0, basis, True), (W, b, None, False)]:
         run = core.phase1_run(data, y, W0, b0, a, record_basis=basis_or_none, **kw)
@@ -393,13 +445,16 @@ def test_phase1_run_on_a_stream_equals_the_array_path(dtype, chunk_rows):
 def test_reference_and_local_hessian_reject_a_stream():
     data, X, y, W, b, a = stream_problem(np.float64, n=50, d=5, m=2)
     t, V = np.ones(50), np.ones((5, 2))
-    calls = [lambda: reference.forward(data, W, b, a, "logcosh"),
-             lambda: reference.phase1_gradient(data, y, W, b, a, activation="cos", loss="squared"),
-             lambda: reference.phase1_run(data, y, W, b, a, activation="cos", loss="squared",
-                                          lr=0.1, weight_decay=0.1, n_steps=1),
-             lambda: reference.local_hessian_matvec(data, t, V),
-             lambda: reference.local_hessian(data, t),
-             lambda: core.local_hessian(data, t)]
+    calls = [
+        lambda: reference.forward(data, W, b, a, "logcosh"),
+        lambda: reference.phase1_gradient(data, y, W, b, a, activation="cos", loss="squared"),
+        lambda: reference.phase1_run(
+            data, y, W, b, a, activation="cos", loss="squared", lr=0.1, weight_decay=0.1, n_steps=1
+        ),
+        lambda: reference.local_hessian_matvec(data, t, V),
+        lambda: reference.local_hessian(data, t),
+        lambda: core.local_hessian(data, t),
+    ]
     for call in calls:
         with pytest.raises(TypeError, match="not a StreamedData"):
             call()
@@ -430,8 +485,18 @@ def test_bad_stream_inputs_raise_clear_errors():
     with pytest.raises(ValueError, match="y has length 9; expected 10"):
         core.phase1_gradient(data, np.ones(9), W, b0, a0, activation="cos", loss="squared")
     with pytest.raises(ValueError, match="y has length 11; expected 10"):
-        core.phase1_run(data, np.ones(11), W, b0, a0, activation="cos", loss="squared", lr=0.1,
-                        weight_decay=0.0, n_steps=1)
+        core.phase1_run(
+            data,
+            np.ones(11),
+            W,
+            b0,
+            a0,
+            activation="cos",
+            loss="squared",
+            lr=0.1,
+            weight_decay=0.0,
+            n_steps=1,
+        )
     with pytest.raises(ValueError, match="t has length 9; expected 10"):
         core.local_hessian_matvec(data, np.ones(9), np.ones(5))
     with pytest.raises(TypeError, match="W has dtype float32"):
@@ -440,19 +505,21 @@ def test_bad_stream_inputs_raise_clear_errors():
 
 # --- every entry depends on its address alone ---------------------------------------------
 
+
 def test_label_noise_of_a_row_does_not_depend_on_the_range_it_is_made_in():
     seed = 777
     full = native.gaussian_noise(native.GaussianRows(seed, 0, 1000, 1))
     for begin, count in [(0, 13), (3, 500), (5, 995), (128, 7)]:
         part = native.gaussian_noise(native.GaussianRows(seed, begin, count, 1))
-        np.testing.assert_array_equal(part, full[begin:begin + count])
+        np.testing.assert_array_equal(part, full[begin : begin + count])
 
 
 def test_an_entry_does_not_depend_on_the_number_of_columns():
     wide = StreamedData(model(16), 500, 777, np.float64).rows()
     for d in (3, 7, 9, 15):
-        np.testing.assert_array_equal(StreamedData(model(d), 500, 777, np.float64).rows(),
-                                      wide[:, :d])
+        np.testing.assert_array_equal(
+            StreamedData(model(d), 500, 777, np.float64).rows(), wide[:, :d]
+        )
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -1,4 +1,5 @@
 """Weak-recovery thresholds: closed-form values, the capped-loss divergence, and simulation."""
+
 import numpy as np
 import pytest
 
@@ -6,7 +7,7 @@ from mimkit import spectral as sp
 from mimkit.preprocessing import make_preprocessing
 from mimkit.theory import network_threshold, weak_recovery_threshold
 
-PHASE_RETRIEVAL = (lambda z: z[:, 0] ** 2)
+PHASE_RETRIEVAL = lambda z: z[:, 0] ** 2
 
 
 def test_phase_retrieval_optimal_is_one_half():
@@ -20,13 +21,25 @@ def test_phase_retrieval_optimal_is_one_half():
 
 def test_capped_squared_loss_threshold_grows_without_bound():
     caps = (4.0, 8.0, 16.0)
-    alphas = [weak_recovery_threshold(PHASE_RETRIEVAL, make_preprocessing("capped", cap=c), r=1,
-                                      n_samples=200_000, random_state=1).alpha_c[0] for c in caps]
+    alphas = [
+        weak_recovery_threshold(
+            PHASE_RETRIEVAL,
+            make_preprocessing("capped", cap=c),
+            r=1,
+            n_samples=200_000,
+            random_state=1,
+        ).alpha_c[0]
+        for c in caps
+    ]
     assert alphas[0] < alphas[1] < alphas[2]
     assert alphas[2] > 4 * alphas[0]
     # Uncapped T(y) = y is unbounded: no finite threshold.
-    assert weak_recovery_threshold(PHASE_RETRIEVAL, "identity", r=1, n_samples=20_000,
-                                   random_state=0).alpha_c[0] == np.inf
+    assert (
+        weak_recovery_threshold(
+            PHASE_RETRIEVAL, "identity", r=1, n_samples=20_000, random_state=0
+        ).alpha_c[0]
+        == np.inf
+    )
 
 
 def test_invisible_and_two_sided_directions():
@@ -46,10 +59,12 @@ def test_invisible_and_two_sided_directions():
 
 def test_network_threshold_uses_the_loss_preprocessing():
     # He2 labels: squared loss gives T = y - 1, unbounded; Huber is bounded and finite.
-    assert network_threshold("he2_sum", "squared", r=1, n_samples=20_000,
-                             random_state=0).overall == np.inf
+    assert (
+        network_threshold("he2_sum", "squared", r=1, n_samples=20_000, random_state=0).overall
+        == np.inf
+    )
     huber = network_threshold("he2_sum", "huber", r=1, n_samples=100_000, random_state=0)
-    assert np.isfinite(huber.overall) and huber.overall > 0.5   # above the optimal 1/2
+    assert np.isfinite(huber.overall) and huber.overall > 0.5  # above the optimal 1/2
     with pytest.raises(ValueError, match="loss"):
         network_threshold("he2_sum", "hinge", r=1)
 
@@ -59,15 +74,17 @@ def _overlap(prep, alpha, d, seed):
     n = int(alpha * d)
     X = rng.standard_normal((n, d))
     y = X[:, 0] ** 2 - 1
-    D, _ = sp.spectral_subspace(X, y, 1, prep, link="he2_sum", r=1, which="largest",
-                                random_state=seed)
+    D, _ = sp.spectral_subspace(
+        X, y, 1, prep, link="he2_sum", r=1, which="largest", random_state=seed
+    )
     return D[0, 0] ** 2
 
 
 def _transition_check(d, low, high, seeds):
     for prep in ("optimal", "sign"):
-        alpha_c = weak_recovery_threshold("he2_sum", prep, r=1, n_samples=100_000,
-                                          random_state=0).alpha_c[0]
+        alpha_c = weak_recovery_threshold(
+            "he2_sum", prep, r=1, n_samples=100_000, random_state=0
+        ).alpha_c[0]
         below = max(_overlap(prep, low * alpha_c, d, s) for s in seeds)
         above = min(_overlap(prep, high * alpha_c, d, s) for s in seeds)
         assert below < 0.05, (prep, alpha_c, below)

@@ -1,5 +1,6 @@
 """Layer-wise training: the init, the offset, phase 1 as power iteration, phase 2's ridge, and
 the acceptance claims of issue 3 (recovery at n1 = 32 d, none at d / 4, both T1 failure modes)."""
+
 import numpy as np
 import pytest
 from sklearn.linear_model import Ridge
@@ -9,8 +10,14 @@ from mimkit.data import MultiIndexModel
 from mimkit.links import get_link, he2
 from mimkit.metrics import coverage, relative_test_error, subspace_distance
 from mimkit.network import TwoLayerNetwork, symmetric_init
-from mimkit.training import (default_n_steps, neuron_subspace, run_phase1, run_phase2,
-                             train_layerwise, unit_directions)
+from mimkit.training import (
+    default_n_steps,
+    neuron_subspace,
+    run_phase1,
+    run_phase2,
+    train_layerwise,
+    unit_directions,
+)
 
 
 def test_symmetric_init_gives_zero_network():
@@ -51,8 +58,9 @@ def test_phase1_is_power_iteration_on_local_hessian():
 
 def test_label_transform_is_loss_on_transformed_labels():
     X, y = MultiIndexModel(10, "z1z2z3", random_state=5).sample(200)
-    a = run_phase1(X, y, n_hidden=4, loss="squared", label_transform=np.abs, n_steps=3,
-                   random_state=0)
+    a = run_phase1(
+        X, y, n_hidden=4, loss="squared", label_transform=np.abs, n_steps=3, random_state=0
+    )
     b = run_phase1(X, np.abs(y), n_hidden=4, loss="squared", n_steps=3, random_state=0)
     np.testing.assert_array_equal(a.W, b.W)
     assert a.c == pytest.approx(np.mean(np.abs(y)))
@@ -151,6 +159,7 @@ def test_default_steps_grow_like_log_d():
 
 # ----- acceptance (issue 3): recovery thresholds and the two failure modes of T1 ---------------
 
+
 def _fit(link, d, alpha, *, r=None, seed=0, n_steps=None, n_test=0, dtype=np.float64):
     model = MultiIndexModel(d, link, r=r, random_state=seed)
     n = max(2, round(alpha * d))
@@ -221,6 +230,7 @@ def test_phase1_reports_time_inside_its_steps():
     W0, b, a = out.W0, out.b, out.a
     yc = (y - out.c).astype(X.dtype)
     for impl in (core, reference):
-        res = impl.phase1_run(X, yc, W0, b, a, activation="logcosh", loss="huber", lr=1.0,
-                              weight_decay=1.0, n_steps=3)
+        res = impl.phase1_run(
+            X, yc, W0, b, a, activation="logcosh", loss="huber", lr=1.0, weight_decay=1.0, n_steps=3
+        )
         assert res.step_seconds > 0.0

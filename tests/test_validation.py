@@ -5,6 +5,7 @@ there is one, the fix); odd but valid inputs (int, read-only, non-contiguous, me
 arrays) must give the same result as a plain C-ordered float64 array. The core's own checks are
 in tests/test_core.py (BAD_INPUTS) and tests/test_core_reliability.py.
 """
+
 import re
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from mimkit.spectral import LocalHessian
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((60, 5))
 Y = X[:, 0] * X[:, 1] + 0.1 * RNG.standard_normal(60)
-U = np.linalg.qr(RNG.standard_normal((5, 2)))[0].T            # (2, 5), orthonormal rows
+U = np.linalg.qr(RNG.standard_normal((5, 2)))[0].T  # (2, 5), orthonormal rows
 W = RNG.standard_normal((6, 5))
 STR = np.array([["a"] * 5] * 60)
 NAN_X = np.where(np.arange(5) == 2, np.nan, X)
@@ -62,28 +63,70 @@ DATA_CASES = [
     case("U shape", lambda: MIM(5, "z1z2", U=np.eye(3)), ValueError, r"U must have shape \(r, d\)"),
     case("U 1-D", lambda: MIM(2, "z1z2", U=np.ones(2)), ValueError, r"U must have shape \(r, d\)"),
     case("U nan", lambda: MIM(2, "z1z2", U=np.full((2, 2), np.nan)), ValueError, "U contains NaN"),
-    case("U str", lambda: MIM(2, "z1z2", U=[["a", "b"], ["c", "d"]]), TypeError, "U has non-real dtype"),
-    case("U not orthonormal", lambda: MIM(5, "z1z2", U=np.ones((2, 5))), ValueError, "orthonormal rows"),
-    case("U scalar, callable link", lambda: MIM(3, lambda z: z[:, 0], U=5.0), ValueError,
-         "a callable link needs r"),
+    case(
+        "U str",
+        lambda: MIM(2, "z1z2", U=[["a", "b"], ["c", "d"]]),
+        TypeError,
+        "U has non-real dtype",
+    ),
+    case(
+        "U not orthonormal",
+        lambda: MIM(5, "z1z2", U=np.ones((2, 5))),
+        ValueError,
+        "orthonormal rows",
+    ),
+    case(
+        "U scalar, callable link",
+        lambda: MIM(3, lambda z: z[:, 0], U=5.0),
+        ValueError,
+        "a callable link needs r",
+    ),
     case("random_state", lambda: MIM(3, "z1z2", random_state="x"), TypeError, "random_state"),
     case("sample n=0", lambda: MODEL.sample(0), ValueError, "n must be a positive integer"),
     case("sample n<0", lambda: MODEL.sample(-1), ValueError, "n must be a positive integer"),
     case("sample n float", lambda: MODEL.sample(1.5), ValueError, "n must be a positive integer"),
-    case("sample int dtype", lambda: MODEL.sample(3, dtype=int), TypeError,
-         "dtype must be float32 or float64"),
-    case("sample bad dtype", lambda: MODEL.sample(3, dtype="foo"), TypeError,
-         "dtype must be float32 or float64"),
-    case("sample link gives nan", lambda: MIM(3, _nan_link, r=1).sample(3), ValueError,
-         "link '_nan_link' produced NaN or inf"),
-    case("make n_samples=0", lambda: mimkit.make_multi_index(0, 3, "z1z2"), ValueError,
-         "n_samples must be a positive integer"),
-    case("make n_features=0", lambda: mimkit.make_multi_index(10, 0, "z1z2"), ValueError,
-         "n_features must be a positive integer"),
-    case("make noise<0", lambda: mimkit.make_multi_index(10, 3, "z1z2", noise=-1.0), ValueError,
-         "noise must be >= 0"),
-    case("make callable without r", lambda: mimkit.make_multi_index(10, 3, lambda z: z[:, 0]),
-         ValueError, "a callable link needs r"),
+    case(
+        "sample int dtype",
+        lambda: MODEL.sample(3, dtype=int),
+        TypeError,
+        "dtype must be float32 or float64",
+    ),
+    case(
+        "sample bad dtype",
+        lambda: MODEL.sample(3, dtype="foo"),
+        TypeError,
+        "dtype must be float32 or float64",
+    ),
+    case(
+        "sample link gives nan",
+        lambda: MIM(3, _nan_link, r=1).sample(3),
+        ValueError,
+        "link '_nan_link' produced NaN or inf",
+    ),
+    case(
+        "make n_samples=0",
+        lambda: mimkit.make_multi_index(0, 3, "z1z2"),
+        ValueError,
+        "n_samples must be a positive integer",
+    ),
+    case(
+        "make n_features=0",
+        lambda: mimkit.make_multi_index(10, 0, "z1z2"),
+        ValueError,
+        "n_features must be a positive integer",
+    ),
+    case(
+        "make noise<0",
+        lambda: mimkit.make_multi_index(10, 3, "z1z2", noise=-1.0),
+        ValueError,
+        "noise must be >= 0",
+    ),
+    case(
+        "make callable without r",
+        lambda: mimkit.make_multi_index(10, 3, lambda z: z[:, 0]),
+        ValueError,
+        "a callable link needs r",
+    ),
 ]
 
 
@@ -108,16 +151,38 @@ LINK_CASES = [
     case("unknown", lambda: mimkit.get_link("foo"), ValueError, "unknown link 'foo'"),
     case("None", lambda: mimkit.get_link(None), TypeError, "link must be a library name"),
     case("r=0", lambda: mimkit.get_link("he2_sum", 0), ValueError, "r must be a positive integer"),
-    case("r float", lambda: mimkit.get_link("he2_sum", 2.0), ValueError, "r must be a positive integer"),
-    case("r str, fixed link", lambda: mimkit.get_link("z1z2", "2"), ValueError,
-         "r must be a positive integer"),
+    case(
+        "r float",
+        lambda: mimkit.get_link("he2_sum", 2.0),
+        ValueError,
+        "r must be a positive integer",
+    ),
+    case(
+        "r str, fixed link",
+        lambda: mimkit.get_link("z1z2", "2"),
+        ValueError,
+        "r must be a positive integer",
+    ),
     case("r mismatch", lambda: mimkit.get_link("z1z2", 3), ValueError, "has r = 2; got r=3"),
-    case("callable r=0", lambda: mimkit.get_link(lambda z: z[:, 0], 0), ValueError,
-         "r must be a positive integer"),
+    case(
+        "callable r=0",
+        lambda: mimkit.get_link(lambda z: z[:, 0], 0),
+        ValueError,
+        "r must be a positive integer",
+    ),
     case("callable without r", lambda: mimkit.get_link(lambda z: z[:, 0]), ValueError, "needs r"),
-    case("z 1-D", lambda: mimkit.get_link("z1z2")(np.ones(2)), ValueError, r"takes z of shape \(n, 2\)"),
-    case("z str", lambda: mimkit.get_link("z1z2")(np.array([["a", "b"]])), TypeError,
-         "z has non-real dtype"),
+    case(
+        "z 1-D",
+        lambda: mimkit.get_link("z1z2")(np.ones(2)),
+        ValueError,
+        r"takes z of shape \(n, 2\)",
+    ),
+    case(
+        "z str",
+        lambda: mimkit.get_link("z1z2")(np.array([["a", "b"]])),
+        TypeError,
+        "z has non-real dtype",
+    ),
 ]
 
 
@@ -130,8 +195,12 @@ def test_link_errors(fn, exc, match):
 # mimkit.metrics
 # --------------------------------------------------------------------------------------------
 SUBSPACE_METRICS = {  # function -> (a valid first argument, its name in messages)
-    "principal_angles": (U, "A"), "subspace_distance": (U, "U_hat"), "recovery": (U, "A"),
-    "neuron_overlaps": (W, "W"), "neuron_alignment": (W, "W"), "coverage": (W, "W"),
+    "principal_angles": (U, "A"),
+    "subspace_distance": (U, "U_hat"),
+    "recovery": (U, "A"),
+    "neuron_overlaps": (W, "W"),
+    "neuron_alignment": (W, "W"),
+    "coverage": (W, "W"),
 }
 BAD_SUBSPACES = [
     ("empty", np.zeros((0, 5)), ValueError, "must be a non-empty"),
@@ -165,35 +234,76 @@ def test_subspace_metrics_accept_int_read_only_and_strided_arrays(fn_name):
     strided = np.repeat(np.round(first * 4), 2, axis=1)[:, ::2]
     for variant in (np.round(first * 4).astype(np.int64), ro, strided, np.asfortranarray(ro)):
         got = fn(variant, E.astype(int))
-        np.testing.assert_allclose(np.asarray(got if not isinstance(got, metrics.Recovery)
-                                              else got.distance),
-                                   np.asarray(want if not isinstance(want, metrics.Recovery)
-                                              else want.distance), rtol=1e-12)
+        np.testing.assert_allclose(
+            np.asarray(got if not isinstance(got, metrics.Recovery) else got.distance),
+            np.asarray(want if not isinstance(want, metrics.Recovery) else want.distance),
+            rtol=1e-12,
+        )
 
 
 METRIC_CASES = [
-    case("coverage threshold str", lambda: metrics.coverage(W, U, "a"), ValueError,
-         "threshold must lie in"),
-    case("coverage threshold nan", lambda: metrics.coverage(W, U, np.nan), ValueError,
-         "threshold must lie in"),
-    case("rte length mismatch", lambda: metrics.relative_test_error(Y[:3], Y), ValueError,
-         "same length"),
+    case(
+        "coverage threshold str",
+        lambda: metrics.coverage(W, U, "a"),
+        ValueError,
+        "threshold must lie in",
+    ),
+    case(
+        "coverage threshold nan",
+        lambda: metrics.coverage(W, U, np.nan),
+        ValueError,
+        "threshold must lie in",
+    ),
+    case(
+        "rte length mismatch",
+        lambda: metrics.relative_test_error(Y[:3], Y),
+        ValueError,
+        "same length",
+    ),
     case("rte n=1", lambda: metrics.relative_test_error(Y[:1], Y[:1]), ValueError, "length >= 2"),
     case("rte empty", lambda: metrics.relative_test_error([], []), ValueError, "length >= 2"),
-    case("rte nan y_pred", lambda: metrics.relative_test_error(NAN_Y, Y), ValueError,
-         "y_pred contains NaN or inf"),
-    case("rte inf y", lambda: metrics.relative_test_error(Y, INF_Y), ValueError,
-         "y contains NaN or inf"),
-    case("rte 2-D", lambda: metrics.relative_test_error(Y.reshape(6, 10), Y.reshape(6, 10)),
-         ValueError, "y_pred must be 1-D"),
-    case("rte str", lambda: metrics.relative_test_error(np.array(["a"] * 60), Y), TypeError,
-         "y_pred has non-real dtype"),
-    case("rte constant y", lambda: metrics.relative_test_error(Y, np.ones(60)), ValueError,
-         "constant"),
-    case("recovery weak_threshold nan", lambda: metrics.recovery(U, U, weak_threshold=np.nan),
-         ValueError, "weak_threshold must be a finite"),
-    case("recovery strong_threshold str", lambda: metrics.recovery(U, U, strong_threshold="a"),
-         ValueError, "strong_threshold must be a finite"),
+    case(
+        "rte nan y_pred",
+        lambda: metrics.relative_test_error(NAN_Y, Y),
+        ValueError,
+        "y_pred contains NaN or inf",
+    ),
+    case(
+        "rte inf y",
+        lambda: metrics.relative_test_error(Y, INF_Y),
+        ValueError,
+        "y contains NaN or inf",
+    ),
+    case(
+        "rte 2-D",
+        lambda: metrics.relative_test_error(Y.reshape(6, 10), Y.reshape(6, 10)),
+        ValueError,
+        "y_pred must be 1-D",
+    ),
+    case(
+        "rte str",
+        lambda: metrics.relative_test_error(np.array(["a"] * 60), Y),
+        TypeError,
+        "y_pred has non-real dtype",
+    ),
+    case(
+        "rte constant y",
+        lambda: metrics.relative_test_error(Y, np.ones(60)),
+        ValueError,
+        "constant",
+    ),
+    case(
+        "recovery weak_threshold nan",
+        lambda: metrics.recovery(U, U, weak_threshold=np.nan),
+        ValueError,
+        "weak_threshold must be a finite",
+    ),
+    case(
+        "recovery strong_threshold str",
+        lambda: metrics.recovery(U, U, strong_threshold="a"),
+        ValueError,
+        "strong_threshold must be a finite",
+    ),
 ]
 
 
@@ -213,8 +323,9 @@ def test_relative_test_error_accepts_a_column_and_ints():
 # mimkit.training: run_phase1, run_phase2, train_layerwise
 # --------------------------------------------------------------------------------------------
 def p1(**kw):
-    return training.run_phase1(kw.pop("X", X), kw.pop("y", Y), **{"n_hidden": 4, "n_steps": 2,
-                                                                   "random_state": 0, **kw})
+    return training.run_phase1(
+        kw.pop("X", X), kw.pop("y", Y), **{"n_hidden": 4, "n_steps": 2, "random_state": 0, **kw}
+    )
 
 
 def p2(**kw):
@@ -222,8 +333,9 @@ def p2(**kw):
 
 
 def tl(**kw):
-    return training.train_layerwise(X, Y, kw.pop("X2", X), kw.pop("y2", Y),
-                                    **{"n_hidden": 4, "n_steps": 2, **kw})
+    return training.train_layerwise(
+        X, Y, kw.pop("X2", X), kw.pop("y2", Y), **{"n_hidden": 4, "n_steps": 2, **kw}
+    )
 
 
 TRAINING_CASES = [
@@ -243,41 +355,78 @@ TRAINING_CASES = [
     case("lr inf", lambda: p1(lr=np.inf), ValueError, "lr must be a finite"),
     case("lr str", lambda: p1(lr="1"), ValueError, "lr must be a finite"),
     case("weight_decay<0", lambda: p1(weight_decay=-1.0), ValueError, "weight_decay must be >= 0"),
-    case("weight_decay nan", lambda: p1(weight_decay=np.nan), ValueError, "weight_decay must be a finite"),
+    case(
+        "weight_decay nan",
+        lambda: p1(weight_decay=np.nan),
+        ValueError,
+        "weight_decay must be a finite",
+    ),
     case("n_steps<0", lambda: p1(n_steps=-1), ValueError, "n_steps must be an integer >= 0"),
     case("n_steps float", lambda: p1(n_steps=2.5), ValueError, "n_steps must be an integer"),
     case("init_scale 0", lambda: p1(init_scale=0.0), ValueError, "init_scale must be > 0"),
-    case("huber_delta inf", lambda: p1(huber_delta=np.inf), ValueError, "huber_delta must be a finite"),
+    case(
+        "huber_delta inf",
+        lambda: p1(huber_delta=np.inf),
+        ValueError,
+        "huber_delta must be a finite",
+    ),
     case("activation", lambda: p1(activation="relu"), ValueError, "unknown activation 'relu'"),
     case("loss", lambda: p1(loss="hinge"), ValueError, "unknown loss 'hinge'"),
     case("keep_scale", lambda: p1(keep_scale="x"), ValueError, "keep_scale must be"),
     case("on_divergence", lambda: p1(on_divergence="x"), ValueError, "unknown on_divergence"),
-    case("label_transform not callable", lambda: p1(label_transform=3), TypeError, "label_transform"),
-    case("label_transform nan", lambda: p1(label_transform=lambda v: v * np.nan), ValueError,
-         "label_transform must map y"),
+    case(
+        "label_transform not callable", lambda: p1(label_transform=3), TypeError, "label_transform"
+    ),
+    case(
+        "label_transform nan",
+        lambda: p1(label_transform=lambda v: v * np.nan),
+        ValueError,
+        "label_transform must map y",
+    ),
     case("n_threads 0", lambda: p1(n_threads=0), ValueError, "n_threads must be an integer >= 1"),
     case("record_steps", lambda: p1(record_steps=[99]), ValueError, "record_steps must lie in"),
-    case("record_basis", lambda: p1(record_basis=np.ones((3, 2))), ValueError, "record_basis has shape"),
+    case(
+        "record_basis",
+        lambda: p1(record_basis=np.ones((3, 2))),
+        ValueError,
+        "record_basis has shape",
+    ),
     case("phase2 X 1-D", lambda: p2(X=X[:, 0]), ValueError, "X must be a 2-D array"),
     case("phase2 n=1", lambda: p2(X=X[:1], y=Y[:1]), ValueError, "phase 2 needs n_samples >= 2"),
     case("phase2 y length", lambda: p2(y=Y[:3]), ValueError, "y has length 3"),
     case("phase2 y nan", lambda: p2(y=NAN_Y), ValueError, "y contains NaN or inf"),
     case("phase2 W 1-D", lambda: p2(W=np.ones(5)), ValueError, "W must be a 2-D array"),
-    case("phase2 W d mismatch", lambda: p2(W=np.ones((6, 3))), ValueError,
-         r"W has shape \(6, 3\); expected size 5 along axis 1"),
-    case("phase2 W nan", lambda: p2(W=np.full((6, 5), np.nan)), ValueError, "W contains NaN or inf"),
-    case("phase2 W inf", lambda: p2(W=np.full((6, 5), np.inf)), ValueError, "W contains NaN or inf"),
+    case(
+        "phase2 W d mismatch",
+        lambda: p2(W=np.ones((6, 3))),
+        ValueError,
+        r"W has shape \(6, 3\); expected size 5 along axis 1",
+    ),
+    case(
+        "phase2 W nan", lambda: p2(W=np.full((6, 5), np.nan)), ValueError, "W contains NaN or inf"
+    ),
+    case(
+        "phase2 W inf", lambda: p2(W=np.full((6, 5), np.inf)), ValueError, "W contains NaN or inf"
+    ),
     case("phase2 W empty", lambda: p2(W=np.zeros((0, 5))), ValueError, "W is empty"),
-    case("phase2 W str", lambda: p2(W=np.array([["a"] * 5] * 6)), TypeError, "W has non-real dtype"),
+    case(
+        "phase2 W str", lambda: p2(W=np.array([["a"] * 5] * 6)), TypeError, "W has non-real dtype"
+    ),
     case("phase2 W zero row", lambda: p2(W=np.zeros((6, 5))), FloatingPointError, "exactly zero"),
     case("phase2 ridge<0", lambda: p2(ridge=-1.0), ValueError, "ridge must be >= 0"),
     case("phase2 ridge name", lambda: p2(ridge="loo"), ValueError, "ridge must be"),
     case("phase2 ridge nan", lambda: p2(ridge=np.nan), ValueError, "ridge must be a finite"),
     case("phase2 solver", lambda: p2(solver="lbfgs"), ValueError, "unknown solver 'lbfgs'"),
-    case("phase2 gd_steps<0", lambda: p2(gd_steps=-1), ValueError, "gd_steps must be an integer >= 0"),
+    case(
+        "phase2 gd_steps<0", lambda: p2(gd_steps=-1), ValueError, "gd_steps must be an integer >= 0"
+    ),
     case("phase2 bias_scale 0", lambda: p2(bias_scale=0.0), ValueError, "bias_scale must be > 0"),
-    case("layerwise X2 d mismatch", lambda: tl(X2=X[:, :3]), ValueError,
-         "X2 has 3 features but X1 has 5"),
+    case(
+        "layerwise X2 d mismatch",
+        lambda: tl(X2=X[:, :3]),
+        ValueError,
+        "X2 has 3 features but X1 has 5",
+    ),
     case("layerwise y2 length", lambda: tl(y2=Y[:3]), ValueError, "y2 has length 3; expected 60"),
 ]
 
@@ -300,8 +449,9 @@ def test_phase1_gives_the_same_weights_for_int_read_only_strided_and_memory_mapp
     Xi = np.round(3 * X)
     want = p1(X=Xi).W
     np.save(tmp_path / "X.npy", Xi)
-    variants = dict(_layouts(Xi), int=Xi.astype(np.int32),
-                    mmap=np.load(tmp_path / "X.npy", mmap_mode="r"))
+    variants = dict(
+        _layouts(Xi), int=Xi.astype(np.int32), mmap=np.load(tmp_path / "X.npy", mmap_mode="r")
+    )
     for name, Xv in variants.items():
         np.testing.assert_array_equal(p1(X=Xv).W, want, err_msg=name)
 
@@ -310,17 +460,28 @@ def test_phase1_gives_the_same_weights_for_int_read_only_strided_and_memory_mapp
 # mimkit.LayerwiseRegressor (errors at fit)
 # --------------------------------------------------------------------------------------------
 def lw(X_=X, y_=Y, **params):
-    return mimkit.LayerwiseRegressor(**{"n_hidden": 4, "n_steps": 2, "random_state": 0, **params}
-                                     ).fit(X_, y_)
+    return mimkit.LayerwiseRegressor(
+        **{"n_hidden": 4, "n_steps": 2, "random_state": 0, **params}
+    ).fit(X_, y_)
 
 
 LAYERWISE_CASES = [
     case("odd width", lambda: lw(n_hidden=3), ValueError, "n_hidden must be an even integer"),
     case("lr nan", lambda: lw(lr=np.nan), ValueError, "lr must be a finite"),
     case("lr<0", lambda: lw(lr=-1.0), ValueError, "lr must be > 0"),
-    case("weight_decay inf", lambda: lw(weight_decay=np.inf), ValueError, "weight_decay must be a finite"),
+    case(
+        "weight_decay inf",
+        lambda: lw(weight_decay=np.inf),
+        ValueError,
+        "weight_decay must be a finite",
+    ),
     case("n_steps float", lambda: lw(n_steps=2.5), ValueError, "n_steps=2.5; pass 'auto'"),
-    case("huber_delta nan", lambda: lw(huber_delta=np.nan), ValueError, "huber_delta must be a finite"),
+    case(
+        "huber_delta nan",
+        lambda: lw(huber_delta=np.nan),
+        ValueError,
+        "huber_delta must be a finite",
+    ),
     case("activation", lambda: lw(activation="relu"), ValueError, "activation='relu'"),
     case("phase2_fraction", lambda: lw(phase2_fraction=0.0), ValueError, "phase2_fraction=0.0"),
     case("X 1-D", lambda: lw(X[:, 0]), ValueError, "Expected 2D array"),
@@ -330,11 +491,24 @@ LAYERWISE_CASES = [
     case("X nan", lambda: lw(NAN_X), ValueError, "Input X contains NaN"),
     case("y inf", lambda: lw(X, INF_Y), ValueError, "Input y contains infinity"),
     case("n=2", lambda: lw(X[:2], Y[:2]), ValueError, "need at least 3 samples"),
-    case("X2 without y2", lambda: mimkit.LayerwiseRegressor().fit(X, Y, X2=X), ValueError, "X2 and y2"),
-    case("X2 d mismatch", lambda: mimkit.LayerwiseRegressor(n_hidden=4).fit(X, Y, X2=X[:, :3], y2=Y),
-         ValueError, "X has 3 features"),
-    case("X2 n=1", lambda: mimkit.LayerwiseRegressor(n_hidden=4, n_steps=2).fit(X, Y, X2=X[:1], y2=Y[:1]),
-         ValueError, "phase 2 needs n_samples >= 2"),
+    case(
+        "X2 without y2",
+        lambda: mimkit.LayerwiseRegressor().fit(X, Y, X2=X),
+        ValueError,
+        "X2 and y2",
+    ),
+    case(
+        "X2 d mismatch",
+        lambda: mimkit.LayerwiseRegressor(n_hidden=4).fit(X, Y, X2=X[:, :3], y2=Y),
+        ValueError,
+        "X has 3 features",
+    ),
+    case(
+        "X2 n=1",
+        lambda: mimkit.LayerwiseRegressor(n_hidden=4, n_steps=2).fit(X, Y, X2=X[:1], y2=Y[:1]),
+        ValueError,
+        "phase 2 needs n_samples >= 2",
+    ),
     case("subspace k=0", lambda: lw().subspace(0), ValueError, "k must be an integer >= 1"),
 ]
 
@@ -358,95 +532,258 @@ def test_layerwise_regressor_accepts_int_and_memory_mapped_X(tmp_path):
 # --------------------------------------------------------------------------------------------
 V0 = RNG.standard_normal((5, 2))
 SPECTRAL_CASES = [
-    case("X 1-D", lambda: LocalHessian.from_labels(X[:, 0], Y), ValueError, "X must be a 2-D array"),
+    case(
+        "X 1-D", lambda: LocalHessian.from_labels(X[:, 0], Y), ValueError, "X must be a 2-D array"
+    ),
     case("d=0", lambda: LocalHessian.from_labels(np.zeros((60, 0)), Y), ValueError, "X is empty"),
     case("X nan", lambda: LocalHessian.from_labels(NAN_X, Y), ValueError, "X contains NaN or inf"),
     case("X str", lambda: LocalHessian.from_labels(STR, Y), TypeError, "X has dtype <U1"),
-    case("y length", lambda: LocalHessian.from_labels(X, Y[:3]), ValueError,
-         "y has length 3; expected 60"),
+    case(
+        "y length",
+        lambda: LocalHessian.from_labels(X, Y[:3]),
+        ValueError,
+        "y has length 3; expected 60",
+    ),
     case("y 2-D", lambda: LocalHessian.from_labels(X, Y[:, None]), ValueError, "y must be 1-D"),
     case("y nan", lambda: LocalHessian.from_labels(X, NAN_Y), ValueError, "y contains NaN or inf"),
-    case("y inf, bounded T", lambda: LocalHessian.from_labels(X, INF_Y, "sign"), ValueError,
-         "y contains NaN or inf"),
-    case("y str", lambda: LocalHessian.from_labels(X, np.array(["a"] * 60)), TypeError,
-         "y has non-real dtype"),
-    case("y complex", lambda: LocalHessian.from_labels(X, Y * 1j), TypeError, "y has non-real dtype"),
-    case("n=1 with mean centring", lambda: LocalHessian.from_labels(X[:1], Y[:1]), ValueError,
-         "needs at least 2 labels"),
-    case("preprocessing name", lambda: LocalHessian.from_labels(X, Y, "foo"), ValueError,
-         "unknown preprocessing 'foo'"),
-    case("preprocessing type", lambda: LocalHessian.from_labels(X, Y, 3), TypeError,
-         "preprocessing must be a name or a callable"),
-    case("center", lambda: LocalHessian.from_labels(X, Y, center="x"), ValueError, "unknown center 'x'"),
-    case("optimal without link", lambda: LocalHessian.from_labels(X, Y, "optimal"), ValueError,
-         "needs the link"),
+    case(
+        "y inf, bounded T",
+        lambda: LocalHessian.from_labels(X, INF_Y, "sign"),
+        ValueError,
+        "y contains NaN or inf",
+    ),
+    case(
+        "y str",
+        lambda: LocalHessian.from_labels(X, np.array(["a"] * 60)),
+        TypeError,
+        "y has non-real dtype",
+    ),
+    case(
+        "y complex", lambda: LocalHessian.from_labels(X, Y * 1j), TypeError, "y has non-real dtype"
+    ),
+    case(
+        "n=1 with mean centring",
+        lambda: LocalHessian.from_labels(X[:1], Y[:1]),
+        ValueError,
+        "needs at least 2 labels",
+    ),
+    case(
+        "preprocessing name",
+        lambda: LocalHessian.from_labels(X, Y, "foo"),
+        ValueError,
+        "unknown preprocessing 'foo'",
+    ),
+    case(
+        "preprocessing type",
+        lambda: LocalHessian.from_labels(X, Y, 3),
+        TypeError,
+        "preprocessing must be a name or a callable",
+    ),
+    case(
+        "center",
+        lambda: LocalHessian.from_labels(X, Y, center="x"),
+        ValueError,
+        "unknown center 'x'",
+    ),
+    case(
+        "optimal without link",
+        lambda: LocalHessian.from_labels(X, Y, "optimal"),
+        ValueError,
+        "needs the link",
+    ),
     case("t str", lambda: LocalHessian(X, np.array(["1"] * 60)), TypeError, "t has non-real dtype"),
     case("t length", lambda: LocalHessian(X, Y[:3]), ValueError, "t has length 3; expected 60"),
     case("shift nan", lambda: LocalHessian(X, Y, np.nan), ValueError, "shift must be a finite"),
-    case("n_threads", lambda: LocalHessian(X, Y, n_threads=-2), ValueError,
-         "n_threads must be an integer >= 1"),
-    case("power op type", lambda: spectral.power_iteration(np.eye(5), V0, 2), TypeError,
-         "op must be a LocalHessian"),
-    case("power V0 wrong d", lambda: spectral.power_iteration(OP, np.ones((4, 2)), 2), ValueError,
-         r"V0 has shape \(4, 2\); expected size 5 along axis 0"),
-    case("power V0 1-D wrong d", lambda: spectral.power_iteration(OP, np.ones(4), 2), ValueError,
-         r"V0 has shape \(4, 1\); expected size 5"),
-    case("power V0 3-D", lambda: spectral.power_iteration(OP, np.ones((5, 2, 1)), 2), ValueError,
-         "V0 must be a 2-D array"),
-    case("power V0 empty", lambda: spectral.power_iteration(OP, np.zeros((5, 0)), 2), ValueError,
-         "V0 is empty"),
-    case("power V0 nan", lambda: spectral.power_iteration(OP, np.full((5, 2), np.nan), 2), ValueError,
-         "V0 contains NaN or inf"),
-    case("power V0 str", lambda: spectral.power_iteration(OP, np.array([["a"] * 2] * 5), 2), TypeError,
-         "V0 has non-real dtype"),
-    case("power V0 zero column", lambda: spectral.power_iteration(OP, np.zeros((5, 2)), 2), ValueError,
-         "V0 has a zero column"),
-    case("power n_steps<0", lambda: spectral.power_iteration(OP, V0, -1), ValueError,
-         "n_steps must be an integer >= 0"),
-    case("power n_steps float", lambda: spectral.power_iteration(OP, V0, 1.5), ValueError,
-         "n_steps must be an integer"),
-    case("power k > d", lambda: spectral.power_iteration(OP, np.ones((5, 6)), 2), ValueError,
-         "cannot orthogonalise 6 vectors in dimension 5"),
-    case("power scale nan", lambda: spectral.power_iteration(OP, V0, 2, scale=np.nan), ValueError,
-         "scale must be a finite"),
-    case("power scale shape", lambda: spectral.power_iteration(OP, V0, 2, scale=np.ones(3)), ValueError,
-         r"scale must be a finite number or an array of shape \(2,\)"),
-    case("power identity_weight", lambda: spectral.power_iteration(OP, V0, 2, identity_weight=np.inf),
-         ValueError, "identity_weight must be a finite"),
-    case("power record_steps", lambda: spectral.power_iteration(OP, V0, 2, record_steps=[5]),
-         ValueError, "record_steps must lie in"),
-    case("power record_basis", lambda: spectral.power_iteration(OP, V0, 2, record_basis=np.ones((4, 2))),
-         ValueError, "record_basis has shape"),
-    case("power progress", lambda: spectral.power_iteration(OP, V0, 2, progress=3), TypeError,
-         "progress must be a callable"),
-    case("eig op type", lambda: spectral.top_eigenpairs(np.eye(5), 2), TypeError,
-         "op must be a LocalHessian"),
-    case("eig k=0", lambda: spectral.top_eigenpairs(OP, 0), ValueError, "k must be an integer >= 1"),
+    case(
+        "n_threads",
+        lambda: LocalHessian(X, Y, n_threads=-2),
+        ValueError,
+        "n_threads must be an integer >= 1",
+    ),
+    case(
+        "power op type",
+        lambda: spectral.power_iteration(np.eye(5), V0, 2),
+        TypeError,
+        "op must be a LocalHessian",
+    ),
+    case(
+        "power V0 wrong d",
+        lambda: spectral.power_iteration(OP, np.ones((4, 2)), 2),
+        ValueError,
+        r"V0 has shape \(4, 2\); expected size 5 along axis 0",
+    ),
+    case(
+        "power V0 1-D wrong d",
+        lambda: spectral.power_iteration(OP, np.ones(4), 2),
+        ValueError,
+        r"V0 has shape \(4, 1\); expected size 5",
+    ),
+    case(
+        "power V0 3-D",
+        lambda: spectral.power_iteration(OP, np.ones((5, 2, 1)), 2),
+        ValueError,
+        "V0 must be a 2-D array",
+    ),
+    case(
+        "power V0 empty",
+        lambda: spectral.power_iteration(OP, np.zeros((5, 0)), 2),
+        ValueError,
+        "V0 is empty",
+    ),
+    case(
+        "power V0 nan",
+        lambda: spectral.power_iteration(OP, np.full((5, 2), np.nan), 2),
+        ValueError,
+        "V0 contains NaN or inf",
+    ),
+    case(
+        "power V0 str",
+        lambda: spectral.power_iteration(OP, np.array([["a"] * 2] * 5), 2),
+        TypeError,
+        "V0 has non-real dtype",
+    ),
+    case(
+        "power V0 zero column",
+        lambda: spectral.power_iteration(OP, np.zeros((5, 2)), 2),
+        ValueError,
+        "V0 has a zero column",
+    ),
+    case(
+        "power n_steps<0",
+        lambda: spectral.power_iteration(OP, V0, -1),
+        ValueError,
+        "n_steps must be an integer >= 0",
+    ),
+    case(
+        "power n_steps float",
+        lambda: spectral.power_iteration(OP, V0, 1.5),
+        ValueError,
+        "n_steps must be an integer",
+    ),
+    case(
+        "power k > d",
+        lambda: spectral.power_iteration(OP, np.ones((5, 6)), 2),
+        ValueError,
+        "cannot orthogonalise 6 vectors in dimension 5",
+    ),
+    case(
+        "power scale nan",
+        lambda: spectral.power_iteration(OP, V0, 2, scale=np.nan),
+        ValueError,
+        "scale must be a finite",
+    ),
+    case(
+        "power scale shape",
+        lambda: spectral.power_iteration(OP, V0, 2, scale=np.ones(3)),
+        ValueError,
+        r"scale must be a finite number or an array of shape \(2,\)",
+    ),
+    case(
+        "power identity_weight",
+        lambda: spectral.power_iteration(OP, V0, 2, identity_weight=np.inf),
+        ValueError,
+        "identity_weight must be a finite",
+    ),
+    case(
+        "power record_steps",
+        lambda: spectral.power_iteration(OP, V0, 2, record_steps=[5]),
+        ValueError,
+        "record_steps must lie in",
+    ),
+    case(
+        "power record_basis",
+        lambda: spectral.power_iteration(OP, V0, 2, record_basis=np.ones((4, 2))),
+        ValueError,
+        "record_basis has shape",
+    ),
+    case(
+        "power progress",
+        lambda: spectral.power_iteration(OP, V0, 2, progress=3),
+        TypeError,
+        "progress must be a callable",
+    ),
+    case(
+        "eig op type",
+        lambda: spectral.top_eigenpairs(np.eye(5), 2),
+        TypeError,
+        "op must be a LocalHessian",
+    ),
+    case(
+        "eig k=0", lambda: spectral.top_eigenpairs(OP, 0), ValueError, "k must be an integer >= 1"
+    ),
     case("eig k>d", lambda: spectral.top_eigenpairs(OP, 6), ValueError, "S is only 5 x 5"),
-    case("eig which", lambda: spectral.top_eigenpairs(OP, 2, which="x"), ValueError, "unknown which 'x'"),
-    case("eig method", lambda: spectral.top_eigenpairs(OP, 2, method="x"), ValueError,
-         "unknown method 'x'"),
-    case("eig tol<0", lambda: spectral.top_eigenpairs(OP, 2, method="lanczos", tol=-1.0), ValueError,
-         "tol must be >= 0"),
-    case("eig tol nan", lambda: spectral.top_eigenpairs(OP, 2, method="lanczos", tol=np.nan), ValueError,
-         "tol must be a finite"),
-    case("eig tol str", lambda: spectral.top_eigenpairs(OP, 2, method="lanczos", tol="a"), ValueError,
-         "tol must be a finite"),
-    case("subspace k=0", lambda: spectral.spectral_subspace(X, Y, 0, "identity"), ValueError,
-         "n_directions must be an integer >= 1"),
-    case("subspace k>d", lambda: spectral.spectral_subspace(X, Y, 9, "identity"), ValueError,
-         "S is only 5 x 5"),
-    case("subspace k>r, optimal", lambda: spectral.spectral_subspace(X, Y, 3, link="z1z2",
-                                                                     random_state=0), ValueError,
-         "exceeds the link's r = 2"),
-    case("subspace which", lambda: spectral.spectral_subspace(X, Y, 2, "identity", which="x"),
-         ValueError, "unknown which 'x'"),
-    case("subspace X nan", lambda: spectral.spectral_subspace(NAN_X, Y, 2, "identity"), ValueError,
-         "X contains NaN or inf"),
-    case("subspace y length", lambda: spectral.spectral_subspace(X, Y[:3], 2, "identity"), ValueError,
-         "y has length 3; expected 60"),
-    case("subspace unknown link", lambda: spectral.spectral_subspace(X, Y, 2, link="foo"), ValueError,
-         "unknown link 'foo'"),
+    case(
+        "eig which",
+        lambda: spectral.top_eigenpairs(OP, 2, which="x"),
+        ValueError,
+        "unknown which 'x'",
+    ),
+    case(
+        "eig method",
+        lambda: spectral.top_eigenpairs(OP, 2, method="x"),
+        ValueError,
+        "unknown method 'x'",
+    ),
+    case(
+        "eig tol<0",
+        lambda: spectral.top_eigenpairs(OP, 2, method="lanczos", tol=-1.0),
+        ValueError,
+        "tol must be >= 0",
+    ),
+    case(
+        "eig tol nan",
+        lambda: spectral.top_eigenpairs(OP, 2, method="lanczos", tol=np.nan),
+        ValueError,
+        "tol must be a finite",
+    ),
+    case(
+        "eig tol str",
+        lambda: spectral.top_eigenpairs(OP, 2, method="lanczos", tol="a"),
+        ValueError,
+        "tol must be a finite",
+    ),
+    case(
+        "subspace k=0",
+        lambda: spectral.spectral_subspace(X, Y, 0, "identity"),
+        ValueError,
+        "n_directions must be an integer >= 1",
+    ),
+    case(
+        "subspace k>d",
+        lambda: spectral.spectral_subspace(X, Y, 9, "identity"),
+        ValueError,
+        "S is only 5 x 5",
+    ),
+    case(
+        "subspace k>r, optimal",
+        lambda: spectral.spectral_subspace(X, Y, 3, link="z1z2", random_state=0),
+        ValueError,
+        "exceeds the link's r = 2",
+    ),
+    case(
+        "subspace which",
+        lambda: spectral.spectral_subspace(X, Y, 2, "identity", which="x"),
+        ValueError,
+        "unknown which 'x'",
+    ),
+    case(
+        "subspace X nan",
+        lambda: spectral.spectral_subspace(NAN_X, Y, 2, "identity"),
+        ValueError,
+        "X contains NaN or inf",
+    ),
+    case(
+        "subspace y length",
+        lambda: spectral.spectral_subspace(X, Y[:3], 2, "identity"),
+        ValueError,
+        "y has length 3; expected 60",
+    ),
+    case(
+        "subspace unknown link",
+        lambda: spectral.spectral_subspace(X, Y, 2, link="foo"),
+        ValueError,
+        "unknown link 'foo'",
+    ),
 ]
 
 
@@ -455,7 +792,9 @@ def test_spectral_errors(fn, exc, match):
     check(fn, exc, match)
 
 
-def test_spectral_gives_the_same_answer_for_int_read_only_strided_lists_and_memory_mapped_X(tmp_path):
+def test_spectral_gives_the_same_answer_for_int_read_only_strided_lists_and_memory_mapped_X(
+    tmp_path,
+):
     Xi = np.round(3 * X)
     want, _ = spectral.spectral_subspace(Xi, Y, 2, "identity", method="explicit")
     np.save(tmp_path / "X.npy", Xi)
@@ -477,65 +816,180 @@ def test_spectral_gives_the_same_answer_for_int_read_only_strided_lists_and_memo
 # mimkit.preprocessing and mimkit.theory
 # --------------------------------------------------------------------------------------------
 PREP_THEORY_CASES = [
-    case("make unknown", lambda: preprocessing.make_preprocessing("foo"), ValueError,
-         "unknown preprocessing 'foo'"),
-    case("make None", lambda: preprocessing.make_preprocessing(None), ValueError,
-         "unknown preprocessing None"),
-    case("make optimal", lambda: preprocessing.make_preprocessing("optimal"), ValueError,
-         "depends on the link"),
-    case("make delta 0", lambda: preprocessing.make_preprocessing("huber", delta=0), ValueError,
-         "delta must be a positive number"),
-    case("make delta nan", lambda: preprocessing.make_preprocessing("huber", delta=np.nan), ValueError,
-         "delta must be a positive number"),
-    case("make cap nan", lambda: preprocessing.make_preprocessing("capped", cap=np.nan), ValueError,
-         "cap must be a finite number"),
-    case("make cap str", lambda: preprocessing.make_preprocessing("capped", cap="1"), ValueError,
-         "cap must be a finite number"),
-    case("apply y str", lambda: preprocessing.apply_preprocessing("sign", np.array(["a"])), TypeError,
-         "y has non-real dtype"),
-    case("apply y nan", lambda: preprocessing.apply_preprocessing("sign", NAN_Y), ValueError,
-         "y contains NaN or inf"),
-    case("apply T gives inf", lambda: preprocessing.apply_preprocessing(lambda v: np.full_like(v, np.inf), Y),
-         ValueError, "preprocessing produced NaN or inf"),
-    case("loss_location huber_delta 0", lambda: preprocessing.loss_location("huber", Y, 0.0),
-         ValueError, "huber_delta must be > 0"),
-    case("optimal unknown link", lambda: preprocessing.optimal_preprocessing("foo"), ValueError,
-         "unknown link 'foo'"),
-    case("optimal noise<0", lambda: preprocessing.optimal_preprocessing("z1z2", noise=-1.0), ValueError,
-         "noise must be >= 0"),
-    case("optimal noise inf", lambda: preprocessing.optimal_preprocessing("z1z2", noise=np.inf),
-         ValueError, "noise must be a finite"),
-    case("optimal n_samples", lambda: preprocessing.optimal_preprocessing("z1z2", n_samples=10),
-         ValueError, "n_samples must be an integer >= 1000"),
-    case("optimal n_bins", lambda: preprocessing.optimal_preprocessing("z1z2", n_bins=1), ValueError,
-         "n_bins must be an integer >= 2"),
-    case("optimal callable nan", lambda: preprocessing.optimal_preprocessing(_nan_link, r=1,
-                                                                           n_samples=1000),
-         ValueError, "produced NaN or inf labels"),
-    case("threshold unknown link", lambda: theory.weak_recovery_threshold("foo"), ValueError,
-         "unknown link 'foo'"),
-    case("threshold unknown preprocessing", lambda: theory.weak_recovery_threshold("z1z2", "foo"),
-         ValueError, "unknown preprocessing 'foo'"),
-    case("threshold preprocessing type", lambda: theory.weak_recovery_threshold(
-        "z1z2", 3, n_samples=1000), TypeError, "preprocessing must be a name or a callable"),
-    case("threshold center", lambda: theory.weak_recovery_threshold("z1z2", "sign", center="x"),
-         ValueError, "unknown center 'x'"),
-    case("threshold noise<0", lambda: theory.weak_recovery_threshold("z1z2", "sign", noise=-1.0),
-         ValueError, "noise must be >= 0"),
-    case("threshold noise inf", lambda: theory.weak_recovery_threshold("z1z2", "sign", noise=np.inf),
-         ValueError, "noise must be a finite"),
-    case("threshold noise nan", lambda: theory.weak_recovery_threshold("z1z2", "sign", noise=np.nan),
-         ValueError, "noise must be a finite"),
-    case("threshold n_samples", lambda: theory.weak_recovery_threshold("z1z2", "sign", n_samples=10),
-         ValueError, "n_samples must be an integer >= 1000"),
-    case("threshold r mismatch", lambda: theory.weak_recovery_threshold("z1z2", "sign", r=3), ValueError,
-         "has r = 2; got r=3"),
-    case("network threshold loss", lambda: theory.network_threshold("z1z2", "hinge"), ValueError,
-         "unknown loss 'hinge'"),
-    case("network threshold huber_delta 0", lambda: theory.network_threshold(
-        "z1z2", "huber", huber_delta=0.0, n_samples=1000), ValueError, "huber_delta must be > 0"),
-    case("network threshold huber_delta nan", lambda: theory.network_threshold(
-        "z1z2", "huber", huber_delta=np.nan, n_samples=1000), ValueError, "huber_delta must be a finite"),
+    case(
+        "make unknown",
+        lambda: preprocessing.make_preprocessing("foo"),
+        ValueError,
+        "unknown preprocessing 'foo'",
+    ),
+    case(
+        "make None",
+        lambda: preprocessing.make_preprocessing(None),
+        ValueError,
+        "unknown preprocessing None",
+    ),
+    case(
+        "make optimal",
+        lambda: preprocessing.make_preprocessing("optimal"),
+        ValueError,
+        "depends on the link",
+    ),
+    case(
+        "make delta 0",
+        lambda: preprocessing.make_preprocessing("huber", delta=0),
+        ValueError,
+        "delta must be a positive number",
+    ),
+    case(
+        "make delta nan",
+        lambda: preprocessing.make_preprocessing("huber", delta=np.nan),
+        ValueError,
+        "delta must be a positive number",
+    ),
+    case(
+        "make cap nan",
+        lambda: preprocessing.make_preprocessing("capped", cap=np.nan),
+        ValueError,
+        "cap must be a finite number",
+    ),
+    case(
+        "make cap str",
+        lambda: preprocessing.make_preprocessing("capped", cap="1"),
+        ValueError,
+        "cap must be a finite number",
+    ),
+    case(
+        "apply y str",
+        lambda: preprocessing.apply_preprocessing("sign", np.array(["a"])),
+        TypeError,
+        "y has non-real dtype",
+    ),
+    case(
+        "apply y nan",
+        lambda: preprocessing.apply_preprocessing("sign", NAN_Y),
+        ValueError,
+        "y contains NaN or inf",
+    ),
+    case(
+        "apply T gives inf",
+        lambda: preprocessing.apply_preprocessing(lambda v: np.full_like(v, np.inf), Y),
+        ValueError,
+        "preprocessing produced NaN or inf",
+    ),
+    case(
+        "loss_location huber_delta 0",
+        lambda: preprocessing.loss_location("huber", Y, 0.0),
+        ValueError,
+        "huber_delta must be > 0",
+    ),
+    case(
+        "optimal unknown link",
+        lambda: preprocessing.optimal_preprocessing("foo"),
+        ValueError,
+        "unknown link 'foo'",
+    ),
+    case(
+        "optimal noise<0",
+        lambda: preprocessing.optimal_preprocessing("z1z2", noise=-1.0),
+        ValueError,
+        "noise must be >= 0",
+    ),
+    case(
+        "optimal noise inf",
+        lambda: preprocessing.optimal_preprocessing("z1z2", noise=np.inf),
+        ValueError,
+        "noise must be a finite",
+    ),
+    case(
+        "optimal n_samples",
+        lambda: preprocessing.optimal_preprocessing("z1z2", n_samples=10),
+        ValueError,
+        "n_samples must be an integer >= 1000",
+    ),
+    case(
+        "optimal n_bins",
+        lambda: preprocessing.optimal_preprocessing("z1z2", n_bins=1),
+        ValueError,
+        "n_bins must be an integer >= 2",
+    ),
+    case(
+        "optimal callable nan",
+        lambda: preprocessing.optimal_preprocessing(_nan_link, r=1, n_samples=1000),
+        ValueError,
+        "produced NaN or inf labels",
+    ),
+    case(
+        "threshold unknown link",
+        lambda: theory.weak_recovery_threshold("foo"),
+        ValueError,
+        "unknown link 'foo'",
+    ),
+    case(
+        "threshold unknown preprocessing",
+        lambda: theory.weak_recovery_threshold("z1z2", "foo"),
+        ValueError,
+        "unknown preprocessing 'foo'",
+    ),
+    case(
+        "threshold preprocessing type",
+        lambda: theory.weak_recovery_threshold("z1z2", 3, n_samples=1000),
+        TypeError,
+        "preprocessing must be a name or a callable",
+    ),
+    case(
+        "threshold center",
+        lambda: theory.weak_recovery_threshold("z1z2", "sign", center="x"),
+        ValueError,
+        "unknown center 'x'",
+    ),
+    case(
+        "threshold noise<0",
+        lambda: theory.weak_recovery_threshold("z1z2", "sign", noise=-1.0),
+        ValueError,
+        "noise must be >= 0",
+    ),
+    case(
+        "threshold noise inf",
+        lambda: theory.weak_recovery_threshold("z1z2", "sign", noise=np.inf),
+        ValueError,
+        "noise must be a finite",
+    ),
+    case(
+        "threshold noise nan",
+        lambda: theory.weak_recovery_threshold("z1z2", "sign", noise=np.nan),
+        ValueError,
+        "noise must be a finite",
+    ),
+    case(
+        "threshold n_samples",
+        lambda: theory.weak_recovery_threshold("z1z2", "sign", n_samples=10),
+        ValueError,
+        "n_samples must be an integer >= 1000",
+    ),
+    case(
+        "threshold r mismatch",
+        lambda: theory.weak_recovery_threshold("z1z2", "sign", r=3),
+        ValueError,
+        "has r = 2; got r=3",
+    ),
+    case(
+        "network threshold loss",
+        lambda: theory.network_threshold("z1z2", "hinge"),
+        ValueError,
+        "unknown loss 'hinge'",
+    ),
+    case(
+        "network threshold huber_delta 0",
+        lambda: theory.network_threshold("z1z2", "huber", huber_delta=0.0, n_samples=1000),
+        ValueError,
+        "huber_delta must be > 0",
+    ),
+    case(
+        "network threshold huber_delta nan",
+        lambda: theory.network_threshold("z1z2", "huber", huber_delta=np.nan, n_samples=1000),
+        ValueError,
+        "huber_delta must be a finite",
+    ),
 ]
 
 
@@ -549,18 +1003,37 @@ def test_preprocessing_and_theory_errors(fn, exc, match):
 # --------------------------------------------------------------------------------------------
 SDR = [PHD, SIR, SAVE, SpectralEstimator]
 SDR_CASES = [
-    ("n_directions=0", lambda E: E(0).fit(X, Y), ValueError, "n_directions must be None or an integer"),
-    ("n_directions>d", lambda E: E(6).fit(X, Y), ValueError, "n_directions must be None or an integer"),
+    (
+        "n_directions=0",
+        lambda E: E(0).fit(X, Y),
+        ValueError,
+        "n_directions must be None or an integer",
+    ),
+    (
+        "n_directions>d",
+        lambda E: E(6).fit(X, Y),
+        ValueError,
+        "n_directions must be None or an integer",
+    ),
     ("n_directions float", lambda E: E(2.0).fit(X, Y), ValueError, "n_directions must be None"),
     ("X 1-D", lambda E: E(2).fit(X[:, 0], Y), ValueError, "Expected 2D array"),
     ("n=1", lambda E: E(1).fit(X[:1], Y[:1]), ValueError, "at least 2 samples are needed"),
     ("y length", lambda E: E(2).fit(X, Y[:3]), ValueError, "inconsistent numbers of samples"),
     ("y nan", lambda E: E(2).fit(X, NAN_Y), ValueError, "Input y contains NaN"),
-    ("X inf", lambda E: E(2).fit(np.where(X > 2, np.inf, X), Y), ValueError, "Input X contains infinity"),
+    (
+        "X inf",
+        lambda E: E(2).fit(np.where(X > 2, np.inf, X), Y),
+        ValueError,
+        "Input X contains infinity",
+    ),
     ("X empty", lambda E: E(2).fit(np.zeros((0, 5)), np.zeros(0)), ValueError, "0 sample"),
     ("y None", lambda E: E(2).fit(X, None), ValueError, "requires y to be passed"),
-    ("transform d mismatch", lambda E: E(2).fit(X, Y).transform(X[:, :3]), ValueError,
-     "X has 3 features"),
+    (
+        "transform d mismatch",
+        lambda E: E(2).fit(X, Y).transform(X[:, :3]),
+        ValueError,
+        "X has 3 features",
+    ),
 ]
 
 
@@ -572,28 +1045,65 @@ def test_sdr_errors(estimator, label, fn, exc, match):
 
 @pytest.mark.parametrize("estimator", [PHD, SIR, SAVE], ids=["PHD", "SIR", "SAVE"])
 def test_sdr_whitening_refuses_a_singular_covariance(estimator):
-    collinear = np.c_[X, X[:, :1]]   # exact duplicate column: Cholesky may still "succeed"
+    collinear = np.c_[X, X[:, :1]]  # exact duplicate column: Cholesky may still "succeed"
     check(lambda: estimator(2).fit(collinear, Y), ValueError, "covariance of X is singular")
 
 
 SDR_SETTING_CASES = [
-    case("SIR n_slices 0", lambda: SIR(2, n_slices=0).fit(X, Y), ValueError, "n_slices must be a positive"),
-    case("SIR n_slices > n", lambda: SIR(2, n_slices=100).fit(X, Y), ValueError, "exceeds n_samples"),
-    case("SIR n_slices float", lambda: SIR(2, n_slices=2.5).fit(X, Y), ValueError, "n_slices must be"),
-    case("SAVE slices too small", lambda: SAVE(2, n_slices=40).fit(X, Y), ValueError,
-         ">= 2 samples per slice"),
-    case("Spectral preprocessing", lambda: SpectralEstimator(2, preprocessing="foo").fit(X, Y),
-         ValueError, "unknown preprocessing 'foo'"),
-    case("Spectral center", lambda: SpectralEstimator(2, center="x").fit(X, Y), ValueError,
-         "unknown center 'x'"),
-    case("Spectral which", lambda: SpectralEstimator(2, which="x").fit(X, Y), ValueError,
-         "unknown which 'x'"),
-    case("Spectral method", lambda: SpectralEstimator(2, method="x").fit(X, Y), ValueError,
-         "unknown method 'x'"),
-    case("Spectral link", lambda: SpectralEstimator(preprocessing="optimal", link="foo").fit(X, Y),
-         ValueError, "unknown link 'foo'"),
-    case("Spectral optimal without link", lambda: SpectralEstimator(2, preprocessing="optimal").fit(X, Y),
-         ValueError, "needs the link"),
+    case(
+        "SIR n_slices 0",
+        lambda: SIR(2, n_slices=0).fit(X, Y),
+        ValueError,
+        "n_slices must be a positive",
+    ),
+    case(
+        "SIR n_slices > n", lambda: SIR(2, n_slices=100).fit(X, Y), ValueError, "exceeds n_samples"
+    ),
+    case(
+        "SIR n_slices float", lambda: SIR(2, n_slices=2.5).fit(X, Y), ValueError, "n_slices must be"
+    ),
+    case(
+        "SAVE slices too small",
+        lambda: SAVE(2, n_slices=40).fit(X, Y),
+        ValueError,
+        ">= 2 samples per slice",
+    ),
+    case(
+        "Spectral preprocessing",
+        lambda: SpectralEstimator(2, preprocessing="foo").fit(X, Y),
+        ValueError,
+        "unknown preprocessing 'foo'",
+    ),
+    case(
+        "Spectral center",
+        lambda: SpectralEstimator(2, center="x").fit(X, Y),
+        ValueError,
+        "unknown center 'x'",
+    ),
+    case(
+        "Spectral which",
+        lambda: SpectralEstimator(2, which="x").fit(X, Y),
+        ValueError,
+        "unknown which 'x'",
+    ),
+    case(
+        "Spectral method",
+        lambda: SpectralEstimator(2, method="x").fit(X, Y),
+        ValueError,
+        "unknown method 'x'",
+    ),
+    case(
+        "Spectral link",
+        lambda: SpectralEstimator(preprocessing="optimal", link="foo").fit(X, Y),
+        ValueError,
+        "unknown link 'foo'",
+    ),
+    case(
+        "Spectral optimal without link",
+        lambda: SpectralEstimator(2, preprocessing="optimal").fit(X, Y),
+        ValueError,
+        "needs the link",
+    ),
 ]
 
 
@@ -607,8 +1117,14 @@ def test_sdr_accepts_int_and_memory_mapped_X(estimator, tmp_path):
     Xi = np.round(3 * X)
     want = estimator(2).fit(Xi, Y).directions_
     np.save(tmp_path / "X.npy", Xi)
-    for Xv in (Xi.astype(np.int32), np.load(tmp_path / "X.npy", mmap_mode="r"), np.asfortranarray(Xi)):
-        np.testing.assert_allclose(estimator(2).fit(Xv, Y).directions_, want, rtol=1e-10, atol=1e-12)
+    for Xv in (
+        Xi.astype(np.int32),
+        np.load(tmp_path / "X.npy", mmap_mode="r"),
+        np.asfortranarray(Xi),
+    ):
+        np.testing.assert_allclose(
+            estimator(2).fit(Xv, Y).directions_, want, rtol=1e-10, atol=1e-12
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -646,7 +1162,7 @@ CLI_CASES = [
 def test_cli_bad_arguments_exit_2_with_a_clear_message(capsys, args, message):
     try:
         status = main(SMALL + args)
-    except SystemExit as exit_:   # argparse's own errors
+    except SystemExit as exit_:  # argparse's own errors
         status = exit_.code
     err = capsys.readouterr().err
     assert status == 2
@@ -703,7 +1219,9 @@ def test_ctrl_c_stops_a_spectral_solve_quickly_and_leaves_the_process_usable():
         print("usable", bool(ok and np.allclose(vals, want, rtol=1e-8)))
         """
     )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     lines = dict(line.split() for line in out.stdout.strip().splitlines())
     assert float(lines["lanczos"]) < 1.0, lines

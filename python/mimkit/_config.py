@@ -1,4 +1,5 @@
 """``mimkit.show_config()``: what this installation runs on."""
+
 from __future__ import annotations
 
 import platform
@@ -44,8 +45,11 @@ def show_config() -> None:
     """Print :func:`config` as aligned ``key: value`` lines."""
     for key, value in config().items():
         if key == "numpy_blas":
-            value = "; ".join(
-                f"{p['internal_api']} {p['version']} kernel={p['architecture']} threads={p['num_threads']}"
-                for p in value
-            ) or "none found"
+            value = (
+                "; ".join(
+                    f"{p['internal_api']} {p['version']} kernel={p['architecture']} threads={p['num_threads']}"
+                    for p in value
+                )
+                or "none found"
+            )
         print(f"{key:>20}: {value}")

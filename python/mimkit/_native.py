@@ -4,6 +4,7 @@ Three builds of the same sources exist on x86-64: ``base`` (SSE2), ``v3`` (AVX2 
 ``v4`` (AVX-512). The best one the CPU supports is used; ``MIMKIT_ISA=base|v3|v4`` forces one
 (an error if that variant is missing or unsupported).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -22,7 +23,9 @@ def _load() -> ModuleType:
         if forced not in _LEVELS:
             raise ImportError(f"MIMKIT_ISA={forced!r} is not one of {', '.join(_LEVELS)}.")
         if not _core_base.cpu_supports(forced):
-            raise ImportError(f"MIMKIT_ISA={forced!r}, but this CPU does not support that ISA level.")
+            raise ImportError(
+                f"MIMKIT_ISA={forced!r}, but this CPU does not support that ISA level."
+            )
         return importlib.import_module(f"._core_{forced}", __package__)
     for level in _LEVELS:
         if _core_base.cpu_supports(level):
@@ -31,8 +34,12 @@ def _load() -> ModuleType:
             except ModuleNotFoundError:  # variant not built on this platform (e.g. aarch64)
                 continue
             except ImportError as err:  # built but broken: say so rather than silently run slower
-                warnings.warn(f"mimkit: the {level} core failed to import ({err}); falling back "
-                              f"to a slower variant.", RuntimeWarning, stacklevel=2)
+                warnings.warn(
+                    f"mimkit: the {level} core failed to import ({err}); falling back "
+                    f"to a slower variant.",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
     return _core_base
 
 

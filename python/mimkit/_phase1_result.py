@@ -1,4 +1,5 @@
 """The record of one phase-1 run, shared by `mimkit.core` and `mimkit.reference`."""
+
 from __future__ import annotations
 
 import warnings
@@ -48,8 +49,10 @@ class Phase1Result:
 
 def report_divergence(on_divergence: str, step: int, loss: float, lr: float) -> None:
     """Raise FloatingPointError or warn (RuntimeWarning) that phase 1 diverged at ``step``."""
-    message = (f"phase 1 diverged at step {step}: mean loss = {loss!r} (or non-finite weights); "
-               f"lower lr (now {lr}) or the initial weight scale.")
+    message = (
+        f"phase 1 diverged at step {step}: mean loss = {loss!r} (or non-finite weights); "
+        f"lower lr (now {lr}) or the initial weight scale."
+    )
     if on_divergence == "raise":
         raise FloatingPointError(message)
     warnings.warn(message + " Returning the weights of that step.", RuntimeWarning, stacklevel=3)

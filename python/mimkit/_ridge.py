@@ -6,6 +6,7 @@ Objective, with ``lam`` per sample:
 
     (1/n) |y_c - H_c a|^2 + lam |a|^2,   H_c, y_c centred.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,8 +29,9 @@ class GramStats:
     yy: float
 
     @classmethod
-    def from_sums(cls, sum_h: np.ndarray, gram: np.ndarray, h_dot_y: np.ndarray,
-                  y: np.ndarray) -> "GramStats":
+    def from_sums(
+        cls, sum_h: np.ndarray, gram: np.ndarray, h_dot_y: np.ndarray, y: np.ndarray
+    ) -> "GramStats":
         """From the raw sums ``sum_i h_i`` (m,), ``H^T H`` (m, m), ``H^T y`` (m,) of
         :func:`mimkit.core.hidden_statistics` and the labels y (n,)."""
         y = np.asarray(y, dtype=np.float64)
@@ -56,7 +58,7 @@ def gcv_ridge(stats: GramStats) -> float:
     best_lam, best = _GCV_GRID[-1] * scale, np.inf
     for lam in _GCV_GRID * scale:
         shrink = 1.0 / (e + n * lam)
-        rss = stats.yy - 2.0 * np.sum(qq * shrink) + np.sum(e * qq * shrink ** 2)
+        rss = stats.yy - 2.0 * np.sum(qq * shrink) + np.sum(e * qq * shrink**2)
         df = np.sum(e * shrink)
         if n - df <= 0.5:  # interpolating: GCV is undefined (division by ~0)
             continue

@@ -11,6 +11,7 @@ Policy (documented in the README and tested):
   any loop, never per step.
 * NaN / inf anywhere in the inputs is a ``ValueError`` (``check_finite=False`` skips the scan).
 """
+
 from __future__ import annotations
 
 import numbers
@@ -69,11 +70,15 @@ def as_matrix(
                 f"{name} has dtype {arr.dtype} but the computation runs in {dtype} "
                 f"(the dtype of X); pass {name}.astype(np.{dtype}) or convert X instead."
             )
-        if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_) or np.iscomplexobj(arr):
+        if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_) or np.iscomplexobj(
+            arr
+        ):
             raise TypeError(f"{name} has non-real dtype {arr.dtype}; pass a float array.")
     for axis, (want, got) in enumerate(zip(shape, arr.shape)):
         if want is not None and want != got:
-            raise ValueError(f"{name} has shape {arr.shape}; expected size {want} along axis {axis}.")
+            raise ValueError(
+                f"{name} has shape {arr.shape}; expected size {want} along axis {axis}."
+            )
     if arr.size == 0 and not allow_empty:
         raise ValueError(f"{name} is empty (shape {arr.shape}); pass at least one row and column.")
     arr = np.ascontiguousarray(arr, dtype=dtype)
@@ -82,7 +87,9 @@ def as_matrix(
     return arr
 
 
-def as_vector(v, name: str, dtype: np.dtype, length: int, *, check_finite: bool = True) -> np.ndarray:
+def as_vector(
+    v, name: str, dtype: np.dtype, length: int, *, check_finite: bool = True
+) -> np.ndarray:
     """Return ``v`` as a contiguous 1-D array of ``dtype`` and the given length."""
     arr = np.asarray(v)
     if arr.ndim != 1:
@@ -136,7 +143,9 @@ def check_record_steps(record_steps, n_steps: int) -> np.ndarray:
         raise ValueError("record_steps must be a 1-D sequence of integers.")
     steps = np.unique(steps.astype(np.int64))
     if steps.size and (steps[0] < 0 or steps[-1] > n_steps):
-        raise ValueError(f"record_steps must lie in [0, n_steps={n_steps}], got {steps[0]}..{steps[-1]}.")
+        raise ValueError(
+            f"record_steps must lie in [0, n_steps={n_steps}], got {steps[0]}..{steps[-1]}."
+        )
     return steps
 
 
@@ -156,8 +165,10 @@ def as_rows(X, *, check_finite: bool = True, allow_stream: bool = True):
 
     if isinstance(X, StreamedData):
         if not allow_stream:
-            raise TypeError("this function takes X as an array, not a StreamedData; pass "
-                            "X.rows() (or a subset's rows) to materialise it.")
+            raise TypeError(
+                "this function takes X as an array, not a StreamedData; pass "
+                "X.rows() (or a subset's rows) to materialise it."
+            )
         return X
     return as_matrix(X, "X", compute_dtype(X), exact_dtype=False, check_finite=check_finite)
 
@@ -167,8 +178,9 @@ class Phase1Inputs:
     ``X`` may be a StreamedData where ``allow_stream`` (the core, not the numpy reference);
     ``y``, ``a`` and ``loss`` may be None for calls that do not use them."""
 
-    def __init__(self, X, y, W, b, a, activation, loss, huber_delta, check_finite=True,
-                 allow_stream=False):
+    def __init__(
+        self, X, y, W, b, a, activation, loss, huber_delta, check_finite=True, allow_stream=False
+    ):
         self.X = as_rows(X, check_finite=check_finite, allow_stream=allow_stream)
         dtype = self.X.dtype
         n, d = self.X.shape
@@ -199,8 +211,19 @@ ON_DIVERGENCE: tuple[str, ...] = ("raise", "warn")
 class Phase1RunSettings:
     """Validated settings of a ``phase1_run`` call (shared by the core and the reference)."""
 
-    def __init__(self, args: Phase1Inputs, lr, weight_decay, n_steps, record_steps, record_basis,
-                 keep_scale, progress, on_divergence, check_finite=True):
+    def __init__(
+        self,
+        args: Phase1Inputs,
+        lr,
+        weight_decay,
+        n_steps,
+        record_steps,
+        record_basis,
+        keep_scale,
+        progress,
+        on_divergence,
+        check_finite=True,
+    ):
         self.lr = check_positive_number(lr, "lr")
         self.weight_decay = check_positive_number(weight_decay, "weight_decay", allow_zero=True)
         self.n_steps = check_count(n_steps, "n_steps")
@@ -208,8 +231,13 @@ class Phase1RunSettings:
         self.keep_scale = check_keep_scale(keep_scale)
         self.record_basis = None
         if record_basis is not None:
-            self.record_basis = as_matrix(record_basis, "record_basis", args.dtype,
-                                          shape=(args.X.shape[1], None), check_finite=check_finite)
+            self.record_basis = as_matrix(
+                record_basis,
+                "record_basis",
+                args.dtype,
+                shape=(args.X.shape[1], None),
+                check_finite=check_finite,
+            )
         if progress is not None and not callable(progress):
             raise TypeError("progress must be a callable taking the step number, or None.")
         self.on_divergence = check_name(on_divergence, "on_divergence", ON_DIVERGENCE)

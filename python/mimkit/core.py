@@ -9,6 +9,7 @@ is released during the work; Ctrl-C is honoured between phase-1 steps. ``n_threa
 uses every OpenMP thread (``OMP_NUM_THREADS``); results are bitwise reproducible for a fixed
 thread count and agree to rounding across thread counts.
 """
+
 from __future__ import annotations
 
 from typing import Callable, Optional, Union
@@ -17,21 +18,22 @@ import numpy as np
 
 from ._native import native
 from ._phase1_result import Phase1Result, report_divergence
-from .stream import native_rows
 from ._validation import (
     Phase1Inputs,
     Phase1RunSettings,
     as_block,
-    local_hessian_inputs,
     check_n_threads,
+    local_hessian_inputs,
 )
+from .stream import native_rows
 
 #: Rows per chunk; 0 lets the core size chunks to the cache. Benchmarks may override.
 _CHUNK_ROWS = 0
 
 
-def forward(X, W, b, a, activation: str, *, n_threads: Optional[int] = None,
-            check_finite: bool = True) -> np.ndarray:
+def forward(
+    X, W, b, a, activation: str, *, n_threads: Optional[int] = None, check_finite: bool = True
+) -> np.ndarray:
     """Network output ``p = sigma(X W^T + b) a``.
 
     Parameters
@@ -44,12 +46,14 @@ def forward(X, W, b, a, activation: str, *, n_threads: Optional[int] = None,
     """
     threads = check_n_threads(n_threads)
     args = Phase1Inputs(X, None, W, b, a, activation, None, 1.0, check_finite, allow_stream=True)
-    return native.forward(native_rows(args.X), args.W, args.b, args.a, args.activation, threads,
-                          _CHUNK_ROWS)
+    return native.forward(
+        native_rows(args.X), args.W, args.b, args.a, args.activation, threads, _CHUNK_ROWS
+    )
 
 
-def hidden_features(X, W, b, activation: str, *, n_threads: Optional[int] = None,
-                    check_finite: bool = True) -> np.ndarray:
+def hidden_features(
+    X, W, b, activation: str, *, n_threads: Optional[int] = None, check_finite: bool = True
+) -> np.ndarray:
     """Hidden features ``H = sigma(X W^T + b)``.
 
     Parameters
@@ -62,12 +66,14 @@ def hidden_features(X, W, b, activation: str, *, n_threads: Optional[int] = None
     """
     threads = check_n_threads(n_threads)
     args = Phase1Inputs(X, None, W, b, None, activation, None, 1.0, check_finite, allow_stream=True)
-    return native.hidden_features(native_rows(args.X), args.W, args.b, args.activation, threads,
-                                  _CHUNK_ROWS)
+    return native.hidden_features(
+        native_rows(args.X), args.W, args.b, args.activation, threads, _CHUNK_ROWS
+    )
 
 
-def hidden_statistics(X, y, W, b, activation: str, *, n_threads: Optional[int] = None,
-                      check_finite: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def hidden_statistics(
+    X, y, W, b, activation: str, *, n_threads: Optional[int] = None, check_finite: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Raw sufficient statistics of ``H = sigma(X W^T + b)`` and y for phase 2's ridge fit, in
     one pass over X without holding H (features in the dtype of X, sums in float64).
 
@@ -81,13 +87,24 @@ def hidden_statistics(X, y, W, b, activation: str, *, n_threads: Optional[int] =
     """
     threads = check_n_threads(n_threads)
     args = Phase1Inputs(X, y, W, b, None, activation, None, 1.0, check_finite, allow_stream=True)
-    return native.hidden_statistics(native_rows(args.X), args.y, args.W, args.b, args.activation,
-                                    threads, _CHUNK_ROWS)
+    return native.hidden_statistics(
+        native_rows(args.X), args.y, args.W, args.b, args.activation, threads, _CHUNK_ROWS
+    )
 
 
-def phase1_gradient(X, y, W, b, a, *, activation: str, loss: str, huber_delta: float = 1.0,
-                    n_threads: Optional[int] = None, check_finite: bool = True
-                    ) -> tuple[np.ndarray, float]:
+def phase1_gradient(
+    X,
+    y,
+    W,
+    b,
+    a,
+    *,
+    activation: str,
+    loss: str,
+    huber_delta: float = 1.0,
+    n_threads: Optional[int] = None,
+    check_finite: bool = True,
+) -> tuple[np.ndarray, float]:
     """Gradient of ``L = (1/n) sum_i loss(p_i, y_i)`` with respect to W, in one fused pass.
 
     Squared loss is ``(p - y)^2 / 2``; absolute ``|p - y|``; huber(delta) quadratic inside
@@ -99,18 +116,45 @@ def phase1_gradient(X, y, W, b, a, *, activation: str, loss: str, huber_delta: f
     mean_loss : float, L at W.
     """
     threads = check_n_threads(n_threads)
-    args = Phase1Inputs(X, y, W, b, a, activation, loss, huber_delta, check_finite, allow_stream=True)
-    grad, mean_loss, _ = native.phase1_gradient(native_rows(args.X), args.y, args.W, args.b,
-                                                args.a, args.activation, args.loss,
-                                                args.huber_delta, threads, _CHUNK_ROWS)
+    args = Phase1Inputs(
+        X, y, W, b, a, activation, loss, huber_delta, check_finite, allow_stream=True
+    )
+    grad, mean_loss, _ = native.phase1_gradient(
+        native_rows(args.X),
+        args.y,
+        args.W,
+        args.b,
+        args.a,
+        args.activation,
+        args.loss,
+        args.huber_delta,
+        threads,
+        _CHUNK_ROWS,
+    )
     return grad, mean_loss
 
 
-def phase1_run(X, y, W0, b, a, *, activation: str, loss: str, huber_delta: float = 1.0,
-               lr: float, weight_decay: float, n_steps: int, record_steps=None,
-               record_basis=None, keep_scale: Union[bool, str] = False,
-               n_threads: Optional[int] = None, progress: Optional[Callable[[int], None]] = None,
-               on_divergence: str = "raise", check_finite: bool = True) -> Phase1Result:
+def phase1_run(
+    X,
+    y,
+    W0,
+    b,
+    a,
+    *,
+    activation: str,
+    loss: str,
+    huber_delta: float = 1.0,
+    lr: float,
+    weight_decay: float,
+    n_steps: int,
+    record_steps=None,
+    record_basis=None,
+    keep_scale: Union[bool, str] = False,
+    n_threads: Optional[int] = None,
+    progress: Optional[Callable[[int], None]] = None,
+    on_divergence: str = "raise",
+    check_finite: bool = True,
+) -> Phase1Result:
     """Full-batch GD on W: ``W <- W - lr * (grad_W L + weight_decay * W)``, ``n_steps`` times.
 
     Parameters
@@ -148,24 +192,60 @@ def phase1_run(X, y, W0, b, a, *, activation: str, loss: str, huber_delta: float
         On Ctrl-C (checked between steps).
     """
     threads = check_n_threads(n_threads)
-    args = Phase1Inputs(X, y, W0, b, a, activation, loss, huber_delta, check_finite, allow_stream=True)
-    run = Phase1RunSettings(args, lr, weight_decay, n_steps, record_steps, record_basis,
-                            keep_scale, progress, on_divergence, check_finite)
+    args = Phase1Inputs(
+        X, y, W0, b, a, activation, loss, huber_delta, check_finite, allow_stream=True
+    )
+    run = Phase1RunSettings(
+        args,
+        lr,
+        weight_decay,
+        n_steps,
+        record_steps,
+        record_basis,
+        keep_scale,
+        progress,
+        on_divergence,
+        check_finite,
+    )
     steps = run.record_steps
-    W, recorded, losses, log_scale, keep, diverged_at, diverged_loss, step_seconds = native.phase1_run(
-        native_rows(args.X), args.y, args.W, args.b, args.a, args.activation, args.loss,
-        args.huber_delta, run.lr, run.weight_decay, run.n_steps, steps.tolist(),
-        run.record_basis, run.keep_scale, threads, _CHUNK_ROWS, progress)
+    W, recorded, losses, log_scale, keep, diverged_at, diverged_loss, step_seconds = (
+        native.phase1_run(
+            native_rows(args.X),
+            args.y,
+            args.W,
+            args.b,
+            args.a,
+            args.activation,
+            args.loss,
+            args.huber_delta,
+            run.lr,
+            run.weight_decay,
+            run.n_steps,
+            steps.tolist(),
+            run.record_basis,
+            run.keep_scale,
+            threads,
+            _CHUNK_ROWS,
+            progress,
+        )
+    )
     if diverged_at >= 0:
         report_divergence(run.on_divergence, diverged_at, diverged_loss, run.lr)
-    return Phase1Result(W=W, record_steps=steps, recorded=recorded if steps.size else None,
-                        loss=losses, log_scale=log_scale, keep_scale=bool(keep),
-                        diverged_at=diverged_at if diverged_at >= 0 else None,
-                        step_seconds=step_seconds)
+    return Phase1Result(
+        W=W,
+        record_steps=steps,
+        recorded=recorded if steps.size else None,
+        loss=losses,
+        log_scale=log_scale,
+        keep_scale=bool(keep),
+        diverged_at=diverged_at if diverged_at >= 0 else None,
+        step_seconds=step_seconds,
+    )
 
 
-def local_hessian_matvec(X, t, V, *, n_threads: Optional[int] = None,
-                         check_finite: bool = True) -> np.ndarray:
+def local_hessian_matvec(
+    X, t, V, *, n_threads: Optional[int] = None, check_finite: bool = True
+) -> np.ndarray:
     """``S V = X^T (t[:, None] * (X V)) / n`` without forming S (one fused pass over X).
 
     Parameters
@@ -183,7 +263,9 @@ def local_hessian_matvec(X, t, V, *, n_threads: Optional[int] = None,
     return out[:, 0] if np.ndim(V) == 1 else out
 
 
-def local_hessian(X, t, *, n_threads: Optional[int] = None, check_finite: bool = True) -> np.ndarray:
+def local_hessian(
+    X, t, *, n_threads: Optional[int] = None, check_finite: bool = True
+) -> np.ndarray:
     """Explicit ``S = X^T diag(t) X / n``, shape (d, d), exactly symmetric.
 
     Bitwise identical for every thread count (each entry is summed in one fixed order).

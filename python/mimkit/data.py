@@ -1,4 +1,5 @@
 """Gaussian multi-index models ``y = g(U x) + noise`` with ``x ~ N(0, I_d)`` (SPEC 1)."""
+
 from __future__ import annotations
 
 import numbers
@@ -61,16 +62,25 @@ class MultiIndexModel:
     U : (r, d) array.  r : int.  d : int.  link : Link.  noise : float.
     """
 
-    def __init__(self, d: int, link: LinkLike, r: Optional[int] = None, noise: float = 0.0,
-                 U: Optional[np.ndarray] = None, random_state: RandomState = None):
+    def __init__(
+        self,
+        d: int,
+        link: LinkLike,
+        r: Optional[int] = None,
+        noise: float = 0.0,
+        U: Optional[np.ndarray] = None,
+        random_state: RandomState = None,
+    ):
         self.d = _check_positive_int(d, "d")
         if U is not None and r is None and not isinstance(link, (str, Link)) and np.ndim(U) == 2:
             r = np.shape(U)[0]
         self.link = get_link(link, r)
         self.r = self.link.r
         if self.d < self.r:
-            raise ValueError(f"d = {self.d} is smaller than the link's r = {self.r}; the r index "
-                             f"directions need d >= r.")
+            raise ValueError(
+                f"d = {self.d} is smaller than the link's r = {self.r}; the r index "
+                f"directions need d >= r."
+            )
         self.noise = check_positive_number(noise, "noise", allow_zero=True)
         rng = as_generator(random_state)
         self._rng = rng
@@ -85,11 +95,13 @@ class MultiIndexModel:
         return U
 
     def __repr__(self) -> str:
-        return (f"MultiIndexModel(d={self.d}, link={self.link.name!r}, r={self.r}, "
-                f"noise={self.noise})")
+        return (
+            f"MultiIndexModel(d={self.d}, link={self.link.name!r}, r={self.r}, noise={self.noise})"
+        )
 
-    def sample(self, n: int, dtype=np.float64, random_state: RandomState = None
-               ) -> tuple[np.ndarray, np.ndarray]:
+    def sample(
+        self, n: int, dtype=np.float64, random_state: RandomState = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Draw ``n`` samples, generated in chunks of rows.
 
         Parameters
@@ -123,8 +135,10 @@ class MultiIndexModel:
             z = (X[start:stop] @ U.T).astype(np.float64, copy=False)
             y_chunk = self.link(z)
             if not np.isfinite(y_chunk).all():
-                raise ValueError(f"link {self.link.name!r} produced NaN or inf labels; a link "
-                                 f"must be finite on Gaussian inputs.")
+                raise ValueError(
+                    f"link {self.link.name!r} produced NaN or inf labels; a link "
+                    f"must be finite on Gaussian inputs."
+                )
             if self.noise:
                 y_chunk = y_chunk + self.noise * rng_noise.standard_normal(stop - start)
             y[start:stop] = y_chunk
@@ -149,9 +163,16 @@ class MultiIndexModel:
         return StreamedData(self, n, int(rng.integers(0, 2**63)), dtype)
 
 
-def make_multi_index(n_samples: int, n_features: int, link: LinkLike, noise: float = 0.0,
-                     random_state: RandomState = None, return_subspace: bool = False, *,
-                     r: Optional[int] = None):
+def make_multi_index(
+    n_samples: int,
+    n_features: int,
+    link: LinkLike,
+    noise: float = 0.0,
+    random_state: RandomState = None,
+    return_subspace: bool = False,
+    *,
+    r: Optional[int] = None,
+):
     """Sample a Gaussian multi-index regression problem (scikit-learn ``make_*`` style).
 
     Parameters

@@ -13,6 +13,7 @@ agrees with it to rounding: the parts are summed in a fixed order weighted by th
 so a run is deterministic (independent of which worker finishes first) for fixed ``n_parts``
 and threads per task, and changing ``n_parts`` moves only the last bits of the sums.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -46,9 +47,17 @@ def split_rows(n: int, n_parts: int) -> list[tuple[int, int]]:
     return list(zip(bounds[:-1], bounds[1:]))
 
 
-def part_gradient(address: PartAddress, y: np.ndarray, W: np.ndarray, b: np.ndarray,
-                  a: np.ndarray, activation: str, loss: str, huber_delta: float,
-                  n_threads: int) -> tuple[np.ndarray, float, float]:
+def part_gradient(
+    address: PartAddress,
+    y: np.ndarray,
+    W: np.ndarray,
+    b: np.ndarray,
+    a: np.ndarray,
+    activation: str,
+    loss: str,
+    huber_delta: float,
+    n_threads: int,
+) -> tuple[np.ndarray, float, float]:
     """The task run on a worker: make the part's rows in the core and take one gradient pass.
 
     Parameters
@@ -64,8 +73,9 @@ def part_gradient(address: PartAddress, y: np.ndarray, W: np.ndarray, b: np.ndar
     from ._native import native  # the worker imports the core itself
 
     spec = native.GaussianRows(address.seed, address.row_begin, address.rows, address.d)
-    grad, mean_loss, max_abs_z = native.phase1_gradient(spec, y, W, b, a, activation, loss,
-                                                        huber_delta, n_threads, 0)
+    grad, mean_loss, max_abs_z = native.phase1_gradient(
+        spec, y, W, b, a, activation, loss, huber_delta, n_threads, 0
+    )
     return grad, float(mean_loss), float(max_abs_z)
 
 
@@ -73,8 +83,9 @@ def _require_distributed() -> None:
     try:
         import distributed  # noqa: F401 -- only its presence is checked here
     except ImportError as exc:
-        raise ImportError("phase1_run_dask needs dask.distributed: "
-                          "pip install 'mimkit[dask]'") from exc
+        raise ImportError(
+            "phase1_run_dask needs dask.distributed: pip install 'mimkit[dask]'"
+        ) from exc
 
 
 class _DaskGradient:
@@ -84,14 +95,22 @@ class _DaskGradient:
     sends W once per worker, runs one task per part and combines the parts on the client.
     """
 
-    def __init__(self, client: "Client", X: StreamedData, args: Phase1Inputs,
-                 parts: Sequence[tuple[int, int]], n_threads: int):
+    def __init__(
+        self,
+        client: "Client",
+        X: StreamedData,
+        args: Phase1Inputs,
+        parts: Sequence[tuple[int, int]],
+        n_threads: int,
+    ):
         self.client = client
         self.args = args
         self.n = X.n
         self.n_threads = n_threads
-        self.parts = [PartAddress(X.seed, X.row_begin + start, stop - start, X.d, X.dtype.name)
-                      for start, stop in parts]
+        self.parts = [
+            PartAddress(X.seed, X.row_begin + start, stop - start, X.d, X.dtype.name)
+            for start, stop in parts
+        ]
         self.key = f"mimkit-phase1-{uuid.uuid4().hex[:12]}"
         self.step = 0
         # hash=False: no O(n) hashing on the client, and two runs never share label keys.
@@ -101,16 +120,28 @@ class _DaskGradient:
         """The arguments of part ``k``'s task: its address, its labels (a future), W (a
         future or the (m, d) array) and the frozen (m,) vectors -- nothing O(n)."""
         a = self.args
-        return (self.parts[k], self.labels[k], W_ref, a.b, a.a, a.activation, a.loss,
-                a.huber_delta, self.n_threads)
+        return (
+            self.parts[k],
+            self.labels[k],
+            W_ref,
+            a.b,
+            a.a,
+            a.activation,
+            a.loss,
+            a.huber_delta,
+            self.n_threads,
+        )
 
     def __call__(self, W: np.ndarray) -> tuple[np.ndarray, float, float]:
         client = self.client
         # One copy of W per worker (broadcast), not one per task through the scheduler.
         W_ref = client.scatter(W, broadcast=True, hash=False)
-        futures = [client.submit(part_gradient, *self.task_args(k, W_ref),
-                                 key=f"{self.key}-step{self.step}-part{k}")
-                   for k in range(len(self.parts))]
+        futures = [
+            client.submit(
+                part_gradient, *self.task_args(k, W_ref), key=f"{self.key}-step{self.step}-part{k}"
+            )
+            for k in range(len(self.parts))
+        ]
         try:
             results = client.gather(futures)
         except BaseException:  # Ctrl-C or a failed task: nothing of this step keeps running
@@ -133,13 +164,28 @@ class _DaskGradient:
         self.client.cancel(self.labels)
 
 
-def phase1_run_dask(client: "Client", X: StreamedData, y, W0, b, a, *, activation: str,
-                    loss: str, huber_delta: float = 1.0, lr: float, weight_decay: float,
-                    n_steps: int, record_steps=None, record_basis=None,
-                    keep_scale: Union[bool, str] = False, n_parts: Optional[int] = None,
-                    n_threads_per_task: Optional[int] = None,
-                    progress: Optional[Callable[[int], None]] = None,
-                    on_divergence: str = "raise") -> Phase1Result:
+def phase1_run_dask(
+    client: "Client",
+    X: StreamedData,
+    y,
+    W0,
+    b,
+    a,
+    *,
+    activation: str,
+    loss: str,
+    huber_delta: float = 1.0,
+    lr: float,
+    weight_decay: float,
+    n_steps: int,
+    record_steps=None,
+    record_basis=None,
+    keep_scale: Union[bool, str] = False,
+    n_parts: Optional[int] = None,
+    n_threads_per_task: Optional[int] = None,
+    progress: Optional[Callable[[int], None]] = None,
+    on_divergence: str = "raise",
+) -> Phase1Result:
     """:func:`mimkit.core.phase1_run` on a Dask cluster: full-batch GD on W,
     ``W <- W - lr * (grad_W L + weight_decay * W)``, ``n_steps`` times, over a streamed data
     set whose rows each worker makes itself.
@@ -193,20 +239,33 @@ def phase1_run_dask(client: "Client", X: StreamedData, y, W0, b, a, *, activatio
     end; a worker lost mid-run loses its labels and the run fails (rerun it).
     """
     if not isinstance(X, StreamedData):
-        raise TypeError("phase1_run_dask takes X as a mimkit.stream.StreamedData (made with "
-                        "MultiIndexModel.stream), whose rows the workers make themselves; "
-                        "distributing an in-memory array would ship it over the network. For "
-                        "data in memory use mimkit.core.phase1_run.")
+        raise TypeError(
+            "phase1_run_dask takes X as a mimkit.stream.StreamedData (made with "
+            "MultiIndexModel.stream), whose rows the workers make themselves; "
+            "distributing an in-memory array would ship it over the network. For "
+            "data in memory use mimkit.core.phase1_run."
+        )
     _require_distributed()
     threads = check_n_threads(n_threads_per_task)
     args = Phase1Inputs(X, y, W0, b, a, activation, loss, huber_delta, allow_stream=True)
-    run = Phase1RunSettings(args, lr, weight_decay, n_steps, record_steps, record_basis,
-                            keep_scale, progress, on_divergence)
+    run = Phase1RunSettings(
+        args,
+        lr,
+        weight_decay,
+        n_steps,
+        record_steps,
+        record_basis,
+        keep_scale,
+        progress,
+        on_divergence,
+    )
     if n_parts is None:
         workers = len(client.nthreads())
         if workers == 0:
-            raise ValueError("the Dask cluster has no workers; start some (or call "
-                             "client.wait_for_workers) or pass n_parts.")
+            raise ValueError(
+                "the Dask cluster has no workers; start some (or call "
+                "client.wait_for_workers) or pass n_parts."
+            )
         n_parts = 2 * workers
     n_parts = min(check_count(n_parts, "n_parts", minimum=1), X.n)
     gradient = _DaskGradient(client, X, args, split_rows(X.n, n_parts), threads)

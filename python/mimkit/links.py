@@ -12,6 +12,7 @@ to phase 1, and the theory's expansion assumes it vanishes) and (ii) some label 
 For ``z1*z2*z3`` (ii) needs an *even* ``T`` (e.g. ``|y|``): every odd ``T`` (squared, l1,
 Huber losses) gives a zero Hessian by the symmetry ``z1 -> -z1``.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -85,8 +86,10 @@ def he2(z: np.ndarray) -> np.ndarray:
 
 def _core_link(name: str) -> Callable[[np.ndarray], np.ndarray]:
     """The core's implementation of library link ``name`` (cpp/links.hpp), on float64 rows."""
+
     def fn(z: np.ndarray) -> np.ndarray:
         return native.link_values(np.ascontiguousarray(z, dtype=np.float64), name)
+
     fn.__name__ = name
     return fn
 
@@ -94,17 +97,22 @@ def _core_link(name: str) -> Callable[[np.ndarray], np.ndarray]:
 def _fixed(name: str, r: int, description: str, covers: bool) -> Callable[[Optional[int]], Link]:
     def factory(r_req: Optional[int]) -> Link:
         if r_req is not None and _check_r(r_req) != r:
-            raise ValueError(f"link {name!r} has r = {r}; got r={r_req}. Omit r for library links "
-                             f"with a fixed r.")
+            raise ValueError(
+                f"link {name!r} has r = {r}; got r={r_req}. Omit r for library links "
+                f"with a fixed r."
+            )
         return Link(name, r, description, covers, _core_link(name), in_core=True)
+
     return factory
 
 
-def _sized(name: str, default_r: int, description: Callable[[int], str],
-           covers: bool) -> Callable[[Optional[int]], Link]:
+def _sized(
+    name: str, default_r: int, description: Callable[[int], str], covers: bool
+) -> Callable[[Optional[int]], Link]:
     def factory(r_req: Optional[int]) -> Link:
         r = default_r if r_req is None else _check_r(r_req)
         return Link(name, r, description(r), covers, _core_link(name), in_core=True)
+
     return factory
 
 
@@ -120,23 +128,39 @@ _FACTORIES: dict[str, Callable[[Optional[int]], Link]] = {
     "he2_sum": _sized("he2_sum", 3, lambda r: f"He2(z1)+...+He2(z{r}) with He2(z) = z^2-1", True),
     "norm2": _sized("norm2", 2, lambda r: f"|z|^2/{r}: squared norm in the {r}-dim subspace", True),
     "sign_z1z2": _fixed("sign_z1z2", 2, "sign(z1*z2): the quadrant sign (sign(0) = 1)", True),
-    "z1z2z3": _fixed("z1z2z3", 3, "z1*z2*z3: triple product (needs an even label "
-                     "preprocessing such as |y|)", True),
-    "staircase": _fixed("staircase", 2, "z1 + z1*z2: staircase with a linear part (outside the "
-                        "theory: a counter-example)", False),
-    "tanh_committee": _sized("tanh_committee", 2,
-                             lambda r: "+".join(f"tanh(z{k})" for k in range(1, r + 1))
-                             + ": committee with a linear part (outside the theory)", False),
-    "parity3": _fixed("parity3", 3, "sign(z1*z2*z3): parity, generative exponent 3 "
-                      "(hard for every method)", False),
+    "z1z2z3": _fixed(
+        "z1z2z3",
+        3,
+        "z1*z2*z3: triple product (needs an even label preprocessing such as |y|)",
+        True,
+    ),
+    "staircase": _fixed(
+        "staircase",
+        2,
+        "z1 + z1*z2: staircase with a linear part (outside the theory: a counter-example)",
+        False,
+    ),
+    "tanh_committee": _sized(
+        "tanh_committee",
+        2,
+        lambda r: (
+            "+".join(f"tanh(z{k})" for k in range(1, r + 1))
+            + ": committee with a linear part (outside the theory)"
+        ),
+        False,
+    ),
+    "parity3": _fixed(
+        "parity3", 3, "sign(z1*z2*z3): parity, generative exponent 3 (hard for every method)", False
+    ),
 }
 
 #: Library links by name, each at its default ``r`` (use :func:`get_link` for another r).
 LINKS: dict[str, Link] = {name: make(None) for name, make in _FACTORIES.items()}
 
 
-def get_link(link: Union[str, Link, Callable[[np.ndarray], np.ndarray]],
-             r: Optional[int] = None) -> Link:
+def get_link(
+    link: Union[str, Link, Callable[[np.ndarray], np.ndarray]], r: Optional[int] = None
+) -> Link:
     """Resolve a link given by name, as a :class:`Link`, or as a callable.
 
     Parameters
@@ -159,13 +183,19 @@ def get_link(link: Union[str, Link, Callable[[np.ndarray], np.ndarray]],
         return link
     if isinstance(link, str):
         if link not in _FACTORIES:
-            raise ValueError(f"unknown link {link!r}; choose one of {', '.join(_FACTORIES)}, "
-                             f"or pass a callable on (n, r) arrays with r.")
+            raise ValueError(
+                f"unknown link {link!r}; choose one of {', '.join(_FACTORIES)}, "
+                f"or pass a callable on (n, r) arrays with r."
+            )
         return _FACTORIES[link](r)
     if callable(link):
         if r is None:
-            raise ValueError("a callable link needs r, the number of index directions "
-                             "(the width of the (n, r) array it takes); pass r=...")
+            raise ValueError(
+                "a callable link needs r, the number of index directions "
+                "(the width of the (n, r) array it takes); pass r=..."
+            )
         name = getattr(link, "__name__", type(link).__name__)
         return Link(name, _check_r(r), "user-supplied callable", None, link)
-    raise TypeError(f"link must be a library name, a Link or a callable, got {type(link).__name__}.")
+    raise TypeError(
+        f"link must be a library name, a Link or a callable, got {type(link).__name__}."
+    )

@@ -3,6 +3,7 @@
 Subspaces are given as the row space of a ``(k, d)`` matrix; rows need not be orthonormal
 (they are orthonormalised here) unless a function says otherwise.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -18,8 +19,10 @@ def _rows(A, name: str) -> np.ndarray:
     if arr.ndim == 1:
         arr = arr[None, :]
     if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"{name} must be a non-empty (k, d) matrix whose rows span a subspace, "
-                         f"got shape {np.shape(A)}.")
+        raise ValueError(
+            f"{name} must be a non-empty (k, d) matrix whose rows span a subspace, "
+            f"got shape {np.shape(A)}."
+        )
     if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_) or np.iscomplexobj(arr):
         raise TypeError(f"{name} has non-real dtype {arr.dtype}; pass a float array.")
     arr = arr.astype(np.float64, copy=False)
@@ -32,20 +35,26 @@ def _orthonormal_rows(A, name: str) -> np.ndarray:
     """Orthonormal basis (rank, d) of the row space of A; rank deficiency is an error."""
     arr = _rows(A, name)
     if arr.shape[0] > arr.shape[1]:
-        raise ValueError(f"{name} has {arr.shape[0]} rows but only {arr.shape[1]} columns; "
-                         f"a subspace of R^d has at most d basis rows.")
+        raise ValueError(
+            f"{name} has {arr.shape[0]} rows but only {arr.shape[1]} columns; "
+            f"a subspace of R^d has at most d basis rows."
+        )
     q, s, _ = np.linalg.svd(arr.T, full_matrices=False)
     if s[-1] <= s[0] * 1e-10:
-        raise ValueError(f"the rows of {name} are linearly dependent (rank < {arr.shape[0]}); "
-                         f"pass a basis of the subspace.")
+        raise ValueError(
+            f"the rows of {name} are linearly dependent (rank < {arr.shape[0]}); "
+            f"pass a basis of the subspace."
+        )
     return q.T
 
 
 def _pair(A, B, nameA: str, nameB: str) -> tuple[np.ndarray, np.ndarray]:
     QA, QB = _orthonormal_rows(A, nameA), _orthonormal_rows(B, nameB)
     if QA.shape[1] != QB.shape[1]:
-        raise ValueError(f"{nameA} and {nameB} live in different dimensions "
-                         f"(d = {QA.shape[1]} vs {QB.shape[1]}).")
+        raise ValueError(
+            f"{nameA} and {nameB} live in different dimensions "
+            f"(d = {QA.shape[1]} vs {QB.shape[1]})."
+        )
     return QA, QB
 
 
@@ -97,10 +106,13 @@ def neuron_overlaps(W, U) -> np.ndarray:
     W = _rows(W, "W")
     U = _rows(U, "U")
     if W.shape[1] != U.shape[1]:
-        raise ValueError(f"W and U live in different dimensions (d = {W.shape[1]} vs {U.shape[1]}).")
+        raise ValueError(
+            f"W and U live in different dimensions (d = {W.shape[1]} vs {U.shape[1]})."
+        )
     if not np.allclose(U @ U.T, np.eye(U.shape[0]), atol=1e-6):
-        raise ValueError("U must have orthonormal rows; orthonormalise it first "
-                         "(e.g. np.linalg.qr(U.T)[0].T).")
+        raise ValueError(
+            "U must have orthonormal rows; orthonormalise it first (e.g. np.linalg.qr(U.T)[0].T)."
+        )
     norms = np.linalg.norm(W, axis=1)
     safe = np.where(norms > 0, norms, 1.0)
     return (W @ U.T) / safe[:, None]
@@ -136,8 +148,11 @@ def coverage(W, U, threshold: float = COVERAGE_THRESHOLD) -> np.ndarray:
     -------
     (r,) array of fractions in [0, 1].
     """
-    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) \
-            or not 0.0 < threshold <= 1.0:
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, numbers.Real)
+        or not 0.0 < threshold <= 1.0
+    ):
         raise ValueError(f"threshold must lie in (0, 1], got {threshold!r}.")
     return np.mean(np.abs(neuron_overlaps(W, U)) >= threshold, axis=0)
 
@@ -151,7 +166,9 @@ def relative_test_error(y_pred, y) -> float:
     """
     y_pred, y = _labels(y_pred, "y_pred"), _labels(y, "y")
     if y.shape != y_pred.shape or y.size < 2:
-        raise ValueError(f"y_pred and y must have the same length >= 2, got {y_pred.size} and {y.size}.")
+        raise ValueError(
+            f"y_pred and y must have the same length >= 2, got {y_pred.size} and {y.size}."
+        )
     var = np.var(y)
     if var == 0:
         raise ValueError("y is constant, so MSE / Var(y) is undefined.")

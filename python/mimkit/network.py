@@ -1,4 +1,5 @@
 """The two-layer network ``f(x) = c + sum_j a_j sigma(w_j . x + b_j)`` (SPEC 2)."""
+
 from __future__ import annotations
 
 import numbers
@@ -31,8 +32,10 @@ class TwoLayerNetwork:
         check_name(self.activation, "activation", ACTIVATIONS)
         m = np.shape(self.W)[0]
         if np.ndim(self.W) != 2 or np.shape(self.b) != (m,) or np.shape(self.a) != (m,):
-            raise ValueError(f"W must be (m, d) with b and a of shape (m,); got {np.shape(self.W)}, "
-                             f"{np.shape(self.b)}, {np.shape(self.a)}.")
+            raise ValueError(
+                f"W must be (m, d) with b and a of shape (m,); got {np.shape(self.W)}, "
+                f"{np.shape(self.b)}, {np.shape(self.a)}."
+            )
 
     @property
     def n_hidden(self) -> int:
@@ -48,18 +51,25 @@ class TwoLayerNetwork:
 
     def predict(self, X, *, n_threads: Optional[int] = None) -> np.ndarray:
         """``f(X)``, shape (n,), in the dtype of X (float64 for integer X)."""
-        return self.c + core.forward(X, self._weights_for(X), self.b, self.a, self.activation,
-                                     n_threads=n_threads)
+        return self.c + core.forward(
+            X, self._weights_for(X), self.b, self.a, self.activation, n_threads=n_threads
+        )
 
     def hidden(self, X, *, n_threads: Optional[int] = None) -> np.ndarray:
         """Hidden features ``sigma(X W^T + b)``, shape (n, m), in the dtype of X."""
-        return core.hidden_features(X, self._weights_for(X), self.b, self.activation,
-                                    n_threads=n_threads)
+        return core.hidden_features(
+            X, self._weights_for(X), self.b, self.activation, n_threads=n_threads
+        )
 
 
-def symmetric_init(n_hidden: int, n_features: int, init_scale: float, outer_scale: float,
-                   rng: np.random.Generator, dtype=np.float64
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def symmetric_init(
+    n_hidden: int,
+    n_features: int,
+    init_scale: float,
+    outer_scale: float,
+    rng: np.random.Generator,
+    dtype=np.float64,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Symmetric small initialisation (SPEC 2), so that ``f == 0`` at the start.
 
     Neurons come in pairs ``(2k, 2k+1)`` with the same ``w`` and ``b = 0`` and opposite
@@ -70,10 +80,16 @@ def symmetric_init(n_hidden: int, n_features: int, init_scale: float, outer_scal
     -------
     W : (n_hidden, n_features) of dtype.  b : (n_hidden,) zeros.  a : (n_hidden,).
     """
-    if (isinstance(n_hidden, bool) or not isinstance(n_hidden, numbers.Integral)
-            or n_hidden < 2 or n_hidden % 2):
-        raise ValueError(f"n_hidden must be an even integer >= 2 (neurons come in symmetric "
-                         f"pairs with opposite outer weights), got {n_hidden!r}; e.g. 64.")
+    if (
+        isinstance(n_hidden, bool)
+        or not isinstance(n_hidden, numbers.Integral)
+        or n_hidden < 2
+        or n_hidden % 2
+    ):
+        raise ValueError(
+            f"n_hidden must be an even integer >= 2 (neurons come in symmetric "
+            f"pairs with opposite outer weights), got {n_hidden!r}; e.g. 64."
+        )
     half = rng.standard_normal((n_hidden // 2, n_features))
     half *= init_scale / np.linalg.norm(half, axis=1, keepdims=True)
     W = np.repeat(half, 2, axis=0).astype(dtype, copy=False)

@@ -30,6 +30,7 @@ labels, otherwise in quantile bins of y with linear interpolation between bin me
 beyond the outermost bin means). Closed forms are used where known (``norm2``: ``lambda = y - 1``,
 so phase retrieval ``y = z^2`` has ``T*(y) = (y - 1) / y``; ``he2_sum``: ``lambda = y / r``).
 """
+
 from __future__ import annotations
 
 import numbers
@@ -45,8 +46,16 @@ from .links import Link, get_link
 
 Preprocessing = Union[str, Callable[[np.ndarray], np.ndarray]]
 
-PREPROCESSINGS: tuple[str, ...] = ("identity", "squared", "sign", "absolute", "huber", "capped",
-                                   "modulus", "optimal")
+PREPROCESSINGS: tuple[str, ...] = (
+    "identity",
+    "squared",
+    "sign",
+    "absolute",
+    "huber",
+    "capped",
+    "modulus",
+    "optimal",
+)
 LOSSES: tuple[str, ...] = ("squared", "absolute", "huber")
 #: 1 + lambda(y) = E[(v.z)^2 | y] is positive; below this floor T* = 1 - 1/(1 + lambda) is capped.
 _MIN_SECOND_MOMENT = 1e-12
@@ -54,8 +63,9 @@ _MIN_SECOND_MOMENT = 1e-12
 _MAX_DISCRETE_LEVELS = 64
 
 
-def make_preprocessing(name: str, *, delta: float = 1.0, cap: float = 1.0
-                       ) -> Callable[[np.ndarray], np.ndarray]:
+def make_preprocessing(
+    name: str, *, delta: float = 1.0, cap: float = 1.0
+) -> Callable[[np.ndarray], np.ndarray]:
     """The label transform ``T`` called ``name`` (table in the module docstring).
 
     Parameters
@@ -74,11 +84,15 @@ def make_preprocessing(name: str, *, delta: float = 1.0, cap: float = 1.0
         ``T(y)`` mapping an (n,) array to an (n,) float array; its ``__name__`` is ``name``.
     """
     if not isinstance(name, str) or name not in PREPROCESSINGS:
-        raise ValueError(f"unknown preprocessing {name!r}; choose one of {', '.join(PREPROCESSINGS)} "
-                         f"or pass a callable T(y).")
+        raise ValueError(
+            f"unknown preprocessing {name!r}; choose one of {', '.join(PREPROCESSINGS)} "
+            f"or pass a callable T(y)."
+        )
     if name == "optimal":
-        raise ValueError("preprocessing 'optimal' depends on the link; call "
-                         "optimal_preprocessing(link) (or pass link=... to the spectral method).")
+        raise ValueError(
+            "preprocessing 'optimal' depends on the link; call "
+            "optimal_preprocessing(link) (or pass link=... to the spectral method)."
+        )
     if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not delta > 0:
         raise ValueError(f"delta must be a positive number, got {delta!r}.")
     if isinstance(cap, bool) or not isinstance(cap, numbers.Real) or not np.isfinite(cap):
@@ -124,12 +138,15 @@ def apply_preprocessing(preprocessing: Preprocessing, y: np.ndarray) -> np.ndarr
     elif callable(preprocessing):
         fn = preprocessing
     else:
-        raise TypeError(f"preprocessing must be a name or a callable T(y), "
-                        f"got {type(preprocessing).__name__}.")
+        raise TypeError(
+            f"preprocessing must be a name or a callable T(y), got {type(preprocessing).__name__}."
+        )
     t = np.asarray(fn(y), dtype=np.float64)
     if t.shape != y.shape:
-        raise ValueError(f"preprocessing returned shape {t.shape} for y of shape {y.shape}; "
-                         f"T must map each label to one weight.")
+        raise ValueError(
+            f"preprocessing returned shape {t.shape} for y of shape {y.shape}; "
+            f"T must map each label to one weight."
+        )
     if not np.isfinite(t).all():
         raise ValueError("preprocessing produced NaN or inf weights T(y); bound T or clean y.")
     return t
@@ -154,12 +171,19 @@ def loss_location(loss: str, y: np.ndarray, huber_delta: float = 1.0) -> float:
     if lo == hi:
         return lo
     # The estimating equation is monotone in c and changes sign on [min y, max y].
-    return float(optimize.brentq(lambda c: np.mean(np.clip(y - c, -huber_delta, huber_delta)),
-                                 lo, hi, xtol=1e-12 * max(1.0, hi - lo)))
+    return float(
+        optimize.brentq(
+            lambda c: np.mean(np.clip(y - c, -huber_delta, huber_delta)),
+            lo,
+            hi,
+            xtol=1e-12 * max(1.0, hi - lo),
+        )
+    )
 
 
-def loss_preprocessing(loss: str, y: np.ndarray, huber_delta: float = 1.0
-                       ) -> tuple[Callable[[np.ndarray], np.ndarray], float]:
+def loss_preprocessing(
+    loss: str, y: np.ndarray, huber_delta: float = 1.0
+) -> tuple[Callable[[np.ndarray], np.ndarray], float]:
     """The preprocessing ``T(y) = -loss'(c, y)`` a network trained with ``loss`` applies.
 
     Parameters
@@ -177,14 +201,18 @@ def loss_preprocessing(loss: str, y: np.ndarray, huber_delta: float = 1.0
     """
     c = loss_location(loss, y, huber_delta)
     if loss == "squared":
+
         def transform(v):
             return np.asarray(v, dtype=np.float64) - c
     elif loss == "absolute":
+
         def transform(v):
             return np.sign(np.asarray(v, dtype=np.float64) - c)
     else:
+
         def transform(v):
             return np.clip(np.asarray(v, dtype=np.float64) - c, -huber_delta, huber_delta)
+
     transform.__name__ = f"-{loss}'(c={c:.4g}, y)"
     return transform, c
 
@@ -222,8 +250,8 @@ class OptimalPreprocessing:
     jointly_diagonalisable: bool
     exact: bool
     direction: int
-    _knots: Optional[np.ndarray] = field(repr=False)       # (B,) bin means or discrete levels
-    _G: Optional[np.ndarray] = field(repr=False)           # (B, r, r) G at the knots
+    _knots: Optional[np.ndarray] = field(repr=False)  # (B,) bin means or discrete levels
+    _G: Optional[np.ndarray] = field(repr=False)  # (B, r, r) G at the knots
     _discrete: bool = field(repr=False, default=False)
     _closed_form: Optional[Callable] = field(repr=False, default=None)  # y -> lambda(y), (n,)
 
@@ -234,12 +262,25 @@ class OptimalPreprocessing:
     def with_direction(self, direction: int) -> "OptimalPreprocessing":
         """The same preprocessing, weighting direction ``direction`` when called."""
         r = self.basis.shape[0]
-        if isinstance(direction, bool) or not isinstance(direction, numbers.Integral) \
-                or not 0 <= direction < r:
+        if (
+            isinstance(direction, bool)
+            or not isinstance(direction, numbers.Integral)
+            or not 0 <= direction < r
+        ):
             raise ValueError(f"direction must be an integer in [0, {r}), got {direction!r}.")
-        return OptimalPreprocessing(self.link, self.basis, self.strength, self.groups,
-                                    self.jointly_diagonalisable, self.exact, int(direction),
-                                    self._knots, self._G, self._discrete, self._closed_form)
+        return OptimalPreprocessing(
+            self.link,
+            self.basis,
+            self.strength,
+            self.groups,
+            self.jointly_diagonalisable,
+            self.exact,
+            int(direction),
+            self._knots,
+            self._G,
+            self._discrete,
+            self._closed_form,
+        )
 
     def conditional_covariance(self, y: np.ndarray) -> np.ndarray:
         """``G(y) = E[z z^T - I | y]`` in z coordinates, shape (n, r, r)."""
@@ -293,9 +334,9 @@ def _closed_form(link: Link, noise: float) -> Optional[Callable[[np.ndarray], np
     if noise != 0.0 or link.theory_covers is None:
         return None
     r = link.r
-    if link.name == "norm2":      # y = |z|^2 / r, so E[z_k^2 | y] = y
+    if link.name == "norm2":  # y = |z|^2 / r, so E[z_k^2 | y] = y
         return lambda y: y - 1.0
-    if link.name == "he2_sum":    # y = |z|^2 - r, so E[z_k^2 | y] = (y + r) / r
+    if link.name == "he2_sum":  # y = |z|^2 - r, so E[z_k^2 | y] = (y + r) / r
         return lambda y: y / r
     return None
 
@@ -309,10 +350,16 @@ def _bin_edges(y: np.ndarray, n_bins: int, min_count: int) -> np.ndarray:
     return np.unique(edges)
 
 
-def optimal_preprocessing(link, r: Optional[int] = None, *, noise: float = 0.0,
-                          n_samples: int = 400_000, n_bins: int = 60,
-                          random_state: RandomState = None,
-                          exact: bool = True) -> OptimalPreprocessing:
+def optimal_preprocessing(
+    link,
+    r: Optional[int] = None,
+    *,
+    noise: float = 0.0,
+    n_samples: int = 400_000,
+    n_bins: int = 60,
+    random_state: RandomState = None,
+    exact: bool = True,
+) -> OptimalPreprocessing:
     """Estimate ``T*(y) = G(y) (I + G(y))^{-1}`` for a link (module docstring).
 
     Parameters
@@ -339,7 +386,11 @@ def optimal_preprocessing(link, r: Optional[int] = None, *, noise: float = 0.0,
     """
     link = get_link(link, r)
     noise = check_positive_number(noise, "noise", allow_zero=True)
-    if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1000:
+    if (
+        isinstance(n_samples, bool)
+        or not isinstance(n_samples, numbers.Integral)
+        or n_samples < 1000
+    ):
         raise ValueError(f"n_samples must be an integer >= 1000, got {n_samples!r}.")
     if isinstance(n_bins, bool) or not isinstance(n_bins, numbers.Integral) or n_bins < 2:
         raise ValueError(f"n_bins must be an integer >= 2, got {n_bins!r}.")
@@ -350,8 +401,9 @@ def optimal_preprocessing(link, r: Optional[int] = None, *, noise: float = 0.0,
         # lambda is the same for every direction: one group, any basis; E[lambda^2] by MC.
         y = link(rng.standard_normal((n_samples, r)))
         strength = np.full(r, float(np.mean(closed(y) ** 2)))
-        return OptimalPreprocessing(link, np.eye(r), strength, (np.arange(r),), True, True, 0,
-                                    None, None, False, closed)
+        return OptimalPreprocessing(
+            link, np.eye(r), strength, (np.arange(r),), True, True, 0, None, None, False, closed
+        )
 
     z = rng.standard_normal((n_samples, r))
     y = np.asarray(link(z), dtype=np.float64)
@@ -377,13 +429,14 @@ def optimal_preprocessing(link, r: Optional[int] = None, *, noise: float = 0.0,
     offdiag_ms = prob @ np.sum(rotated[:, off] ** 2, axis=1)
     # Under exact joint diagonality the residual is Monte Carlo noise of expectation noise_ms.
     offdiag_ok = bool(offdiag_ms <= 4.0 * (prob @ np.sum(se2[:, off], axis=1)) + 1e-12)
-    lam = np.diagonal(rotated, axis1=1, axis2=2)                 # (B, r)
-    strength = prob @ lam ** 2
+    lam = np.diagonal(rotated, axis1=1, axis2=2)  # (B, r)
+    strength = prob @ lam**2
     order = np.argsort(-strength, kind="stable")
     basis, lam, strength = basis[order], lam[:, order], strength[order]
     groups = _group_directions(lam, se2, prob)
-    return OptimalPreprocessing(link, basis, strength, groups, offdiag_ok, False, 0,
-                                knots, G, discrete, None)
+    return OptimalPreprocessing(
+        link, basis, strength, groups, offdiag_ok, False, 0, knots, G, discrete, None
+    )
 
 
 def _binned_conditional_covariance(z: np.ndarray, labels: np.ndarray, n_groups: int):
@@ -398,7 +451,7 @@ def _binned_conditional_covariance(z: np.ndarray, labels: np.ndarray, n_groups: 
             mean = np.bincount(labels, weights=prod, minlength=n_groups) / counts
             sq = np.bincount(labels, weights=prod * prod, minlength=n_groups) / counts
             G[:, i, j] = G[:, j, i] = mean - (i == j)
-            se2[:, i, j] = se2[:, j, i] = np.maximum(sq - mean ** 2, 0.0) / counts
+            se2[:, i, j] = se2[:, j, i] = np.maximum(sq - mean**2, 0.0) / counts
     return G, se2, counts / n
 
 
@@ -409,7 +462,7 @@ def _joint_basis(G: np.ndarray, prob: np.ndarray, n_sweeps: int = 50) -> np.ndar
     from the identity.
     """
     r = G.shape[1]
-    A = np.transpose(G * np.sqrt(prob)[:, None, None], (1, 2, 0)).copy()   # (r, r, B)
+    A = np.transpose(G * np.sqrt(prob)[:, None, None], (1, 2, 0)).copy()  # (r, r, B)
     V = np.eye(r)
     for _ in range(n_sweeps):
         rotated = False

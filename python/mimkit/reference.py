@@ -5,6 +5,7 @@ the test oracle and the benchmark baseline. It materialises the full ``n x m`` m
 never builds, so it is slow and memory-hungry by design. ``n_threads`` is accepted and ignored
 (numpy's BLAS decides).
 """
+
 from __future__ import annotations
 
 import time
@@ -18,8 +19,8 @@ from ._validation import (
     Phase1Inputs,
     Phase1RunSettings,
     as_block,
-    local_hessian_inputs,
     check_n_threads,
+    local_hessian_inputs,
 )
 
 _LN2 = np.log(2.0)
@@ -31,7 +32,7 @@ def activation_value(z: np.ndarray, activation: str) -> np.ndarray:
         az = np.abs(z)
         # Small |z|: log cosh z = -log(1 - tanh^2 z) / 2 has no cancellation;
         # large |z|: |z| + log(1 + e^{-2|z|}) - log 2 cannot overflow.
-        small = -0.5 * np.log1p(-np.tanh(np.minimum(az, 1.0)) ** 2)
+        small = -0.5 * np.log1p(-(np.tanh(np.minimum(az, 1.0)) ** 2))
         large = az + np.log1p(np.exp(-2.0 * np.maximum(az, 1.0))) - _LN2
         return np.where(az < 1.0, small, large).astype(z.dtype, copy=False)
     if activation == "quadratic":
@@ -66,7 +67,9 @@ def loss_value(p: np.ndarray, y: np.ndarray, loss: str, huber_delta: float = 1.0
     raise ValueError(f"unknown loss {loss!r}")
 
 
-def loss_derivative(p: np.ndarray, y: np.ndarray, loss: str, huber_delta: float = 1.0) -> np.ndarray:
+def loss_derivative(
+    p: np.ndarray, y: np.ndarray, loss: str, huber_delta: float = 1.0
+) -> np.ndarray:
     """d loss / d p; 0 at a kink."""
     r = p - y
     if loss == "squared":
@@ -78,8 +81,9 @@ def loss_derivative(p: np.ndarray, y: np.ndarray, loss: str, huber_delta: float 
     raise ValueError(f"unknown loss {loss!r}")
 
 
-def forward(X, W, b, a, activation: str, *, n_threads: Optional[int] = None,
-            check_finite: bool = True) -> np.ndarray:
+def forward(
+    X, W, b, a, activation: str, *, n_threads: Optional[int] = None, check_finite: bool = True
+) -> np.ndarray:
     """Network output ``p = sigma(X W^T + b) a``.
 
     Parameters
@@ -96,16 +100,18 @@ def forward(X, W, b, a, activation: str, *, n_threads: Optional[int] = None,
     return activation_value(Z, args.activation) @ args.a
 
 
-def hidden_features(X, W, b, activation: str, *, n_threads: Optional[int] = None,
-                    check_finite: bool = True) -> np.ndarray:
+def hidden_features(
+    X, W, b, activation: str, *, n_threads: Optional[int] = None, check_finite: bool = True
+) -> np.ndarray:
     """Hidden features ``H = sigma(X W^T + b)``, shape (n, m), in the dtype of X."""
     check_n_threads(n_threads)
     args = Phase1Inputs(X, None, W, b, None, activation, None, 1.0, check_finite)
     return activation_value(args.X @ args.W.T + args.b, args.activation)
 
 
-def hidden_statistics(X, y, W, b, activation: str, *, n_threads: Optional[int] = None,
-                      check_finite: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def hidden_statistics(
+    X, y, W, b, activation: str, *, n_threads: Optional[int] = None, check_finite: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``sum_i h_i`` (m,), ``H^T H`` (m, m) and ``H^T y`` (m,) in float64, H in the dtype of X."""
     check_n_threads(n_threads)
     args = Phase1Inputs(X, y, W, b, None, activation, None, 1.0, check_finite)
@@ -125,9 +131,19 @@ def _gradient(args: Phase1Inputs, W: np.ndarray) -> tuple[np.ndarray, float, flo
     return grad, mean_loss, float(np.max(np.abs(Z)))
 
 
-def phase1_gradient(X, y, W, b, a, *, activation: str, loss: str, huber_delta: float = 1.0,
-                    n_threads: Optional[int] = None, check_finite: bool = True
-                    ) -> tuple[np.ndarray, float]:
+def phase1_gradient(
+    X,
+    y,
+    W,
+    b,
+    a,
+    *,
+    activation: str,
+    loss: str,
+    huber_delta: float = 1.0,
+    n_threads: Optional[int] = None,
+    check_finite: bool = True,
+) -> tuple[np.ndarray, float]:
     """Gradient of ``L = (1/n) sum_i loss(p_i, y_i)`` with respect to W.
 
     Returns
@@ -141,11 +157,27 @@ def phase1_gradient(X, y, W, b, a, *, activation: str, loss: str, huber_delta: f
     return grad, mean_loss
 
 
-def phase1_run(X, y, W0, b, a, *, activation: str, loss: str, huber_delta: float = 1.0,
-               lr: float, weight_decay: float, n_steps: int, record_steps=None,
-               record_basis=None, keep_scale: Union[bool, str] = False,
-               n_threads: Optional[int] = None, progress=None, on_divergence: str = "raise",
-               check_finite: bool = True) -> Phase1Result:
+def phase1_run(
+    X,
+    y,
+    W0,
+    b,
+    a,
+    *,
+    activation: str,
+    loss: str,
+    huber_delta: float = 1.0,
+    lr: float,
+    weight_decay: float,
+    n_steps: int,
+    record_steps=None,
+    record_basis=None,
+    keep_scale: Union[bool, str] = False,
+    n_threads: Optional[int] = None,
+    progress=None,
+    on_divergence: str = "raise",
+    check_finite: bool = True,
+) -> Phase1Result:
     """Full-batch GD on W: ``W <- W - lr * (grad_W L + weight_decay * W)``, ``n_steps`` times.
 
     Parameters
@@ -174,8 +206,18 @@ def phase1_run(X, y, W0, b, a, *, activation: str, loss: str, huber_delta: float
     """
     check_n_threads(n_threads)
     args = Phase1Inputs(X, y, W0, b, a, activation, loss, huber_delta, check_finite)
-    run = Phase1RunSettings(args, lr, weight_decay, n_steps, record_steps, record_basis,
-                            keep_scale, progress, on_divergence, check_finite)
+    run = Phase1RunSettings(
+        args,
+        lr,
+        weight_decay,
+        n_steps,
+        record_steps,
+        record_basis,
+        keep_scale,
+        progress,
+        on_divergence,
+        check_finite,
+    )
     return phase1_descent(lambda W: _gradient(args, W), args.W, run, progress)
 
 
@@ -183,8 +225,12 @@ def phase1_run(X, y, W0, b, a, *, activation: str, loss: str, huber_delta: float
 GradientFunction = Callable[[np.ndarray], tuple[np.ndarray, float, float]]
 
 
-def phase1_descent(gradient: GradientFunction, W0: np.ndarray, run: Phase1RunSettings,
-                   progress: Optional[Callable[[int], None]] = None) -> Phase1Result:
+def phase1_descent(
+    gradient: GradientFunction,
+    W0: np.ndarray,
+    run: Phase1RunSettings,
+    progress: Optional[Callable[[int], None]] = None,
+) -> Phase1Result:
     """The phase-1 gradient-descent loop around any gradient oracle.
 
     One implementation of the loop of ``phase1_run`` (recording, ``keep_scale`` and its
@@ -246,10 +292,16 @@ def phase1_descent(gradient: GradientFunction, W0: np.ndarray, run: Phase1RunSet
         step_seconds += time.perf_counter() - step_start
         if progress is not None:
             progress(t + 1)
-    return Phase1Result(W=W.astype(dtype, copy=False), record_steps=steps,
-                        recorded=recorded if steps.size else None, loss=losses,
-                        log_scale=log_scale, keep_scale=keep, diverged_at=diverged_at,
-                        step_seconds=step_seconds)
+    return Phase1Result(
+        W=W.astype(dtype, copy=False),
+        record_steps=steps,
+        recorded=recorded if steps.size else None,
+        loss=losses,
+        log_scale=log_scale,
+        keep_scale=keep,
+        diverged_at=diverged_at,
+        step_seconds=step_seconds,
+    )
 
 
 def _resolve_keep_scale(mode: str, max_abs_z: float) -> bool:
@@ -262,8 +314,9 @@ def _resolve_keep_scale(mode: str, max_abs_z: float) -> bool:
     return mode == "on" or (mode == "auto" and linear)
 
 
-def local_hessian_matvec(X, t, V, *, n_threads: Optional[int] = None,
-                         check_finite: bool = True) -> np.ndarray:
+def local_hessian_matvec(
+    X, t, V, *, n_threads: Optional[int] = None, check_finite: bool = True
+) -> np.ndarray:
     """``S V = X^T (t[:, None] * (X V)) / n`` without forming S.
 
     Parameters
@@ -281,7 +334,9 @@ def local_hessian_matvec(X, t, V, *, n_threads: Optional[int] = None,
     return out[:, 0] if np.ndim(V) == 1 else out
 
 
-def local_hessian(X, t, *, n_threads: Optional[int] = None, check_finite: bool = True) -> np.ndarray:
+def local_hessian(
+    X, t, *, n_threads: Optional[int] = None, check_finite: bool = True
+) -> np.ndarray:
     """Explicit ``S = X^T diag(t) X / n``, shape (d, d), symmetric."""
     check_n_threads(n_threads)
     X, t = local_hessian_inputs(X, t, check_finite)

@@ -18,6 +18,7 @@ so the weak-recovery threshold depends on it; :mod:`mimkit.theory` uses the same
 S is applied through :func:`mimkit.core.local_hessian_matvec` (one fused pass over X per block)
 or formed once by :func:`mimkit.core.local_hessian` when that is cheaper (:func:`top_eigenpairs`).
 """
+
 from __future__ import annotations
 
 import numbers
@@ -30,8 +31,15 @@ import scipy.sparse.linalg
 
 from . import core
 from ._random import RandomState, as_generator
-from ._validation import (as_matrix, as_rows, as_vector, check_count, check_n_threads,
-                          check_positive_number, check_record_steps)
+from ._validation import (
+    as_matrix,
+    as_rows,
+    as_vector,
+    check_count,
+    check_n_threads,
+    check_positive_number,
+    check_record_steps,
+)
 from .preprocessing import OptimalPreprocessing, apply_preprocessing, optimal_preprocessing
 from .stream import StreamedData
 
@@ -49,23 +57,28 @@ _MATVEC_FLOP_COST = 4.0
 def default_center(preprocessing) -> str:
     """``"none"`` for the optimal preprocessing, ``"mean"`` otherwise (module docstring)."""
     is_optimal = isinstance(preprocessing, OptimalPreprocessing) or (
-        isinstance(preprocessing, str) and preprocessing == "optimal")
+        isinstance(preprocessing, str) and preprocessing == "optimal"
+    )
     return "none" if is_optimal else "mean"
 
 
-def resolve_preprocessing(preprocessing, link=None, r: Optional[int] = None,
-                          random_state: RandomState = None):
+def resolve_preprocessing(
+    preprocessing, link=None, r: Optional[int] = None, random_state: RandomState = None
+):
     """A name, callable or ``"optimal"`` (needs ``link``) as something :func:`label_weights` takes."""
     if isinstance(preprocessing, str) and preprocessing == "optimal":
         if link is None:
-            raise ValueError("preprocessing='optimal' needs the link (link=...), since "
-                             "T*(y) = G(y)(I + G(y))^{-1} depends on it.")
+            raise ValueError(
+                "preprocessing='optimal' needs the link (link=...), since "
+                "T*(y) = G(y)(I + G(y))^{-1} depends on it."
+            )
         return optimal_preprocessing(link, r, random_state=random_state)
     return preprocessing
 
 
-def label_weights(y, preprocessing="identity", *, center: Optional[str] = None
-                  ) -> tuple[np.ndarray, float]:
+def label_weights(
+    y, preprocessing="identity", *, center: Optional[str] = None
+) -> tuple[np.ndarray, float]:
     """Weights ``t`` and identity shift ``s`` with ``S = X^T diag(t) X / n - s I``.
 
     Parameters
@@ -83,8 +96,10 @@ def label_weights(y, preprocessing="identity", *, center: Optional[str] = None
     shift : float
     """
     if isinstance(preprocessing, str) and preprocessing == "optimal":
-        raise ValueError("resolve preprocessing='optimal' with its link first "
-                         "(resolve_preprocessing or optimal_preprocessing).")
+        raise ValueError(
+            "resolve preprocessing='optimal' with its link first "
+            "(resolve_preprocessing or optimal_preprocessing)."
+        )
     center = default_center(preprocessing) if center is None else center
     if center not in CENTERINGS:
         raise ValueError(f"unknown center {center!r}; choose one of {', '.join(CENTERINGS)}.")
@@ -92,8 +107,10 @@ def label_weights(y, preprocessing="identity", *, center: Optional[str] = None
     if t.size == 0:
         raise ValueError("y is empty; pass at least one label.")
     if center == "mean" and t.size < 2:
-        raise ValueError("center='mean' needs at least 2 labels (a single label centres to 0, "
-                         "so S = 0); pass more samples or center='none'.")
+        raise ValueError(
+            "center='mean' needs at least 2 labels (a single label centres to 0, "
+            "so S = 0); pass more samples or center='none'."
+        )
     if center == "mean":
         return t - t.mean(), 0.0
     if center == "identity":
@@ -124,9 +141,18 @@ class LocalHessian:
         self.n_threads = n_threads
 
     @classmethod
-    def from_labels(cls, X, y, preprocessing="identity", *, center: Optional[str] = None,
-                    link=None, r: Optional[int] = None, random_state: RandomState = None,
-                    n_threads: Optional[int] = None) -> "LocalHessian":
+    def from_labels(
+        cls,
+        X,
+        y,
+        preprocessing="identity",
+        *,
+        center: Optional[str] = None,
+        link=None,
+        r: Optional[int] = None,
+        random_state: RandomState = None,
+        n_threads: Optional[int] = None,
+    ) -> "LocalHessian":
         """Build S from labels: ``t, shift = label_weights(y, preprocessing, center=center)``.
 
         ``link`` (and ``r``) are needed for ``preprocessing="optimal"``; y=None takes a
@@ -135,8 +161,9 @@ class LocalHessian:
         if y is None and isinstance(X, StreamedData):
             y = X.labels
         if np.ndim(X) == 2 and np.ndim(y) == 1 and np.shape(y)[0] != np.shape(X)[0]:
-            raise ValueError(f"y has length {np.shape(y)[0]}; expected {np.shape(X)[0]} "
-                             f"(the rows of X).")
+            raise ValueError(
+                f"y has length {np.shape(y)[0]}; expected {np.shape(X)[0]} (the rows of X)."
+            )
         prep = resolve_preprocessing(preprocessing, link, r, random_state)
         t, shift = label_weights(y, prep, center=center)
         return cls(X, t, shift, n_threads=n_threads)
@@ -153,8 +180,9 @@ class LocalHessian:
     def matvec(self, V) -> np.ndarray:
         """``S V`` for V of shape (d,) or (d, k), in the dtype of X."""
         V = np.asarray(V, dtype=self.dtype)
-        out = core.local_hessian_matvec(self.X, self.t, V, n_threads=self.n_threads,
-                                        check_finite=False)
+        out = core.local_hessian_matvec(
+            self.X, self.t, V, n_threads=self.n_threads, check_finite=False
+        )
         if self.shift:
             out -= self.shift * V
         return out
@@ -162,8 +190,13 @@ class LocalHessian:
     def explicit(self) -> np.ndarray:
         """S as a dense symmetric (d, d) array (of a stream: S I, one pass, symmetrised)."""
         if isinstance(self.X, StreamedData):
-            S = core.local_hessian_matvec(self.X, self.t, np.eye(self.X.d, dtype=self.dtype),
-                                          n_threads=self.n_threads, check_finite=False)
+            S = core.local_hessian_matvec(
+                self.X,
+                self.t,
+                np.eye(self.X.d, dtype=self.dtype),
+                n_threads=self.n_threads,
+                check_finite=False,
+            )
             S = 0.5 * (S + S.T)
         else:
             S = core.local_hessian(self.X, self.t, n_threads=self.n_threads, check_finite=False)
@@ -173,9 +206,13 @@ class LocalHessian:
 
     def aslinearoperator(self) -> scipy.sparse.linalg.LinearOperator:
         """S as a scipy LinearOperator (block products go through one core call)."""
-        return scipy.sparse.linalg.LinearOperator(self.shape, matvec=self.matvec,
-                                                  matmat=self.matvec, rmatvec=self.matvec,
-                                                  dtype=self.dtype)
+        return scipy.sparse.linalg.LinearOperator(
+            self.shape,
+            matvec=self.matvec,
+            matmat=self.matvec,
+            rmatvec=self.matvec,
+            dtype=self.dtype,
+        )
 
 
 @dataclass(frozen=True)
@@ -199,10 +236,18 @@ class PowerIterationResult:
     log_growth: np.ndarray
 
 
-def power_iteration(op: LocalHessian, V0, n_steps: int, *, orthogonalize: bool = True,
-                    identity_weight: float = 0.0, scale: Union[float, np.ndarray] = 1.0,
-                    record_steps=None, record_basis=None,
-                    progress: Optional[Callable[[int], None]] = None) -> PowerIterationResult:
+def power_iteration(
+    op: LocalHessian,
+    V0,
+    n_steps: int,
+    *,
+    orthogonalize: bool = True,
+    identity_weight: float = 0.0,
+    scale: Union[float, np.ndarray] = 1.0,
+    record_steps=None,
+    record_basis=None,
+    progress: Optional[Callable[[int], None]] = None,
+) -> PowerIterationResult:
     """Fixed-step (early-stopped) power iteration ``V <- identity_weight * V + S V diag(scale)``.
 
     With ``identity_weight = 1 - lr * weight_decay`` and ``scale = -lr * a`` this is exactly the
@@ -234,8 +279,9 @@ def power_iteration(op: LocalHessian, V0, n_steps: int, *, orthogonalize: bool =
     _check_operator(op)
     d = op.shape[0]
     V = np.asarray(V0)
-    V = as_matrix(V[:, None] if V.ndim == 1 else V, "V0", op.dtype, shape=(d, None),
-                  exact_dtype=False)
+    V = as_matrix(
+        V[:, None] if V.ndim == 1 else V, "V0", op.dtype, shape=(d, None), exact_dtype=False
+    )
     if not np.all(np.any(V != 0, axis=0)):
         raise ValueError("V0 has a zero column; every starting vector must be nonzero.")
     if progress is not None and not callable(progress):
@@ -243,13 +289,21 @@ def power_iteration(op: LocalHessian, V0, n_steps: int, *, orthogonalize: bool =
     n_steps = check_count(n_steps, "n_steps")
     steps = check_record_steps(record_steps, n_steps)
     k = V.shape[1]
-    scale_arr = np.broadcast_to(np.asarray(scale, dtype=op.dtype), (k,)) if np.ndim(scale) == 0 \
+    scale_arr = (
+        np.broadcast_to(np.asarray(scale, dtype=op.dtype), (k,))
+        if np.ndim(scale) == 0
         else np.asarray(scale, dtype=op.dtype)
+    )
     if scale_arr.shape != (k,) or not np.isfinite(scale_arr).all():
-        raise ValueError(f"scale must be a finite number or an array of shape ({k},), "
-                         f"got shape {np.shape(scale)}.")
-    if isinstance(identity_weight, bool) or not isinstance(identity_weight, numbers.Real) \
-            or not np.isfinite(identity_weight):
+        raise ValueError(
+            f"scale must be a finite number or an array of shape ({k},), "
+            f"got shape {np.shape(scale)}."
+        )
+    if (
+        isinstance(identity_weight, bool)
+        or not isinstance(identity_weight, numbers.Real)
+        or not np.isfinite(identity_weight)
+    ):
         raise ValueError(f"identity_weight must be a finite number, got {identity_weight!r}.")
     basis = None
     if record_basis is not None:
@@ -278,14 +332,18 @@ def power_iteration(op: LocalHessian, V0, n_steps: int, *, orthogonalize: bool =
 def _normalise(V: np.ndarray, orthogonalize: bool, log_growth: Optional[np.ndarray]) -> np.ndarray:
     if orthogonalize:
         if V.shape[1] > V.shape[0]:
-            raise ValueError(f"cannot orthogonalise {V.shape[1]} vectors in dimension {V.shape[0]}.")
+            raise ValueError(
+                f"cannot orthogonalise {V.shape[1]} vectors in dimension {V.shape[0]}."
+            )
         Q, R = np.linalg.qr(V)
         # Fix QR's sign freedom so that each column keeps the direction of its input column.
         return Q * np.where(np.diag(R) < 0, -1.0, 1.0).astype(V.dtype)
     norms = np.linalg.norm(V, axis=0)
     if not (np.isfinite(norms).all() and (norms > 0).all()):
-        raise FloatingPointError("power iteration produced a zero or non-finite column; "
-                                 "S V vanished (check the weights t and scale).")
+        raise FloatingPointError(
+            "power iteration produced a zero or non-finite column; "
+            "S V vanished (check the weights t and scale)."
+        )
     if log_growth is not None:
         log_growth += np.log(norms)
     return V / norms
@@ -293,8 +351,10 @@ def _normalise(V: np.ndarray, orthogonalize: bool, log_growth: Optional[np.ndarr
 
 def _check_operator(op) -> None:
     if not isinstance(op, LocalHessian):
-        raise TypeError(f"op must be a LocalHessian (e.g. LocalHessian.from_labels(X, y)), "
-                        f"got {type(op).__name__}.")
+        raise TypeError(
+            f"op must be a LocalHessian (e.g. LocalHessian.from_labels(X, y)), "
+            f"got {type(op).__name__}."
+        )
 
 
 def _check_which(which: str) -> str:
@@ -310,14 +370,20 @@ def choose_method(n: int, d: int, k: int) -> str:
     ``4 n d`` flops each, memory-bound, counted 4x. So explicit wins unless
     ``d (1 + 4 d / n) > 4800 (k + 2)``: in practice for d up to ~10^4.
     """
-    explicit = n * d * d + 4.0 * d ** 3
+    explicit = n * d * d + 4.0 * d**3
     lanczos = _MATVEC_FLOP_COST * _LANCZOS_MATVECS_PER_VECTOR * (k + 2) * 4.0 * n * d
     return "explicit" if explicit <= lanczos else "lanczos"
 
 
-def top_eigenpairs(op: LocalHessian, k: int, *, which: str = "abs", method: str = "auto",
-                   tol: float = 1e-10, random_state: RandomState = None
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def top_eigenpairs(
+    op: LocalHessian,
+    k: int,
+    *,
+    which: str = "abs",
+    method: str = "auto",
+    tol: float = 1e-10,
+    random_state: RandomState = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """The k leading eigenpairs of S, converged.
 
     Parameters
@@ -360,8 +426,9 @@ def top_eigenpairs(op: LocalHessian, k: int, *, which: str = "abs", method: str 
         rng = as_generator(random_state)
         v0 = rng.standard_normal(d)
         arpack_which = {"abs": "LM", "largest": "LA", "smallest": "SA"}[which]
-        vals, vecs = scipy.sparse.linalg.eigsh(op.aslinearoperator(), k=k, which=arpack_which,
-                                               v0=v0.astype(op.dtype), tol=tol)
+        vals, vecs = scipy.sparse.linalg.eigsh(
+            op.aslinearoperator(), k=k, which=arpack_which, v0=v0.astype(op.dtype), tol=tol
+        )
     order = _rank(vals, which)[:k]
     vals, vecs = vals[order].astype(np.float64), vecs[:, order]
     return vals, _fix_signs(vecs)
@@ -394,11 +461,20 @@ def _fix_signs(vecs: np.ndarray) -> np.ndarray:
     return vecs * signs
 
 
-def spectral_subspace(X, y, n_directions: int, preprocessing="optimal", *, link=None,
-                      r: Optional[int] = None, center: Optional[str] = None,
-                      which: Optional[str] = None, method: str = "auto",
-                      random_state: RandomState = None, n_threads: Optional[int] = None
-                      ) -> tuple[np.ndarray, np.ndarray]:
+def spectral_subspace(
+    X,
+    y,
+    n_directions: int,
+    preprocessing="optimal",
+    *,
+    link=None,
+    r: Optional[int] = None,
+    center: Optional[str] = None,
+    which: Optional[str] = None,
+    method: str = "auto",
+    random_state: RandomState = None,
+    n_threads: Optional[int] = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """The spectral estimate of the index subspace: the baseline ``mimkit run`` reports.
 
     Parameters
@@ -435,17 +511,21 @@ def spectral_subspace(X, y, n_directions: int, preprocessing="optimal", *, link=
     if isinstance(prep, OptimalPreprocessing) and len(prep.groups) > 1:
         blocks, values = [], []
         for group in prep.groups:
-            op = LocalHessian.from_labels(X, y, prep.with_direction(int(group[0])),
-                                          center=center, n_threads=n_threads)
-            vals, vecs = top_eigenpairs(op, min(len(group), k), which=which, method=method,
-                                        random_state=rng)
+            op = LocalHessian.from_labels(
+                X, y, prep.with_direction(int(group[0])), center=center, n_threads=n_threads
+            )
+            vals, vecs = top_eigenpairs(
+                op, min(len(group), k), which=which, method=method, random_state=rng
+            )
             blocks.append(vecs)
             values.append(vals)
         vecs = np.concatenate(blocks, axis=1)[:, :k]
         vals = np.concatenate(values)[:k]
         if vecs.shape[1] < k:
-            raise ValueError(f"n_directions = {k} exceeds the link's r = {prep.basis.shape[0]} "
-                             f"for the per-direction optimal preprocessing.")
+            raise ValueError(
+                f"n_directions = {k} exceeds the link's r = {prep.basis.shape[0]} "
+                f"for the per-direction optimal preprocessing."
+            )
         Q, R = np.linalg.qr(vecs.astype(np.float64))
         return (Q * np.where(np.diag(R) < 0, -1.0, 1.0)).T, vals
     op = LocalHessian.from_labels(X, y, prep, center=center, n_threads=n_threads)

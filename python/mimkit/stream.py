@@ -15,6 +15,7 @@ so labels are reproducible too.
 Rows are bitwise identical on every machine running the same ISA variant of the core
 (``mimkit.show_config()``); across variants fused multiply-adds may move the last bit.
 """
+
 from __future__ import annotations
 
 from typing import Iterator, Optional, Union
@@ -80,8 +81,10 @@ class StreamedData:
         return self.n
 
     def __repr__(self) -> str:
-        return (f"StreamedData(n={self.n}, d={self.d}, link={self.model.link.name!r}, "
-                f"dtype={self.dtype.name}, seed={self.seed}, row_begin={self.row_begin})")
+        return (
+            f"StreamedData(n={self.n}, d={self.d}, link={self.model.link.name!r}, "
+            f"dtype={self.dtype.name}, seed={self.seed}, row_begin={self.row_begin})"
+        )
 
     def native_spec(self, start: int = 0, stop: Optional[int] = None):
         """The core's address of rows [start, stop) of this data set."""
@@ -97,8 +100,9 @@ class StreamedData:
             part._labels = self._labels[start:stop]
         return part
 
-    def rows(self, start: int = 0, stop: Optional[int] = None, *,
-             n_threads: Optional[int] = None) -> np.ndarray:
+    def rows(
+        self, start: int = 0, stop: Optional[int] = None, *, n_threads: Optional[int] = None
+    ) -> np.ndarray:
         """Rows [start, stop) of X as an array, shape (stop - start, d)."""
         stop = self.n if stop is None else stop
         if not 0 <= start < stop <= self.n:
@@ -117,30 +121,44 @@ class StreamedData:
     def _compute_labels(self) -> np.ndarray:
         U = self.model.U.astype(self.dtype)
         y = np.empty(self.n)
-        for start in tqdm(range(0, self.n, _BLOCK_ROWS), desc="labels", unit="block",
-                          delay=_PROGRESS_DELAY_S, leave=False):
+        for start in tqdm(
+            range(0, self.n, _BLOCK_ROWS),
+            desc="labels",
+            unit="block",
+            delay=_PROGRESS_DELAY_S,
+            leave=False,
+        ):
             stop = min(start + _BLOCK_ROWS, self.n)
             spec = self.native_spec(start, stop)
             if self.model.link.in_core:  # rows, z = U x, g(z) and noise in one core pass
-                y[start:stop] = native.stream_labels(spec, U, self.model.link.name,
-                                                     float(self.model.noise), 0, 0)
+                y[start:stop] = native.stream_labels(
+                    spec, U, self.model.link.name, float(self.model.noise), 0, 0
+                )
                 continue
             z = native.project_rows(spec, U, 0, 0).astype(np.float64, copy=False)
             block = np.asarray(self.model.link(z), dtype=np.float64)
             if not np.isfinite(block).all():
-                raise ValueError(f"link {self.model.link.name!r} produced NaN or inf labels; a "
-                                 f"link must be finite on Gaussian inputs.")
+                raise ValueError(
+                    f"link {self.model.link.name!r} produced NaN or inf labels; a "
+                    f"link must be finite on Gaussian inputs."
+                )
             if self.model.noise:
                 block = block + self.model.noise * native.gaussian_noise(spec)
             y[start:stop] = block
         return y
 
-    def chunks(self, chunk_rows: int = 1024, *, n_threads: Optional[int] = None
-               ) -> Iterator[tuple[int, np.ndarray]]:
+    def chunks(
+        self, chunk_rows: int = 1024, *, n_threads: Optional[int] = None
+    ) -> Iterator[tuple[int, np.ndarray]]:
         """``(start, X[start:start + chunk_rows])`` over the data set, one chunk in memory (a
         progress bar appears after a few seconds)."""
-        for start in tqdm(range(0, self.n, chunk_rows), desc="rows", unit="chunk",
-                          delay=_PROGRESS_DELAY_S, leave=False):
+        for start in tqdm(
+            range(0, self.n, chunk_rows),
+            desc="rows",
+            unit="chunk",
+            delay=_PROGRESS_DELAY_S,
+            leave=False,
+        ):
             yield start, self.rows(start, min(start + chunk_rows, self.n), n_threads=n_threads)
 
 

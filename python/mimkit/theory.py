@@ -40,6 +40,7 @@ inputs scaled by 8 and 1/8: a side counts as unbounded when the probe's weights 
 sample's by more than half their spread. Expectations are Monte Carlo means in r dimensions;
 standard errors are by the delta method through the fixed point.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -52,8 +53,14 @@ from scipy import optimize
 from ._random import RandomState, as_generator
 from ._validation import check_positive_number
 from .links import get_link
-from .preprocessing import (LOSSES, OptimalPreprocessing, apply_preprocessing,
-                            loss_preprocessing, make_preprocessing, optimal_preprocessing)
+from .preprocessing import (
+    LOSSES,
+    OptimalPreprocessing,
+    apply_preprocessing,
+    loss_preprocessing,
+    make_preprocessing,
+    optimal_preprocessing,
+)
 from .spectral import CENTERINGS, default_center
 
 #: Probe scales for the boundedness check (module docstring).
@@ -105,10 +112,16 @@ def _check_int(value, name: str, minimum: int) -> int:
     return int(value)
 
 
-def weak_recovery_threshold(link, preprocessing="optimal", r: Optional[int] = None, *,
-                            center: Optional[str] = None, noise: float = 0.0,
-                            n_samples: int = 400_000, random_state: RandomState = None
-                            ) -> ThresholdResult:
+def weak_recovery_threshold(
+    link,
+    preprocessing="optimal",
+    r: Optional[int] = None,
+    *,
+    center: Optional[str] = None,
+    noise: float = 0.0,
+    n_samples: int = 400_000,
+    random_state: RandomState = None,
+) -> ThresholdResult:
     """Asymptotic ``alpha_c = n/d`` of the spectral method with label weights ``T(y)``.
 
     Parameters
@@ -154,15 +167,22 @@ def weak_recovery_threshold(link, preprocessing="optimal", r: Optional[int] = No
         for group in preprocessing.groups:
             prep = preprocessing.with_direction(int(group[0]))
             found = _candidates(prep, center, z, y, probe_y)
-            candidates += [c for c in found if c[3] == 1][:len(group)]
+            candidates += [c for c in found if c[3] == 1][: len(group)]
     else:
         candidates = _candidates(preprocessing, center, z, y, probe_y)
     return _merge(candidates, link.r, center, n_samples)
 
 
-def network_threshold(link, loss: str, r: Optional[int] = None, *, huber_delta: float = 1.0,
-                      noise: float = 0.0, n_samples: int = 400_000,
-                      random_state: RandomState = None) -> ThresholdResult:
+def network_threshold(
+    link,
+    loss: str,
+    r: Optional[int] = None,
+    *,
+    huber_delta: float = 1.0,
+    noise: float = 0.0,
+    n_samples: int = 400_000,
+    random_state: RandomState = None,
+) -> ThresholdResult:
     """Predicted threshold of the network's phase 1 with ``loss`` (SPEC 3).
 
     Small-init phase 1 is power iteration on ``S = (1/n) sum loss'(c, y_i) x_i x_i^T`` with the
@@ -181,11 +201,13 @@ def network_threshold(link, loss: str, r: Optional[int] = None, *, huber_delta: 
     huber_delta = check_positive_number(huber_delta, "huber_delta")
     link = get_link(link, r)
     rng = as_generator(random_state)
-    y = _labels(link, rng.standard_normal((_check_int(n_samples, "n_samples", 1000), link.r)),
-                noise, rng)
+    y = _labels(
+        link, rng.standard_normal((_check_int(n_samples, "n_samples", 1000), link.r)), noise, rng
+    )
     transform, _ = loss_preprocessing(loss, y, huber_delta)
-    return weak_recovery_threshold(link, transform, center="none", noise=noise,
-                                   n_samples=n_samples, random_state=rng)
+    return weak_recovery_threshold(
+        link, transform, center="none", noise=noise, n_samples=n_samples, random_state=rng
+    )
 
 
 def _labels(link, z: np.ndarray, noise: float, rng: np.random.Generator, check: bool = True):
@@ -236,7 +258,7 @@ def _side_spikes(t: np.ndarray, z: np.ndarray) -> list:
     # F - H ~ mu_k(lambda F) / lambda - E[t^2] / lambda^2 changes sign for the last time well
     # below lambda = 1e6 tau unless alpha_c would exceed ~1e10: the grid reaches that far.
     grid = tau + tau * np.geomspace(1e-9, 1e6, _GRID_POINTS)
-    mus = np.array([np.linalg.eigvalsh(F(lam))[::-1] for lam in grid])   # (G, r)
+    mus = np.array([np.linalg.eigvalsh(F(lam))[::-1] for lam in grid])  # (G, r)
     hs = np.array([H(lam) for lam in grid])
     # Visible: a significantly positive k-th eigenvalue of F at the far end of the grid (its
     # weights t / (lambda - t) are bounded, so the standard error is reliable).
@@ -257,8 +279,13 @@ def _side_spikes(t: np.ndarray, z: np.ndarray) -> list:
             lam_c, interior = grid[0], False
         else:
             j = below[-1]
-            lam_c = optimize.brentq(lambda lam: np.linalg.eigvalsh(F(lam))[::-1][k] - H(lam),
-                                    grid[j], grid[j + 1], xtol=1e-14 * tau, rtol=1e-12)
+            lam_c = optimize.brentq(
+                lambda lam: np.linalg.eigvalsh(F(lam))[::-1][k] - H(lam),
+                grid[j],
+                grid[j + 1],
+                xtol=1e-14 * tau,
+                rtol=1e-12,
+            )
             interior = True
         vals, vecs = np.linalg.eigh(F(lam_c))
         mu, v = vals[::-1][k], vecs[:, ::-1][:, k]
@@ -278,7 +305,7 @@ def _stderr(t, z, v, lam, mu, interior: bool) -> float:
         dH = -2.0 * np.mean(h / (lam - t))
         dK = dmu - dH
         a = a - dmu * (a - (h - h.mean())) / dK
-    return float(np.std(a / mu ** 2) / np.sqrt(N))
+    return float(np.std(a / mu**2) / np.sqrt(N))
 
 
 def _merge(candidates: list, r: int, center: str, n_samples: int) -> ThresholdResult:
@@ -303,5 +330,6 @@ def _merge(candidates: list, r: int, center: str, n_samples: int) -> ThresholdRe
         alphas += [np.inf] * rest
         ses += [np.nan] * rest
         sides += [0] * rest
-    return ThresholdResult(np.array(alphas), np.array(ses), np.array(dirs), np.array(sides, int),
-                           center, n_samples)
+    return ThresholdResult(
+        np.array(alphas), np.array(ses), np.array(dirs), np.array(sides, int), center, n_samples
+    )

@@ -16,6 +16,7 @@ step while the pre-activations are below 1e-4: in that linear regime this is exa
 or larger ``eps0``, and it keeps long runs from under- or overflowing. A large ``init_scale``
 switches it off by itself.
 """
+
 from __future__ import annotations
 
 import math
@@ -30,8 +31,16 @@ from . import core
 from ._phase1_result import Phase1Result
 from ._random import RandomState, as_generator
 from ._ridge import GramStats, gcv_ridge, gd_ridge, solve_ridge
-from ._validation import (ACTIVATIONS, LOSSES, as_matrix, as_rows, as_vector, check_count,
-                          check_name, check_positive_number)
+from ._validation import (
+    ACTIVATIONS,
+    LOSSES,
+    as_matrix,
+    as_rows,
+    as_vector,
+    check_count,
+    check_name,
+    check_positive_number,
+)
 from .network import TwoLayerNetwork, symmetric_init
 from .preprocessing import loss_location
 from .stream import StreamedData, row_blocks
@@ -102,14 +111,28 @@ class Phase1Output:
     seconds: float
 
 
-def run_phase1(X, y=None, *, n_hidden: int = 64, activation: str = "logcosh", loss: str = "huber",
-               huber_delta: float = 1.0,
-               label_transform: Optional[Callable[[np.ndarray], np.ndarray]] = None,
-               lr: float = 1.0, weight_decay: float = 1.0, n_steps: Optional[int] = None,
-               init_scale: float = 1e-6, keep_scale: Union[bool, str] = "auto",
-               record_steps=None, record_basis=None, n_threads: Optional[int] = None,
-               random_state: RandomState = None, progress: Progress = False,
-               on_divergence: str = "raise", client=None) -> Phase1Output:
+def run_phase1(
+    X,
+    y=None,
+    *,
+    n_hidden: int = 64,
+    activation: str = "logcosh",
+    loss: str = "huber",
+    huber_delta: float = 1.0,
+    label_transform: Optional[Callable[[np.ndarray], np.ndarray]] = None,
+    lr: float = 1.0,
+    weight_decay: float = 1.0,
+    n_steps: Optional[int] = None,
+    init_scale: float = 1e-6,
+    keep_scale: Union[bool, str] = "auto",
+    record_steps=None,
+    record_basis=None,
+    n_threads: Optional[int] = None,
+    random_state: RandomState = None,
+    progress: Progress = False,
+    on_divergence: str = "raise",
+    client=None,
+) -> Phase1Output:
     """Phase 1: train W on (X, y) from the symmetric small initialisation.
 
     Parameters
@@ -173,19 +196,45 @@ def run_phase1(X, y=None, *, n_hidden: int = 64, activation: str = "logcosh", lo
     rng = as_generator(random_state)
     scale = init_scale / max(_rms(X), np.finfo(np.float64).tiny)
     W0, b, a = symmetric_init(n_hidden, d, scale, 1.0, rng, dtype)
-    settings = dict(activation=activation, loss=loss, huber_delta=huber_delta, lr=lr,
-                    weight_decay=weight_decay, n_steps=n_steps, record_steps=record_steps,
-                    record_basis=record_basis, keep_scale=keep_scale, on_divergence=on_divergence)
+    settings = dict(
+        activation=activation,
+        loss=loss,
+        huber_delta=huber_delta,
+        lr=lr,
+        weight_decay=weight_decay,
+        n_steps=n_steps,
+        record_steps=record_steps,
+        record_basis=record_basis,
+        keep_scale=keep_scale,
+        on_divergence=on_divergence,
+    )
     with _progress_callback(progress, n_steps) as callback:
         if client is None:
-            res = core.phase1_run(X, (y - c).astype(dtype), W0, b, a, n_threads=n_threads,
-                                  progress=callback, check_finite=False,  # checked above
-                                  **settings)
+            res = core.phase1_run(
+                X,
+                (y - c).astype(dtype),
+                W0,
+                b,
+                a,
+                n_threads=n_threads,
+                progress=callback,
+                check_finite=False,  # checked above
+                **settings,
+            )
         else:
             from .distributed import phase1_run_dask
 
-            res = phase1_run_dask(client, X, (y - c).astype(dtype), W0, b, a,
-                                  n_threads_per_task=n_threads, progress=callback, **settings)
+            res = phase1_run_dask(
+                client,
+                X,
+                (y - c).astype(dtype),
+                W0,
+                b,
+                a,
+                n_threads_per_task=n_threads,
+                progress=callback,
+                **settings,
+            )
         seconds = time.perf_counter() - start
     return Phase1Output(res.W, W0, b, a, c, res, seconds)
 
@@ -195,8 +244,10 @@ def _apply_transform(fn, y: np.ndarray) -> np.ndarray:
         raise TypeError(f"label_transform must be a callable on (n,) arrays, got {fn!r}.")
     t = np.asarray(fn(y), dtype=np.float64)
     if t.shape != y.shape or not np.isfinite(t).all():
-        raise ValueError(f"label_transform must map y of shape {y.shape} to finite values of the "
-                         f"same shape, got shape {t.shape}.")
+        raise ValueError(
+            f"label_transform must map y of shape {y.shape} to finite values of the "
+            f"same shape, got shape {t.shape}."
+        )
     return t
 
 
@@ -212,8 +263,9 @@ class _progress_callback:
             return self.progress
         if not self.progress:
             return None
-        self.bar = tqdm(total=self.total, desc="phase 1", unit="step", delay=PROGRESS_DELAY_S,
-                        leave=False)
+        self.bar = tqdm(
+            total=self.total, desc="phase 1", unit="step", delay=PROGRESS_DELAY_S, leave=False
+        )
         bar = self.bar
         return lambda step: bar.update(step - bar.n)
 
@@ -244,13 +296,16 @@ def unit_directions(W) -> np.ndarray:
     W = as_matrix(W, "W", np.dtype(np.float64), exact_dtype=False)
     norms = np.linalg.norm(W, axis=1, keepdims=True)
     if not np.all(norms > 0):
-        raise FloatingPointError("some phase-1 weights are exactly zero, so they carry no "
-                                 "direction; raise init_scale or use keep_scale='auto'.")
+        raise FloatingPointError(
+            "some phase-1 weights are exactly zero, so they carry no "
+            "direction; raise init_scale or use keep_scale='auto'."
+        )
     return W / norms
 
 
-def _hidden_statistics(X, y: np.ndarray, V: np.ndarray, b: np.ndarray, activation: str,
-                       n_threads: Optional[int]) -> GramStats:
+def _hidden_statistics(
+    X, y: np.ndarray, V: np.ndarray, b: np.ndarray, activation: str, n_threads: Optional[int]
+) -> GramStats:
     """Phase 2's ridge statistics of the features ``sigma(X V^T + b)``, from the core in blocks
     of rows (raw sums add across blocks)."""
     dtype = X.dtype
@@ -258,17 +313,40 @@ def _hidden_statistics(X, y: np.ndarray, V: np.ndarray, b: np.ndarray, activatio
     block_rows = max(1, _PHASE2_BLOCK_ENTRIES // X.shape[1])
     sums = None
     blocks = row_blocks(X, block_rows)
-    for start, X_block in tqdm(blocks, desc="phase 2", unit="block", total=-(-X.shape[0] // block_rows),
-                               delay=PROGRESS_DELAY_S, leave=False):
-        part = core.hidden_statistics(X_block, y_dtype[start:start + X_block.shape[0]], V, b, activation,
-                                      n_threads=n_threads, check_finite=False)
+    for start, X_block in tqdm(
+        blocks,
+        desc="phase 2",
+        unit="block",
+        total=-(-X.shape[0] // block_rows),
+        delay=PROGRESS_DELAY_S,
+        leave=False,
+    ):
+        part = core.hidden_statistics(
+            X_block,
+            y_dtype[start : start + X_block.shape[0]],
+            V,
+            b,
+            activation,
+            n_threads=n_threads,
+            check_finite=False,
+        )
         sums = part if sums is None else [total + more for total, more in zip(sums, part)]
     return GramStats.from_sums(*sums, y)
 
 
-def run_phase2(X, y, W, *, activation: str = "logcosh", ridge: Union[str, float] = "gcv",
-               solver: str = "ridge", gd_steps: int = 1000, bias_scale: float = 1.0,
-               n_threads: Optional[int] = None, random_state: RandomState = None) -> Phase2Output:
+def run_phase2(
+    X,
+    y,
+    W,
+    *,
+    activation: str = "logcosh",
+    ridge: Union[str, float] = "gcv",
+    solver: str = "ridge",
+    gd_steps: int = 1000,
+    bias_scale: float = 1.0,
+    n_threads: Optional[int] = None,
+    random_state: RandomState = None,
+) -> Phase2Output:
     """Phase 2: unit directions from W, fresh biases ``N(0, bias_scale^2)``, outer weights on D2.
 
     Unit directions give pre-activations ``w . x ~ N(0, 1)`` on standardised inputs, and
@@ -301,8 +379,9 @@ def run_phase2(X, y, W, *, activation: str = "logcosh", ridge: Union[str, float]
         ridge = check_positive_number(ridge, "ridge", allow_zero=True)
     X, y = _data(X, y)
     if X.shape[0] < 2:
-        raise ValueError(f"phase 2 needs n_samples >= 2 to fit the outer layer, got "
-                         f"n_samples = {X.shape[0]}.")
+        raise ValueError(
+            f"phase 2 needs n_samples >= 2 to fit the outer layer, got n_samples = {X.shape[0]}."
+        )
     W = as_matrix(W, "W", np.dtype(np.float64), shape=(None, X.shape[1]), exact_dtype=False)
     start = time.perf_counter()
     V = unit_directions(W)
@@ -340,14 +419,33 @@ class LayerwiseFit:
     phase2: Phase2Output
 
 
-def train_layerwise(X1, y1, X2, y2, *, n_hidden: int = 64, activation: str = "logcosh",
-                    loss: str = "huber", huber_delta: float = 1.0, label_transform=None,
-                    lr: float = 1.0, weight_decay: float = 1.0, n_steps: Optional[int] = None,
-                    init_scale: float = 1e-6, keep_scale: Union[bool, str] = "auto",
-                    record_steps=None, record_basis=None, ridge: Union[str, float] = "gcv",
-                    solver: str = "ridge", gd_steps: int = 1000, bias_scale: float = 1.0,
-                    n_threads: Optional[int] = None, random_state: RandomState = None,
-                    progress: Progress = False, client=None) -> LayerwiseFit:
+def train_layerwise(
+    X1,
+    y1,
+    X2,
+    y2,
+    *,
+    n_hidden: int = 64,
+    activation: str = "logcosh",
+    loss: str = "huber",
+    huber_delta: float = 1.0,
+    label_transform=None,
+    lr: float = 1.0,
+    weight_decay: float = 1.0,
+    n_steps: Optional[int] = None,
+    init_scale: float = 1e-6,
+    keep_scale: Union[bool, str] = "auto",
+    record_steps=None,
+    record_basis=None,
+    ridge: Union[str, float] = "gcv",
+    solver: str = "ridge",
+    gd_steps: int = 1000,
+    bias_scale: float = 1.0,
+    n_threads: Optional[int] = None,
+    random_state: RandomState = None,
+    progress: Progress = False,
+    client=None,
+) -> LayerwiseFit:
     """Phase 1 on (X1, y1), then phase 2 on (X2, y2); arguments as in :func:`run_phase1`
     and :func:`run_phase2` (X1, X2 may be StreamedData with y1, y2 None; ``client`` runs phase 1
     on a Dask cluster). One generator from ``random_state`` draws the initial directions, then
@@ -355,19 +453,51 @@ def train_layerwise(X1, y1, X2, y2, *, n_hidden: int = 64, activation: str = "lo
     # Shape mismatches between the two data sets would otherwise be reported as X / y.
     shape = {k: getattr(Xk, "shape", np.shape(Xk)) for k, Xk in ((1, X1), (2, X2))}
     for k, yk in ((1, y1), (2, y2)):
-        if len(shape[k]) == 2 and yk is not None and np.ndim(yk) == 1 and np.shape(yk)[0] != shape[k][0]:
-            raise ValueError(f"y{k} has length {np.shape(yk)[0]}; expected {shape[k][0]} "
-                             f"(the rows of X{k}).")
+        if (
+            len(shape[k]) == 2
+            and yk is not None
+            and np.ndim(yk) == 1
+            and np.shape(yk)[0] != shape[k][0]
+        ):
+            raise ValueError(
+                f"y{k} has length {np.shape(yk)[0]}; expected {shape[k][0]} (the rows of X{k})."
+            )
     if len(shape[1]) == 2 and len(shape[2]) == 2 and shape[1][1] != shape[2][1]:
-        raise ValueError(f"X2 has {shape[2][1]} features but X1 has {shape[1][1]}; both "
-                         f"phases need the same n_features.")
+        raise ValueError(
+            f"X2 has {shape[2][1]} features but X1 has {shape[1][1]}; both "
+            f"phases need the same n_features."
+        )
     rng = as_generator(random_state)
-    p1 = run_phase1(X1, y1, n_hidden=n_hidden, activation=activation, loss=loss,
-                    huber_delta=huber_delta, label_transform=label_transform, lr=lr,
-                    weight_decay=weight_decay, n_steps=n_steps, init_scale=init_scale,
-                    keep_scale=keep_scale, record_steps=record_steps, record_basis=record_basis,
-                    n_threads=n_threads, random_state=rng, progress=progress, client=client)
-    p2 = run_phase2(X2, y2, p1.W, activation=activation, ridge=ridge, solver=solver,
-                    gd_steps=gd_steps, bias_scale=bias_scale, n_threads=n_threads,
-                    random_state=rng)
+    p1 = run_phase1(
+        X1,
+        y1,
+        n_hidden=n_hidden,
+        activation=activation,
+        loss=loss,
+        huber_delta=huber_delta,
+        label_transform=label_transform,
+        lr=lr,
+        weight_decay=weight_decay,
+        n_steps=n_steps,
+        init_scale=init_scale,
+        keep_scale=keep_scale,
+        record_steps=record_steps,
+        record_basis=record_basis,
+        n_threads=n_threads,
+        random_state=rng,
+        progress=progress,
+        client=client,
+    )
+    p2 = run_phase2(
+        X2,
+        y2,
+        p1.W,
+        activation=activation,
+        ridge=ridge,
+        solver=solver,
+        gd_steps=gd_steps,
+        bias_scale=bias_scale,
+        n_threads=n_threads,
+        random_state=rng,
+    )
     return LayerwiseFit(p2.network, p1, p2)

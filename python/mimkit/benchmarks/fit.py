@@ -7,6 +7,7 @@
   its peak resident memory during ``fit`` above what it held before (the data), read from
   ``/proc/self/status`` after resetting the high-water mark (``/proc/self/clear_refs``).
 """
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,14 @@ from ..estimators import LayerwiseRegressor
 from .timing import SETTLE_S, median
 
 
-def measure_overhead(d: int = 1024, alpha: float = 16, m: int = 256, n_steps: int = 20,
-                     threads: int = 2, repeats: int = 5) -> dict:
+def measure_overhead(
+    d: int = 1024,
+    alpha: float = 16,
+    m: int = 256,
+    n_steps: int = 20,
+    threads: int = 2,
+    repeats: int = 5,
+) -> dict:
     """Phase 1 inside ``fit`` (validation, offset, initialisation, the step loop with its
     per-step Ctrl-C and progress checks) against the time the core spent inside the steps of
     that same run. Both clocks run in one call, so the machine's drifting speed cancels."""
@@ -37,9 +44,18 @@ def measure_overhead(d: int = 1024, alpha: float = 16, m: int = 256, n_steps: in
         runs.append((history["phase1_seconds"], history["phase1_step_seconds"]))
     fractions = [(total - steps) / total for total, steps in runs]
     total, steps = runs[int(np.argsort(fractions)[len(fractions) // 2])]
-    return {"d": d, "n1": X.shape[0], "m": m, "n_steps": n_steps, "threads": threads,
-            "repeats": repeats, "phase1_s": total, "steps_s": steps,
-            "overhead_fraction": median(fractions), "overhead_fraction_max": max(fractions)}
+    return {
+        "d": d,
+        "n1": X.shape[0],
+        "m": m,
+        "n_steps": n_steps,
+        "threads": threads,
+        "repeats": repeats,
+        "phase1_s": total,
+        "steps_s": steps,
+        "overhead_fraction": median(fractions),
+        "overhead_fraction_max": max(fractions),
+    }
 
 
 def _rss_bytes(field: str) -> int:
@@ -68,21 +84,39 @@ def fit_once(d: int, alpha: float, m: int, n_steps: int, threads: int) -> dict:
     seconds = time.perf_counter() - start
     extra = _rss_bytes("VmHWM") - before
     n = X.shape[0] + X2.shape[0]
-    return {"d": d, "n": n, "m": m, "n_steps": n_steps, "fit_s": seconds,
-            "phase1_s": est.history_["phase1_seconds"], "data_bytes": X.nbytes + X2.nbytes,
-            "peak_extra_bytes": extra, "n_by_m_bytes": n * m * X.itemsize,
-            "m_by_d_bytes": m * d * X.itemsize}
+    return {
+        "d": d,
+        "n": n,
+        "m": m,
+        "n_steps": n_steps,
+        "fit_s": seconds,
+        "phase1_s": est.history_["phase1_seconds"],
+        "data_bytes": X.nbytes + X2.nbytes,
+        "peak_extra_bytes": extra,
+        "n_by_m_bytes": n * m * X.itemsize,
+        "m_by_d_bytes": m * d * X.itemsize,
+    }
 
 
-def measure_scaling(ds=(256, 512, 1024, 2048), alpha: float = 16, m: int = 256, n_steps: int = 10,
-                    threads: int = 2, repeats: int = 3) -> dict:
+def measure_scaling(
+    ds=(256, 512, 1024, 2048),
+    alpha: float = 16,
+    m: int = 256,
+    n_steps: int = 10,
+    threads: int = 2,
+    repeats: int = 3,
+) -> dict:
     rows = []
     for d in ds:
         runs = []
         for _ in range(repeats):
-            code = (f"import json; from mimkit.benchmarks.fit import fit_once; "
-                    f"print(json.dumps(fit_once({d}, {alpha}, {m}, {n_steps}, {threads})))")
-            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+            code = (
+                f"import json; from mimkit.benchmarks.fit import fit_once; "
+                f"print(json.dumps(fit_once({d}, {alpha}, {m}, {n_steps}, {threads})))"
+            )
+            out = subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, check=True
+            )
             runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
         runs.sort(key=lambda r: r["fit_s"])
         rows.append(runs[len(runs) // 2])
@@ -92,11 +126,28 @@ def measure_scaling(ds=(256, 512, 1024, 2048), alpha: float = 16, m: int = 256, 
     return {"rows": rows, "slope_fit": slope_fit, "slope_phase1": slope_phase1}
 
 
-SCALING_HEADER = ["d", "n = n1 + n2", "fit (s)", "phase 1 (s)", "data (MB)", "peak above data (MB)",
-                  "n x m array would be (MB)"]
+SCALING_HEADER = [
+    "d",
+    "n = n1 + n2",
+    "fit (s)",
+    "phase 1 (s)",
+    "data (MB)",
+    "peak above data (MB)",
+    "n x m array would be (MB)",
+]
 
 
 def scaling_table_rows(result: dict) -> list[list]:
     mb = 1e6
-    return [[r["d"], r["n"], r["fit_s"], r["phase1_s"], r["data_bytes"] / mb, r["peak_extra_bytes"] / mb,
-             r["n_by_m_bytes"] / mb] for r in result["rows"]]
+    return [
+        [
+            r["d"],
+            r["n"],
+            r["fit_s"],
+            r["phase1_s"],
+            r["data_bytes"] / mb,
+            r["peak_extra_bytes"] / mb,
+            r["n_by_m_bytes"] / mb,
+        ]
+        for r in result["rows"]
+    ]

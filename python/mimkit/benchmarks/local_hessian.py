@@ -1,6 +1,7 @@
 """Target 3: the local-Hessian block matvec ``X^T (t * (X V)) / n`` for k = 1, 4, 16 against the
 numpy expression, and against the time to stream X once from memory (the best of a 2-thread
 BLAS GEMV ``X @ v`` and numpy's column sum), its physical limit when k is small."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,8 +11,14 @@ from .. import core
 from .timing import interleaved_times, median, paired_ratio
 
 
-def measure(n: int = 32768, d: int = 1024, ks=(1, 4, 16), threads: int = 2, repeats: int = 9,
-            dtypes=(np.float64, np.float32)) -> list[dict]:
+def measure(
+    n: int = 32768,
+    d: int = 1024,
+    ks=(1, 4, 16),
+    threads: int = 2,
+    repeats: int = 9,
+    dtypes=(np.float64, np.float32),
+) -> list[dict]:
     rows = []
     rng = np.random.default_rng(0)
     for dtype in dtypes:
@@ -21,29 +28,61 @@ def measure(n: int = 32768, d: int = 1024, ks=(1, 4, 16), threads: int = 2, repe
         with threadpool_limits(limits=threads):
             for k in ks:
                 V = rng.standard_normal((d, k)).astype(dtype)
-                times = interleaved_times({
-                    "core": lambda: core.local_hessian_matvec(X, t, V, n_threads=threads, check_finite=False),
-                    "numpy": lambda: X.T @ (t[:, None] * (X @ V)) / n,
-                    "gemv": lambda: X @ v,
-                    "sum": lambda: X.sum(axis=0),
-                }, repeats)
+                times = interleaved_times(
+                    {
+                        "core": lambda: core.local_hessian_matvec(
+                            X, t, V, n_threads=threads, check_finite=False
+                        ),
+                        "numpy": lambda: X.T @ (t[:, None] * (X @ V)) / n,
+                        "gemv": lambda: X @ v,
+                        "sum": lambda: X.sum(axis=0),
+                    },
+                    repeats,
+                )
                 # streaming X once: the faster of the two ways numpy reads it, round by round
                 times["stream"] = [min(g, s) for g, s in zip(times["gemv"], times["sum"])]
-                rows.append({
-                    "dtype": np.dtype(dtype).name, "k": k, "n": n, "d": d, "threads": threads,
-                    "repeats": repeats, "core_s": median(times["core"]), "numpy_s": median(times["numpy"]),
-                    "stream_s": median(times["stream"]),
-                    "numpy_over_core": paired_ratio(times, "numpy", "core"),
-                    "core_over_stream": paired_ratio(times, "core", "stream"),
-                    "core_gbytes_per_s": X.nbytes / median(times["core"]) / 1e9,
-                })
+                rows.append(
+                    {
+                        "dtype": np.dtype(dtype).name,
+                        "k": k,
+                        "n": n,
+                        "d": d,
+                        "threads": threads,
+                        "repeats": repeats,
+                        "core_s": median(times["core"]),
+                        "numpy_s": median(times["numpy"]),
+                        "stream_s": median(times["stream"]),
+                        "numpy_over_core": paired_ratio(times, "numpy", "core"),
+                        "core_over_stream": paired_ratio(times, "core", "stream"),
+                        "core_gbytes_per_s": X.nbytes / median(times["core"]) / 1e9,
+                    }
+                )
     return rows
 
 
-HEADER = ["dtype", "k", "core (s)", "numpy (s)", "numpy / core", "stream X once (s)",
-          "core / stream", "core GB/s of X"]
+HEADER = [
+    "dtype",
+    "k",
+    "core (s)",
+    "numpy (s)",
+    "numpy / core",
+    "stream X once (s)",
+    "core / stream",
+    "core GB/s of X",
+]
 
 
 def table_rows(rows: list[dict]) -> list[list]:
-    return [[r["dtype"], r["k"], r["core_s"], r["numpy_s"], r["numpy_over_core"], r["stream_s"],
-             r["core_over_stream"], r["core_gbytes_per_s"]] for r in rows]
+    return [
+        [
+            r["dtype"],
+            r["k"],
+            r["core_s"],
+            r["numpy_s"],
+            r["numpy_over_core"],
+            r["stream_s"],
+            r["core_over_stream"],
+            r["core_gbytes_per_s"],
+        ]
+        for r in rows
+    ]

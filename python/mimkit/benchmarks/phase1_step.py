@@ -5,6 +5,7 @@ and 1 vs N threads for both the core and numpy's GEMMs (the machine's own parall
 Two weight regimes: ``phase-1`` (init scale 1e-6, the regime phase 1 actually runs in) and
 ``nonlinear`` (|w . x| ~ 0.6, every activation evaluated through exp/log).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,8 +27,15 @@ def step_problem(n: int, d: int, m: int, dtype, weight_scale: float, seed: int =
     return X, y, W, np.zeros(m, dtype), a
 
 
-def measure(n: int = 32768, d: int = 1024, m: int = 256, threads: int = 2, repeats: int = 9,
-            dtypes=(np.float64, np.float32), regimes=tuple(REGIMES)) -> list[dict]:
+def measure(
+    n: int = 32768,
+    d: int = 1024,
+    m: int = 256,
+    threads: int = 2,
+    repeats: int = 9,
+    dtypes=(np.float64, np.float32),
+    regimes=tuple(REGIMES),
+) -> list[dict]:
     rows = []
     for dtype in dtypes:
         X, y, W, b, a = step_problem(n, d, m, dtype, 1.0)
@@ -37,7 +45,10 @@ def measure(n: int = 32768, d: int = 1024, m: int = 256, threads: int = 2, repea
             Wr = (W * REGIMES[regime]).astype(dtype)
             contenders = {}
             for t in sorted({1, threads}):
-                contenders[f"core_{t}"] = (lambda t=t: core.phase1_gradient(X, y, Wr, b, a, n_threads=t, **kw))
+                contenders[f"core_{t}"] = lambda t=t: core.phase1_gradient(
+                    X, y, Wr, b, a, n_threads=t, **kw
+                )
+
             def gemms_1thread():
                 with threadpool_limits(limits=1):
                     return X @ Wr.T, G.T @ X
@@ -49,28 +60,57 @@ def measure(n: int = 32768, d: int = 1024, m: int = 256, threads: int = 2, repea
                 times = interleaved_times(contenders, repeats)
             n_thread_core = f"core_{threads}"
             flops = 4.0 * n * m * d
-            rows.append({
-                "dtype": np.dtype(dtype).name, "regime": regime, "n": n, "d": d, "m": m,
-                "threads": threads, "repeats": repeats, "core_s": median(times[n_thread_core]),
-                "core_1thread_s": median(times["core_1"]), "numpy_gemms_s": median(times["gemms"]),
-                "reference_s": median(times["reference"]),
-                "core_over_gemms": paired_ratio(times, n_thread_core, "gemms"),
-                "reference_over_core": paired_ratio(times, "reference", n_thread_core),
-                "thread_speedup": paired_ratio(times, "core_1", n_thread_core),
-                "numpy_thread_speedup": paired_ratio(times, "gemms_1", "gemms"),
-                "core_gflops": flops / median(times[n_thread_core]) / 1e9,
-                "gemms_gflops": flops / median(times["gemms"]) / 1e9,
-            })
+            rows.append(
+                {
+                    "dtype": np.dtype(dtype).name,
+                    "regime": regime,
+                    "n": n,
+                    "d": d,
+                    "m": m,
+                    "threads": threads,
+                    "repeats": repeats,
+                    "core_s": median(times[n_thread_core]),
+                    "core_1thread_s": median(times["core_1"]),
+                    "numpy_gemms_s": median(times["gemms"]),
+                    "reference_s": median(times["reference"]),
+                    "core_over_gemms": paired_ratio(times, n_thread_core, "gemms"),
+                    "reference_over_core": paired_ratio(times, "reference", n_thread_core),
+                    "thread_speedup": paired_ratio(times, "core_1", n_thread_core),
+                    "numpy_thread_speedup": paired_ratio(times, "gemms_1", "gemms"),
+                    "core_gflops": flops / median(times[n_thread_core]) / 1e9,
+                    "gemms_gflops": flops / median(times["gemms"]) / 1e9,
+                }
+            )
     return rows
 
 
-HEADER = ["dtype", "weights", "core step (s)", "numpy 2 GEMMs (s)", "core / GEMMs",
-          "reference (s)", "reference / core", "core 1-thread / N-thread",
-          "numpy GEMMs 1-thread / N-thread", "core GFLOP/s"]
+HEADER = [
+    "dtype",
+    "weights",
+    "core step (s)",
+    "numpy 2 GEMMs (s)",
+    "core / GEMMs",
+    "reference (s)",
+    "reference / core",
+    "core 1-thread / N-thread",
+    "numpy GEMMs 1-thread / N-thread",
+    "core GFLOP/s",
+]
 
 
 def table_rows(rows: list[dict]) -> list[list]:
-    return [[r["dtype"], r["regime"], r["core_s"], r["numpy_gemms_s"], r["core_over_gemms"],
-             r["reference_s"], r["reference_over_core"], r["thread_speedup"],
-             r["numpy_thread_speedup"], r["core_gflops"]]
-            for r in rows]
+    return [
+        [
+            r["dtype"],
+            r["regime"],
+            r["core_s"],
+            r["numpy_gemms_s"],
+            r["core_over_gemms"],
+            r["reference_s"],
+            r["reference_over_core"],
+            r["thread_speedup"],
+            r["numpy_thread_speedup"],
+            r["core_gflops"],
+        ]
+        for r in rows
+    ]

@@ -7,6 +7,7 @@ when its rows are regenerated on every pass instead of read from memory.
   as an array (paired per round), and the share of the streamed step spent generating
   (generating the n rows alone, N threads, over the streamed step).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,8 +19,14 @@ from .phase1_step import step_problem
 from .timing import interleaved_times, median, paired_ratio
 
 
-def measure(n: int = 32768, d: int = 1024, widths=(256, 64), threads: int = 2, repeats: int = 7,
-            dtypes=(np.float32, np.float64)) -> list[dict]:
+def measure(
+    n: int = 32768,
+    d: int = 1024,
+    widths=(256, 64),
+    threads: int = 2,
+    repeats: int = 7,
+    dtypes=(np.float32, np.float64),
+) -> list[dict]:
     rows = []
     model = MultiIndexModel(d, "z1z2", random_state=0)
     for dtype in dtypes:
@@ -30,29 +37,57 @@ def measure(n: int = 32768, d: int = 1024, widths=(256, 64), threads: int = 2, r
             _, y, W, b, a = step_problem(8, d, m, dtype, 1e-6)  # phase-1 weights; X, y replaced
             y = np.random.default_rng(2).standard_normal(n).astype(dtype)
             kw = dict(activation="logcosh", loss="huber", n_threads=threads, check_finite=False)
-            times = interleaved_times({
-                "array": lambda: core.phase1_gradient(X, y, W, b, a, **kw),
-                "stream": lambda: core.phase1_gradient(stream, y, W, b, a, **kw),
-                "generate": lambda: native.gaussian_rows(stream.native_spec(), out, threads),
-                "generate_1": lambda: native.gaussian_rows(stream.native_spec(), out, 1),
-            }, repeats)
-            rows.append({
-                "dtype": np.dtype(dtype).name, "n": n, "d": d, "m": m, "threads": threads,
-                "repeats": repeats, "array_step_s": median(times["array"]),
-                "stream_step_s": median(times["stream"]),
-                "stream_over_array": paired_ratio(times, "stream", "array"),
-                "generating_fraction": paired_ratio(times, "generate", "stream"),
-                "normals_per_s_per_core": n * d / median(times["generate_1"]),
-                "normals_per_s": n * d / median(times["generate"]),
-            })
+            times = interleaved_times(
+                {
+                    "array": lambda: core.phase1_gradient(X, y, W, b, a, **kw),
+                    "stream": lambda: core.phase1_gradient(stream, y, W, b, a, **kw),
+                    "generate": lambda: native.gaussian_rows(stream.native_spec(), out, threads),
+                    "generate_1": lambda: native.gaussian_rows(stream.native_spec(), out, 1),
+                },
+                repeats,
+            )
+            rows.append(
+                {
+                    "dtype": np.dtype(dtype).name,
+                    "n": n,
+                    "d": d,
+                    "m": m,
+                    "threads": threads,
+                    "repeats": repeats,
+                    "array_step_s": median(times["array"]),
+                    "stream_step_s": median(times["stream"]),
+                    "stream_over_array": paired_ratio(times, "stream", "array"),
+                    "generating_fraction": paired_ratio(times, "generate", "stream"),
+                    "normals_per_s_per_core": n * d / median(times["generate_1"]),
+                    "normals_per_s": n * d / median(times["generate"]),
+                }
+            )
     return rows
 
 
-HEADER = ["dtype", "m", "in-memory step (s)", "streamed step (s)", "streamed / in-memory",
-          "share of streamed step generating", "normals/s, 1 core (M)", "normals/s, all threads (M)"]
+HEADER = [
+    "dtype",
+    "m",
+    "in-memory step (s)",
+    "streamed step (s)",
+    "streamed / in-memory",
+    "share of streamed step generating",
+    "normals/s, 1 core (M)",
+    "normals/s, all threads (M)",
+]
 
 
 def table_rows(rows: list[dict]) -> list[list]:
-    return [[r["dtype"], r["m"], r["array_step_s"], r["stream_step_s"], r["stream_over_array"],
-             f"{100 * r['generating_fraction']:.0f}%", r["normals_per_s_per_core"] / 1e6,
-             r["normals_per_s"] / 1e6] for r in rows]
+    return [
+        [
+            r["dtype"],
+            r["m"],
+            r["array_step_s"],
+            r["stream_step_s"],
+            r["stream_over_array"],
+            f"{100 * r['generating_fraction']:.0f}%",
+            r["normals_per_s_per_core"] / 1e6,
+            r["normals_per_s"] / 1e6,
+        ]
+        for r in rows
+    ]

@@ -1,4 +1,5 @@
 """Run the benchmarks by name, print Markdown tables, write JSON (``bench/*.py``, ``mimkit bench``)."""
+
 from __future__ import annotations
 
 import argparse
@@ -9,6 +10,7 @@ from typing import Callable, Optional, Sequence
 from .._config import config
 from . import fit, local_hessian, phase1_step, stream, torch_step
 from .timing import machine_header, markdown_table, write_json
+
 
 def _phase1(quick: bool):
     rows = phase1_step.measure(**(dict(n=8192, repeats=3) if quick else {}))
@@ -29,19 +31,40 @@ def _torch(quick: bool):
 
 def _overhead(quick: bool):
     row = fit.measure_overhead(**(dict(d=512, m=64) if quick else {}))
-    table = markdown_table(["d", "n1", "m", "T1", "phase 1 in fit (s)", "inside the steps (s)",
-                            "overhead (median)", "overhead (worst run)"],
-                           [[row["d"], row["n1"], row["m"], row["n_steps"], row["phase1_s"],
-                             row["steps_s"], f"{100 * row['overhead_fraction']:.1f}%",
-                             f"{100 * row['overhead_fraction_max']:.1f}%"]])
+    table = markdown_table(
+        [
+            "d",
+            "n1",
+            "m",
+            "T1",
+            "phase 1 in fit (s)",
+            "inside the steps (s)",
+            "overhead (median)",
+            "overhead (worst run)",
+        ],
+        [
+            [
+                row["d"],
+                row["n1"],
+                row["m"],
+                row["n_steps"],
+                row["phase1_s"],
+                row["steps_s"],
+                f"{100 * row['overhead_fraction']:.1f}%",
+                f"{100 * row['overhead_fraction_max']:.1f}%",
+            ]
+        ],
+    )
     return row, table
 
 
 def _scaling(quick: bool):
     result = fit.measure_scaling(**(dict(ds=(256, 512, 1024), repeats=1) if quick else {}))
     table = markdown_table(fit.SCALING_HEADER, fit.scaling_table_rows(result))
-    table += (f"\n\nlog-log slope of fit time vs d: {result['slope_fit']:.2f} "
-              f"(phase 1 alone: {result['slope_phase1']:.2f}); O(d^2) predicts 2.")
+    table += (
+        f"\n\nlog-log slope of fit time vs d: {result['slope_fit']:.2f} "
+        f"(phase 1 alone: {result['slope_phase1']:.2f}); O(d^2) predicts 2."
+    )
     return result, table
 
 
@@ -52,7 +75,10 @@ def _stream(quick: bool):
 
 #: name -> (run(quick) -> (JSON payload, Markdown table), one-line description)
 BENCHMARKS: dict[str, tuple[Callable, str]] = {
-    "phase1-step": (_phase1, "targets 1 and 6: fused phase-1 step vs numpy GEMMs, reference, threads"),
+    "phase1-step": (
+        _phase1,
+        "targets 1 and 6: fused phase-1 step vs numpy GEMMs, reference, threads",
+    ),
     "torch": (_torch, "target 2: PyTorch CPU autograd doing the same step"),
     "local-hessian": (_local_hessian, "target 3: local-Hessian block matvec, k = 1, 4, 16"),
     "fit-overhead": (_overhead, "target 4: phase-1 loop overhead inside fit"),
@@ -64,7 +90,9 @@ BENCHMARKS: dict[str, tuple[Callable, str]] = {
 def run(names: Sequence[str], quick: bool, out_dir: Optional[str]) -> dict:
     unknown = [name for name in names if name not in BENCHMARKS]
     if unknown:
-        raise ValueError(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}.")
+        raise ValueError(
+            f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}."
+        )
     cfg = config()
     print(machine_header(cfg))
     results = {}
@@ -75,15 +103,25 @@ def run(names: Sequence[str], quick: bool, out_dir: Optional[str]) -> dict:
         print(table, flush=True)
         results[name] = payload
         if out_dir:
-            write_json(str(Path(out_dir) / f"{name}.json"),
-                       {"config": cfg, "quick": quick, "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
-                        "results": payload})
+            write_json(
+                str(Path(out_dir) / f"{name}.json"),
+                {
+                    "config": cfg,
+                    "quick": quick,
+                    "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
+                    "results": payload,
+                },
+            )
     return results
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("names", nargs="*", metavar="NAME",
-                        help=f"benchmarks to run (default: all): {', '.join(BENCHMARKS)}")
+    parser.add_argument(
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help=f"benchmarks to run (default: all): {', '.join(BENCHMARKS)}",
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes (about a minute in all)")
     parser.add_argument("--out", default=None, help="folder for one JSON file per benchmark")
 

@@ -1,4 +1,5 @@
 """Shared by the benchmarks: robust timing, the machine header line, Markdown and JSON output."""
+
 from __future__ import annotations
 
 import json
@@ -8,13 +9,14 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-
 #: Pause before each timed call: after a call, OpenBLAS keeps its worker threads spinning for
 #: up to ~2^28 cycles (~0.1 s) and would otherwise steal the cores from whoever runs next.
 SETTLE_S = 0.15
 
 
-def interleaved_times(contenders: dict[str, Callable[[], Any]], repeats: int) -> dict[str, list[float]]:
+def interleaved_times(
+    contenders: dict[str, Callable[[], Any]], repeats: int
+) -> dict[str, list[float]]:
     """Wall times of each contender over ``repeats`` rounds; every round times each contender
     once, back to back, so that a change of load on a shared machine hits one round of every
     contender alike. Each contender is warmed up once; every timed call starts after a short
@@ -47,11 +49,18 @@ def paired_ratio(times: dict[str, list[float]], numerator: str, denominator: str
 
 def machine_header(config: dict) -> str:
     """One line naming the CPU, the core variant and numpy's BLAS kernel (ARCHITECTURE.md)."""
-    blas = "; ".join(f"{p['internal_api']} {p['version']} kernel={p['architecture']}"
-                     for p in config["numpy_blas"]) or "none"
+    blas = (
+        "; ".join(
+            f"{p['internal_api']} {p['version']} kernel={p['architecture']}"
+            for p in config["numpy_blas"]
+        )
+        or "none"
+    )
     coretype = os.environ.get("OPENBLAS_CORETYPE", "unset")
-    return (f"machine: {config['processor']} | mimkit core: {config['variant']} ({config['simd']}) | "
-            f"numpy BLAS: {blas} | OPENBLAS_CORETYPE={coretype}")
+    return (
+        f"machine: {config['processor']} | mimkit core: {config['variant']} ({config['simd']}) | "
+        f"numpy BLAS: {blas} | OPENBLAS_CORETYPE={coretype}"
+    )
 
 
 def write_json(path: str, payload: dict) -> None:
@@ -62,6 +71,7 @@ def write_json(path: str, payload: dict) -> None:
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A GitHub Markdown table; floats printed with 3 significant digits."""
+
     def cell(value: Any) -> str:
         return f"{value:.3g}" if isinstance(value, float) else str(value)
 

@@ -1,6 +1,7 @@
 """Target 2: the same phase-1 step in PyTorch CPU autograd (log-cosh activation, Huber loss,
 gradient with respect to W only) against the core. PyTorch is optional: without it the
 benchmark reports that it was skipped."""
+
 from __future__ import annotations
 
 import math
@@ -12,8 +13,14 @@ from .phase1_step import REGIMES, step_problem
 from .timing import interleaved_times, median, paired_ratio
 
 
-def measure(n: int = 32768, d: int = 1024, m: int = 256, threads: int = 2, repeats: int = 9,
-            dtypes=(np.float64, np.float32)) -> list[dict]:
+def measure(
+    n: int = 32768,
+    d: int = 1024,
+    m: int = 256,
+    threads: int = 2,
+    repeats: int = 9,
+    dtypes=(np.float64, np.float32),
+) -> list[dict]:
     try:
         import torch
     except ImportError:
@@ -40,18 +47,44 @@ def measure(n: int = 32768, d: int = 1024, m: int = 256, threads: int = 2, repea
         # dtype's accuracy for a sum over n rows (summation orders differ)
         tolerance = 1e-4 if dtype == np.float32 else 1e-10
         if np.linalg.norm(grad_torch - grad_core) > tolerance * np.linalg.norm(grad_core):
-            raise AssertionError("PyTorch and mimkit gradients differ; benchmark is not comparing like with like")
-        times = interleaved_times({
-            "core": lambda: core.phase1_gradient(X, y, W, b, a, activation="logcosh", loss="huber",
-                                                 n_threads=threads, check_finite=False),
-            "torch": torch_step,
-        }, repeats)
+            raise AssertionError(
+                "PyTorch and mimkit gradients differ; benchmark is not comparing like with like"
+            )
+        times = interleaved_times(
+            {
+                "core": lambda: core.phase1_gradient(
+                    X,
+                    y,
+                    W,
+                    b,
+                    a,
+                    activation="logcosh",
+                    loss="huber",
+                    n_threads=threads,
+                    check_finite=False,
+                ),
+                "torch": torch_step,
+            },
+            repeats,
+        )
         profile = _profile(torch, torch_step)
-        rows.append({"dtype": np.dtype(dtype).name, "n": n, "d": d, "m": m, "threads": threads,
-                     "torch_version": torch.__version__, "repeats": repeats, "core_s": median(times["core"]),
-                     "torch_s": median(times["torch"]), "torch_over_core": paired_ratio(times, "torch", "core"),
-                     "torch_matmul_s": profile["matmul_s"], "torch_other_s": profile["other_s"],
-                     "torch_top_ops": profile["top_ops"]})
+        rows.append(
+            {
+                "dtype": np.dtype(dtype).name,
+                "n": n,
+                "d": d,
+                "m": m,
+                "threads": threads,
+                "torch_version": torch.__version__,
+                "repeats": repeats,
+                "core_s": median(times["core"]),
+                "torch_s": median(times["torch"]),
+                "torch_over_core": paired_ratio(times, "torch", "core"),
+                "torch_matmul_s": profile["matmul_s"],
+                "torch_other_s": profile["other_s"],
+                "torch_top_ops": profile["top_ops"],
+            }
+        )
     return rows
 
 
@@ -70,15 +103,34 @@ def _profile(torch, step, repeats: int = 3) -> dict:
     per_op = {e.key: e.self_cpu_time_total / 1e6 / repeats for e in prof.key_averages()}
     matmul = sum(t for op, t in per_op.items() if op in MATMUL_OPS)
     top = sorted(per_op.items(), key=lambda kv: -kv[1])[:8]
-    return {"matmul_s": matmul, "other_s": sum(per_op.values()) - matmul,
-            "top_ops": [[op, t] for op, t in top]}
+    return {
+        "matmul_s": matmul,
+        "other_s": sum(per_op.values()) - matmul,
+        "top_ops": [[op, t] for op, t in top],
+    }
 
 
-HEADER = ["dtype", "core step (s)", "torch autograd step (s)", "torch / core",
-          "torch matmul ops (s)", "torch other ops (s)", "torch's slowest ops"]
+HEADER = [
+    "dtype",
+    "core step (s)",
+    "torch autograd step (s)",
+    "torch / core",
+    "torch matmul ops (s)",
+    "torch other ops (s)",
+    "torch's slowest ops",
+]
 
 
 def table_rows(rows: list[dict]) -> list[list]:
-    return [[r["dtype"], r["core_s"], r["torch_s"], r["torch_over_core"], r["torch_matmul_s"],
-             r["torch_other_s"], ", ".join(f"{op} {t:.3f}" for op, t in r["torch_top_ops"][:5])]
-            for r in rows]
+    return [
+        [
+            r["dtype"],
+            r["core_s"],
+            r["torch_s"],
+            r["torch_over_core"],
+            r["torch_matmul_s"],
+            r["torch_other_s"],
+            ", ".join(f"{op} {t:.3f}" for op, t in r["torch_top_ops"][:5]),
+        ]
+        for r in rows
+    ]

@@ -1,4 +1,5 @@
 """scikit-learn regressor: a two-layer network trained layer by layer (SPEC 2-4)."""
+
 from __future__ import annotations
 
 import numbers
@@ -65,13 +66,23 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
         ``phase2_seconds``, ``phase1_weights`` (raw W after phase 1).
     """
 
-    def __init__(self, n_hidden: int = 64, activation: str = "logcosh", loss: str = "huber",
-                 huber_delta: float = 1.0,
-                 label_transform: Optional[Callable[[np.ndarray], np.ndarray]] = None,
-                 lr: float = 1.0, weight_decay: float = 1.0, n_steps: Union[int, str] = "auto",
-                 init_scale: float = 1e-6, ridge: Union[str, float] = "gcv",
-                 phase2_fraction: float = 0.5, n_threads: Optional[int] = None,
-                 random_state=None, verbose: bool = False):
+    def __init__(
+        self,
+        n_hidden: int = 64,
+        activation: str = "logcosh",
+        loss: str = "huber",
+        huber_delta: float = 1.0,
+        label_transform: Optional[Callable[[np.ndarray], np.ndarray]] = None,
+        lr: float = 1.0,
+        weight_decay: float = 1.0,
+        n_steps: Union[int, str] = "auto",
+        init_scale: float = 1e-6,
+        ridge: Union[str, float] = "gcv",
+        phase2_fraction: float = 0.5,
+        n_threads: Optional[int] = None,
+        random_state=None,
+        verbose: bool = False,
+    ):
         self.n_hidden = n_hidden
         self.activation = activation
         self.loss = loss
@@ -101,17 +112,23 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
     def _check_params(self) -> None:
         """Errors name the parameter; numeric ranges are re-checked by training."""
         if self.activation not in ACTIVATIONS:
-            raise ValueError(f"activation={self.activation!r}; choose one of {', '.join(ACTIVATIONS)}.")
+            raise ValueError(
+                f"activation={self.activation!r}; choose one of {', '.join(ACTIVATIONS)}."
+            )
         if self.loss not in LOSSES:
             raise ValueError(f"loss={self.loss!r}; choose one of {', '.join(LOSSES)}.")
         if not (isinstance(self.n_steps, str) and self.n_steps == "auto") and (
-                isinstance(self.n_steps, bool) or not isinstance(self.n_steps, numbers.Integral)
-                or self.n_steps < 0):
+            isinstance(self.n_steps, bool)
+            or not isinstance(self.n_steps, numbers.Integral)
+            or self.n_steps < 0
+        ):
             raise ValueError(f"n_steps={self.n_steps!r}; pass 'auto' or an integer >= 0.")
         frac = self.phase2_fraction
         if isinstance(frac, bool) or not isinstance(frac, numbers.Real) or not 0 < frac < 1:
-            raise ValueError(f"phase2_fraction={frac!r}; pass a number in (0, 1), the share of "
-                             f"samples used for phase 2.")
+            raise ValueError(
+                f"phase2_fraction={frac!r}; pass a number in (0, 1), the share of "
+                f"samples used for phase 2."
+            )
         if self.label_transform is not None and not callable(self.label_transform):
             raise TypeError(f"label_transform={self.label_transform!r}; pass a callable or None.")
 
@@ -153,32 +170,55 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
             raise TypeError("with a streamed X, X2 must be a StreamedData too (or None).")
         if X2 is None:
             if X.n < 3:
-                raise ValueError(f"n_samples = {X.n}: need at least 3 samples to split into D1 "
-                                 f"and D2 (phase 2 needs 2); stream more samples or pass X2.")
+                raise ValueError(
+                    f"n_samples = {X.n}: need at least 3 samples to split into D1 "
+                    f"and D2 (phase 2 needs 2); stream more samples or pass X2."
+                )
             n2 = min(max(2, round(self.phase2_fraction * X.n)), X.n - 1)
             X, X2 = X.subset(0, X.n - n2), X.subset(X.n - n2, X.n)
         elif X2.d != X.d:
-            raise ValueError(f"X2 has {X2.d} features but X has {X.d}; both phases need the "
-                             f"same n_features.")
+            raise ValueError(
+                f"X2 has {X2.d} features but X has {X.d}; both phases need the same n_features."
+            )
         self.n_features_in_ = X.d
         return self._fit_data(X, None, X2, None, as_generator(self.random_state))
 
     def _fit_data(self, X1, y1, X2, y2, rng) -> "LayerwiseRegressor":
         n_steps = default_n_steps(X1.shape[1]) if self.n_steps == "auto" else self.n_steps
         fit = train_layerwise(
-            X1, y1, X2, y2, n_hidden=self.n_hidden, activation=self.activation, loss=self.loss,
-            huber_delta=self.huber_delta, label_transform=self.label_transform, lr=self.lr,
-            weight_decay=self.weight_decay, n_steps=n_steps, init_scale=self.init_scale,
-            ridge=self.ridge, n_threads=self.n_threads, random_state=rng,
-            progress=bool(self.verbose))
+            X1,
+            y1,
+            X2,
+            y2,
+            n_hidden=self.n_hidden,
+            activation=self.activation,
+            loss=self.loss,
+            huber_delta=self.huber_delta,
+            label_transform=self.label_transform,
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            n_steps=n_steps,
+            init_scale=self.init_scale,
+            ridge=self.ridge,
+            n_threads=self.n_threads,
+            random_state=rng,
+            progress=bool(self.verbose),
+        )
         net, p1, p2 = fit.network, fit.phase1, fit.phase2
         self.W_, self.b_, self.a_, self.intercept_ = net.W, net.b, net.a, net.c
         self.history_ = {
-            "n_steps": n_steps, "phase1_loss": p1.result.loss, "log_scale": p1.result.log_scale,
-            "keep_scale": p1.result.keep_scale, "offset": p1.c, "ridge": p2.ridge,
-            "n1": X1.shape[0], "n2": X2.shape[0], "phase1_seconds": p1.seconds,
+            "n_steps": n_steps,
+            "phase1_loss": p1.result.loss,
+            "log_scale": p1.result.log_scale,
+            "keep_scale": p1.result.keep_scale,
+            "offset": p1.c,
+            "ridge": p2.ridge,
+            "n1": X1.shape[0],
+            "n2": X2.shape[0],
+            "phase1_seconds": p1.seconds,
             "phase1_step_seconds": p1.result.step_seconds,
-            "phase2_seconds": p2.seconds, "phase1_weights": p1.W,
+            "phase2_seconds": p2.seconds,
+            "phase1_weights": p1.W,
         }
         self._network = net
         return self
@@ -186,8 +226,10 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
     def _split(self, X, y, rng):
         n = X.shape[0]
         if n < 3:
-            raise ValueError(f"n_samples = {n}: need at least 3 samples to split into D1 and D2 "
-                             f"(phase 2 needs 2); pass more samples or X2, y2.")
+            raise ValueError(
+                f"n_samples = {n}: need at least 3 samples to split into D1 and D2 "
+                f"(phase 2 needs 2); pass more samples or X2, y2."
+            )
         n2 = min(max(2, round(self.phase2_fraction * n)), n - 1)
         perm = rng.permutation(n)
         # Sorted indices keep the copies' memory access sequential.
@@ -199,8 +241,10 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         if isinstance(X, StreamedData):
             if X.d != self.n_features_in_:
-                raise ValueError(f"X has {X.d} features, but {type(self).__name__} is expecting "
-                                 f"{self.n_features_in_} features as input.")
+                raise ValueError(
+                    f"X has {X.d} features, but {type(self).__name__} is expecting "
+                    f"{self.n_features_in_} features as input."
+                )
         else:
             X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
         return self._network.predict(X, n_threads=self.n_threads)

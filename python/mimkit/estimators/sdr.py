@@ -15,6 +15,7 @@ their subspaces agree with statsmodels to round-off:
 
 ``transform(X)`` returns ``(X - mean_) @ directions_.T``.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -28,7 +29,6 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .. import core
 from ..links import get_link
 from ..spectral import CENTERINGS, METHODS, WHICH, _fix_signs, spectral_subspace
-
 
 #: Smallest Cholesky pivot of the covariance, relative to the largest, accepted for whitening
 #: (a condition number of the covariance up to 1e12).
@@ -48,8 +48,9 @@ class _SDRBase(TransformerMixin, BaseEstimator):
         if k is None:
             return d
         if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 1 <= k <= d:
-            raise ValueError(f"n_directions must be None or an integer in [1, n_features={d}], "
-                             f"got {k!r}.")
+            raise ValueError(
+                f"n_directions must be None or an integer in [1, n_features={d}], got {k!r}."
+            )
         return int(k)
 
     def fit(self, X, y):
@@ -88,8 +89,10 @@ def _whitener(X: np.ndarray, ddof: int, whiten: bool):
     if not whiten:
         return Xc, mean, None
     cov = Xc.T @ Xc / (X.shape[0] - ddof)
-    message = ("the covariance of X is singular (collinear or constant features, or "
-               "n_samples <= n_features); remove them or pass whiten=False.")
+    message = (
+        "the covariance of X is singular (collinear or constant features, or "
+        "n_samples <= n_features); remove them or pass whiten=False."
+    )
     try:
         L = np.linalg.cholesky(cov)
     except np.linalg.LinAlgError:
@@ -144,8 +147,9 @@ class PHD(_SDRBase):
     directions_ : (k, d) array.  eigenvalues_ : (k,) array.  mean_ : (d,) array.
     """
 
-    def __init__(self, n_directions: Optional[int] = None, *, whiten: bool = True,
-                 resid: bool = False):
+    def __init__(
+        self, n_directions: Optional[int] = None, *, whiten: bool = True, resid: bool = False
+    ):
         self.n_directions = n_directions
         self.whiten = whiten
         self.resid = resid
@@ -180,8 +184,9 @@ class SIR(_SDRBase):
     directions_ : (k, d) array.  eigenvalues_ : (k,) array.  mean_ : (d,) array.
     """
 
-    def __init__(self, n_directions: Optional[int] = None, *, n_slices: int = 10,
-                 whiten: bool = True):
+    def __init__(
+        self, n_directions: Optional[int] = None, *, n_slices: int = 10, whiten: bool = True
+    ):
         self.n_directions = n_directions
         self.n_slices = n_slices
         self.whiten = whiten
@@ -218,8 +223,14 @@ class SAVE(_SDRBase):
     directions_ : (k, d) array.  eigenvalues_ : (k,) array.  mean_ : (d,) array.
     """
 
-    def __init__(self, n_directions: Optional[int] = None, *, n_slices: int = 5,
-                 whiten: bool = True, bias_correction: bool = False):
+    def __init__(
+        self,
+        n_directions: Optional[int] = None,
+        *,
+        n_slices: int = 5,
+        whiten: bool = True,
+        bias_correction: bool = False,
+    ):
         self.n_directions = n_directions
         self.n_slices = n_slices
         self.whiten = whiten
@@ -229,8 +240,10 @@ class SAVE(_SDRBase):
         n, d = X.shape
         slices = _slices(y, self.n_slices, n)
         if min(len(idx) for idx in slices) < 2:
-            raise ValueError(f"SAVE needs >= 2 samples per slice; n_samples = {n} is too few "
-                             f"for n_slices = {self.n_slices}.")
+            raise ValueError(
+                f"SAVE needs >= 2 samples per slice; n_samples = {n} is too few "
+                f"for n_slices = {self.n_slices}."
+            )
         Xc, mean, L = _whitener(X, 0, self.whiten)
         Z = _white(Xc, L)
         covs = [np.cov(Z[idx].T).reshape(d, d) for idx in slices]
@@ -283,10 +296,19 @@ class SpectralEstimator(_SDRBase):
     directions_ : (k, d) array.  eigenvalues_ : (k,) array.  mean_ : (d,) array.
     """
 
-    def __init__(self, n_directions: Optional[int] = None, *, preprocessing="identity",
-                 link=None, r: Optional[int] = None, center: Optional[str] = None,
-                 which: Optional[str] = None, whiten: bool = False, method: str = "auto",
-                 random_state=None):
+    def __init__(
+        self,
+        n_directions: Optional[int] = None,
+        *,
+        preprocessing="identity",
+        link=None,
+        r: Optional[int] = None,
+        center: Optional[str] = None,
+        which: Optional[str] = None,
+        whiten: bool = False,
+        method: str = "auto",
+        random_state=None,
+    ):
         self.n_directions = n_directions
         self.preprocessing = preprocessing
         self.link = link
@@ -304,7 +326,9 @@ class SpectralEstimator(_SDRBase):
 
     def _directions(self, X, y, k):
         if self.center is not None and self.center not in CENTERINGS:
-            raise ValueError(f"unknown center {self.center!r}; choose one of {', '.join(CENTERINGS)}.")
+            raise ValueError(
+                f"unknown center {self.center!r}; choose one of {', '.join(CENTERINGS)}."
+            )
         if self.which is not None and self.which not in WHICH:
             raise ValueError(f"unknown which {self.which!r}; choose one of {', '.join(WHICH)}.")
         if self.method not in METHODS:
@@ -314,7 +338,16 @@ class SpectralEstimator(_SDRBase):
             Z = np.ascontiguousarray(_white(Xc, L))
         else:
             Z, mean, L = X, np.zeros(X.shape[1]), None
-        D, vals = spectral_subspace(Z, y, k, self.preprocessing, link=self.link, r=self.r,
-                                    center=self.center, which=self.which, method=self.method,
-                                    random_state=self.random_state)
+        D, vals = spectral_subspace(
+            Z,
+            y,
+            k,
+            self.preprocessing,
+            link=self.link,
+            r=self.r,
+            center=self.center,
+            which=self.which,
+            method=self.method,
+            random_state=self.random_state,
+        )
         return _unwhiten(D.T, L), vals, mean

@@ -6,6 +6,7 @@ Quick use::
     summary = run_sweep(point_fn, Grid({"alpha": [1.0, 2.0]}, seeds=3), "out/", experiment="mine")
     df = load("out/")
 """
+
 from __future__ import annotations
 
 from .backends import DaskBackend, LocalBackend, make_backend
@@ -13,5 +14,15 @@ from .grid import Grid, Point
 from .runner import PointsFailedError, SweepSummary, run_sweep
 from .store import ResultStore, load
 
-__all__ = ["DaskBackend", "Grid", "LocalBackend", "Point", "PointsFailedError", "ResultStore",
-           "SweepSummary", "load", "make_backend", "run_sweep"]
+__all__ = [
+    "DaskBackend",
+    "Grid",
+    "LocalBackend",
+    "Point",
+    "PointsFailedError",
+    "ResultStore",
+    "SweepSummary",
+    "load",
+    "make_backend",
+    "run_sweep",
+]

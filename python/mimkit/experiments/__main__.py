@@ -1,4 +1,5 @@
 """``python -m mimkit.experiments sweep|plot|list``."""
+
 import sys
 
 from .cli import main

@@ -9,6 +9,7 @@ usual environment variables in local workers), so ``workers x threads`` never ex
 and parallel points do not oversubscribe the machine. The same point computed under the same
 thread cap gives bit-identical metrics on either backend.
 """
+
 from __future__ import annotations
 
 import multiprocessing
@@ -26,8 +27,13 @@ from .grid import Point
 #: A point function: ``fn(params, seed) -> record or list of records`` (flat dicts).
 PointFunction = Callable[[dict, int], Union[Mapping[str, Any], Sequence[Mapping[str, Any]]]]
 
-_THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-               "BLIS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+_THREAD_ENV = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
 
 
 def available_cores() -> int:
@@ -58,7 +64,7 @@ def execute_point(fn: PointFunction, point: Point, threads: int) -> PointOutcome
             out = fn(dict(point.params), point.seed)
             elapsed = time.perf_counter() - start
         records = [dict(out)] if isinstance(out, Mapping) else [dict(r) for r in out]
-    except Exception:  # noqa: BLE001 -- reported per point, the sweep goes on
+    except Exception:
         return PointOutcome(point, None, traceback.format_exc())
     for rec in records:
         rec["time_point_s"] = elapsed
@@ -75,8 +81,9 @@ def _init_local_worker(threads: int) -> None:
     threadpool_limits(limits=threads)
 
 
-def _split_cores(n_points: int, n_workers: Optional[int],
-                 threads_per_worker: Optional[int]) -> tuple[int, int]:
+def _split_cores(
+    n_points: int, n_workers: Optional[int], threads_per_worker: Optional[int]
+) -> tuple[int, int]:
     cores = available_cores()
     workers = n_workers if n_workers is not None else max(1, min(cores, n_points))
     if workers < 1:
@@ -162,8 +169,12 @@ class DaskBackend:
 
     name = "dask"
 
-    def __init__(self, scheduler: Optional[str] = None, n_workers: Optional[int] = None,
-                 threads_per_worker: int = 1):
+    def __init__(
+        self,
+        scheduler: Optional[str] = None,
+        n_workers: Optional[int] = None,
+        threads_per_worker: int = 1,
+    ):
         self.scheduler = scheduler
         self.n_workers = n_workers
         self.threads_per_worker = threads_per_worker
@@ -179,20 +190,35 @@ class DaskBackend:
         try:
             from distributed import Client, LocalCluster, as_completed
         except ImportError as exc:
-            raise ImportError("the dask backend needs dask.distributed: "
-                              "pip install 'mimkit[dask]'") from exc
+            raise ImportError(
+                "the dask backend needs dask.distributed: pip install 'mimkit[dask]'"
+            ) from exc
         cluster = None
         if self.scheduler:
             client = Client(self.scheduler)
         else:
             workers, _ = _split_cores(len(points), self.n_workers, 1)
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   host="127.0.0.1", dashboard_address=None)
+            cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+            )
             client = Client(cluster)
         futures = []
         try:
-            futures = [client.submit(execute_point, fn, p, self.threads_per_worker, pure=False,
-                                     key=f"mimkit-point-{p.id}") for p in points]
+            futures = [
+                client.submit(
+                    execute_point,
+                    fn,
+                    p,
+                    self.threads_per_worker,
+                    pure=False,
+                    key=f"mimkit-point-{p.id}",
+                )
+                for p in points
+            ]
             for future in as_completed(futures):
                 yield future.result()
         finally:
@@ -203,8 +229,13 @@ class DaskBackend:
                 cluster.close()
 
 
-def make_backend(name: str, *, scheduler: Optional[str] = None, n_workers: Optional[int] = None,
-                 threads_per_worker: Optional[int] = None) -> Union[LocalBackend, DaskBackend]:
+def make_backend(
+    name: str,
+    *,
+    scheduler: Optional[str] = None,
+    n_workers: Optional[int] = None,
+    threads_per_worker: Optional[int] = None,
+) -> Union[LocalBackend, DaskBackend]:
     """Backend by name: ``'local'`` or ``'dask'``.
 
     Raises
@@ -219,4 +250,3 @@ def make_backend(name: str, *, scheduler: Optional[str] = None, n_workers: Optio
     if name == "dask":
         return DaskBackend(scheduler, n_workers, threads_per_worker or 1)
     raise ValueError(f"unknown backend {name!r}; choose 'local' or 'dask'")
-

@@ -3,6 +3,7 @@
 ``mimkit.cli`` calls :func:`add_subcommands`; ``python -m mimkit.experiments`` runs the same
 subcommands on their own.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,41 +27,62 @@ def add_subcommands(subparsers) -> None:
     Each subcommand sets ``func``, a callable ``(args) -> exit status``.
     """
     sweep = subparsers.add_parser(
-        "sweep", help="run a shipped experiment over its grid (resumable)",
+        "sweep",
+        help="run a shipped experiment over its grid (resumable)",
         description="Run a shipped experiment over a grid of parameters x seeds. Finished "
-                    "points are stored one by one in --out; rerunning the same command skips "
-                    "them, so an interrupted sweep resumes where it stopped.")
+        "points are stored one by one in --out; rerunning the same command skips "
+        "them, so an interrupted sweep resumes where it stopped.",
+    )
     sweep.add_argument("experiment", help="experiment name (see `mimkit list`)")
-    sweep.add_argument("--set", dest="overrides", action="append", default=[],
-                       metavar="KEY=V1[,V2...]",
-                       help="set a parameter (one value) or sweep it (several); repeatable")
+    sweep.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=V1[,V2...]",
+        help="set a parameter (one value) or sweep it (several); repeatable",
+    )
     sweep.add_argument("--seeds", type=int, help="repetitions per combination")
     sweep.add_argument("--base-seed", type=int, default=0, help="root of all derived seeds")
-    sweep.add_argument("--full", action="store_true",
-                       help="the full-size study (hours) instead of the quick default")
+    sweep.add_argument(
+        "--full",
+        action="store_true",
+        help="the full-size study (hours) instead of the quick default",
+    )
     sweep.add_argument("--backend", choices=("local", "dask"), default="local")
-    sweep.add_argument("--scheduler", metavar="ADDR",
-                       help="dask scheduler address (default: start a LocalCluster)")
+    sweep.add_argument(
+        "--scheduler", metavar="ADDR", help="dask scheduler address (default: start a LocalCluster)"
+    )
     sweep.add_argument("--workers", type=int, help="worker processes (default: one per core)")
-    sweep.add_argument("--threads", type=int,
-                       help="BLAS/OpenMP threads per worker (default: cores / workers)")
+    sweep.add_argument(
+        "--threads", type=int, help="BLAS/OpenMP threads per worker (default: cores / workers)"
+    )
     sweep.add_argument("--out", type=Path, help="output folder (default: results/EXPERIMENT)")
-    sweep.add_argument("--no-plot", action="store_true",
-                       help="skip writing the PNG and Markdown table after the sweep")
+    sweep.add_argument(
+        "--no-plot",
+        action="store_true",
+        help="skip writing the PNG and Markdown table after the sweep",
+    )
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     sweep.set_defaults(func=cmd_sweep)
 
     plot = subparsers.add_parser(
-        "plot", help="PNG + Markdown table of a sweep folder",
+        "plot",
+        help="PNG + Markdown table of a sweep folder",
         description="Write EXPERIMENT.png and EXPERIMENT.md (summary table over seeds) from "
-                    "the finished points of a sweep folder.")
+        "the finished points of a sweep folder.",
+    )
     plot.add_argument("folder", type=Path)
     plot.add_argument("--to", type=Path, metavar="DIR", help="write there instead of FOLDER")
     plot.set_defaults(func=cmd_plot)
 
     lister = subparsers.add_parser("list", help="the shipped experiments and their parameters")
-    lister.add_argument("--verbose", "-v", action="store_true",
-                        help="also show every parameter's default and --full values")
+    lister.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="also show every parameter's default and --full values",
+    )
     lister.set_defaults(func=cmd_list)
 
 
@@ -77,31 +99,51 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     """``mimkit sweep``; returns the exit status."""
     from .definitions import get_experiment
     from .report import render
+
     try:
         experiment = get_experiment(args.experiment)
-        grid = experiment.grid(parse_set(args.overrides, experiment), seeds=args.seeds,
-                               full=args.full, base_seed=args.base_seed)
-        backend = make_backend(args.backend, scheduler=args.scheduler, n_workers=args.workers,
-                               threads_per_worker=args.threads)
+        grid = experiment.grid(
+            parse_set(args.overrides, experiment),
+            seeds=args.seeds,
+            full=args.full,
+            base_seed=args.base_seed,
+        )
+        backend = make_backend(
+            args.backend,
+            scheduler=args.scheduler,
+            n_workers=args.workers,
+            threads_per_worker=args.threads,
+        )
     except ValueError as exc:
         return _fail("sweep", str(exc))
     out = args.out if args.out is not None else DEFAULT_ROOT / experiment.name
     try:
-        summary = run_sweep(experiment.point, grid, out, experiment=experiment.name,
-                            backend=backend, progress=not args.quiet,
-                            command=_describe(args))
+        summary = run_sweep(
+            experiment.point,
+            grid,
+            out,
+            experiment=experiment.name,
+            backend=backend,
+            progress=not args.quiet,
+            command=_describe(args),
+        )
     except KeyboardInterrupt:
         done = len(ResultStore(out).finished_ids())
-        print(f"\ninterrupted: {done} finished points are stored in {out}; rerun the same "
-              f"command to compute the rest", file=sys.stderr)
+        print(
+            f"\ninterrupted: {done} finished points are stored in {out}; rerun the same "
+            f"command to compute the rest",
+            file=sys.stderr,
+        )
         return 130
     except PointsFailedError as exc:
         print(f"mimkit sweep: {exc}", file=sys.stderr)
         return 1
     except ValueError as exc:
         return _fail("sweep", str(exc))
-    print(f"{experiment.name}: {summary.computed} points computed, {summary.skipped} already "
-          f"done, {summary.elapsed_s:.1f} s -> {out}")
+    print(
+        f"{experiment.name}: {summary.computed} points computed, {summary.skipped} already "
+        f"done, {summary.elapsed_s:.1f} s -> {out}"
+    )
     if not args.no_plot:
         png, md = render(out)
         print(f"wrote {png} and {md}")
@@ -129,6 +171,7 @@ def _describe(args: argparse.Namespace) -> str:
 def cmd_plot(args: argparse.Namespace) -> int:
     """``mimkit plot``; returns the exit status."""
     from .report import render
+
     try:
         png, md = render(args.folder, args.to)
     except (FileNotFoundError, ValueError) as exc:
@@ -140,6 +183,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     """``mimkit list``; returns the exit status."""
     from .definitions import EXPERIMENTS
+
     for exp in EXPERIMENTS.values():
         grid = exp.grid()
         print(f"{exp.name:<20} {exp.summary}")
@@ -150,16 +194,21 @@ def cmd_list(args: argparse.Namespace) -> int:
                 print(f"{'':<22}{key} = {value}")
             if exp.full_swept or exp.full_fixed:
                 full = {**exp.full_fixed, **exp.full_swept}
-                print(f"{'':<22}--full: " + "; ".join(
-                    f"{k}={','.join(map(str, v)) if isinstance(v, list) else v}"
-                    for k, v in full.items()))
+                print(
+                    f"{'':<22}--full: "
+                    + "; ".join(
+                        f"{k}={','.join(map(str, v)) if isinstance(v, list) else v}"
+                        for k, v in full.items()
+                    )
+                )
     return 0
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run one of the subcommands from ``argv``; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m mimkit.experiments",
-                                     description="mimkit experiments: sweep, plot, list")
+    parser = argparse.ArgumentParser(
+        prog="python -m mimkit.experiments", description="mimkit experiments: sweep, plot, list"
+    )
     add_subcommands(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     return args.func(args)

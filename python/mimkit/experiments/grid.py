@@ -9,6 +9,7 @@ spawn key made from the point's seed index and a hash of its parameters. Adding 
 grid therefore never changes the seed (or the stored key) of an existing point, which is what
 lets a rerun skip finished points.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
+
 
 def _canonical(value: Any, name: str) -> Any:
     """Return ``value`` as a plain JSON scalar (numpy scalars become Python ones).
@@ -44,8 +46,11 @@ def _canonical(value: Any, name: str) -> Any:
 
 def point_key(params: Mapping[str, Any], seed_index: int, base_seed: int) -> str:
     """Canonical text of a point: sorted-key JSON of its parameters, seed index and base seed."""
-    body = {"params": {k: params[k] for k in sorted(params)}, "seed_index": int(seed_index),
-            "base_seed": int(base_seed)}
+    body = {
+        "params": {k: params[k] for k in sorted(params)},
+        "seed_index": int(seed_index),
+        "base_seed": int(base_seed),
+    }
     return json.dumps(body, sort_keys=True, separators=(",", ":"))
 
 
@@ -61,7 +66,7 @@ def derive_seed(params: Mapping[str, Any], seed_index: int, base_seed: int) -> i
     points that differ in any parameter draw independent data.
     """
     digest = hashlib.sha256(point_key(params, 0, 0).encode()).digest()
-    words = [int.from_bytes(digest[i:i + 4], "little") for i in range(0, 16, 4)]
+    words = [int.from_bytes(digest[i : i + 4], "little") for i in range(0, 16, 4)]
     ss = np.random.SeedSequence(int(base_seed), spawn_key=(int(seed_index), *words))
     return int(ss.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
 
@@ -113,16 +118,24 @@ class Grid:
     12
     """
 
-    def __init__(self, swept: Mapping[str, Sequence[Any]], fixed: Mapping[str, Any] | None = None,
-                 seeds: int = 1, base_seed: int = 0):
+    def __init__(
+        self,
+        swept: Mapping[str, Sequence[Any]],
+        fixed: Mapping[str, Any] | None = None,
+        seeds: int = 1,
+        base_seed: int = 0,
+    ):
         fixed = dict(fixed or {})
         overlap = sorted(set(swept) & set(fixed))
         if overlap:
             raise ValueError(f"parameters {overlap} are both swept and fixed")
         if isinstance(seeds, bool) or not isinstance(seeds, numbers.Integral) or seeds < 1:
             raise ValueError(f"seeds must be a positive integer, got {seeds!r}")
-        if isinstance(base_seed, bool) or not isinstance(base_seed, numbers.Integral) \
-                or base_seed < 0:
+        if (
+            isinstance(base_seed, bool)
+            or not isinstance(base_seed, numbers.Integral)
+            or base_seed < 0
+        ):
             raise ValueError(f"base_seed must be a non-negative integer, got {base_seed!r}")
         self.swept: dict[str, list] = {}
         for name, values in swept.items():
@@ -149,15 +162,25 @@ class Grid:
             for combo in itertools.product(*(self.swept[n] for n in names)):
                 params = {**self.fixed, **dict(zip(names, combo))}
                 key = point_key(params, seed_index, self.base_seed)
-                yield Point(params=params, seed_index=seed_index,
-                            seed=derive_seed(params, seed_index, self.base_seed),
-                            key=key, id=point_id(key))
+                yield Point(
+                    params=params,
+                    seed_index=seed_index,
+                    seed=derive_seed(params, seed_index, self.base_seed),
+                    key=key,
+                    id=point_id(key),
+                )
 
     def to_dict(self) -> dict:
         """JSON-ready description (what a results store's manifest records)."""
-        return {"swept": self.swept, "fixed": self.fixed, "seeds": self.seeds,
-                "base_seed": self.base_seed}
+        return {
+            "swept": self.swept,
+            "fixed": self.fixed,
+            "seeds": self.seeds,
+            "base_seed": self.base_seed,
+        }
 
     def __repr__(self) -> str:
-        return (f"Grid(swept={self.swept!r}, fixed={self.fixed!r}, seeds={self.seeds}, "
-                f"base_seed={self.base_seed})")
+        return (
+            f"Grid(swept={self.swept!r}, fixed={self.fixed!r}, seeds={self.seeds}, "
+            f"base_seed={self.base_seed})"
+        )

@@ -1,4 +1,5 @@
 """Plot and table helpers shared by the shipped experiments (matplotlib, Agg backend)."""
+
 from __future__ import annotations
 
 import math
@@ -8,9 +9,9 @@ from typing import Optional, Sequence
 import matplotlib
 
 matplotlib.use("Agg")  # files only: sweeps run on headless machines
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
 #: Figure resolution; with the default sizes a PNG stays well under 200 KB.
 DPI = 110
@@ -33,14 +34,30 @@ def mean_sem(df: pd.DataFrame, by: Sequence[str], values: Sequence[str]) -> pd.D
     return out[ordered].reset_index()
 
 
-def errorbar_lines(ax, stats: pd.DataFrame, x: str, y: str, hue: Optional[str] = None,
-                   label_fmt: str = "{}", **kwargs) -> None:
+def errorbar_lines(
+    ax,
+    stats: pd.DataFrame,
+    x: str,
+    y: str,
+    hue: Optional[str] = None,
+    label_fmt: str = "{}",
+    **kwargs,
+) -> None:
     """One line per value of ``hue`` with error bars ``y_sem`` (from :func:`mean_sem`)."""
     groups = [(None, stats)] if hue is None else stats.groupby(hue, sort=True)
     for key, g in groups:
         g = g.sort_values(x)
-        ax.errorbar(g[x], g[y], yerr=g[f"{y}_sem"], marker="o", ms=3.5, capsize=2.5, lw=1.4,
-                    label=None if hue is None else label_fmt.format(key), **kwargs)
+        ax.errorbar(
+            g[x],
+            g[y],
+            yerr=g[f"{y}_sem"],
+            marker="o",
+            ms=3.5,
+            capsize=2.5,
+            lw=1.4,
+            label=None if hue is None else label_fmt.format(key),
+            **kwargs,
+        )
 
 
 def threshold_line(ax, alpha_c: float, label: str = r"theory $\alpha_c$", **kwargs) -> None:
@@ -70,6 +87,8 @@ def markdown_table(df: pd.DataFrame) -> str:
     """A GitHub-flavoured Markdown table of ``df`` (floats to 4 significant digits)."""
     header = "| " + " | ".join(map(str, df.columns)) + " |"
     rule = "|" + "|".join("---" for _ in df.columns) + "|"
-    rows = ["| " + " | ".join(_cell(v) for v in row) + " |"
-            for row in df.itertuples(index=False, name=None)]
+    rows = [
+        "| " + " | ".join(_cell(v) for v in row) + " |"
+        for row in df.itertuples(index=False, name=None)
+    ]
     return "\n".join([header, rule, *rows]) + "\n"

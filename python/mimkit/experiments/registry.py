@@ -4,6 +4,7 @@ Every parameter of an experiment has a default; the defaults say which parameter
 (lists) and which are fixed (scalars). ``--set key=v1,v2`` replaces a swept list or turns a
 fixed parameter into a swept one; values are parsed by the type of the parameter's default.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -64,8 +65,13 @@ class Experiment:
         """Every parameter with its default (a list for swept ones)."""
         return {**self.fixed, **self.swept}
 
-    def grid(self, overrides: Optional[Mapping[str, Sequence[Any]]] = None,
-             seeds: Optional[int] = None, full: bool = False, base_seed: int = 0) -> Grid:
+    def grid(
+        self,
+        overrides: Optional[Mapping[str, Sequence[Any]]] = None,
+        seeds: Optional[int] = None,
+        full: bool = False,
+        base_seed: int = 0,
+    ) -> Grid:
         """The grid of a run: defaults (or ``--full`` sizes), then ``overrides``.
 
         Parameters
@@ -94,8 +100,10 @@ class Experiment:
                 fixed[k] = v
         for name, values in (overrides or {}).items():
             if name not in self.parameters:
-                raise ValueError(f"experiment {self.name!r} has no parameter {name!r}; "
-                                 f"it has: {', '.join(sorted(self.parameters))}")
+                raise ValueError(
+                    f"experiment {self.name!r} has no parameter {name!r}; "
+                    f"it has: {', '.join(sorted(self.parameters))}"
+                )
             swept.pop(name, None)
             fixed.pop(name, None)
             if len(values) == 1:
@@ -153,8 +161,10 @@ def parse_set(items: Sequence[str], experiment: Experiment) -> dict:
         if not sep or not key or not rest.strip():
             raise ValueError(f"bad --set {item!r}: expected key=value or key=v1,v2,...")
         if key not in params:
-            raise ValueError(f"experiment {experiment.name!r} has no parameter {key!r}; "
-                             f"it has: {', '.join(sorted(params))}")
+            raise ValueError(
+                f"experiment {experiment.name!r} has no parameter {key!r}; "
+                f"it has: {', '.join(sorted(params))}"
+            )
         if key in out:
             raise ValueError(f"--set {key} given twice; list all values once: {key}=v1,v2")
         kind = _default_type(params[key])

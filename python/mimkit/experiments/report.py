@@ -1,4 +1,5 @@
 """``mimkit plot``: a PNG and a Markdown table from a sweep folder."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -40,11 +41,13 @@ def render(folder: PathLike, out_dir: Optional[PathLike] = None) -> tuple[Path, 
     png = save_figure(experiment.plot(df, manifest), out / f"{experiment.name}.png")
     commands = "\n".join(run["command"] for run in manifest["runs"])
     n_points = df["point_id"].nunique()
-    text = (f"# {experiment.name}\n\n{experiment.summary}\n\n"
-            f"![{experiment.name}]({png.name})\n\n"
-            f"Made by (mimkit {manifest.get('mimkit_version', '?')}, {n_points} points, "
-            f"then `mimkit plot`):\n\n```\n{commands}\n```\n\n"
-            f"{markdown_table(experiment.table(df))}")
+    text = (
+        f"# {experiment.name}\n\n{experiment.summary}\n\n"
+        f"![{experiment.name}]({png.name})\n\n"
+        f"Made by (mimkit {manifest.get('mimkit_version', '?')}, {n_points} points, "
+        f"then `mimkit plot`):\n\n```\n{commands}\n```\n\n"
+        f"{markdown_table(experiment.table(df))}"
+    )
     md = out / f"{experiment.name}.md"
     md.write_text(text)
     return png, md

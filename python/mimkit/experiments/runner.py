@@ -1,4 +1,5 @@
 """Run a grid through a backend into a results store, with a progress bar."""
+
 from __future__ import annotations
 
 import contextlib
@@ -56,12 +57,20 @@ class PointsFailedError(RuntimeError):
         last = tb.strip().splitlines()[-1]
         super().__init__(
             f"{len(summary.failed)} of {summary.total} points failed; the first, {key}, "
-            f"raised {last}\n{tb}")
+            f"raised {last}\n{tb}"
+        )
 
 
-def run_sweep(fn: PointFunction, grid: Grid, out: PathLike, *, experiment: str,
-              backend: Union[LocalBackend, DaskBackend, None] = None, progress: bool = True,
-              command: Optional[str] = None) -> SweepSummary:
+def run_sweep(
+    fn: PointFunction,
+    grid: Grid,
+    out: PathLike,
+    *,
+    experiment: str,
+    backend: Union[LocalBackend, DaskBackend, None] = None,
+    progress: bool = True,
+    command: Optional[str] = None,
+) -> SweepSummary:
     """Compute every point of ``grid`` not yet in ``out`` and store each as it finishes.
 
     Parameters
@@ -98,13 +107,24 @@ def run_sweep(fn: PointFunction, grid: Grid, out: PathLike, *, experiment: str,
     done = store.finished_ids()
     points = list(grid)
     todo = [p for p in points if p.id not in done]
-    summary = SweepSummary(out=str(store.folder), total=len(points),
-                           skipped=len(points) - len(todo))
+    summary = SweepSummary(
+        out=str(store.folder), total=len(points), skipped=len(points) - len(todo)
+    )
     if todo and progress:
-        print(f"{experiment}: {len(todo)} of {len(points)} points to compute "
-              f"({backend.describe(len(todo))}) -> {store.folder}", file=sys.stderr)
-    bar = tqdm(total=len(points), initial=summary.skipped, unit="pt", disable=not progress,
-               desc=experiment, dynamic_ncols=True, smoothing=0.1)
+        print(
+            f"{experiment}: {len(todo)} of {len(points)} points to compute "
+            f"({backend.describe(len(todo))}) -> {store.folder}",
+            file=sys.stderr,
+        )
+    bar = tqdm(
+        total=len(points),
+        initial=summary.skipped,
+        unit="pt",
+        disable=not progress,
+        desc=experiment,
+        dynamic_ncols=True,
+        smoothing=0.1,
+    )
     try:
         with contextlib.closing(backend.run(fn, todo)) as outcomes:
             for outcome in outcomes:

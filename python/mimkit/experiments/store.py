@@ -22,6 +22,7 @@ rerun into the same folder skips every point whose file exists. Read everything 
 The store trusts its files: a point computed by an older version of the code is *not*
 recomputed. Use a fresh folder after changing code or anything that is not a parameter.
 """
+
 from __future__ import annotations
 
 import json
@@ -78,10 +79,19 @@ def records_frame(point: Point, records: Iterable[Mapping[str, Any]]) -> pd.Data
             raise ValueError(f"point {point.key}: an empty record")
         clash = sorted(reserved & set(rec))
         if clash:
-            raise ValueError(f"point {point.key}: record columns {clash} clash with parameter "
-                             f"or bookkeeping names")
-        rows.append({**point.params, "seed_index": point.seed_index, "seed": point.seed,
-                     "point_id": point.id, **rec})
+            raise ValueError(
+                f"point {point.key}: record columns {clash} clash with parameter "
+                f"or bookkeeping names"
+            )
+        rows.append(
+            {
+                **point.params,
+                "seed_index": point.seed_index,
+                "seed": point.seed,
+                "point_id": point.id,
+                **rec,
+            }
+        )
     if not rows:
         raise ValueError(f"point {point.key}: no records")
     return pd.DataFrame(rows)
@@ -107,8 +117,7 @@ class ResultStore:
     def read_manifest(self) -> dict:
         """The manifest, or raise FileNotFoundError naming the folder."""
         if not self.manifest_path.exists():
-            raise FileNotFoundError(f"{self.folder} is not a sweep output folder "
-                                    f"(no {MANIFEST})")
+            raise FileNotFoundError(f"{self.folder} is not a sweep output folder (no {MANIFEST})")
         return json.loads(self.manifest_path.read_text())
 
     def begin(self, experiment: str, grid: Grid, command: str) -> None:
@@ -128,14 +137,24 @@ class ResultStore:
             if manifest.get("experiment") != experiment:
                 raise ValueError(
                     f"{self.folder} holds results of experiment "
-                    f"{manifest.get('experiment')!r}, not {experiment!r}; choose another --out")
+                    f"{manifest.get('experiment')!r}, not {experiment!r}; choose another --out"
+                )
         else:
             from .. import __version__
-            manifest = {"format": FORMAT, "experiment": experiment,
-                        "mimkit_version": __version__, "runs": []}
-        manifest["runs"].append({
-            "started_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "command": command, "grid": grid.to_dict()})
+
+            manifest = {
+                "format": FORMAT,
+                "experiment": experiment,
+                "mimkit_version": __version__,
+                "runs": [],
+            }
+        manifest["runs"].append(
+            {
+                "started_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "command": command,
+                "grid": grid.to_dict(),
+            }
+        )
         _atomic_write(self.manifest_path, (json.dumps(manifest, indent=2) + "\n").encode())
 
     def finished_ids(self) -> set[str]:
@@ -147,8 +166,9 @@ class ResultStore:
     def write_point(self, point: Point, records: Iterable[Mapping[str, Any]]) -> Path:
         """Store the records of a finished point atomically; returns the file's path."""
         table = pa.Table.from_pandas(records_frame(point, records), preserve_index=False)
-        table = table.replace_schema_metadata({**(table.schema.metadata or {}),
-                                               b"mimkit.point_key": point.key.encode()})
+        table = table.replace_schema_metadata(
+            {**(table.schema.metadata or {}), b"mimkit.point_key": point.key.encode()}
+        )
         sink = pa.BufferOutputStream()
         pq.write_table(table, sink)
         path = self.points_dir / f"{point.id}.parquet"

@@ -1,13 +1,19 @@
 """The shipped experiments (SPEC 7), one module each, by command-line name."""
+
 from __future__ import annotations
 
 from ..registry import Experiment
 from . import gd_vs_power, learning_rate, loss_preprocessing, sample_complexity, stopping_time
 
 EXPERIMENTS: dict[str, Experiment] = {
-    exp.name: exp for exp in (sample_complexity.EXPERIMENT, stopping_time.EXPERIMENT,
-                              learning_rate.EXPERIMENT, loss_preprocessing.EXPERIMENT,
-                              gd_vs_power.EXPERIMENT)
+    exp.name: exp
+    for exp in (
+        sample_complexity.EXPERIMENT,
+        stopping_time.EXPERIMENT,
+        learning_rate.EXPERIMENT,
+        loss_preprocessing.EXPERIMENT,
+        gd_vs_power.EXPERIMENT,
+    )
 }
 
 

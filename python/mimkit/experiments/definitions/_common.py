@@ -1,4 +1,5 @@
 """What the shipped experiments share: links by name, data of a point, metrics, theory lines."""
+
 from __future__ import annotations
 
 import functools
@@ -19,10 +20,14 @@ from ...training import neuron_subspace, run_phase2
 #: ``he2_unequal`` has two same-sign local-Hessian eigenvalues of different size, so phase 1
 #: run for too long collapses every neuron onto z1 (SPEC 3): the stopping-time window.
 EXTRA_LINKS: dict[str, Link] = {
-    "he2_unequal": Link("he2_unequal", 2,
-                        "He2(z1) + 0.7 He2(z2): two same-sign local-Hessian eigenvalues of "
-                        "different size (too many phase-1 steps lose z2)", True,
-                        lambda z: (z[:, 0] ** 2 - 1.0) + 0.7 * (z[:, 1] ** 2 - 1.0)),
+    "he2_unequal": Link(
+        "he2_unequal",
+        2,
+        "He2(z1) + 0.7 He2(z2): two same-sign local-Hessian eigenvalues of "
+        "different size (too many phase-1 steps lose z2)",
+        True,
+        lambda z: (z[:, 0] ** 2 - 1.0) + 0.7 * (z[:, 1] ** 2 - 1.0),
+    ),
 }
 #: Network losses; "optimal" is the squared loss on the optimal preprocessing T*(y) (SPEC 5).
 NETWORK_LOSSES = ("squared", "absolute", "huber", "optimal")
@@ -35,8 +40,9 @@ def resolve_link(name: str) -> Link:
     if name in EXTRA_LINKS:
         return EXTRA_LINKS[name]
     if name not in LINKS:
-        raise ValueError(f"unknown link {name!r}; choose one of "
-                         f"{', '.join(sorted([*LINKS, *EXTRA_LINKS]))}")
+        raise ValueError(
+            f"unknown link {name!r}; choose one of {', '.join(sorted([*LINKS, *EXTRA_LINKS]))}"
+        )
     return get_link(name)
 
 
@@ -64,8 +70,9 @@ def draw_problem(params: dict, seed: int) -> Problem:
     """
     rng = np.random.default_rng(seed)
     d = int(params["d"])
-    model = MultiIndexModel(d, resolve_link(params["link"]), noise=float(params["noise"]),
-                            random_state=rng)
+    model = MultiIndexModel(
+        d, resolve_link(params["link"]), noise=float(params["noise"]), random_state=rng
+    )
     X1, y1 = model.sample(max(2, round(params["alpha"] * d)), random_state=rng)
     X2 = y2 = Xt = yt = None
     if "alpha2" in params:
@@ -102,8 +109,9 @@ def phase1_label_weights(y: np.ndarray, c: float, loss_args: dict) -> np.ndarray
     y = np.asarray(y, dtype=np.float64)
     if "label_transform" in loss_args:
         y = np.asarray(loss_args["label_transform"](y), dtype=np.float64)
-    return -loss_derivative(np.zeros_like(y), y - c, loss_args["loss"],
-                            loss_args.get("huber_delta", 1.0))
+    return -loss_derivative(
+        np.zeros_like(y), y - c, loss_args["loss"], loss_args.get("huber_delta", 1.0)
+    )
 
 
 def subspace_metrics(W: np.ndarray, U: np.ndarray) -> dict:
@@ -129,8 +137,9 @@ def test_error(problem: Problem, W: np.ndarray, activation: str) -> float:
 
 
 @functools.lru_cache(maxsize=None)
-def theory_threshold(link_name: str, loss: str, huber_delta: float = 1.0,
-                     noise: float = 0.0) -> Optional[ThresholdResult]:
+def theory_threshold(
+    link_name: str, loss: str, huber_delta: float = 1.0, noise: float = 0.0
+) -> Optional[ThresholdResult]:
     """Predicted weak-recovery threshold of the network trained with ``loss``.
 
     The loss's preprocessing ``T(y) = -loss'(c, y)`` (:func:`mimkit.theory.network_threshold`);
@@ -141,16 +150,25 @@ def theory_threshold(link_name: str, loss: str, huber_delta: float = 1.0,
     if not link.theory_covers:
         return None
     if loss == "optimal":
-        return weak_recovery_threshold(link, _optimal(link_name), center="mean", noise=noise,
-                                       random_state=THEORY_SEED)
-    return network_threshold(link, loss, huber_delta=huber_delta, noise=noise,
-                             random_state=THEORY_SEED)
+        return weak_recovery_threshold(
+            link, _optimal(link_name), center="mean", noise=noise, random_state=THEORY_SEED
+        )
+    return network_threshold(
+        link, loss, huber_delta=huber_delta, noise=noise, random_state=THEORY_SEED
+    )
 
 
 #: Parameters every network experiment has, with their defaults.
 NETWORK_DEFAULTS = {
-    "link": "z1z2", "noise": 0.0, "loss": "huber", "huber_delta": 1.0, "width": 64,
-    "activation": "logcosh", "lr": 1.0, "weight_decay": 1.0, "init_scale": 1e-6,
+    "link": "z1z2",
+    "noise": 0.0,
+    "loss": "huber",
+    "huber_delta": 1.0,
+    "width": 64,
+    "activation": "logcosh",
+    "lr": 1.0,
+    "weight_decay": 1.0,
+    "init_scale": 1e-6,
 }
 #: Parameters of the experiments that also train phase 2 and measure test error.
 PHASE2_DEFAULTS = {"alpha2": 8.0, "n_test": 4096}

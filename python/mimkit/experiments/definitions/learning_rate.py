@@ -6,6 +6,7 @@ effective spectral gap ``(1 - eta1 beta1 + eta1 |a lambda_signal|) / (1 - eta1 b
 eta1 |a lambda_bulk|)`` tends to 1, and recovery after a fixed number of steps vanishes.
 One recorded trajectory per point gives every step count.
 """
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -20,9 +21,15 @@ from .stopping_time import recorded_trajectory
 def point(params: dict, seed: int) -> list:
     """One trajectory at learning rate ``lr``; recovery at each recorded step."""
     problem, p1, time_phase1 = recorded_trajectory(params, seed)
-    return [{"T1": int(step), "lr_times_decay": params["lr"] * params["weight_decay"],
-             **subspace_metrics(W, problem.model.U), "time_phase1_s": time_phase1}
-            for step, W in zip(p1.result.record_steps, p1.result.recorded)]
+    return [
+        {
+            "T1": int(step),
+            "lr_times_decay": params["lr"] * params["weight_decay"],
+            **subspace_metrics(W, problem.model.U),
+            "time_phase1_s": time_phase1,
+        }
+        for step, W in zip(p1.result.record_steps, p1.result.recorded)
+    ]
 
 
 def plot(df: pd.DataFrame, manifest: dict):
@@ -36,8 +43,7 @@ def plot(df: pd.DataFrame, manifest: dict):
     axes[0].set_title(r"recovery after T1 steps vs $\eta_1$", fontsize=10)
     stats = mean_sem(df, ["lr", "T1"], ["overlap"])
     stats = stats.assign(T1_plot=stats["T1"].where(stats["T1"] > 0, 0.5))
-    errorbar_lines(axes[1], stats, "T1_plot", "overlap", hue="lr",
-                   label_fmt=r"$\eta_1$ = {:g}")
+    errorbar_lines(axes[1], stats, "T1_plot", "overlap", hue="lr", label_fmt=r"$\eta_1$ = {:g}")
     axes[1].set_xscale("log")
     axes[1].set_xlabel("phase-1 steps T1 (0 drawn at 1/2)")
     axes[1].set_title("recovery vs steps, per learning rate", fontsize=10)
@@ -46,9 +52,12 @@ def plot(df: pd.DataFrame, manifest: dict):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     row = df.iloc[0]
-    fig.suptitle(f"learning rate: link {row['link']}, loss {row['loss']}, d = {row['d']}, "
-                 f"$\\alpha$ = {row['alpha']:g}, weight decay {row['weight_decay']:g}; "
-                 f"mean $\\pm$ s.e. over {df['seed_index'].nunique()} seeds", fontsize=11)
+    fig.suptitle(
+        f"learning rate: link {row['link']}, loss {row['loss']}, d = {row['d']}, "
+        f"$\\alpha$ = {row['alpha']:g}, weight decay {row['weight_decay']:g}; "
+        f"mean $\\pm$ s.e. over {df['seed_index'].nunique()} seeds",
+        fontsize=11,
+    )
     fig.tight_layout()
     return fig
 
@@ -56,8 +65,9 @@ def plot(df: pd.DataFrame, manifest: dict):
 def table(df: pd.DataFrame) -> pd.DataFrame:
     """Overlap per (lr, T1) at a few stopping times, means over seeds."""
     chosen = [t for t in (5, 10, 20, 50, 100, 300) if t in set(df["T1"])]
-    return mean_sem(df[df["T1"].isin(chosen)], ["lr", "lr_times_decay", "T1"],
-                    ["overlap", "coverage_min"])
+    return mean_sem(
+        df[df["T1"].isin(chosen)], ["lr", "lr_times_decay", "T1"], ["overlap", "coverage_min"]
+    )
 
 
 _SWEPT = {"lr": [0.01, 0.03, 0.1, 0.3, 1.0]}
@@ -66,13 +76,12 @@ _SWEPT = {"lr": [0.01, 0.03, 0.1, 0.3, 1.0]}
 EXPERIMENT = Experiment(
     name="learning-rate",
     summary="recovery vs phase-1 learning rate eta1 at fixed weight decay: small eta1 "
-            "(eta1*beta1 < 1) stalls",
+    "(eta1*beta1 < 1) stalls",
     point=point,
     swept=_SWEPT,
     fixed=fixed_defaults(_SWEPT, phase2=False, d=512, alpha=8.0, max_steps=100),
     seeds=3,
-    full_swept={"lr": [0.003, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0],
-                "d": [512, 2048]},
+    full_swept={"lr": [0.003, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0], "d": [512, 2048]},
     full_fixed={"max_steps": 300},
     full_seeds=10,
     plot=plot,

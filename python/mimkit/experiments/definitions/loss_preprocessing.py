@@ -5,6 +5,7 @@ enters the local Hessian, so each loss recovers the subspace from its own thresh
 from :func:`mimkit.theory.network_threshold` (``inf`` for the squared loss on heavy-tailed
 labels: no fixed alpha suffices).
 """
+
 from __future__ import annotations
 
 import math
@@ -32,8 +33,16 @@ def plot(df: pd.DataFrame, manifest: dict):
         first = math.inf if th is None else th.first
         label = f"{loss} ($\\alpha_c$ = {first:.3g})"
         for ax, col in zip(axes, ("overlap", "test_error")):
-            ax.errorbar(g["alpha"], g[col], yerr=g[f"{col}_sem"], color=f"C{i}", marker="o",
-                        ms=3.5, capsize=2.5, label=label)
+            ax.errorbar(
+                g["alpha"],
+                g[col],
+                yerr=g[f"{col}_sem"],
+                color=f"C{i}",
+                marker="o",
+                ms=3.5,
+                capsize=2.5,
+                label=label,
+            )
         if math.isfinite(first):
             axes[0].axvline(first, color=f"C{i}", ls="--", lw=1.1)
     axes[0].set_ylabel("1 - subspace distance")
@@ -46,9 +55,12 @@ def plot(df: pd.DataFrame, manifest: dict):
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
     row = df.iloc[0]
-    fig.suptitle(f"loss as preprocessing: link {row['link']}, d = {row['d']}, width "
-                 f"{row['width']}, T1 = {row['steps']}; mean $\\pm$ s.e. over "
-                 f"{df['seed_index'].nunique()} seeds", fontsize=11)
+    fig.suptitle(
+        f"loss as preprocessing: link {row['link']}, d = {row['d']}, width "
+        f"{row['width']}, T1 = {row['steps']}; mean $\\pm$ s.e. over "
+        f"{df['seed_index'].nunique()} seeds",
+        fontsize=11,
+    )
     fig.tight_layout()
     return fig
 
@@ -66,14 +78,16 @@ def table(df: pd.DataFrame) -> pd.DataFrame:
     return stats
 
 
-_SWEPT = {"loss": ["squared", "absolute", "huber", "optimal"],
-           "alpha": [0.5, 1.0, 2.0, 4.0, 8.0, 16.0]}
+_SWEPT = {
+    "loss": ["squared", "absolute", "huber", "optimal"],
+    "alpha": [0.5, 1.0, 2.0, 4.0, 8.0, 16.0],
+}
 
 
 EXPERIMENT = Experiment(
     name="loss-preprocessing",
     summary="squared vs l1 vs Huber vs optimal T*(y): recovery vs alpha, each against its "
-            "own theory threshold",
+    "own theory threshold",
     point=point,
     swept=_SWEPT,
     fixed=fixed_defaults(_SWEPT, phase2=True, d=512, steps=30),

@@ -5,6 +5,7 @@ and recovery starts where the theory's weak-recovery threshold ``alpha_c`` of th
 preprocessing says. Each point also reports the converged spectral method on the same matrix S
 (top-r eigenvectors by |eigenvalue|), which phase 1 approximates.
 """
+
 from __future__ import annotations
 
 import time
@@ -18,8 +19,16 @@ from ...spectral import LocalHessian, top_eigenpairs
 from ...training import run_phase1
 from ..plots import errorbar_lines, mean_sem, threshold_line
 from ..registry import Experiment
-from ._common import (draw_problem, fixed_defaults, loss_arguments, phase1_label_weights,
-                      resolve_link, subspace_metrics, test_error, theory_threshold)
+from ._common import (
+    draw_problem,
+    fixed_defaults,
+    loss_arguments,
+    phase1_label_weights,
+    resolve_link,
+    subspace_metrics,
+    test_error,
+    theory_threshold,
+)
 
 
 def point(params: dict, seed: int) -> dict:
@@ -27,11 +36,18 @@ def point(params: dict, seed: int) -> dict:
     problem = draw_problem(params, seed)
     link = resolve_link(params["link"])
     start = time.perf_counter()
-    p1 = run_phase1(problem.X1, problem.y1, n_hidden=params["width"],
-                    activation=params["activation"], lr=params["lr"],
-                    weight_decay=params["weight_decay"], n_steps=params["steps"],
-                    init_scale=params["init_scale"], random_state=problem.rng,
-                    **loss_arguments(params, link))
+    p1 = run_phase1(
+        problem.X1,
+        problem.y1,
+        n_hidden=params["width"],
+        activation=params["activation"],
+        lr=params["lr"],
+        weight_decay=params["weight_decay"],
+        n_steps=params["steps"],
+        init_scale=params["init_scale"],
+        random_state=problem.rng,
+        **loss_arguments(params, link),
+    )
     time_phase1 = time.perf_counter() - start
     U = problem.model.U
     record = {"n1": problem.X1.shape[0], **subspace_metrics(p1.W, U)}
@@ -40,11 +56,15 @@ def point(params: dict, seed: int) -> dict:
     time_phase2 = time.perf_counter() - start
     t = phase1_label_weights(problem.y1, p1.c, loss_arguments(params, link))
     start = time.perf_counter()
-    _, vecs = top_eigenpairs(LocalHessian(problem.X1, t), link.r, which="abs",
-                             random_state=problem.rng)
+    _, vecs = top_eigenpairs(
+        LocalHessian(problem.X1, t), link.r, which="abs", random_state=problem.rng
+    )
     record["spectral_overlap"] = 1.0 - subspace_distance(vecs.T, U)
-    record.update(time_phase1_s=time_phase1, time_phase2_s=time_phase2,
-                  time_spectral_s=time.perf_counter() - start)
+    record.update(
+        time_phase1_s=time_phase1,
+        time_phase2_s=time_phase2,
+        time_spectral_s=time.perf_counter() - start,
+    )
     return record
 
 
@@ -52,9 +72,11 @@ def plot(df: pd.DataFrame, manifest: dict):
     """Overlap (network and spectral) and test error against alpha, one line per d."""
     stats = mean_sem(df, ["d", "alpha"], ["overlap", "spectral_overlap", "test_error"])
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.9), sharex=True)
-    panels = [("overlap", "network: overlap with span(U)"),
-              ("spectral_overlap", "spectral method on the same S"),
-              ("test_error", "network: test MSE / Var(y)")]
+    panels = [
+        ("overlap", "network: overlap with span(U)"),
+        ("spectral_overlap", "spectral method on the same S"),
+        ("test_error", "network: test MSE / Var(y)"),
+    ]
     th = _threshold(df)
     for ax, (col, title) in zip(axes, panels):
         errorbar_lines(ax, stats, "alpha", col, hue="d", label_fmt="d = {}")
@@ -75,21 +97,27 @@ def plot(df: pd.DataFrame, manifest: dict):
 
 def _threshold(df: pd.DataFrame):
     row = df.iloc[0]
-    return theory_threshold(row["link"], row["loss"], float(row["huber_delta"]),
-                            float(row["noise"]))
+    return theory_threshold(
+        row["link"], row["loss"], float(row["huber_delta"]), float(row["noise"])
+    )
 
 
 def _title(df: pd.DataFrame) -> str:
     row = df.iloc[0]
     seeds = df["seed_index"].nunique()
-    return (f"sample complexity: link {row['link']}, loss {row['loss']}, width {row['width']}, "
-            f"T1 = {row['steps']}; mean $\\pm$ s.e. over {seeds} seeds")
+    return (
+        f"sample complexity: link {row['link']}, loss {row['loss']}, width {row['width']}, "
+        f"T1 = {row['steps']}; mean $\\pm$ s.e. over {seeds} seeds"
+    )
 
 
 def table(df: pd.DataFrame) -> pd.DataFrame:
     """Means (and s.e.) over seeds per (d, alpha), with the theory threshold."""
-    stats = mean_sem(df, ["d", "alpha"], ["overlap", "spectral_overlap", "coverage_min",
-                                          "test_error", "time_point_s"])
+    stats = mean_sem(
+        df,
+        ["d", "alpha"],
+        ["overlap", "spectral_overlap", "coverage_min", "test_error", "time_point_s"],
+    )
     th = _threshold(df)
     stats["alpha_c"] = np.nan if th is None else th.first
     return stats
@@ -101,13 +129,15 @@ _SWEPT = {"d": [256, 512, 1024], "alpha": [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0]}
 EXPERIMENT = Experiment(
     name="sample-complexity",
     summary="recovery and test error vs alpha = n1/d for several d: collapse, and the "
-            "transition at the theory's alpha_c",
+    "transition at the theory's alpha_c",
     point=point,
     swept=_SWEPT,
     fixed=fixed_defaults(_SWEPT, phase2=True, steps=30),
     seeds=3,
-    full_swept={"d": [256, 512, 1024, 2048, 4096],
-                "alpha": [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 32.0]},
+    full_swept={
+        "d": [256, 512, 1024, 2048, 4096],
+        "alpha": [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 32.0],
+    },
     full_seeds=10,
     plot=plot,
     table=table,

@@ -5,6 +5,7 @@ every stopping time T1: each recorded W_t gets the recovery metrics and its own 
 steps leave the noise unsuppressed; too many let every neuron collapse onto the leading
 eigenvector (for ``he2_unequal``: z1), so coverage of z2 and the test error fail again.
 """
+
 from __future__ import annotations
 
 import time
@@ -16,12 +17,43 @@ import pandas as pd
 from ...training import run_phase1
 from ..plots import errorbar_lines, mean_sem
 from ..registry import Experiment
-from ._common import (draw_problem, fixed_defaults, loss_arguments, resolve_link,
-                      subspace_metrics, test_error, theory_threshold)
+from ._common import (
+    draw_problem,
+    fixed_defaults,
+    loss_arguments,
+    resolve_link,
+    subspace_metrics,
+    test_error,
+    theory_threshold,
+)
 
 #: Recorded stopping times: dense where the window opens, sparse where it closes.
-RECORD_STEPS = (0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 65, 80, 100, 130, 160,
-                200, 250, 300)
+RECORD_STEPS = (
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+    8,
+    10,
+    12,
+    15,
+    20,
+    25,
+    30,
+    40,
+    50,
+    65,
+    80,
+    100,
+    130,
+    160,
+    200,
+    250,
+    300,
+)
 
 
 def recorded_steps(max_steps: int) -> list[int]:
@@ -36,11 +68,19 @@ def recorded_trajectory(params: dict, seed: int):
     link = resolve_link(params["link"])
     steps = recorded_steps(int(params["max_steps"]))
     start = time.perf_counter()
-    p1 = run_phase1(problem.X1, problem.y1, n_hidden=params["width"],
-                    activation=params["activation"], lr=params["lr"],
-                    weight_decay=params["weight_decay"], n_steps=steps[-1],
-                    init_scale=params["init_scale"], record_steps=steps,
-                    random_state=problem.rng, **loss_arguments(params, link))
+    p1 = run_phase1(
+        problem.X1,
+        problem.y1,
+        n_hidden=params["width"],
+        activation=params["activation"],
+        lr=params["lr"],
+        weight_decay=params["weight_decay"],
+        n_steps=steps[-1],
+        init_scale=params["init_scale"],
+        record_steps=steps,
+        random_state=problem.rng,
+        **loss_arguments(params, link),
+    )
     return problem, p1, time.perf_counter() - start
 
 
@@ -71,9 +111,17 @@ def plot(df: pd.DataFrame, manifest: dict):
     styles = ["-", "--", ":", "-."]
     for i, col in enumerate(cov_cols):
         for j, (d, g) in enumerate(stats.groupby("d")):
-            ax.errorbar(g["T1_plot"], g[col], yerr=g[f"{col}_sem"], ls=styles[i % 4],
-                        color=f"C{j}", marker="o", ms=3, capsize=2,
-                        label=f"z{col.split('_')[1]}, d = {d}")
+            ax.errorbar(
+                g["T1_plot"],
+                g[col],
+                yerr=g[f"{col}_sem"],
+                ls=styles[i % 4],
+                color=f"C{j}",
+                marker="o",
+                ms=3,
+                capsize=2,
+                label=f"z{col.split('_')[1]}, d = {d}",
+            )
     ax.set_ylabel("fraction of neurons carrying the direction")
     ax.set_title(f"coverage vs T1 ($\\alpha$ = {alpha_ref:g})", fontsize=10)
     ax.legend(fontsize=7, ncol=2)
@@ -88,17 +136,21 @@ def plot(df: pd.DataFrame, manifest: dict):
         ax.grid(alpha=0.3)
     _heatmap(axes[2], df[df["d"] == d_ref], d_ref)
     row = df.iloc[0]
-    fig.suptitle(f"stopping time: link {row['link']}, loss {row['loss']}, width {row['width']}, "
-                 f"lr {row['lr']:g}, weight decay {row['weight_decay']:g}; "
-                 f"mean $\\pm$ s.e. over {df['seed_index'].nunique()} seeds", fontsize=11)
+    fig.suptitle(
+        f"stopping time: link {row['link']}, loss {row['loss']}, width {row['width']}, "
+        f"lr {row['lr']:g}, weight decay {row['weight_decay']:g}; "
+        f"mean $\\pm$ s.e. over {df['seed_index'].nunique()} seeds",
+        fontsize=11,
+    )
     fig.tight_layout()
     return fig
 
 
 def _heatmap(ax, df: pd.DataFrame, d: int) -> None:
     grid = df.groupby(["alpha", "T1"])["test_error"].mean().unstack("T1").sort_index()
-    image = ax.imshow(grid.to_numpy(), aspect="auto", origin="lower", cmap="viridis_r",
-                      vmin=0.0, vmax=1.0)
+    image = ax.imshow(
+        grid.to_numpy(), aspect="auto", origin="lower", cmap="viridis_r", vmin=0.0, vmax=1.0
+    )
     ax.set_xticks(range(grid.shape[1]), [str(t) for t in grid.columns], rotation=90, fontsize=7)
     ax.set_yticks(range(grid.shape[0]), [f"{a:g}" for a in grid.index], fontsize=8)
     ax.set_xlabel("phase-1 steps T1")
@@ -106,14 +158,19 @@ def _heatmap(ax, df: pd.DataFrame, d: int) -> None:
     ax.set_title(f"phase diagram: test error, d = {d}", fontsize=10)
     ax.figure.colorbar(image, ax=ax, label="relative test error")
     row = df.iloc[0]
-    th = theory_threshold(row["link"], row["loss"], float(row["huber_delta"]),
-                          float(row["noise"]))
+    th = theory_threshold(row["link"], row["loss"], float(row["huber_delta"]), float(row["noise"]))
     if th is not None and np.isfinite(th.overall):
         # alpha axis is categorical: place the line by interpolating in log alpha.
-        pos = np.interp(np.log(th.overall), np.log(grid.index.to_numpy(dtype=float)),
-                        np.arange(grid.shape[0]))
-        ax.axhline(pos, color="r", ls="--", lw=1.2,
-                   label=f"theory $\\alpha_c$ = {th.overall:.3g} (all directions)")
+        pos = np.interp(
+            np.log(th.overall), np.log(grid.index.to_numpy(dtype=float)), np.arange(grid.shape[0])
+        )
+        ax.axhline(
+            pos,
+            color="r",
+            ls="--",
+            lw=1.2,
+            label=f"theory $\\alpha_c$ = {th.overall:.3g} (all directions)",
+        )
         ax.legend(fontsize=7, loc="upper right")
 
 
@@ -125,12 +182,19 @@ def table(df: pd.DataFrame) -> pd.DataFrame:
     for (d, alpha), g in stats.groupby(["d", "alpha"]):
         best = g.loc[g["test_error"].idxmin()]
         inside = g.loc[g["test_error"] <= best["test_error"] + 0.05, "T1"]
-        rows.append({"d": d, "alpha": alpha, "best_T1": int(best["T1"]),
-                     "best_test_error": best["test_error"],
-                     "window_T1_low": int(inside.min()), "window_T1_high": int(inside.max()),
-                     "test_error_at_last_T1": g.loc[g["T1"].idxmax(), "test_error"],
-                     "coverage_min_at_best": best["coverage_min"],
-                     "max_coverage_min": g["coverage_min"].max()})
+        rows.append(
+            {
+                "d": d,
+                "alpha": alpha,
+                "best_T1": int(best["T1"]),
+                "best_test_error": best["test_error"],
+                "window_T1_low": int(inside.min()),
+                "window_T1_high": int(inside.max()),
+                "test_error_at_last_T1": g.loc[g["T1"].idxmax(), "test_error"],
+                "coverage_min_at_best": best["coverage_min"],
+                "max_coverage_min": g["coverage_min"].max(),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -140,13 +204,15 @@ _SWEPT = {"d": [256, 512, 1024], "alpha": [1.0, 2.0, 4.0, 8.0, 16.0]}
 EXPERIMENT = Experiment(
     name="stopping-time",
     summary="coverage and test error vs phase-1 steps T1 (one recorded trajectory per "
-            "point): too few and too many steps both fail; phase diagram alpha x T1",
+    "point): too few and too many steps both fail; phase diagram alpha x T1",
     point=point,
     swept=_SWEPT,
     fixed=fixed_defaults(_SWEPT, phase2=True, link="he2_unequal", max_steps=100),
     seeds=2,
-    full_swept={"d": [256, 512, 1024, 2048, 4096],
-                "alpha": [0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 32.0]},
+    full_swept={
+        "d": [256, 512, 1024, 2048, 4096],
+        "alpha": [0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 32.0],
+    },
     full_fixed={"max_steps": 300},
     full_seeds=10,
     plot=plot,
