@@ -1007,15 +1007,17 @@ SDR_CASES = [
         "n_directions=0",
         lambda E: E(0).fit(X, Y),
         ValueError,
-        "n_directions must be None or an integer",
+        "n_directions must be an integer >= 1",
     ),
     (
         "n_directions>d",
         lambda E: E(6).fit(X, Y),
         ValueError,
-        "n_directions must be None or an integer",
+        "n_directions = 6 exceeds n_features = 5",
     ),
-    ("n_directions float", lambda E: E(2.0).fit(X, Y), ValueError, "n_directions must be None"),
+    ("n_directions float", lambda E: E(2.0).fit(X, Y), ValueError, "n_directions must be an"),
+    # Parameters are checked before the data: a bad parameter is named even with bad data.
+    ("parameter first", lambda E: E(0).fit(X[:, 0], Y), ValueError, "n_directions must be an"),
     ("X 1-D", lambda E: E(2).fit(X[:, 0], Y), ValueError, "Expected 2D array"),
     ("n=1", lambda E: E(1).fit(X[:1], Y[:1]), ValueError, "at least 2 samples are needed"),
     ("y length", lambda E: E(2).fit(X, Y[:3]), ValueError, "inconsistent numbers of samples"),
@@ -1054,7 +1056,7 @@ SDR_SETTING_CASES = [
         "SIR n_slices 0",
         lambda: SIR(2, n_slices=0).fit(X, Y),
         ValueError,
-        "n_slices must be a positive",
+        "n_slices must be an integer >= 1",
     ),
     case(
         "SIR n_slices > n", lambda: SIR(2, n_slices=100).fit(X, Y), ValueError, "exceeds n_samples"

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-# --- core (compiled) ---
-# --- data, links, training, metrics, estimators ---
-# --- spectral methods and theory ---
+# Submodules users reach as attributes (mimkit.core, mimkit.theory, ...). mimkit.distributed
+# (needs dask) and mimkit.experiments are imported on demand.
 from . import (
     core,
     data,
     links,
     metrics,
     network,
+    options,
     preprocessing,
     reference,
     spectral,
@@ -21,12 +21,49 @@ from . import (
 )
 from ._config import config, show_config
 from .data import MultiIndexModel, make_multi_index
-from .estimators import LayerwiseRegressor
+from .estimators import PHD, SAVE, SIR, LayerwiseRegressor, SpectralEstimator
 from .links import LINKS, Link, get_link
 from .network import TwoLayerNetwork
 from .preprocessing import make_preprocessing, optimal_preprocessing
 from .spectral import LocalHessian, power_iteration, spectral_subspace, top_eigenpairs
-from .stream import StreamedData  # mimkit.distributed (needs dask) is imported on demand
+from .stream import StreamedData
 from .theory import network_threshold, weak_recovery_threshold
 from .training import train_layerwise
-# --- experiments ---
+
+__all__ = [
+    "LINKS",
+    "PHD",
+    "SAVE",
+    "SIR",
+    "LayerwiseRegressor",
+    "Link",
+    "LocalHessian",
+    "MultiIndexModel",
+    "SpectralEstimator",
+    "StreamedData",
+    "TwoLayerNetwork",
+    "__version__",
+    "config",
+    "core",
+    "data",
+    "get_link",
+    "links",
+    "make_multi_index",
+    "make_preprocessing",
+    "metrics",
+    "network",
+    "network_threshold",
+    "optimal_preprocessing",
+    "options",
+    "power_iteration",
+    "preprocessing",
+    "reference",
+    "show_config",
+    "spectral",
+    "spectral_subspace",
+    "theory",
+    "top_eigenpairs",
+    "train_layerwise",
+    "training",
+    "weak_recovery_threshold",
+]

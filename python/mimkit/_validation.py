@@ -1,4 +1,4 @@
-"""Argument checking shared by `mimkit.core` and `mimkit.reference`.
+"""Argument checks used across mimkit (arrays, names, counts, numbers).
 
 Policy (documented in the README and tested):
 
@@ -18,11 +18,6 @@ import numbers
 from typing import Optional, Sequence
 
 import numpy as np
-
-ACTIVATIONS: tuple[str, ...] = ("logcosh", "quadratic", "cos")
-LOSSES: tuple[str, ...] = ("squared", "absolute", "huber")
-#: Largest |w_j . x_i + b_j| at which the phase-1 step counts as linear in W (SPEC 3).
-LINEAR_REGIME_MAX_PREACTIVATION = 1e-4
 
 
 def compute_dtype(X, name: str = "X") -> np.dtype:
@@ -105,6 +100,7 @@ def as_vector(
 
 
 def check_name(value: str, name: str, allowed: Sequence[str]) -> str:
+    """``value`` if it is one of ``allowed`` (the tuples of :mod:`mimkit.options`)."""
     if not isinstance(value, str) or value not in allowed:
         raise ValueError(f"unknown {name} {value!r}; choose one of {', '.join(allowed)}.")
     return value
@@ -119,9 +115,23 @@ def check_positive_number(value, name: str, *, allow_zero: bool = False) -> floa
     return float(value)
 
 
-def check_count(value, name: str, *, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+def check_count(
+    value, name: str, *, minimum: int = 0, below: Optional[int] = None, hint: str = ""
+) -> int:
+    """``value`` as an int if it is an integer (not a bool) in ``[minimum, below)``.
+
+    ``hint`` (a sentence) is appended to the error: what the number means or a good value.
+    """
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or value < minimum
+        or (below is not None and value >= below)
+    ):
+        bound = f">= {minimum}" if below is None else f"in [{minimum}, {below})"
+        raise ValueError(
+            f"{name} must be an integer {bound}, got {value!r}." + (hint and " " + hint)
+        )
     return int(value)
 
 
@@ -155,96 +165,3 @@ def check_keep_scale(keep_scale) -> str:
     if keep_scale == "auto":
         return "auto"
     raise ValueError(f"keep_scale must be True, False or 'auto', got {keep_scale!r}.")
-
-
-def as_rows(X, *, check_finite: bool = True, allow_stream: bool = True):
-    """X as a C-contiguous float array in its compute dtype, or a
-    :class:`~mimkit.stream.StreamedData` as it is (its rows are made by the core, finite by
-    construction)."""
-    from .stream import StreamedData  # stream imports this module
-
-    if isinstance(X, StreamedData):
-        if not allow_stream:
-            raise TypeError(
-                "this function takes X as an array, not a StreamedData; pass "
-                "X.rows() (or a subset's rows) to materialise it."
-            )
-        return X
-    return as_matrix(X, "X", compute_dtype(X), exact_dtype=False, check_finite=check_finite)
-
-
-class Phase1Inputs:
-    """Validated, converted arguments of a phase-1 call (one conversion, no per-step copies).
-    ``X`` may be a StreamedData where ``allow_stream`` (the core, not the numpy reference);
-    ``y``, ``a`` and ``loss`` may be None for calls that do not use them."""
-
-    def __init__(
-        self, X, y, W, b, a, activation, loss, huber_delta, check_finite=True, allow_stream=False
-    ):
-        self.X = as_rows(X, check_finite=check_finite, allow_stream=allow_stream)
-        dtype = self.X.dtype
-        n, d = self.X.shape
-        self.W = as_matrix(W, "W", dtype, shape=(None, d), check_finite=check_finite)
-        m = self.W.shape[0]
-        self.y = None if y is None else as_vector(y, "y", dtype, n, check_finite=check_finite)
-        self.b = as_vector(b, "b", dtype, m, check_finite=check_finite)
-        self.a = None if a is None else as_vector(a, "a", dtype, m, check_finite=check_finite)
-        self.activation = check_name(activation, "activation", ACTIVATIONS)
-        self.loss = None if loss is None else check_name(loss, "loss", LOSSES)
-        self.huber_delta = check_positive_number(huber_delta, "huber_delta")
-        self.dtype = dtype
-
-
-def as_block(V, name: str, dtype: np.dtype, d: int, *, check_finite: bool = True) -> np.ndarray:
-    """A (d,) or (d, k) block of vectors as a C-contiguous (d, k) array."""
-    arr = np.asarray(V)
-    if arr.ndim == 1:
-        if arr.shape[0] != d:
-            raise ValueError(f"{name} has length {arr.shape[0]}; expected d = {d}.")
-        arr = arr[:, None]
-    return as_matrix(arr, name, dtype, shape=(d, None), check_finite=check_finite)
-
-
-ON_DIVERGENCE: tuple[str, ...] = ("raise", "warn")
-
-
-class Phase1RunSettings:
-    """Validated settings of a ``phase1_run`` call (shared by the core and the reference)."""
-
-    def __init__(
-        self,
-        args: Phase1Inputs,
-        lr,
-        weight_decay,
-        n_steps,
-        record_steps,
-        record_basis,
-        keep_scale,
-        progress,
-        on_divergence,
-        check_finite=True,
-    ):
-        self.lr = check_positive_number(lr, "lr")
-        self.weight_decay = check_positive_number(weight_decay, "weight_decay", allow_zero=True)
-        self.n_steps = check_count(n_steps, "n_steps")
-        self.record_steps = check_record_steps(record_steps, self.n_steps)
-        self.keep_scale = check_keep_scale(keep_scale)
-        self.record_basis = None
-        if record_basis is not None:
-            self.record_basis = as_matrix(
-                record_basis,
-                "record_basis",
-                args.dtype,
-                shape=(args.X.shape[1], None),
-                check_finite=check_finite,
-            )
-        if progress is not None and not callable(progress):
-            raise TypeError("progress must be a callable taking the step number, or None.")
-        self.on_divergence = check_name(on_divergence, "on_divergence", ON_DIVERGENCE)
-
-
-def local_hessian_inputs(X, t, check_finite: bool = True, allow_stream: bool = False):
-    """``X`` (n, d) in its compute dtype (or a StreamedData where ``allow_stream``) and the
-    label weights ``t`` (n,) cast to it."""
-    X = as_rows(X, check_finite=check_finite, allow_stream=allow_stream)
-    return X, as_vector(t, "t", X.dtype, X.shape[0], check_finite=check_finite)

@@ -16,11 +16,11 @@ import numpy as np
 
 from . import metrics
 from ._random import as_generator
-from ._validation import ACTIVATIONS, LOSSES
 from .data import MultiIndexModel
 from .experiments.cli import add_subcommands as add_experiment_subcommands
 from .links import LINKS
-from .preprocessing import PREPROCESSINGS, loss_preprocessing, make_preprocessing
+from .options import ACTIVATIONS, LOSSES, PREPROCESSINGS
+from .preprocessing import loss_preprocessing, make_preprocessing
 from .spectral import spectral_subspace
 from .training import default_n_steps, neuron_subspace, run_phase2, train_layerwise
 

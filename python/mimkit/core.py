@@ -16,15 +16,10 @@ from typing import Callable, Optional, Union
 
 import numpy as np
 
+from ._inputs import Phase1Inputs, as_block, local_hessian_inputs
 from ._native import native
-from ._phase1_result import Phase1Result, report_divergence
-from ._validation import (
-    Phase1Inputs,
-    Phase1RunSettings,
-    as_block,
-    check_n_threads,
-    local_hessian_inputs,
-)
+from ._phase1_descent import Phase1Result, Phase1RunSettings, report_divergence
+from ._validation import check_n_threads
 from .stream import native_rows
 
 #: Rows per chunk; 0 lets the core size chunks to the cache. Benchmarks may override.
@@ -83,7 +78,8 @@ def hidden_statistics(
 
     Returns
     -------
-    sum_h : (m,) ``sum_i h_i``.  gram : (m, m) ``H^T H``, exactly symmetric.  h_dot_y : (m,) ``H^T y``.
+    sum_h : (m,) ``sum_i h_i``.  gram : (m, m) ``H^T H``, exactly symmetric.
+    h_dot_y : (m,) ``H^T y``.
     """
     threads = check_n_threads(n_threads)
     args = Phase1Inputs(X, y, W, b, None, activation, None, 1.0, check_finite, allow_stream=True)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import numbers
 from typing import Callable, Optional, Union
 
 import numpy as np
 
 from ._random import RandomState, as_generator
-from ._validation import as_matrix, check_positive_number
+from ._validation import as_matrix, check_count, check_positive_number
 from .links import Link, get_link
 from .stream import StreamedData
 
@@ -17,12 +16,6 @@ LinkLike = Union[str, Link, Callable[[np.ndarray], np.ndarray]]
 #: Rows generated per chunk: the only temporaries are (chunk, r) index values and (chunk,)
 #: labels, so sampling never holds more than its output.
 _CHUNK_ROWS = 8192
-
-
-def _check_positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
 
 
 def random_subspace(r: int, d: int, random_state: RandomState = None) -> np.ndarray:
@@ -71,7 +64,7 @@ class MultiIndexModel:
         U: Optional[np.ndarray] = None,
         random_state: RandomState = None,
     ):
-        self.d = _check_positive_int(d, "d")
+        self.d = check_count(d, "d", minimum=1)
         if U is not None and r is None and not isinstance(link, (str, Link)) and np.ndim(U) == 2:
             r = np.shape(U)[0]
         self.link = get_link(link, r)
@@ -116,7 +109,7 @@ class MultiIndexModel:
         -------
         X : (n, d) array of dtype.  y : (n,) array of dtype.
         """
-        n = _check_positive_int(n, "n")
+        n = check_count(n, "n", minimum=1)
         try:
             dtype = np.dtype(dtype)
         except TypeError:
@@ -158,7 +151,7 @@ class MultiIndexModel:
         -------
         StreamedData, shape (n, d); its labels are computed on first use.
         """
-        n = _check_positive_int(n, "n")
+        n = check_count(n, "n", minimum=1)
         rng = self._rng if random_state is None else as_generator(random_state)
         return StreamedData(self, n, int(rng.integers(0, 2**63)), dtype)
 
@@ -189,8 +182,8 @@ def make_multi_index(
     -------
     X : (n_samples, n_features).  y : (n_samples,).  U : (r, n_features), if return_subspace.
     """
-    _check_positive_int(n_samples, "n_samples")
-    _check_positive_int(n_features, "n_features")
+    check_count(n_samples, "n_samples", minimum=1)
+    check_count(n_features, "n_features", minimum=1)
     rng = as_generator(random_state)
     model = MultiIndexModel(n_features, link, r=r, noise=noise, random_state=rng)
     X, y = model.sample(n_samples)

@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional, Sequence,
 
 import numpy as np
 
-from ._phase1_result import Phase1Result
-from ._validation import Phase1Inputs, Phase1RunSettings, check_count, check_n_threads
-from .reference import phase1_descent
+from ._inputs import Phase1Inputs
+from ._phase1_descent import Phase1Result, Phase1RunSettings, phase1_descent
+from ._validation import check_count, check_n_threads
 from .stream import StreamedData
 
 if TYPE_CHECKING:  # dask.distributed is optional: imported only when a run starts
@@ -89,7 +89,7 @@ def _require_distributed() -> None:
 
 
 class _DaskGradient:
-    """The gradient oracle of :func:`mimkit.reference.phase1_descent`, computed on a cluster.
+    """The gradient oracle of :func:`mimkit._phase1_descent.phase1_descent`, computed on a cluster.
 
     Scatters each part's labels once (they stay on the workers until :meth:`close`); each call
     sends W once per worker, runs one task per part and combines the parts on the client.

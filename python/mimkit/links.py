@@ -15,13 +15,13 @@ Huber losses) gives a zero Hessian by the symmetry ``z1 -> -z1``.
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Union
 
 import numpy as np
 
 from ._native import native
+from ._validation import check_count
 
 
 @dataclass(frozen=True)
@@ -117,9 +117,7 @@ def _sized(
 
 
 def _check_r(r) -> int:
-    if isinstance(r, bool) or not isinstance(r, numbers.Integral) or r < 1:
-        raise ValueError(f"r must be a positive integer (number of index directions), got {r!r}.")
-    return int(r)
+    return check_count(r, "r", minimum=1, hint="r is the number of index directions.")
 
 
 # The formulas live in the core (cpp/links.hpp), one implementation for arrays and streams.

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
 
 from . import core
-from ._validation import ACTIVATIONS, check_name, compute_dtype
+from ._validation import check_count, check_name, compute_dtype
+from .options import ACTIVATIONS
 
 
 @dataclass(frozen=True)
@@ -80,14 +80,10 @@ def symmetric_init(
     -------
     W : (n_hidden, n_features) of dtype.  b : (n_hidden,) zeros.  a : (n_hidden,).
     """
-    if (
-        isinstance(n_hidden, bool)
-        or not isinstance(n_hidden, numbers.Integral)
-        or n_hidden < 2
-        or n_hidden % 2
-    ):
+    check_count(n_hidden, "n_hidden", minimum=2, hint="e.g. 64.")
+    if n_hidden % 2:
         raise ValueError(
-            f"n_hidden must be an even integer >= 2 (neurons come in symmetric "
+            f"n_hidden must be even (neurons come in symmetric "
             f"pairs with opposite outer weights), got {n_hidden!r}; e.g. 64."
         )
     half = rng.standard_normal((n_hidden // 2, n_features))

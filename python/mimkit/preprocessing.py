@@ -41,22 +41,12 @@ import numpy as np
 from scipy import optimize, special
 
 from ._random import RandomState, as_generator
-from ._validation import as_vector, check_positive_number
+from ._validation import as_vector, check_count, check_positive_number
 from .links import Link, get_link
+from .options import LOSSES, PREPROCESSINGS
 
 Preprocessing = Union[str, Callable[[np.ndarray], np.ndarray]]
 
-PREPROCESSINGS: tuple[str, ...] = (
-    "identity",
-    "squared",
-    "sign",
-    "absolute",
-    "huber",
-    "capped",
-    "modulus",
-    "optimal",
-)
-LOSSES: tuple[str, ...] = ("squared", "absolute", "huber")
 #: 1 + lambda(y) = E[(v.z)^2 | y] is positive; below this floor T* = 1 - 1/(1 + lambda) is capped.
 _MIN_SECOND_MOMENT = 1e-12
 #: A label with at most this many distinct values in the Monte Carlo sample counts as discrete.
@@ -262,12 +252,7 @@ class OptimalPreprocessing:
     def with_direction(self, direction: int) -> "OptimalPreprocessing":
         """The same preprocessing, weighting direction ``direction`` when called."""
         r = self.basis.shape[0]
-        if (
-            isinstance(direction, bool)
-            or not isinstance(direction, numbers.Integral)
-            or not 0 <= direction < r
-        ):
-            raise ValueError(f"direction must be an integer in [0, {r}), got {direction!r}.")
+        direction = check_count(direction, "direction", below=r)
         return OptimalPreprocessing(
             self.link,
             self.basis,
@@ -386,14 +371,8 @@ def optimal_preprocessing(
     """
     link = get_link(link, r)
     noise = check_positive_number(noise, "noise", allow_zero=True)
-    if (
-        isinstance(n_samples, bool)
-        or not isinstance(n_samples, numbers.Integral)
-        or n_samples < 1000
-    ):
-        raise ValueError(f"n_samples must be an integer >= 1000, got {n_samples!r}.")
-    if isinstance(n_bins, bool) or not isinstance(n_bins, numbers.Integral) or n_bins < 2:
-        raise ValueError(f"n_bins must be an integer >= 2, got {n_bins!r}.")
+    check_count(n_samples, "n_samples", minimum=1000)
+    check_count(n_bins, "n_bins", minimum=2)
     rng = as_generator(random_state)
     closed = _closed_form(link, float(noise)) if exact else None
     r = link.r
@@ -499,3 +478,11 @@ def _group_directions(lam: np.ndarray, se2: np.ndarray, prob: np.ndarray) -> tup
         else:
             groups.append([k])
     return tuple(np.array(g) for g in groups)
+
+
+def default_center(preprocessing) -> str:
+    """``"none"`` for the optimal preprocessing, ``"mean"`` otherwise (module docstring)."""
+    is_optimal = isinstance(preprocessing, OptimalPreprocessing) or (
+        isinstance(preprocessing, str) and preprocessing == "optimal"
+    )
+    return "none" if is_optimal else "mean"

@@ -8,20 +8,13 @@ never builds, so it is slow and memory-hungry by design. ``n_threads`` is accept
 
 from __future__ import annotations
 
-import time
-from typing import Callable, Optional, Union
+from typing import Optional, Union
 
 import numpy as np
 
-from ._phase1_result import Phase1Result, report_divergence
-from ._validation import (
-    LINEAR_REGIME_MAX_PREACTIVATION,
-    Phase1Inputs,
-    Phase1RunSettings,
-    as_block,
-    check_n_threads,
-    local_hessian_inputs,
-)
+from ._inputs import Phase1Inputs, as_block, local_hessian_inputs
+from ._phase1_descent import Phase1Result, Phase1RunSettings, phase1_descent
+from ._validation import check_n_threads
 
 _LN2 = np.log(2.0)
 
@@ -219,99 +212,6 @@ def phase1_run(
         check_finite,
     )
     return phase1_descent(lambda W: _gradient(args, W), args.W, run, progress)
-
-
-#: ``gradient(W) -> (grad_W (m, d), mean_loss, max |X W^T + b|)`` at the weights W.
-GradientFunction = Callable[[np.ndarray], tuple[np.ndarray, float, float]]
-
-
-def phase1_descent(
-    gradient: GradientFunction,
-    W0: np.ndarray,
-    run: Phase1RunSettings,
-    progress: Optional[Callable[[int], None]] = None,
-) -> Phase1Result:
-    """The phase-1 gradient-descent loop around any gradient oracle.
-
-    One implementation of the loop of ``phase1_run`` (recording, ``keep_scale`` and its
-    ``'auto'`` rule, ``log_scale``, divergence handling, progress, ``step_seconds``) for every
-    Python-side runner: the numpy reference and :func:`mimkit.distributed.phase1_run_dask`.
-    It follows the order of operations of the C++ loop (``cpp/two_layer.hpp``): the update is
-    computed in the dtype of W with ``lr`` and ``weight_decay`` cast to it, norms are taken in
-    that dtype and their ratio in float64.
-
-    Parameters
-    ----------
-    gradient : callable(W) -> (grad, mean_loss, max_abs_z)
-        grad : (m, d) in the dtype of W; mean_loss : float; max_abs_z : float, the largest
-        ``|X W^T + b|`` of the pass (only step 0's is used, for ``keep_scale``).
-    W0 : (m, d) validated initial weights (float32 or float64; not modified).
-    run : validated settings of the call.
-    progress : callable(step), optional; called after each step with the steps done.
-
-    Returns
-    -------
-    Phase1Result
-    """
-    n_steps, steps, basis, mode = run.n_steps, run.record_steps, run.record_basis, run.keep_scale
-    dtype = W0.dtype
-    lr, weight_decay = dtype.type(run.lr), dtype.type(run.weight_decay)
-    W = W0.copy()
-    norm0 = np.float64(np.linalg.norm(W))
-    losses = np.full(n_steps, np.nan)
-    log_scale = np.full(n_steps + 1, np.nan)
-    log_scale[0] = 0.0
-    width = W.shape[1] if basis is None else basis.shape[1]
-    recorded = np.full((steps.size, W.shape[0], width), np.nan, dtype=dtype)
-    keep = False
-    diverged_at = None
-    step_seconds = 0.0
-    for t in range(n_steps + 1):
-        if t in steps:
-            recorded[np.searchsorted(steps, t)] = W if basis is None else W @ basis
-        if t == n_steps:
-            break
-        step_start = time.perf_counter()
-        with np.errstate(over="ignore", invalid="ignore"):  # detected just below
-            grad, losses[t], max_abs_z = gradient(W)
-            candidate = W - lr * (grad + weight_decay * W)
-        if t == 0:
-            keep = _resolve_keep_scale(mode, max_abs_z)
-        if not (np.isfinite(losses[t]) and np.isfinite(candidate).all()):
-            report_divergence(run.on_divergence, t, float(losses[t]), run.lr)
-            diverged_at = t
-            break
-        W = candidate
-        log_scale[t + 1] = log_scale[t]
-        if keep:
-            norm = np.float64(np.linalg.norm(W))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                if norm > 0:  # a zero W (S = 0, e.g. constant labels) stays zero
-                    W *= dtype.type(norm0 / norm)
-                log_scale[t + 1] += np.log(norm / norm0)
-        step_seconds += time.perf_counter() - step_start
-        if progress is not None:
-            progress(t + 1)
-    return Phase1Result(
-        W=W.astype(dtype, copy=False),
-        record_steps=steps,
-        recorded=recorded if steps.size else None,
-        loss=losses,
-        log_scale=log_scale,
-        keep_scale=keep,
-        diverged_at=diverged_at,
-        step_seconds=step_seconds,
-    )
-
-
-def _resolve_keep_scale(mode: str, max_abs_z: float) -> bool:
-    linear = max_abs_z < LINEAR_REGIME_MAX_PREACTIVATION
-    if mode == "on" and not linear:
-        raise ValueError(
-            f"keep_scale=True needs the linear regime, but max |X W0^T + b| = {max_abs_z:.3g} "
-            f">= {LINEAR_REGIME_MAX_PREACTIVATION}; use a smaller initial scale or keep_scale=False."
-        )
-    return mode == "on" or (mode == "auto" and linear)
 
 
 def local_hessian_matvec(

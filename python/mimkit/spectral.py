@@ -30,22 +30,26 @@ import scipy.linalg
 import scipy.sparse.linalg
 
 from . import core
+from ._inputs import as_rows
 from ._random import RandomState, as_generator
 from ._validation import (
     as_matrix,
-    as_rows,
     as_vector,
     check_count,
     check_n_threads,
+    check_name,
     check_positive_number,
     check_record_steps,
 )
-from .preprocessing import OptimalPreprocessing, apply_preprocessing, optimal_preprocessing
+from .options import CENTERINGS, EIGEN_METHODS, EIGEN_WHICH
+from .preprocessing import (
+    OptimalPreprocessing,
+    apply_preprocessing,
+    default_center,
+    optimal_preprocessing,
+)
 from .stream import StreamedData
 
-CENTERINGS: tuple[str, ...] = ("mean", "identity", "none")
-WHICH: tuple[str, ...] = ("abs", "largest", "smallest")
-METHODS: tuple[str, ...] = ("auto", "explicit", "lanczos")
 #: Matvecs of the Lanczos path per wanted eigenvector (near a threshold the spectral gap is small
 #: and ARPACK needs hundreds), and the cost ratio of a memory-bound matvec flop to a BLAS-3 flop
 #: of the explicit path (rule in choose_method; measured: one single-vector matvec costs ~1/6 of
@@ -54,18 +58,10 @@ _LANCZOS_MATVECS_PER_VECTOR = 300
 _MATVEC_FLOP_COST = 4.0
 
 
-def default_center(preprocessing) -> str:
-    """``"none"`` for the optimal preprocessing, ``"mean"`` otherwise (module docstring)."""
-    is_optimal = isinstance(preprocessing, OptimalPreprocessing) or (
-        isinstance(preprocessing, str) and preprocessing == "optimal"
-    )
-    return "none" if is_optimal else "mean"
-
-
 def resolve_preprocessing(
     preprocessing, link=None, r: Optional[int] = None, random_state: RandomState = None
 ):
-    """A name, callable or ``"optimal"`` (needs ``link``) as something :func:`label_weights` takes."""
+    """Resolve a name, callable or ``"optimal"`` (needs ``link``) for :func:`label_weights`."""
     if isinstance(preprocessing, str) and preprocessing == "optimal":
         if link is None:
             raise ValueError(
@@ -101,8 +97,7 @@ def label_weights(
             "(resolve_preprocessing or optimal_preprocessing)."
         )
     center = default_center(preprocessing) if center is None else center
-    if center not in CENTERINGS:
-        raise ValueError(f"unknown center {center!r}; choose one of {', '.join(CENTERINGS)}.")
+    check_name(center, "center", CENTERINGS)
     t = apply_preprocessing(preprocessing, y)
     if t.size == 0:
         raise ValueError("y is empty; pass at least one label.")
@@ -119,7 +114,7 @@ def label_weights(
 
 
 class LocalHessian:
-    """The operator ``V -> S V`` with ``S = X^T diag(t) X / n - shift I`` (never formed unless asked).
+    """The operator ``V -> S V``, ``S = X^T diag(t) X / n - shift I`` (formed only if asked).
 
     Parameters
     ----------
@@ -357,12 +352,6 @@ def _check_operator(op) -> None:
         )
 
 
-def _check_which(which: str) -> str:
-    if which not in WHICH:
-        raise ValueError(f"unknown which {which!r}; choose one of {', '.join(WHICH)}.")
-    return which
-
-
 def choose_method(n: int, d: int, k: int) -> str:
     """``"explicit"`` when forming S and a dense eigensolve is cheaper than Lanczos matvecs.
 
@@ -413,9 +402,8 @@ def top_eigenpairs(
     tol = check_positive_number(tol, "tol", allow_zero=True)
     if k > d:
         raise ValueError(f"k = {k} eigenpairs requested but S is only {d} x {d}.")
-    which = _check_which(which)
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}.")
+    which = check_name(which, "which", EIGEN_WHICH)
+    check_name(method, "method", EIGEN_METHODS)
     if method == "auto":
         method = choose_method(n, d, k)
     if method == "lanczos" and k >= d - 1:
@@ -431,7 +419,7 @@ def top_eigenpairs(
         )
     order = _rank(vals, which)[:k]
     vals, vecs = vals[order].astype(np.float64), vecs[:, order]
-    return vals, _fix_signs(vecs)
+    return vals, orient_signs(vecs)
 
 
 def _explicit_eigenpairs(S: np.ndarray, k: int, which: str) -> tuple[np.ndarray, np.ndarray]:
@@ -453,7 +441,7 @@ def _rank(vals: np.ndarray, which: str) -> np.ndarray:
     return np.argsort(key, kind="stable")
 
 
-def _fix_signs(vecs: np.ndarray) -> np.ndarray:
+def orient_signs(vecs: np.ndarray) -> np.ndarray:
     """Make each column's largest-magnitude entry positive (eigenvectors have no sign)."""
     idx = np.argmax(np.abs(vecs), axis=0)
     signs = np.sign(vecs[idx, np.arange(vecs.shape[1])])
@@ -507,7 +495,7 @@ def spectral_subspace(
     prep = resolve_preprocessing(preprocessing, link, r, rng)
     if which is None:
         which = "largest" if isinstance(prep, OptimalPreprocessing) else "abs"
-    _check_which(which)
+    check_name(which, "which", EIGEN_WHICH)
     if isinstance(prep, OptimalPreprocessing) and len(prep.groups) > 1:
         blocks, values = [], []
         for group in prep.groups:

@@ -28,20 +28,19 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import core
-from ._phase1_result import Phase1Result
+from ._inputs import as_rows
+from ._phase1_descent import Phase1Result
 from ._random import RandomState, as_generator
 from ._ridge import GramStats, gcv_ridge, gd_ridge, solve_ridge
 from ._validation import (
-    ACTIVATIONS,
-    LOSSES,
     as_matrix,
-    as_rows,
     as_vector,
     check_count,
     check_name,
     check_positive_number,
 )
 from .network import TwoLayerNetwork, symmetric_init
+from .options import ACTIVATIONS, LOSSES
 from .preprocessing import loss_location
 from .stream import StreamedData, row_blocks
 

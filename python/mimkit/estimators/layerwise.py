@@ -10,7 +10,8 @@ from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._random import as_generator
-from .._validation import ACTIVATIONS, LOSSES
+from .._validation import check_count, check_name
+from ..options import ACTIVATIONS, LOSSES
 from ..stream import StreamedData
 from ..training import default_n_steps, neuron_subspace, train_layerwise
 
@@ -111,18 +112,10 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
 
     def _check_params(self) -> None:
         """Errors name the parameter; numeric ranges are re-checked by training."""
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(
-                f"activation={self.activation!r}; choose one of {', '.join(ACTIVATIONS)}."
-            )
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss={self.loss!r}; choose one of {', '.join(LOSSES)}.")
-        if not (isinstance(self.n_steps, str) and self.n_steps == "auto") and (
-            isinstance(self.n_steps, bool)
-            or not isinstance(self.n_steps, numbers.Integral)
-            or self.n_steps < 0
-        ):
-            raise ValueError(f"n_steps={self.n_steps!r}; pass 'auto' or an integer >= 0.")
+        check_name(self.activation, "activation", ACTIVATIONS)
+        check_name(self.loss, "loss", LOSSES)
+        if not (isinstance(self.n_steps, str) and self.n_steps == "auto"):
+            check_count(self.n_steps, "n_steps", hint="Or pass 'auto'.")
         frac = self.phase2_fraction
         if isinstance(frac, bool) or not isinstance(frac, numbers.Real) or not 0 < frac < 1:
             raise ValueError(

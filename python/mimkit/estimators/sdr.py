@@ -18,7 +18,6 @@ their subspaces agree with statsmodels to round-off:
 
 from __future__ import annotations
 
-import numbers
 from typing import Optional
 
 import numpy as np
@@ -27,8 +26,10 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .. import core
+from .._validation import check_count, check_name
 from ..links import get_link
-from ..spectral import CENTERINGS, METHODS, WHICH, _fix_signs, spectral_subspace
+from ..options import CENTERINGS, EIGEN_METHODS, EIGEN_WHICH
+from ..spectral import orient_signs, spectral_subspace
 
 #: Smallest Cholesky pivot of the covariance, relative to the largest, accepted for whitening
 #: (a condition number of the covariance up to 1e12).
@@ -43,14 +44,19 @@ class _SDRBase(TransformerMixin, BaseEstimator):
         tags.target_tags.required = True
         return tags
 
+    def _check_params(self) -> None:
+        """Check the parameters that need no data (before the data is looked at)."""
+        if self.n_directions is not None:
+            check_count(self.n_directions, "n_directions", minimum=1)
+        if getattr(self, "n_slices", None) is not None:
+            check_count(self.n_slices, "n_slices", minimum=1)
+
     def _check_n_directions(self, d: int) -> int:
         k = self.n_directions
         if k is None:
             return d
-        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 1 <= k <= d:
-            raise ValueError(
-                f"n_directions must be None or an integer in [1, n_features={d}], got {k!r}."
-            )
+        if k > d:
+            raise ValueError(f"n_directions = {k} exceeds n_features = {d}; pass at most {d}.")
         return int(k)
 
     def fit(self, X, y):
@@ -64,13 +70,14 @@ class _SDRBase(TransformerMixin, BaseEstimator):
         -------
         self
         """
+        self._check_params()
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
         if X.shape[0] < 2:
             raise ValueError(f"n_samples = {X.shape[0]}; at least 2 samples are needed.")
         k = self._check_n_directions(X.shape[1])
         vecs, vals, mean = self._directions(X, np.asarray(y, dtype=np.float64), k)
         vecs = vecs / np.linalg.norm(vecs, axis=0)
-        self.directions_ = _fix_signs(vecs).T
+        self.directions_ = orient_signs(vecs).T
         self.eigenvalues_ = vals
         self.mean_ = mean
         return self
@@ -113,9 +120,7 @@ def _unwhiten(vecs: np.ndarray, L: Optional[np.ndarray]) -> np.ndarray:
     return vecs if L is None else scipy.linalg.solve_triangular(L.T, vecs, lower=False)
 
 
-def _slices(y: np.ndarray, n_slices, n: int) -> list:
-    if isinstance(n_slices, bool) or not isinstance(n_slices, numbers.Integral) or n_slices < 1:
-        raise ValueError(f"n_slices must be a positive integer, got {n_slices!r}.")
+def _slices(y: np.ndarray, n_slices: int, n: int) -> list:
     if n_slices > n:
         raise ValueError(f"n_slices = {n_slices} exceeds n_samples = {n}.")
     return np.array_split(np.argsort(y), n_slices)
@@ -203,7 +208,8 @@ class SIR(_SDRBase):
 
 
 class SAVE(_SDRBase):
-    """Sliced average variance estimation (Cook), as statsmodels ``SlicedAverageVarianceEstimation``.
+    """Sliced average variance estimation (Cook), as statsmodels
+    ``SlicedAverageVarianceEstimation``.
 
     Eigenvectors of ``sum_h (n_h / n) (I - V_h)^2`` with ``V_h`` the covariance (ddof 1) of the
     whitened X in slice h; ``bias_correction=True`` is the CSAVE matrix of Li & Zhu (2007)
@@ -324,15 +330,15 @@ class SpectralEstimator(_SDRBase):
             return min(get_link(self.link, self.r).r, d)
         return super()._check_n_directions(d)
 
+    def _check_params(self) -> None:
+        super()._check_params()
+        if self.center is not None:
+            check_name(self.center, "center", CENTERINGS)
+        if self.which is not None:
+            check_name(self.which, "which", EIGEN_WHICH)
+        check_name(self.method, "method", EIGEN_METHODS)
+
     def _directions(self, X, y, k):
-        if self.center is not None and self.center not in CENTERINGS:
-            raise ValueError(
-                f"unknown center {self.center!r}; choose one of {', '.join(CENTERINGS)}."
-            )
-        if self.which is not None and self.which not in WHICH:
-            raise ValueError(f"unknown which {self.which!r}; choose one of {', '.join(WHICH)}.")
-        if self.method not in METHODS:
-            raise ValueError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}.")
         if self.whiten:
             Xc, mean, L = _whitener(X, 0, True)
             Z = np.ascontiguousarray(_white(Xc, L))

@@ -21,6 +21,8 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from .._validation import check_count
+
 
 def _canonical(value: Any, name: str) -> Any:
     """Return ``value`` as a plain JSON scalar (numpy scalars become Python ones).
@@ -129,14 +131,8 @@ class Grid:
         overlap = sorted(set(swept) & set(fixed))
         if overlap:
             raise ValueError(f"parameters {overlap} are both swept and fixed")
-        if isinstance(seeds, bool) or not isinstance(seeds, numbers.Integral) or seeds < 1:
-            raise ValueError(f"seeds must be a positive integer, got {seeds!r}")
-        if (
-            isinstance(base_seed, bool)
-            or not isinstance(base_seed, numbers.Integral)
-            or base_seed < 0
-        ):
-            raise ValueError(f"base_seed must be a non-negative integer, got {base_seed!r}")
+        check_count(seeds, "seeds", minimum=1)
+        check_count(base_seed, "base_seed")
         self.swept: dict[str, list] = {}
         for name, values in swept.items():
             if isinstance(values, np.ndarray):
