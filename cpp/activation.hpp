@@ -1,5 +1,5 @@
-// Activations sigma and sigma' (SPEC 2). The choice is an enum switched once per chunk,
-// outside the elementwise loops.
+// Activations sigma and sigma' (docs/theory.md, "The network"). The choice is an enum switched
+// once per chunk, outside the elementwise loops.
 #pragma once
 
 #include <Eigen/Core>

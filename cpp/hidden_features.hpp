@@ -1,5 +1,6 @@
 // Hidden features H = sigma(X V^T + b) of the network, and phase 2's sufficient statistics of
-// (H, y) accumulated chunk by chunk (SPEC 4), so the n x m feature matrix is never held:
+// (H, y) accumulated chunk by chunk (docs/theory.md, "Phase 2"), so the n x m feature matrix
+// is never held:
 //   sum_i h_i,   H^T H,   H^T y          (float64 whatever the dtype of X)
 // Per chunk: Z_c = X_c V^T (GEMM in X's dtype), sigma row by row, then a rank update of the
 // thread's m x m Gram (SYRK, lower triangle) and its H_c^T y_c. Per-thread sums are reduced

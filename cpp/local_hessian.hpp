@@ -1,5 +1,6 @@
-// The local-Hessian operator S = (1/n) sum_i t_i x_i x_i^T (SPEC 5): a blocked matvec that
-// never forms S, and the explicit S (chunked, lower triangle only) for when d is small.
+// The local-Hessian operator S = (1/n) sum_i t_i x_i x_i^T (docs/theory.md, "Spectral methods"):
+// a blocked matvec that never forms S, and the explicit S (chunked, lower triangle only) for
+// when d is small.
 #pragma once
 
 #include <vector>

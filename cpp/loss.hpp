@@ -1,4 +1,5 @@
-// Losses l(p, y) and dl/dp (SPEC 3). Every loss depends on r = p - y only; l' is 0 at a kink.
+// Losses l(p, y) and dl/dp (docs/theory.md, "Phase 1"). Every loss depends on r = p - y only;
+// l' is 0 at a kink.
 #pragma once
 
 #include <cmath>

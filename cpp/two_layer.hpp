@@ -1,5 +1,5 @@
 // The two-layer network f(x) = sum_j a_j sigma(w_j . x + b_j): fused forward, phase-1 gradient
-// with respect to W, and the phase-1 gradient-descent loop (SPEC 3).
+// with respect to W, and the phase-1 gradient-descent loop (docs/theory.md, "Phase 1").
 //
 // One pass over X per step: for each chunk of rows X_c (kept in cache; read from an array or
 // generated, see row_source.hpp),
@@ -29,7 +29,8 @@
 
 namespace mimkit {
 
-// Largest |w_j . x_i + b_j| at which the phase-1 step counts as linear in W (SPEC 3).
+// Largest |w_j . x_i + b_j| at which the phase-1 step counts as linear in W
+// (docs/theory.md, "Phase 1", scale keeping).
 constexpr double kLinearRegimeMaxPreactivation = 1e-4;
 
 enum class KeepScale { off, on, automatic };

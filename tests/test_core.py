@@ -148,8 +148,8 @@ def test_phase1_run_matches_reference_with_records():
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_phase1_run_is_power_iteration_in_the_linear_regime(dtype):
     """Quadratic activation, squared loss, lr * weight_decay = 1, tiny init: each step maps
-    w_j -> lr a_j S w_j with S = (1/n) sum_i y_i x_i x_i^T (SPEC 3), so W_T[j] is parallel to
-    S^T w_j(0)."""
+    w_j -> lr a_j S w_j with S = (1/n) sum_i y_i x_i x_i^T (docs/theory.md, "Phase 1"), so
+    W_T[j] is parallel to S^T w_j(0)."""
     n, d, m, steps = 2000, 20, 4, 12
     rng = np.random.default_rng(5)
     X = rng.standard_normal((n, d))

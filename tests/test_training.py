@@ -42,8 +42,9 @@ def test_offset_zeroes_mean_loss_derivative(loss):
 
 
 def test_phase1_is_power_iteration_on_local_hessian():
-    # With lr * weight_decay = 1 and a tiny init, each step is w <- lr a_j S_T w (SPEC 3): unit
-    # directions after T steps equal those of S_T^T w_0, up to O(init^2) ~ 1e-12 corrections.
+    # With lr * weight_decay = 1 and a tiny init, each step is w <- lr a_j S_T w
+    # (docs/theory.md, "Phase 1"): unit directions after T steps equal those of S_T^T w_0, up to
+    # O(init^2) ~ 1e-12 corrections.
     X, y = MultiIndexModel(20, "z1z2", random_state=3).sample(400)
     p1 = run_phase1(X, y, n_hidden=4, n_steps=5, random_state=4)
     assert p1.result.keep_scale

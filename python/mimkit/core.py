@@ -166,9 +166,9 @@ def phase1_run(
         Store ``W_t @ record_basis`` (e.g. the true ``U.T``) instead of the full weights.
     keep_scale : bool or 'auto'
         Rescale W globally back to ``||W0||_F`` after each step. In the linear regime this is
-        exactly a change of initial scale (SPEC 3) and prevents overflow / underflow over long
-        runs. True requires ``max |X W0^T + b| < 1e-4`` at step 0 (ValueError otherwise);
-        'auto' turns it on exactly when that holds.
+        exactly a change of initial scale (docs/theory.md, "Phase 1") and prevents overflow /
+        underflow over long runs. True requires ``max |X W0^T + b| < 1e-4`` at step 0
+        (ValueError otherwise); 'auto' turns it on exactly when that holds.
     progress : callable(step), optional
         Called after each step with the number of steps done (progress bars).
     on_divergence : {'raise', 'warn'}

@@ -1,4 +1,7 @@
-"""Gaussian multi-index models ``y = g(U x) + noise`` with ``x ~ N(0, I_d)`` (SPEC 1)."""
+"""Gaussian multi-index models ``y = g(U x) + noise`` with ``x ~ N(0, I_d)``.
+
+Definitions: docs/theory.md, "The model".
+"""
 
 from __future__ import annotations
 

@@ -1,16 +1,17 @@
-"""The link library: functions ``g: R^r -> R`` of a Gaussian multi-index model (SPEC 1).
+"""The link library: functions ``g: R^r -> R`` of a Gaussian multi-index model.
 
 A link is a library name (see :data:`LINKS`), a :class:`Link`, or any vectorised Python
 callable on an ``(n, r)`` array returning ``(n,)``; :func:`get_link` turns all three into a
 :class:`Link`.
 
-``theory_covers`` marks the links the layer-wise theory applies to. Small-init phase 1 with
-``sigma'(0) = 0`` is power iteration on the local Hessian ``E[T(y) (z z^T - I)]`` (SPEC 3), so
-the theory needs (i) no linear Hermite component (``E[g(z) z] = 0``: a linear part is invisible
-to phase 1, and the theory's expansion assumes it vanishes) and (ii) some label preprocessing
-``T`` for which that Hessian has rank ``r`` on the index subspace (generative exponent 2).
-For ``z1*z2*z3`` (ii) needs an *even* ``T`` (e.g. ``|y|``): every odd ``T`` (squared, l1,
-Huber losses) gives a zero Hessian by the symmetry ``z1 -> -z1``.
+``theory_covers`` marks the links the layer-wise theory applies to (docs/theory.md, "The model").
+Small-init phase 1 with ``sigma'(0) = 0`` is power iteration on the local Hessian
+``E[T(y) (z z^T - I)]`` (docs/theory.md, "Phase 1"), so the theory needs (i) no linear Hermite
+component (``E[g(z) z] = 0``: a linear part is invisible to phase 1, and the theory's expansion
+assumes it vanishes) and (ii) some label preprocessing ``T`` for which that Hessian has rank
+``r`` on the index subspace (generative exponent 2). For ``z1*z2*z3`` (ii) needs an *even*
+``T`` (e.g. ``|y|``): every odd ``T`` (squared, l1, Huber losses) gives a zero Hessian by the
+symmetry ``z1 -> -z1``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""How well a subspace, a set of neurons or a predictor recovers a multi-index model (SPEC 6).
+"""How well a subspace, a set of neurons or a predictor recovers a multi-index model.
+
+Definitions: docs/theory.md, "Metrics".
 
 Subspaces are given as the row space of a ``(k, d)`` matrix; rows need not be orthonormal
 (they are orthonormalised here) unless a function says otherwise.

@@ -1,4 +1,7 @@
-"""The two-layer network ``f(x) = c + sum_j a_j sigma(w_j . x + b_j)`` (SPEC 2)."""
+"""The two-layer network ``f(x) = c + sum_j a_j sigma(w_j . x + b_j)``.
+
+Definitions: docs/theory.md, "The network".
+"""
 
 from __future__ import annotations
 
@@ -70,7 +73,7 @@ def symmetric_init(
     rng: np.random.Generator,
     dtype=np.float64,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Symmetric small initialisation (SPEC 2), so that ``f == 0`` at the start.
+    """Symmetric small initialisation (docs/theory.md, "The network"): ``f == 0`` at the start.
 
     Neurons come in pairs ``(2k, 2k+1)`` with the same ``w`` and ``b = 0`` and opposite
     ``a = +-outer_scale``; ``w = init_scale * (uniform on the unit sphere)``, so for

@@ -1,4 +1,6 @@
-"""Label preprocessings ``T(y)`` for spectral methods, and the optimal one (SPEC 3 and 5).
+"""Label preprocessings ``T(y)`` for spectral methods, and the optimal one.
+
+Theory: docs/theory.md, "Phase 1" (losses as preprocessings) and "Spectral methods".
 
 A spectral method builds ``S = (1/n) sum_i T(y_i) x_i x_i^T`` from a scalar weight per label.
 The network's phase 1 builds the same matrix with ``T(y) = -loss'(c, y)``, so every loss is a
@@ -143,7 +145,9 @@ def apply_preprocessing(preprocessing: Preprocessing, y: np.ndarray) -> np.ndarr
 
 
 def loss_location(loss: str, y: np.ndarray, huber_delta: float = 1.0) -> float:
-    """The loss's own location estimate ``c`` of y (SPEC 3): mean, median or Huber location.
+    """The loss's own location estimate ``c`` of y: mean, median or Huber location.
+
+    Why the network needs it: docs/theory.md, "Phase 1".
 
     For Huber, ``c`` solves ``sum_i clip(y_i - c, -delta, delta) = 0``.
     """

@@ -1,11 +1,14 @@
-"""Spectral methods on the local Hessian ``S = (1/n) sum_i t_i x_i x_i^T - s I`` (SPEC 5).
+"""Spectral methods on the local Hessian ``S = (1/n) sum_i t_i x_i x_i^T - s I``.
+
+Theory: docs/theory.md, "Spectral methods".
 
 ``t_i`` are label weights ``T(y_i)`` from a preprocessing (a name, a callable or the optimal
 one, :mod:`mimkit.preprocessing`). ``center`` fixes how the trivial identity component of
 ``E[T(y) x x^T] = E[T] I + U^T E[T (z z^T - I)] U`` is removed:
 
-* ``"mean"`` (default for names and callables): ``t = T(y) - mean T(y)``, ``s = 0``. This is the
-  network's phase-1 matrix (the output offset ``c`` centres ``loss'``, SPEC 3) and pHd's.
+* ``"mean"`` (default for names and callables): ``t = T(y) - mean T(y)``, ``s = 0``: mean-zero
+  weights, as in the network's phase-1 matrix (its offset ``c`` makes ``sum_i loss'(c, y_i)``
+  zero; docs/theory.md, "Phase 1") and pHd's.
 * ``"identity"``: ``t = T(y)``, ``s = mean T(y)``, i.e. ``(1/n) sum T(y_i) (x_i x_i^T - I)``.
   Same eigenvectors as ``"none"``; only the eigenvalues move, which matters for ranking by |lambda|.
 * ``"none"`` (default for ``"optimal"``): ``t = T(y)``, ``s = 0``. The optimal ``T* = 1 - 1/(1 +
@@ -245,9 +248,10 @@ def power_iteration(
 ) -> PowerIterationResult:
     """Fixed-step (early-stopped) power iteration ``V <- identity_weight * V + S V diag(scale)``.
 
-    With ``identity_weight = 1 - lr * weight_decay`` and ``scale = -lr * a`` this is exactly the
-    linearised phase-1 step of the network (SPEC 3), neuron by neuron; the defaults are plain
-    power iteration on S, which favours the largest |eigenvalues|.
+    With ``identity_weight = 1 - lr * weight_decay`` and ``scale = -lr * a`` on S built from
+    ``loss'(c, y)`` (``scale = lr * a`` on S built from ``T(y) = -loss'(c, y)``) this is exactly
+    the linearised phase-1 step of the network (docs/theory.md, "Phase 1"), neuron by neuron;
+    the defaults are plain power iteration on S, which favours the largest |eigenvalues|.
 
     Parameters
     ----------

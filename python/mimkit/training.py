@@ -1,4 +1,4 @@
-"""Layer-wise training of the two-layer network (SPEC 3 and 4).
+"""Layer-wise training of the two-layer network (docs/theory.md, "Phase 1" and "Phase 2").
 
 Phase 1 trains the inner weights W on D1 by full-batch GD with weight decay through
 :func:`mimkit.core.phase1_run` (a and b frozen). Phase 2 keeps only the directions
@@ -60,7 +60,8 @@ def default_n_steps(d: int) -> int:
     step multiplies the signal-to-bulk ratio by ``|lambda_signal| / bulk edge``, which is
     >= 1.5 for the library links at ``n1 / d >= 8`` with the Huber loss. Amplifying by
     ``sqrt(d)`` therefore takes ``ln d / (2 ln 1.5)`` steps; many more let neurons collapse
-    onto the leading eigenvector when the signal eigenvalues differ (SPEC 3).
+    onto the leading eigenvector when the signal eigenvalues differ
+    (docs/theory.md, "Finite d and finite T1").
     """
     return max(1, math.ceil(math.log(max(d, 2)) / (2.0 * math.log(1.5))))
 

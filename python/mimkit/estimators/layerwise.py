@@ -1,4 +1,7 @@
-"""scikit-learn regressor: a two-layer network trained layer by layer (SPEC 2-4)."""
+"""scikit-learn regressor: a two-layer network trained layer by layer.
+
+Theory: docs/theory.md, "The network", "Phase 1" and "Phase 2".
+"""
 
 from __future__ import annotations
 

@@ -274,7 +274,7 @@ class SAVE(_SDRBase):
 
 
 class SpectralEstimator(_SDRBase):
-    """The preprocessed spectral method (SPEC 5) as a transformer.
+    """The preprocessed spectral method (docs/theory.md, "Spectral methods") as a transformer.
 
     Top eigenvectors of ``S = (1/n) sum T(y_i) x_i x_i^T`` (centred as ``center`` says) via
     :func:`mimkit.spectral.spectral_subspace`.

@@ -1,4 +1,4 @@
-"""The shipped experiments (SPEC 7), one module each, by command-line name."""
+"""The shipped experiments (docs/experiments/README.md), one module each, by command-line name."""
 
 from __future__ import annotations
 

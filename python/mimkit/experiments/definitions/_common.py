@@ -18,7 +18,8 @@ from ...training import neuron_subspace, run_phase2
 
 #: Links the experiments add to the library by name (parameters must be plain strings).
 #: ``he2_unequal`` has two same-sign local-Hessian eigenvalues of different size, so phase 1
-#: run for too long collapses every neuron onto z1 (SPEC 3): the stopping-time window.
+#: run for too long collapses every neuron onto z1: the stopping-time window
+#: (docs/theory.md, "Finite d and finite T1").
 EXTRA_LINKS: dict[str, Link] = {
     "he2_unequal": Link(
         "he2_unequal",
@@ -29,7 +30,8 @@ EXTRA_LINKS: dict[str, Link] = {
         lambda z: (z[:, 0] ** 2 - 1.0) + 0.7 * (z[:, 1] ** 2 - 1.0),
     ),
 }
-#: Network losses; "optimal" is the squared loss on the optimal preprocessing T*(y) (SPEC 5).
+#: Network losses; "optimal" is the squared loss on the optimal preprocessing T*(y)
+#: (docs/theory.md, "Spectral methods").
 NETWORK_LOSSES = ("squared", "absolute", "huber", "optimal")
 #: Monte Carlo seed of every theory line, so that plots are reproducible.
 THEORY_SEED = 12345

@@ -1,4 +1,6 @@
-"""Experiment 5: phase-1 gradient descent tracks power iteration on S, step by step (SPEC 7.5).
+"""Experiment 5: phase-1 gradient descent tracks power iteration on S, step by step.
+
+Results and command: docs/experiments/gd-vs-power.md; theory: docs/theory.md, "Phase 1".
 
 From the same initial weights, the network's full-batch GD and the linearised recursion
 ``v_j <- (1 - eta1 beta1) v_j - eta1 a_j S v_j`` (:func:`mimkit.spectral.power_iteration`,

@@ -1,4 +1,4 @@
-"""Experiment 3: a small learning rate stalls phase 1 (SPEC 7.3).
+"""Experiment 3: a small learning rate stalls phase 1 (docs/experiments/learning-rate.md).
 
 With weight decay beta1 fixed and ``eta1 * beta1 < 1``, each step is
 ``w <- (1 - eta1 beta1) w - eta1 a S w``: the identity term dominates as eta1 shrinks, the

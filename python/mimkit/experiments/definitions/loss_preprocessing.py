@@ -1,4 +1,6 @@
-"""Experiment 4: the loss is a preprocessing of the labels (SPEC 7.4).
+"""Experiment 4: the loss is a preprocessing of the labels.
+
+Results and command: docs/experiments/loss-preprocessing.md.
 
 Squared, l1, Huber and the squared loss on the optimal ``T*(y)``: only ``T(y) = -loss'(c, y)``
 enters the local Hessian, so each loss recovers the subspace from its own threshold, drawn

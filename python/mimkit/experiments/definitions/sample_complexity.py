@@ -1,4 +1,4 @@
-"""Experiment 1: sample complexity is linear in d (SPEC 7.1).
+"""Experiment 1: sample complexity is linear in d (docs/experiments/sample-complexity.md).
 
 Recovery and test error against ``alpha = n1 / d`` for several d: the curves collapse onto one,
 and recovery starts where the theory's weak-recovery threshold ``alpha_c`` of the loss's

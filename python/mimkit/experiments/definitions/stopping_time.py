@@ -1,4 +1,4 @@
-"""Experiment 2: the stopping-time window (SPEC 7.2).
+"""Experiment 2: the stopping-time window (docs/experiments/stopping-time.md).
 
 One phase-1 trajectory per point, recorded at a fixed list of steps (``record_steps``), serves
 every stopping time T1: each recorded W_t gets the recovery metrics and its own phase 2. Too few
