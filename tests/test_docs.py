@@ -8,7 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 THEORY = ROOT / "docs" / "theory.md"
-#: Trees whose text files are scanned (the package, the core, the tests, the benchmarks).
+#: What is scanned: the package, the core, the tests, the benchmarks and the documentation.
 SCANNED = ("python/mimkit", "cpp", "tests", "bench", "README.md", "docs")
 TEXT_SUFFIXES = {".py", ".pyi", ".hpp", ".cpp", ".h", ".md", ".txt", ".toml", ".cfg"}
 
