@@ -1,4 +1,6 @@
-r"""Asymptotic weak-recovery thresholds of preprocessed spectral methods (SPEC 5).
+r"""Asymptotic weak-recovery thresholds of preprocessed spectral methods.
+
+Derivation: docs/theory.md, section "Thresholds".
 
 Setting: ``x ~ N(0, I_d)``, ``z = U x``, labels ``y = g(z) + noise``, weights ``t = T(y)``
 (centred or not, exactly as :mod:`mimkit.spectral` does), ``D = (1/n) sum_i t_i x_i x_i^T``,
@@ -43,25 +45,25 @@ standard errors are by the delta method through the fixed point.
 
 from __future__ import annotations
 
-import numbers
+import hashlib
 from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
 from scipy import optimize
 
-from ._random import RandomState, as_generator
-from ._validation import check_positive_number
-from .links import get_link
-from .preprocessing import (
-    LOSSES,
+from .._random import RandomState, as_generator
+from .._validation import check_count, check_positive_number
+from ..links import get_link
+from ..options import CENTERINGS, LOSSES
+from ..preprocessing import (
     OptimalPreprocessing,
     apply_preprocessing,
+    default_center,
     loss_preprocessing,
     make_preprocessing,
     optimal_preprocessing,
 )
-from .spectral import CENTERINGS, default_center
 
 #: Probe scales for the boundedness check (module docstring).
 _PROBE_SCALES = (8.0, 1.0 / 8.0)
@@ -106,12 +108,6 @@ class ThresholdResult:
         return float(np.min(self.alpha_c))
 
 
-def _check_int(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
-    return int(value)
-
-
 def weak_recovery_threshold(
     link,
     preprocessing="optimal",
@@ -147,7 +143,7 @@ def weak_recovery_threshold(
     """
     link = get_link(link, r)
     noise = check_positive_number(noise, "noise", allow_zero=True)
-    n_samples = _check_int(n_samples, "n_samples", 1000)
+    n_samples = check_count(n_samples, "n_samples", minimum=1000)
     rng = as_generator(random_state)
     if isinstance(preprocessing, str) and preprocessing == "optimal":
         preprocessing = optimal_preprocessing(link, noise=noise, random_state=rng)
@@ -155,22 +151,8 @@ def weak_recovery_threshold(
         center = default_center(preprocessing)
     if center not in CENTERINGS:
         raise ValueError(f"unknown center {center!r}; choose one of {', '.join(CENTERINGS)}.")
-    z = rng.standard_normal((n_samples, link.r))
-    y = _labels(link, z, noise, rng)
-    m = min(n_samples, 20_000)
-    probe_z = np.concatenate([z[:m] * s for s in _PROBE_SCALES])
-    with np.errstate(all="ignore"):
-        probe_y = _labels(link, probe_z, noise, rng, check=False)
-
-    if isinstance(preprocessing, OptimalPreprocessing) and len(preprocessing.groups) > 1:
-        candidates = []
-        for group in preprocessing.groups:
-            prep = preprocessing.with_direction(int(group[0]))
-            found = _candidates(prep, center, z, y, probe_y)
-            candidates += [c for c in found if c[3] == 1][: len(group)]
-    else:
-        candidates = _candidates(preprocessing, center, z, y, probe_y)
-    return _merge(candidates, link.r, center, n_samples)
+    z, y, probe_y = draw_sample(link, noise, n_samples, rng)
+    return thresholds_from_sample(preprocessing, center, z, y, probe_y)
 
 
 def network_threshold(
@@ -183,7 +165,7 @@ def network_threshold(
     n_samples: int = 400_000,
     random_state: RandomState = None,
 ) -> ThresholdResult:
-    """Predicted threshold of the network's phase 1 with ``loss`` (SPEC 3).
+    """Predicted threshold of the network's phase 1 with ``loss`` (docs/theory.md, "Phase 1").
 
     Small-init phase 1 is power iteration on ``S = (1/n) sum loss'(c, y_i) x_i x_i^T`` with the
     offset ``c`` the loss's location estimate of y, so this is :func:`weak_recovery_threshold`
@@ -202,12 +184,44 @@ def network_threshold(
     link = get_link(link, r)
     rng = as_generator(random_state)
     y = _labels(
-        link, rng.standard_normal((_check_int(n_samples, "n_samples", 1000), link.r)), noise, rng
+        link,
+        rng.standard_normal((check_count(n_samples, "n_samples", minimum=1000), link.r)),
+        noise,
+        rng,
     )
     transform, _ = loss_preprocessing(loss, y, huber_delta)
     return weak_recovery_threshold(
         link, transform, center="none", noise=noise, n_samples=n_samples, random_state=rng
     )
+
+
+def draw_sample(link, noise: float, n_samples: int, rng: np.random.Generator):
+    """Monte Carlo sample ``z`` (n_samples, r), labels ``y`` and the boundedness probe's labels."""
+    z = rng.standard_normal((n_samples, link.r))
+    y = _labels(link, z, noise, rng)
+    m = min(n_samples, 20_000)
+    probe_z = np.concatenate([z[:m] * s for s in _PROBE_SCALES])
+    with np.errstate(all="ignore"):
+        probe_y = _labels(link, probe_z, noise, rng, check=False)
+    return z, y, probe_y
+
+
+def thresholds_from_sample(
+    preprocessing, center: str, z, y, probe_y, cache: Optional[dict] = None
+) -> ThresholdResult:
+    """:func:`weak_recovery_threshold` on a given sample (:func:`draw_sample`), T resolved.
+
+    ``cache`` (a dict) keeps :func:`side_functions` for callers that reuse the sample.
+    """
+    if isinstance(preprocessing, OptimalPreprocessing) and len(preprocessing.groups) > 1:
+        candidates = []
+        for group in preprocessing.groups:
+            prep = preprocessing.with_direction(int(group[0]))
+            found = _candidates(prep, center, z, y, probe_y, cache)
+            candidates += [c for c in found if c[3] == 1][: len(group)]
+    else:
+        candidates = _candidates(preprocessing, center, z, y, probe_y, cache)
+    return _merge(candidates, z.shape[1], center, z.shape[0])
 
 
 def _labels(link, z: np.ndarray, noise: float, rng: np.random.Generator, check: bool = True):
@@ -219,8 +233,22 @@ def _labels(link, z: np.ndarray, noise: float, rng: np.random.Generator, check: 
     return y
 
 
-def _candidates(preprocessing, center: str, z, y, probe_y) -> list:
+def _candidates(preprocessing, center: str, z, y, probe_y, cache=None) -> list:
     """(alpha, stderr, direction, side) for every visible spike on both sides."""
+    t, sides, _ = weights_and_sides(preprocessing, center, y, probe_y)
+    out = []
+    for side in sides:
+        out += [(a, se, v, side) for a, se, v in _side_spikes(side * t, z, cache)]
+    return out
+
+
+def weights_and_sides(preprocessing, center: str, y, probe_y) -> tuple[np.ndarray, list, list]:
+    """Centred weights ``t`` (n,), the sides (+1 top, -1 bottom) that can carry a spike, and the
+    unbounded sides.
+
+    A side is dropped when it has no positive weights, constant weights, or is unbounded (the
+    probe's weights exceed the sample's by more than half their spread: module docstring).
+    """
     t = apply_preprocessing(preprocessing, y)
     offset = t.mean() if center == "mean" else 0.0
     t = t - offset
@@ -228,7 +256,7 @@ def _candidates(preprocessing, center: str, z, y, probe_y) -> list:
     with np.errstate(all="ignore"):
         probe_t = np.asarray(fn(probe_y), dtype=np.float64)
     probe_t = probe_t - offset
-    out = []
+    sides, unbounded = [], []
     for side in (1, -1):
         st = side * t
         tau = float(st.max())
@@ -236,33 +264,83 @@ def _candidates(preprocessing, center: str, z, y, probe_y) -> list:
         if spread <= 0:
             spread = tau - float(st.min())
         probe_max = np.max(side * probe_t) if np.isfinite(probe_t).all() else np.inf
-        if tau <= 0 or spread <= 0 or probe_max > tau + 0.5 * spread:
-            continue  # no positive weights, constant weights, or an unbounded side: no spike
-        out += [(a, se, v, side) for a, se, v in _side_spikes(st, z)]
-    return out
+        if probe_max > tau + 0.5 * spread:
+            unbounded.append(side)
+        elif tau > 0 and spread > 0:
+            sides.append(side)
+    return t, sides, unbounded
 
 
-def _side_spikes(t: np.ndarray, z: np.ndarray) -> list:
-    """Spikes at the top of D for bounded weights t with sup t > 0 (module docstring)."""
+class SideMoments:
+    """Monte Carlo expectations of one side's weights at many ``lambda > tau = max t`` at once.
+
+    Parameters
+    ----------
+    t : (N,) weights (the side's sign applied).
+    z : (N, r) Monte Carlo directions.
+    """
+
+    #: Lambdas per pass: bounds the (N, chunk) temporary of the weights.
+    _CHUNK = 8
+
+    def __init__(self, t: np.ndarray, z: np.ndarray):
+        self.t, self.z = t, z
+        self.N, self.r = z.shape
+        self.tau = float(t.max())
+        self._rows, self._cols = np.triu_indices(self.r)
+        # z_i z_i^T - I once, upper triangle: F is one (L, N) x (N, r(r+1)/2) product.
+        self._pairs = z[:, self._rows] * z[:, self._cols] - (self._rows == self._cols)
+
+    def F(self, lams, power: int = 1) -> np.ndarray:
+        """``E[t (z z^T - I) / (lambda - t)^power]``, shape (L, r, r)."""
+        lams = np.atleast_1d(np.asarray(lams, dtype=np.float64))
+        flat = np.concatenate(
+            [
+                (self.t[:, None] / (c[None, :] - self.t[:, None]) ** power).T @ self._pairs
+                for c in np.array_split(lams, max(1, -(-lams.size // self._CHUNK)))
+            ]
+        )
+        out = np.empty((lams.size, self.r, self.r))
+        out[:, self._rows, self._cols] = flat / self.N
+        out[:, self._cols, self._rows] = flat / self.N
+        return out
+
+    def H(self, lams, power: int = 2, degree: int = 2) -> np.ndarray:
+        """``E[t^degree / (lambda - t)^power]``, shape (L,)."""
+        lams = np.atleast_1d(np.asarray(lams, dtype=np.float64))
+        td = self.t[:, None] ** degree
+        return np.concatenate(
+            [
+                np.mean(td / (c[None, :] - self.t[:, None]) ** power, axis=0)
+                for c in np.array_split(lams, max(1, -(-lams.size // self._CHUNK)))
+            ]
+        )
+
+
+def side_functions(t: np.ndarray, z: np.ndarray, cache: Optional[dict] = None):
+    """The side's moments, a grid above ``tau = max t``, F and H on it, and the visible count.
+
+    Returns ``(moments, grid, mus, hs, n_visible)`` with ``moments`` a :class:`SideMoments`,
+    ``mus`` (G, r) the eigenvalues of ``F(lambda) = E[t (z z^T - I) / (lambda - t)]`` on the
+    grid, descending, ``hs`` (G,) ``H = E[t^2 / (lambda - t)^2]`` on the grid, and ``n_visible``
+    the number of eigen-directions with a significantly positive signal ``E[t ((v.z)^2 - 1)]``
+    (module docstring). ``cache``: a dict to reuse results for the same (t, z).
+    """
+    key = (hashlib.blake2b(t.tobytes(), digest_size=16).digest(), id(z))
+    if cache is not None and key in cache:
+        return cache[key]
     N, r = z.shape
-    tau = float(t.max())
-    eye = np.eye(r)
-
-    def F(lam):
-        w = t / (lam - t)
-        return (z * w[:, None]).T @ z / N - w.mean() * eye
-
-    def H(lam):
-        return float(np.mean((t / (lam - t)) ** 2))
+    moments = SideMoments(t, z)
+    tau = moments.tau
 
     # F - H ~ mu_k(lambda F) / lambda - E[t^2] / lambda^2 changes sign for the last time well
     # below lambda = 1e6 tau unless alpha_c would exceed ~1e10: the grid reaches that far.
     grid = tau + tau * np.geomspace(1e-9, 1e6, _GRID_POINTS)
-    mus = np.array([np.linalg.eigvalsh(F(lam))[::-1] for lam in grid])  # (G, r)
-    hs = np.array([H(lam) for lam in grid])
+    mus = np.linalg.eigvalsh(moments.F(grid))[:, ::-1]  # (G, r)
+    hs = moments.H(grid)
     # Visible: a significantly positive k-th eigenvalue of F at the far end of the grid (its
     # weights t / (lambda - t) are bounded, so the standard error is reliable).
-    far_vals, far_vecs = np.linalg.eigh(F(grid[-1]))
+    far_vals, far_vecs = np.linalg.eigh(moments.F(grid[-1])[0])
     far_vals, far_vecs = far_vals[::-1], far_vecs[:, ::-1]
     w_far = t / (grid[-1] - t)
     n_visible = 0
@@ -271,6 +349,23 @@ def _side_spikes(t: np.ndarray, z: np.ndarray) -> list:
         if far_vals[k] <= _VISIBLE_SE * a.std() / np.sqrt(N) or mus[-1, k] <= hs[-1]:
             break
         n_visible += 1
+    out = (moments, grid, mus, hs, n_visible)
+    if cache is not None:
+        cache[key] = out
+    return out
+
+
+def _side_spikes(t: np.ndarray, z: np.ndarray, cache: Optional[dict] = None) -> list:
+    """Spikes at the top of D for bounded weights t with sup t > 0 (module docstring)."""
+    moments, grid, mus, hs, n_visible = side_functions(t, z, cache)
+    tau = moments.tau
+
+    def F(lam):
+        return moments.F(lam)[0]
+
+    def H(lam):
+        return float(moments.H(lam)[0])
+
     spikes = []
     for k in range(n_visible):
         K = mus[:, k] - hs
@@ -280,7 +375,7 @@ def _side_spikes(t: np.ndarray, z: np.ndarray) -> list:
         else:
             j = below[-1]
             lam_c = optimize.brentq(
-                lambda lam: np.linalg.eigvalsh(F(lam))[::-1][k] - H(lam),
+                lambda lam, k=k: np.linalg.eigvalsh(F(lam))[::-1][k] - H(lam),
                 grid[j],
                 grid[j + 1],
                 xtol=1e-14 * tau,
