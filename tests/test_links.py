@@ -69,7 +69,7 @@ def test_errors():
         get_link("z1z3")
     with pytest.raises(ValueError, match="r = 2"):
         get_link("z1z2", r=3)
-    with pytest.raises(ValueError, match="r must be a positive integer"):
+    with pytest.raises(ValueError, match="r must be an integer >= 1"):
         get_link("he2_sum", r=0)
     with pytest.raises(TypeError):
         get_link(3.0)

@@ -140,9 +140,9 @@ def test_rows_are_philox_and_the_normal_quantile(d, row_begin, seed):
 
 def test_label_noise_is_its_own_philox_stream():
     for seed, row_begin in [(99, 0), (2**63 + 5, 2**32 - 100)]:
-        spec = native.GaussianRows(seed, row_begin, 300, 4)
+        address = native.RowAddress(seed, row_begin, 300, 4)
         want = reference_noise(seed, np.arange(300, dtype=np.uint64) + np.uint64(row_begin))
-        got = native.gaussian_noise(spec)
+        got = native.gaussian_noise(address)
         assert got.shape == (300,) and np.all(np.abs(got - want) <= QUANTILE_RTOL * np.abs(want))
 
 
@@ -278,10 +278,10 @@ def test_rows_are_standard_normal():
 
 def test_label_noise_is_standard_normal_and_independent_of_the_rows():
     n = 200_000
-    spec = native.GaussianRows(31337, 0, n, 1)
-    xi = native.gaussian_noise(spec)
+    address = native.RowAddress(31337, 0, n, 1)
+    xi = native.gaussian_noise(address)
     x0 = np.empty((n, 1))
-    native.gaussian_rows(spec, x0, 0)  # counter (0, row, 0) vs the noise's (0, row, 1)
+    native.gaussian_rows(address, x0, 0)  # counter (0, row, 0) vs the noise's (0, row, 1)
     assert abs(xi.mean()) < 5 / np.sqrt(n)
     assert abs(np.mean(xi**2) - 1) < 5 * np.sqrt(2 / n)
     assert abs(np.mean(xi * x0[:, 0])) < 5 / np.sqrt(n)
@@ -462,9 +462,9 @@ def test_reference_and_local_hessian_reject_a_stream():
 
 def test_bad_stream_inputs_raise_clear_errors():
     m = model(5)
-    with pytest.raises(ValueError, match="n must be a positive integer"):
+    with pytest.raises(ValueError, match="n must be an integer >= 1"):
         StreamedData(m, 0, 1)
-    with pytest.raises(ValueError, match="n must be a positive integer"):
+    with pytest.raises(ValueError, match="n must be an integer >= 1"):
         m.stream(0)
     with pytest.raises(TypeError, match="dtype must be float32 or float64"):
         StreamedData(m, 10, 1, dtype=int)
@@ -508,9 +508,9 @@ def test_bad_stream_inputs_raise_clear_errors():
 
 def test_label_noise_of_a_row_does_not_depend_on_the_range_it_is_made_in():
     seed = 777
-    full = native.gaussian_noise(native.GaussianRows(seed, 0, 1000, 1))
+    full = native.gaussian_noise(native.RowAddress(seed, 0, 1000, 1))
     for begin, count in [(0, 13), (3, 500), (5, 995), (128, 7)]:
-        part = native.gaussian_noise(native.GaussianRows(seed, begin, count, 1))
+        part = native.gaussian_noise(native.RowAddress(seed, begin, count, 1))
         np.testing.assert_array_equal(part, full[begin : begin + count])
 
 
@@ -530,9 +530,9 @@ def test_library_link_labels_made_in_the_core_equal_the_link_of_the_projection(n
     mod = MultiIndexModel(23, name, noise=0.2, random_state=3)
     data = StreamedData(mod, 2000, 5, dtype)
     assert mod.link.in_core
-    spec = data.native_spec()
-    z = native.project_rows(spec, mod.U.astype(dtype), 0, 0).astype(np.float64)
-    want = mod.link(z) + 0.2 * native.gaussian_noise(spec)
+    address = data.row_address()
+    z = native.project_rows(address, mod.U.astype(dtype), 0, 0).astype(np.float64)
+    want = mod.link(z) + 0.2 * native.gaussian_noise(address)
     np.testing.assert_allclose(data.labels, want, rtol=1e-14, atol=1e-14)
 
 

@@ -65,7 +65,7 @@ class Phase1RunSettings:
         self.on_divergence = check_name(on_divergence, "on_divergence", ON_DIVERGENCE)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Phase1Result:
     """Outcome of ``phase1_run``.
 

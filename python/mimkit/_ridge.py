@@ -17,7 +17,7 @@ import numpy as np
 _GCV_GRID = 10.0 ** np.linspace(-8.0, 2.0, 41)
 
 
-@dataclass
+@dataclass(eq=False)
 class GramStats:
     """Centred sufficient statistics of (H, y): ``G = H_c^T H_c``, ``q = H_c^T y_c``."""
 

@@ -6,23 +6,16 @@ Each subcommand is added by a small ``_add_*`` function that sets ``func(args) -
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
-import time
+from dataclasses import fields
 from typing import Optional, Sequence
 
-import numpy as np
-
-from . import metrics
-from ._random import as_generator
-from .data import MultiIndexModel
 from .experiments.cli import add_subcommands as add_experiment_subcommands
 from .links import LINKS
 from .options import ACTIVATIONS, LOSSES, PREPROCESSINGS
-from .preprocessing import loss_preprocessing, make_preprocessing
-from .spectral import spectral_subspace
-from .training import default_n_steps, neuron_subspace, run_phase2, train_layerwise
+from .run_report import format_report
+from .run_workflow import RunSettings, run_problem
 
 
 def _add_run(subparsers) -> None:
@@ -143,260 +136,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    settings = RunSettings(
+        **{f.name: getattr(args, f.name) for f in fields(RunSettings) if f.name != "baselines"},
+        baselines=not args.no_baseline,
+    )
     try:
-        report = run_report(args)
+        report = run_problem(settings)
     except (ValueError, TypeError, FloatingPointError, MemoryError) as err:
         print(f"mimkit run: error: {err}", file=sys.stderr)
         return 2
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     return 0
-
-
-def _sizes(args: argparse.Namespace) -> tuple[int, int]:
-    for name in ("d", "n_test", "width"):
-        if getattr(args, name) < 1:
-            raise ValueError(f"--{name.replace('_', '-')} must be a positive integer.")
-    if args.width % 2:
-        raise ValueError(
-            f"--width must be even: n_hidden must be an even integer (neurons come "
-            f"in symmetric pairs), got {args.width}; e.g. 64."
-        )
-    if args.n_test < 2:
-        raise ValueError("--n-test must be an integer >= 2 (the test error divides by Var(y)).")
-    alpha2 = args.alpha if args.alpha2 is None else args.alpha2
-    if not (0 < args.alpha < np.inf and 0 < alpha2 < np.inf):
-        raise ValueError(
-            "--alpha and --alpha2 must be positive and finite (samples per dimension)."
-        )
-    return max(2, round(args.alpha * args.d)), max(2, round(alpha2 * args.d))
-
-
-def _peak_memory_bytes() -> int:
-    """Peak resident memory of this process so far (Linux reports ru_maxrss in KiB)."""
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
-def _sample(args: argparse.Namespace, model: MultiIndexModel, sizes, dtype, rng):
-    """(X, y) per size: arrays, or streams (y = None) whose labels are computed here once."""
-    if not args.stream:
-        return [model.sample(n, dtype) for n in sizes]
-    streams = [model.stream(n, dtype, random_state=rng) for n in sizes]
-    for stream in streams:
-        stream.labels  # the label pass: one pass over the rows
-    return [(stream, None) for stream in streams]
-
-
-@contextlib.contextmanager
-def _dask_client(address: Optional[str]):
-    """A dask.distributed Client for ``address`` ('local': a LocalCluster here), or None."""
-    if address is None:
-        yield None
-        return
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError as err:
-        raise ValueError("--dask needs dask.distributed: pip install 'mimkit[dask]'.") from err
-    if address == "local":
-        with (
-            LocalCluster(
-                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-            ) as cluster,
-            Client(cluster) as client,
-        ):
-            yield client
-    else:
-        with Client(address) as client:
-            yield client
-
-
-def run_report(args: argparse.Namespace) -> dict:
-    """Sample, train, evaluate; the report as a JSON-ready dict."""
-    if args.dask and not args.stream:
-        raise ValueError(
-            "--dask needs --stream: the workers make their own rows of a streamed "
-            "data set (an in-memory array would be shipped over the network)."
-        )
-    n1, n2 = _sizes(args)
-    dtype = np.dtype(args.dtype or ("float32" if args.stream else "float64"))
-    rng = as_generator(args.seed)
-    model = MultiIndexModel(args.d, args.link, r=args.r, noise=args.noise, random_state=rng)
-    start = time.perf_counter()
-    (X1, y1), (X2, y2), (Xt, yt) = _sample(args, model, (n1, n2, args.n_test), dtype, rng)
-    sample_s = time.perf_counter() - start
-    steps = default_n_steps(args.d) if args.steps is None else args.steps
-    transform = make_preprocessing(args.transform) if args.transform else None
-    with _dask_client(args.dask) as client:
-        fit = train_layerwise(
-            X1,
-            y1,
-            X2,
-            y2,
-            n_hidden=args.width,
-            activation=args.activation,
-            loss=args.loss,
-            huber_delta=args.huber_delta,
-            label_transform=transform,
-            lr=args.lr,
-            weight_decay=args.weight_decay,
-            n_steps=steps,
-            init_scale=args.init_scale,
-            n_threads=args.threads,
-            random_state=rng,
-            progress=True,
-            client=client,
-        )
-    net = fit.network
-    y_test = Xt.labels if args.stream else yt
-    network = _evaluate(
-        neuron_subspace(net.W, model.r),
-        model,
-        net.predict(Xt),
-        y_test,
-        coverage=metrics.coverage(net.W, model.U),
-    )
-    report = {
-        "problem": {
-            "link": model.link.name,
-            "description": model.link.description,
-            "r": model.r,
-            "d": args.d,
-            "noise": args.noise,
-            "theory_covers": model.link.theory_covers,
-        },
-        "sizes": {
-            "n1": n1,
-            "n2": n2,
-            "n_test": args.n_test,
-            "alpha": args.alpha,
-            "width": args.width,
-            "steps": steps,
-            "dtype": dtype.name,
-            "streamed": args.stream,
-            "dask": args.dask,
-            "data_bytes": (n1 + n2 + args.n_test) * args.d * dtype.itemsize,
-        },
-        "training": {
-            "loss": args.loss,
-            "huber_delta": args.huber_delta,
-            "transform": args.transform,
-            "activation": args.activation,
-            "lr": args.lr,
-            "weight_decay": args.weight_decay,
-            "init_scale": args.init_scale,
-            "keep_scale": fit.phase1.result.keep_scale,
-            "offset": fit.phase1.c,
-            "ridge": fit.phase2.ridge,
-            "seed": args.seed,
-            "threads": args.threads,
-        },
-        "seconds": {
-            "sampling": sample_s,
-            "phase1": fit.phase1.seconds,
-            "phase2": fit.phase2.seconds,
-            "total": time.perf_counter() - start,
-        },
-        "peak_memory_bytes": _peak_memory_bytes(),
-        "network": network,
-    }
-    if not (args.no_baseline or args.stream):
-        report["spectral"] = _baselines(args, transform, model, X1, y1, X2, y2, Xt, yt, rng)
-    return report
-
-
-def _evaluate(
-    U_hat: np.ndarray,
-    model: MultiIndexModel,
-    y_pred: np.ndarray,
-    yt: np.ndarray,
-    coverage: Optional[np.ndarray] = None,
-) -> dict:
-    rec = metrics.recovery(U_hat, model.U)
-    out = {
-        "subspace_distance": rec.distance,
-        "principal_angles_deg": np.degrees(metrics.principal_angles(U_hat, model.U)).tolist(),
-        "weak_recovery": rec.weak,
-        "strong_recovery": rec.strong,
-        "test_error": metrics.relative_test_error(y_pred, yt),
-    }
-    if coverage is not None:
-        out["coverage"] = coverage.tolist()
-    return out
-
-
-def _baselines(args, transform, model, X1, y1, X2, y2, Xt, yt, rng) -> list[dict]:
-    """Spectral estimates of span(U) from D1, each with the network's phase 2 on D2.
-
-    'phase-1 T' is the preprocessing the phase-1 loss induces (the network should match it);
-    'optimal' is T* of the link. Test error: ``width`` random unit directions inside the
-    estimated subspace, fresh biases and ridge, so only the subspace differs from the network.
-    """
-    inner = transform if transform is not None else (lambda v: v)
-    T_loss, _ = loss_preprocessing(args.loss, inner(y1), args.huber_delta)
-
-    def T(v):
-        return T_loss(inner(v))
-
-    results = []
-    for label, prep in (
-        (f"spectral, {args.loss} T (as phase 1)", T),
-        ("spectral, optimal T", "optimal"),
-    ):
-        start = time.perf_counter()
-        U_hat, _ = spectral_subspace(
-            X1,
-            y1,
-            model.r,
-            preprocessing=prep,
-            link=model.link,
-            random_state=rng,
-            n_threads=args.threads,
-        )
-        seconds = time.perf_counter() - start
-        directions = rng.standard_normal((args.width, model.r)) @ U_hat
-        p2 = run_phase2(X2, y2, directions, activation=args.activation, random_state=rng)
-        entry = {"method": label, "seconds": seconds}
-        entry.update(_evaluate(U_hat, model, p2.network.predict(Xt), yt))
-        results.append(entry)
-    return results
-
-
-def format_report(report: dict) -> str:
-    """The report as a short text table."""
-    p, s, t, sec = report["problem"], report["sizes"], report["training"], report["seconds"]
-    covers = {True: "yes", False: "no", None: "unknown"}[p["theory_covers"]]
-    loss = f"huber(delta={t['huber_delta']:g})" if t["loss"] == "huber" else t["loss"]
-    if t["transform"]:
-        loss += f" on {t['transform']}(y)"
-    lines = [
-        f"problem   {p['description']}   (r = {p['r']}, d = {p['d']}, noise = {p['noise']:g}, "
-        f"theory covers: {covers})",
-        f"sizes     n1 = {s['n1']} (alpha = {s['alpha']:g}), n2 = {s['n2']}, "
-        f"n_test = {s['n_test']}, width m = {s['width']}, T1 = {s['steps']} steps, {s['dtype']}",
-        f"data      {s['data_bytes'] / 2**30:.2f} GiB as arrays"
-        + (", streamed: never stored, rows regenerated on every pass" if s["streamed"] else ""),
-        f"training  loss {loss}, {t['activation']}, lr = {t['lr']:g}, "
-        f"weight decay = {t['weight_decay']:g}, ridge = {t['ridge']:.2g} (GCV)",
-        f"time      {'labels' if s['streamed'] else 'sampling'} {sec['sampling']:.2f} s, "
-        f"phase 1 {sec['phase1']:.2f} s, phase 2 {sec['phase2']:.2f} s, total {sec['total']:.1f} s; "
-        f"peak memory {report['peak_memory_bytes'] / 2**30:.2f} GiB",
-        "",
-        f"{'':36}{'distance':>9}{'max angle':>11}{'test MSE/Var':>14}   coverage per direction",
-    ]
-    rows = [("network (layer-wise)", report["network"])]
-    rows += [(b["method"], b) for b in report.get("spectral", [])]
-    for name, r in rows:
-        cov = " ".join(f"{c:.2f}" for c in r["coverage"]) if "coverage" in r else "-"
-        lines.append(
-            f"{name:36}{r['subspace_distance']:9.3f}{r['principal_angles_deg'][-1]:10.1f}"
-            f"\N{DEGREE SIGN}{r['test_error']:14.3f}   {cov}"
-        )
-    if s["streamed"]:
-        lines.append(
-            "(spectral baselines skipped with --stream: each needs ~100 passes over the data)"
-        )
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

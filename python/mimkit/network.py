@@ -15,7 +15,7 @@ from ._validation import check_count, check_name, compute_dtype
 from .options import ACTIVATIONS
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TwoLayerNetwork:
     """Parameters of ``f(x) = c + sum_j a_j sigma(w_j . x + b_j)``.
 
@@ -83,12 +83,12 @@ def symmetric_init(
     -------
     W : (n_hidden, n_features) of dtype.  b : (n_hidden,) zeros.  a : (n_hidden,).
     """
-    check_count(n_hidden, "n_hidden", minimum=2, hint="e.g. 64.")
+    pairs = (
+        "Neurons come in symmetric pairs with opposite outer weights: pass an even number, e.g. 64."
+    )
+    check_count(n_hidden, "n_hidden", minimum=2, hint=pairs)
     if n_hidden % 2:
-        raise ValueError(
-            f"n_hidden must be even (neurons come in symmetric "
-            f"pairs with opposite outer weights), got {n_hidden!r}; e.g. 64."
-        )
+        raise ValueError(f"n_hidden must be an even integer, got {n_hidden!r}. {pairs}")
     half = rng.standard_normal((n_hidden // 2, n_features))
     half *= init_scale / np.linalg.norm(half, axis=1, keepdims=True)
     W = np.repeat(half, 2, axis=0).astype(dtype, copy=False)

@@ -43,7 +43,7 @@ import numpy as np
 from scipy import optimize, special
 
 from ._random import RandomState, as_generator
-from ._validation import as_vector, check_count, check_positive_number
+from ._validation import as_vector, check_count, check_name, check_positive_number
 from .links import Link, get_link
 from .options import LOSSES, PREPROCESSINGS
 
@@ -194,6 +194,17 @@ def loss_preprocessing(
     c : float
     """
     c = loss_location(loss, y, huber_delta)
+    return loss_transform(loss, c, huber_delta), c
+
+
+def loss_transform(
+    loss: str, c: float, huber_delta: float = 1.0
+) -> Callable[[np.ndarray], np.ndarray]:
+    """``T(y) = -loss'(c, y)`` for a given output offset ``c`` (see :func:`loss_preprocessing`).
+
+    Returns a callable mapping labels (n,) to float64 weights (n,).
+    """
+    check_name(loss, "loss", LOSSES)
     if loss == "squared":
 
         def transform(v):
@@ -208,7 +219,7 @@ def loss_preprocessing(
             return np.clip(np.asarray(v, dtype=np.float64) - c, -huber_delta, huber_delta)
 
     transform.__name__ = f"-{loss}'(c={c:.4g}, y)"
-    return transform, c
+    return transform
 
 
 @dataclass(frozen=True, eq=False)

@@ -213,7 +213,7 @@ class LocalHessian:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PowerIterationResult:
     """Output of :func:`power_iteration`.
 

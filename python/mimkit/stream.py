@@ -24,7 +24,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ._native import native
-from ._validation import check_n_threads
+from ._validation import check_count, check_n_threads
 
 #: Rows per block of the label pass.
 _BLOCK_ROWS = 16384
@@ -49,13 +49,11 @@ class StreamedData:
 
     def __init__(self, model, n: int, seed: int, dtype=np.float32, row_begin: int = 0):
         self.model = model
-        self.n = int(n)
+        self.n = check_count(n, "n", minimum=1)
         self.d = model.d
         self.seed = int(seed)
         self.dtype = np.dtype(dtype)
         self.row_begin = int(row_begin)
-        if self.n < 1:
-            raise ValueError(f"n must be a positive integer, got {n!r}.")
         if self.dtype not in (np.float32, np.float64):
             raise TypeError(f"dtype must be float32 or float64, got {self.dtype}.")
         if not 0 <= self.seed < 2**64:
@@ -86,10 +84,11 @@ class StreamedData:
             f"dtype={self.dtype.name}, seed={self.seed}, row_begin={self.row_begin})"
         )
 
-    def native_spec(self, start: int = 0, stop: Optional[int] = None):
-        """The core's address of rows [start, stop) of this data set."""
+    def row_address(self, start: int = 0, stop: Optional[int] = None):
+        """The core's ``RowAddress`` of rows [start, stop) of this data set: all a process
+        needs to make them (a few numbers; picklable, so it can be sent to other machines)."""
         stop = self.n if stop is None else stop
-        return native.GaussianRows(self.seed, self.row_begin + start, stop - start, self.d)
+        return native.RowAddress(self.seed, self.row_begin + start, stop - start, self.d)
 
     def subset(self, start: int, stop: int) -> "StreamedData":
         """Rows [start, stop) as a data set of their own (labels shared, not recomputed)."""
@@ -108,7 +107,7 @@ class StreamedData:
         if not 0 <= start < stop <= self.n:
             raise ValueError(f"need 0 <= start < stop <= n = {self.n}, got [{start}, {stop}).")
         out = np.empty((stop - start, self.d), dtype=self.dtype)
-        native.gaussian_rows(self.native_spec(start, stop), out, check_n_threads(n_threads))
+        native.gaussian_rows(self.row_address(start, stop), out, check_n_threads(n_threads))
         return out
 
     @property
@@ -129,13 +128,13 @@ class StreamedData:
             leave=False,
         ):
             stop = min(start + _BLOCK_ROWS, self.n)
-            spec = self.native_spec(start, stop)
+            address = self.row_address(start, stop)
             if self.model.link.in_core:  # rows, z = U x, g(z) and noise in one core pass
                 y[start:stop] = native.stream_labels(
-                    spec, U, self.model.link.name, float(self.model.noise), 0, 0
+                    address, U, self.model.link.name, float(self.model.noise), 0, 0
                 )
                 continue
-            z = native.project_rows(spec, U, 0, 0).astype(np.float64, copy=False)
+            z = native.project_rows(address, U, 0, 0).astype(np.float64, copy=False)
             block = np.asarray(self.model.link(z), dtype=np.float64)
             if not np.isfinite(block).all():
                 raise ValueError(
@@ -143,7 +142,7 @@ class StreamedData:
                     f"link must be finite on Gaussian inputs."
                 )
             if self.model.noise:
-                block = block + self.model.noise * native.gaussian_noise(spec)
+                block = block + self.model.noise * native.gaussian_noise(address)
             y[start:stop] = block
         return y
 
@@ -174,4 +173,4 @@ def row_blocks(X, block_rows: int) -> Iterator[tuple[int, Union[np.ndarray, Stre
 
 def native_rows(X):
     """What the core reads rows from: a validated array as is, a StreamedData's address."""
-    return X.native_spec() if isinstance(X, StreamedData) else X
+    return X.row_address() if isinstance(X, StreamedData) else X

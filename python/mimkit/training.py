@@ -88,7 +88,7 @@ def _data(X, y, name: str = "y"):
     return X, as_vector(y, name, np.float64, X.shape[0])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Phase1Output:
     """Result of :func:`run_phase1`.
 
@@ -275,7 +275,7 @@ class _progress_callback:
         return False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Phase2Output:
     """Result of :func:`run_phase2`: the trained network and how its outer layer was fitted.
 
@@ -410,7 +410,7 @@ def neuron_subspace(W, k: int) -> np.ndarray:
     return np.linalg.svd(V, full_matrices=False)[2][:k]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LayerwiseFit:
     """Both phases of :func:`train_layerwise`."""
 

@@ -1,4 +1,8 @@
-"""Plot and table helpers shared by the shipped experiments (matplotlib, Agg backend)."""
+"""Plot and table helpers shared by the shipped experiments.
+
+Figures are ``matplotlib.figure.Figure`` objects made without pyplot, so importing mimkit never
+changes the user's matplotlib backend and no figure is left registered with pyplot.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,9 @@ import math
 from pathlib import Path
 from typing import Optional, Sequence
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only: sweeps run on headless machines
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 #: Figure resolution; with the default sizes a PNG stays well under 200 KB.
 DPI = 110
@@ -68,10 +69,16 @@ def threshold_line(ax, alpha_c: float, label: str = r"theory $\alpha_c$", **kwar
     ax.axvline(alpha_c, label=f"{label} = {alpha_c:.3g}", **style)
 
 
-def save_figure(fig, path: Path) -> Path:
-    """Write ``fig`` as PNG and close it."""
+def new_figure(ncols: int, figsize: tuple[float, float], *, sharex: bool = False):
+    """A figure with one row of ``ncols`` axes: ``(fig, axes)``, axes a (ncols,) array."""
+    fig = Figure(figsize=figsize)
+    axes = fig.subplots(1, ncols, sharex=sharex, squeeze=False)[0]
+    return fig, axes
+
+
+def save_figure(fig: Figure, path: Path) -> Path:
+    """Write ``fig`` as PNG (the Agg canvas is picked by the file type, not a backend)."""
     fig.savefig(path, dpi=DPI, bbox_inches="tight")
-    plt.close(fig)
     return path
 
 

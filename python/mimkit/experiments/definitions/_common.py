@@ -11,8 +11,7 @@ import numpy as np
 from ...data import MultiIndexModel
 from ...links import LINKS, Link, get_link
 from ...metrics import coverage, relative_test_error, subspace_distance
-from ...preprocessing import optimal_preprocessing
-from ...reference import loss_derivative
+from ...preprocessing import loss_transform, optimal_preprocessing
 from ...theory import ThresholdResult, network_threshold, weak_recovery_threshold
 from ...training import neuron_subspace, run_phase2
 
@@ -48,7 +47,7 @@ def resolve_link(name: str) -> Link:
     return get_link(name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Problem:
     """The data of one grid point: D1 (phase 1), D2 (phase 2), a test set, and the truth."""
 
@@ -111,9 +110,7 @@ def phase1_label_weights(y: np.ndarray, c: float, loss_args: dict) -> np.ndarray
     y = np.asarray(y, dtype=np.float64)
     if "label_transform" in loss_args:
         y = np.asarray(loss_args["label_transform"](y), dtype=np.float64)
-    return -loss_derivative(
-        np.zeros_like(y), y - c, loss_args["loss"], loss_args.get("huber_delta", 1.0)
-    )
+    return loss_transform(loss_args["loss"], c, loss_args.get("huber_delta", 1.0))(y)
 
 
 def subspace_metrics(W: np.ndarray, U: np.ndarray) -> dict:

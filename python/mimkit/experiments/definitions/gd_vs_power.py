@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import time
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from ...spectral import LocalHessian, power_iteration
 from ...training import run_phase1
-from ..plots import errorbar_lines, mean_sem
+from ..plots import errorbar_lines, mean_sem, new_figure
 from ..registry import Experiment
 from ._common import (
     draw_problem,
@@ -95,7 +94,7 @@ def point(params: dict, seed: int) -> list:
 
 def plot(df: pd.DataFrame, manifest: dict):
     """Alignment with span(U) per step for GD and power iteration, and their disagreement."""
-    fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.0), sharex=True)
+    fig, axes = new_figure(2, figsize=(11.5, 4.0), sharex=True)
     stats = mean_sem(
         df, ["init_scale", "step"], ["alignment_gd", "alignment_power", "one_minus_cos_max"]
     )

@@ -9,10 +9,9 @@ One recorded trajectory per point gives every step count.
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
-from ..plots import errorbar_lines, mean_sem
+from ..plots import errorbar_lines, mean_sem, new_figure
 from ..registry import Experiment
 from ._common import fixed_defaults, subspace_metrics
 from .stopping_time import recorded_trajectory
@@ -34,7 +33,7 @@ def point(params: dict, seed: int) -> list:
 
 def plot(df: pd.DataFrame, manifest: dict):
     """Overlap vs eta1 at several T1, and overlap vs T1 for each eta1."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.0))
+    fig, axes = new_figure(2, figsize=(11, 4.0))
     chosen = [t for t in (5, 10, 20, 50, 100, 300) if t in set(df["T1"])]
     stats = mean_sem(df[df["T1"].isin(chosen)], ["T1", "lr"], ["overlap"])
     errorbar_lines(axes[0], stats, "lr", "overlap", hue="T1", label_fmt="T1 = {}")

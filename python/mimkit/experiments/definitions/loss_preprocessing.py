@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import math
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
-from ..plots import mean_sem
+from ..plots import mean_sem, new_figure
 from ..registry import Experiment
 from ._common import fixed_defaults, theory_threshold
 from .sample_complexity import point
@@ -29,7 +28,7 @@ def _threshold(df: pd.DataFrame, loss: str):
 def plot(df: pd.DataFrame, manifest: dict):
     """Overlap and test error vs alpha, one colour per loss, its threshold dashed."""
     stats = mean_sem(df, ["loss", "alpha"], ["overlap", "test_error"])
-    fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.0), sharex=True)
+    fig, axes = new_figure(2, figsize=(11.5, 4.0), sharex=True)
     for i, (loss, g) in enumerate(stats.groupby("loss", sort=True)):
         th = _threshold(df, loss)
         first = math.inf if th is None else th.first

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import time
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from ...metrics import subspace_distance
 from ...spectral import LocalHessian, top_eigenpairs
 from ...training import run_phase1
-from ..plots import errorbar_lines, mean_sem, threshold_line
+from ..plots import errorbar_lines, mean_sem, new_figure, threshold_line
 from ..registry import Experiment
 from ._common import (
     draw_problem,
@@ -71,7 +70,7 @@ def point(params: dict, seed: int) -> dict:
 def plot(df: pd.DataFrame, manifest: dict):
     """Overlap (network and spectral) and test error against alpha, one line per d."""
     stats = mean_sem(df, ["d", "alpha"], ["overlap", "spectral_overlap", "test_error"])
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.9), sharex=True)
+    fig, axes = new_figure(3, figsize=(13, 3.9), sharex=True)
     panels = [
         ("overlap", "network: overlap with span(U)"),
         ("spectral_overlap", "spectral method on the same S"),

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import time
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from ...training import run_phase1
-from ..plots import errorbar_lines, mean_sem
+from ..plots import errorbar_lines, mean_sem, new_figure
 from ..registry import Experiment
 from ._common import (
     draw_problem,
@@ -106,7 +105,7 @@ def plot(df: pd.DataFrame, manifest: dict):
     stats = mean_sem(sub, ["d", "T1"], [*cov_cols, "test_error", "overlap"])
     x = stats["T1"].where(stats["T1"] > 0, 0.5)  # log axis: step 0 drawn at 1/2
     stats = stats.assign(T1_plot=x)
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4.0))
+    fig, axes = new_figure(3, figsize=(14, 4.0))
     ax = axes[0]
     styles = ["-", "--", ":", "-."]
     for i, col in enumerate(cov_cols):

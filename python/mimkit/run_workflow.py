@@ -1,0 +1,266 @@
+"""The ``mimkit run`` workflow: sample a problem, train the network, run the baselines, measure.
+
+:func:`run_problem` returns the report as a JSON-ready dict; :mod:`mimkit.run_report` turns it
+into text and :mod:`mimkit.cli` maps flags to :class:`RunSettings`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from . import metrics
+from ._random import as_generator
+from .data import MultiIndexModel
+from .preprocessing import loss_preprocessing, make_preprocessing
+from .spectral import spectral_subspace
+from .training import default_n_steps, neuron_subspace, run_phase2, train_layerwise
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Every option of ``mimkit run`` (the command line fills it from its flags).
+
+    Sizes: ``n1 = alpha d`` phase-1 samples, ``n2 = alpha2 d`` (default ``alpha``) phase-2
+    samples, ``n_test`` test samples. ``steps`` None: :func:`mimkit.training.default_n_steps`.
+    ``dtype`` None: float64, or float32 with ``stream``. ``dask``: a scheduler address or
+    ``"local"`` (needs ``stream``). ``baselines``: also run the spectral baselines (never with
+    ``stream``).
+    """
+
+    d: int = 512
+    alpha: float = 32.0
+    alpha2: Optional[float] = None
+    n_test: int = 10_000
+    link: str = "z1z2"
+    r: Optional[int] = None
+    noise: float = 0.0
+    loss: str = "huber"
+    huber_delta: float = 1.0
+    transform: Optional[str] = None
+    activation: str = "logcosh"
+    width: int = 64
+    steps: Optional[int] = None
+    lr: float = 1.0
+    weight_decay: float = 1.0
+    init_scale: float = 1e-6
+    seed: int = 0
+    threads: Optional[int] = None
+    dtype: Optional[str] = None
+    stream: bool = False
+    dask: Optional[str] = None
+    baselines: bool = True
+
+
+def run_problem(args: RunSettings) -> dict:
+    """Sample, train, evaluate: the report of ``mimkit run`` as a JSON-ready dict."""
+    if args.dask and not args.stream:
+        raise ValueError(
+            "--dask needs --stream: the workers make their own rows of a streamed "
+            "data set (an in-memory array would be shipped over the network)."
+        )
+    n1, n2 = _sizes(args)
+    dtype = np.dtype(args.dtype or ("float32" if args.stream else "float64"))
+    rng = as_generator(args.seed)
+    model = MultiIndexModel(args.d, args.link, r=args.r, noise=args.noise, random_state=rng)
+    start = time.perf_counter()
+    (X1, y1), (X2, y2), (Xt, yt) = _sample(args, model, (n1, n2, args.n_test), dtype, rng)
+    sample_s = time.perf_counter() - start
+    steps = default_n_steps(args.d) if args.steps is None else args.steps
+    transform = make_preprocessing(args.transform) if args.transform else None
+    with _dask_client(args.dask) as client:
+        fit = train_layerwise(
+            X1,
+            y1,
+            X2,
+            y2,
+            n_hidden=args.width,
+            activation=args.activation,
+            loss=args.loss,
+            huber_delta=args.huber_delta,
+            label_transform=transform,
+            lr=args.lr,
+            weight_decay=args.weight_decay,
+            n_steps=steps,
+            init_scale=args.init_scale,
+            n_threads=args.threads,
+            random_state=rng,
+            progress=True,
+            client=client,
+        )
+    net = fit.network
+    y_test = Xt.labels if args.stream else yt
+    network = _evaluate(
+        neuron_subspace(net.W, model.r),
+        model,
+        net.predict(Xt),
+        y_test,
+        coverage=metrics.coverage(net.W, model.U),
+    )
+    report = {
+        "problem": {
+            "link": model.link.name,
+            "description": model.link.description,
+            "r": model.r,
+            "d": args.d,
+            "noise": args.noise,
+            "theory_covers": model.link.theory_covers,
+        },
+        "sizes": {
+            "n1": n1,
+            "n2": n2,
+            "n_test": args.n_test,
+            "alpha": args.alpha,
+            "width": args.width,
+            "steps": steps,
+            "dtype": dtype.name,
+            "streamed": args.stream,
+            "dask": args.dask,
+            "data_bytes": (n1 + n2 + args.n_test) * args.d * dtype.itemsize,
+        },
+        "training": {
+            "loss": args.loss,
+            "huber_delta": args.huber_delta,
+            "transform": args.transform,
+            "activation": args.activation,
+            "lr": args.lr,
+            "weight_decay": args.weight_decay,
+            "init_scale": args.init_scale,
+            "keep_scale": fit.phase1.result.keep_scale,
+            "offset": fit.phase1.c,
+            "ridge": fit.phase2.ridge,
+            "seed": args.seed,
+            "threads": args.threads,
+        },
+        "seconds": {
+            "sampling": sample_s,
+            "phase1": fit.phase1.seconds,
+            "phase2": fit.phase2.seconds,
+            "total": time.perf_counter() - start,
+        },
+        "peak_memory_bytes": _peak_memory_bytes(),
+        "network": network,
+    }
+    if args.baselines and not args.stream:
+        report["spectral"] = _baselines(args, transform, model, X1, y1, X2, y2, Xt, yt, rng)
+    return report
+
+
+def _sizes(args: RunSettings) -> tuple[int, int]:
+    for name in ("d", "n_test", "width"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be a positive integer.")
+    if args.width % 2:
+        raise ValueError(
+            f"--width must be even: n_hidden must be an even integer (neurons come "
+            f"in symmetric pairs), got {args.width}; e.g. 64."
+        )
+    if args.n_test < 2:
+        raise ValueError("--n-test must be an integer >= 2 (the test error divides by Var(y)).")
+    alpha2 = args.alpha if args.alpha2 is None else args.alpha2
+    if not (0 < args.alpha < np.inf and 0 < alpha2 < np.inf):
+        raise ValueError(
+            "--alpha and --alpha2 must be positive and finite (samples per dimension)."
+        )
+    return max(2, round(args.alpha * args.d)), max(2, round(alpha2 * args.d))
+
+
+def _peak_memory_bytes() -> int:
+    """Peak resident memory of this process so far (Linux reports ru_maxrss in KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _sample(args: RunSettings, model: MultiIndexModel, sizes, dtype, rng):
+    """(X, y) per size: arrays, or streams (y = None) whose labels are computed here once."""
+    if not args.stream:
+        return [model.sample(n, dtype) for n in sizes]
+    streams = [model.stream(n, dtype, random_state=rng) for n in sizes]
+    for stream in streams:
+        _ = stream.labels  # the label pass: one pass over the rows, cached by the stream
+    return [(stream, None) for stream in streams]
+
+
+@contextlib.contextmanager
+def _dask_client(address: Optional[str]):
+    """A dask.distributed Client for ``address`` ('local': a LocalCluster here), or None."""
+    if address is None:
+        yield None
+        return
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as err:
+        raise ValueError("--dask needs dask.distributed: pip install 'mimkit[dask]'.") from err
+    if address == "local":
+        with (
+            LocalCluster(
+                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            yield client
+    else:
+        with Client(address) as client:
+            yield client
+
+
+def _evaluate(
+    U_hat: np.ndarray,
+    model: MultiIndexModel,
+    y_pred: np.ndarray,
+    yt: np.ndarray,
+    coverage: Optional[np.ndarray] = None,
+) -> dict:
+    rec = metrics.recovery(U_hat, model.U)
+    out = {
+        "subspace_distance": rec.distance,
+        "principal_angles_deg": np.degrees(metrics.principal_angles(U_hat, model.U)).tolist(),
+        "weak_recovery": rec.weak,
+        "strong_recovery": rec.strong,
+        "test_error": metrics.relative_test_error(y_pred, yt),
+    }
+    if coverage is not None:
+        out["coverage"] = coverage.tolist()
+    return out
+
+
+def _baselines(args: RunSettings, transform, model, X1, y1, X2, y2, Xt, yt, rng) -> list[dict]:
+    """Spectral estimates of span(U) from D1, each with the network's phase 2 on D2.
+
+    'phase-1 T' is the preprocessing the phase-1 loss induces (the network should match it);
+    'optimal' is T* of the link. Test error: ``width`` random unit directions inside the
+    estimated subspace, fresh biases and ridge, so only the subspace differs from the network.
+    """
+    inner = transform if transform is not None else (lambda v: v)
+    T_loss, _ = loss_preprocessing(args.loss, inner(y1), args.huber_delta)
+
+    def T(v):
+        return T_loss(inner(v))
+
+    results = []
+    for label, prep in (
+        (f"spectral, {args.loss} T (as phase 1)", T),
+        ("spectral, optimal T", "optimal"),
+    ):
+        start = time.perf_counter()
+        U_hat, _ = spectral_subspace(
+            X1,
+            y1,
+            model.r,
+            preprocessing=prep,
+            link=model.link,
+            random_state=rng,
+            n_threads=args.threads,
+        )
+        seconds = time.perf_counter() - start
+        directions = rng.standard_normal((args.width, model.r)) @ U_hat
+        p2 = run_phase2(X2, y2, directions, activation=args.activation, random_state=rng)
+        entry = {"method": label, "seconds": seconds}
+        entry.update(_evaluate(U_hat, model, p2.network.predict(Xt), yt))
+        results.append(entry)
+    return results
