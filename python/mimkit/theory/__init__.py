@@ -1,17 +1,21 @@
 """Asymptotic theory of preprocessed spectral methods and of the network's phase 1.
 
 * :mod:`.thresholds`: where recovery starts (weak-recovery thresholds ``alpha_c``);
-* :mod:`.overlap`: how well it recovers above them (overlaps, outliers, bulk edges).
+* :mod:`.overlap`: how well it recovers above them (overlaps, outliers, bulk edges);
+* :mod:`.bulk` and :mod:`.phase1`: the bulk's spectral law, and phase 1 at finite d and T1.
 """
 
 from .overlap import OverlapResult, network_overlap, spectral_overlap
+from .phase1 import Phase1Curve, phase1_curve
 from .thresholds import ThresholdResult, network_threshold, weak_recovery_threshold
 
 __all__ = [
     "OverlapResult",
+    "Phase1Curve",
     "ThresholdResult",
     "network_overlap",
     "network_threshold",
+    "phase1_curve",
     "spectral_overlap",
     "weak_recovery_threshold",
 ]

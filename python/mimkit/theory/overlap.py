@@ -112,8 +112,10 @@ class OverlapResult:
         return 1.0 - self.subspace_overlap
 
 
-@dataclass(frozen=True)
-class _Outlier:
+@dataclass(frozen=True, eq=False)
+class Outlier:
+    """One outlier eigenvalue of D at one alpha (from :func:`matrix_outliers`)."""
+
     alpha_index: int
     side: int
     eigenvalue: float
@@ -248,7 +250,7 @@ def overlap_from_sample(preprocessing, center: str, alphas, z, y, probe_y) -> Ov
     subspace_var = np.zeros(A)
     edges = None
     for prep, count, which in matrices:
-        outliers, lo_hi = _matrix_outliers(prep, center, alphas, z, y, probe_y, which, cache)
+        outliers, lo_hi = matrix_outliers(prep, center, alphas, z, y, probe_y, which, cache)
         edges = lo_hi if edges is None else edges
         bulk = np.max(np.abs(lo_hi), axis=1) if which == "abs" else lo_hi[:, 1]
         for a in range(A):
@@ -293,8 +295,9 @@ def _check_alphas(alpha) -> np.ndarray:
     return alphas
 
 
-def _matrix_outliers(prep, center: str, alphas, z, y, probe_y, which: str, cache: dict):
-    """Outliers of one matrix D on both (or the top) sides, and its bulk edges (A, 2)."""
+def matrix_outliers(prep, center: str, alphas, z, y, probe_y, which: str, cache: dict):
+    """Outliers of one matrix D on both sides (``which="abs"``) or the top (``"largest"``),
+    as a list of :class:`Outlier`, and its bulk edges (A, 2)."""
     t, sides, unbounded = weights_and_sides(prep, center, y, probe_y)
     shift = float(np.mean(apply_preprocessing(prep, y))) if center == "identity" else 0.0
     # A side without weights of its sign keeps edge 0, a bound: the bulk then lies on one side.
@@ -311,7 +314,7 @@ def _matrix_outliers(prep, center: str, alphas, z, y, probe_y, which: str, cache
         if which == "largest" and side == -1:
             continue
         for a, zeta, zeta_se, c, c_se, v in found:
-            outliers.append(_Outlier(a, side, side * zeta - shift, zeta_se, c, c_se, v))
+            outliers.append(Outlier(a, side, side * zeta - shift, zeta_se, c, c_se, v))
     return outliers, edges - shift
 
 

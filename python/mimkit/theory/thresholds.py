@@ -72,7 +72,7 @@ _VISIBLE_SE = 3.0
 _GRID_POINTS = 120
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ThresholdResult:
     """Weak-recovery thresholds of one spectral method (from :func:`weak_recovery_threshold`).
 

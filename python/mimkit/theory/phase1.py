@@ -1,0 +1,220 @@
+r"""Finite d, finite T1: phase 1 as power iteration from a random start, predicted step by step.
+
+Derivation: docs/theory.md, section "Finite d and finite T1". With ``lr * weight_decay = 1`` a
+small-init neuron follows ``w_t = (-lr a_j S)^t w_0`` (only |eigenvalues| matter), and
+``w_0`` is uniform on the sphere: in the eigenbasis of S its coefficients are independent
+``N(0, 1/d)``. So
+
+* each outlier k (eigenvalue ``zeta_k``, squared overlap ``rho_k`` with span(U) along the
+  z-direction ``v_k``, :mod:`.overlap`) contributes ``zeta_k^t g_k / sqrt(d)``, ``g_k ~ N(0, 1)``;
+  its U-part is ``sqrt(rho_k) v_k`` times that;
+* the d bulk directions together contribute a squared norm ``m_{2t} = int x^{2t} dmu(x)`` (mu the
+  bulk's limiting law, :mod:`.bulk`), of which the share ``(r - sum rho_k) / d`` lies in span(U),
+  spread evenly over its r directions.
+
+Hence ``|P_U w_t|^2 / |w_t|^2`` and the per-direction cosines ``|u_k . w_t| / |w_t|`` of a
+neuron are explicit functions of ``g`` and a Gaussian bulk part; their means over many
+simulated neurons give the expected alignment and coverage. The signal beats the bulk when
+``(|zeta| / edge)^{2t} ~ d``, i.e. after ``~ log d / (2 log(|zeta| / edge))`` steps; unequal
+outliers then collapse every neuron onto the largest after ``~ log(...) / log(zeta_1 / zeta_2)``
+more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from .._random import RandomState, as_generator
+from .._validation import check_count, check_positive_number
+from ..metrics import COVERAGE_THRESHOLD
+from .bulk import BulkLaw, bulk_law
+from .overlap import matrix_outliers, network_transform
+from .thresholds import draw_sample
+
+#: Simulated neurons behind each expectation (their Monte Carlo error is ~ 0.5 / sqrt of this).
+_NEURONS = 20_000
+
+
+@dataclass(frozen=True, eq=False)
+class Phase1Curve:
+    """Predicted phase-1 recovery against the step count (from :func:`phase1_curve`).
+
+    Attributes
+    ----------
+    steps : (S,) int array, ``0..n_steps``.
+    alignment : (S,) array
+        Expected mean over neurons of ``|P_U w_t|^2 / |w_t|^2``.
+    alignment_spread : (S,) array
+        Standard deviation of the mean over ``n_hidden`` neurons (seed-to-seed spread).
+    coverage : (S, r) array
+        Expected fraction of neurons with ``|u_k . w_t| / |w_t| >= 0.5`` (as
+        :func:`mimkit.metrics.coverage`), directions in z coordinates (the rows of U).
+    coverage_spread : (S, r) array
+    eigenvalues : (K,) array
+        Outliers of D (the local Hessian up to sign), by decreasing |value|.
+    eigenvalue_stderr : (K,) array
+        Their Monte Carlo standard errors (``* sqrt(n_samples / n)``: their finite-n spread).
+    overlaps : (K,) array
+        Their squared overlaps with span(U).
+    overlap_stderr : (K,) array
+    directions : (K, r) array
+        Their directions in z coordinates.
+    bulk : BulkLaw
+        Edges and scaled moments of the bulk (:func:`mimkit.theory.bulk.bulk_law`).
+    alpha : float
+    d : int
+    n_hidden : int
+    """
+
+    steps: np.ndarray
+    alignment: np.ndarray
+    alignment_spread: np.ndarray
+    coverage: np.ndarray
+    coverage_spread: np.ndarray
+    eigenvalues: np.ndarray
+    eigenvalue_stderr: np.ndarray
+    overlaps: np.ndarray
+    overlap_stderr: np.ndarray
+    directions: np.ndarray
+    bulk: BulkLaw
+    alpha: float
+    d: int
+    n_hidden: int
+    n_samples: int
+
+    @property
+    def bulk_edges(self) -> np.ndarray:
+        """(2,) lower and upper edge of the bulk."""
+        return self.bulk.edges
+
+    def window(self, coverage: float = 0.1) -> Optional[tuple[int, int]]:
+        """First and last step at which every direction is carried by a fraction >=
+        ``coverage`` of the neurons (noise neurons carry none); None if there is none. The last
+        step is ``n_steps`` when the window is still open there."""
+        idx = np.nonzero(self.coverage.min(axis=1) >= coverage)[0]
+        if idx.size == 0:
+            return None
+        return int(self.steps[idx[0]]), int(self.steps[idx[-1]])
+
+
+def phase1_curve(
+    link,
+    loss: str,
+    alpha: float,
+    d: int,
+    n_steps: int,
+    r: Optional[int] = None,
+    *,
+    huber_delta: float = 1.0,
+    n_hidden: int = 64,
+    noise: float = 0.0,
+    n_samples: int = 400_000,
+    random_state: RandomState = None,
+) -> Phase1Curve:
+    """Finite-d prediction of phase 1 (power iteration on S from a random start).
+
+    Parameters
+    ----------
+    link : str, Link or callable
+        As for :func:`mimkit.links.get_link` (a callable needs ``r``).
+    loss : {"squared", "absolute", "huber"}
+        Phase 1 iterates on S with ``T(y) = -loss'(c, y)`` (c at its population value).
+    alpha : float
+        ``n1 / d``.
+    d : int
+        Input dimension (the bulk's weight grows with d; the signal's does not).
+    n_steps : int
+        Last step T1 of the curve.
+    r : int, optional
+    huber_delta : float
+    n_hidden : int
+        Width of the network: sets the spreads of the means over neurons.
+    noise : float
+        Label noise standard deviation.
+    n_samples : int
+        Monte Carlo sample size in r dimensions.
+    random_state : None, int or Generator
+
+    Returns
+    -------
+    Phase1Curve
+
+    Raises
+    ------
+    ValueError
+        For a loss whose weights are unbounded on this link (the squared loss on labels with
+        unbounded tails): the top of S is then a few extreme samples, outside this theory.
+    """
+    alpha = check_positive_number(alpha, "alpha")
+    d = check_count(d, "d", minimum=2)
+    n_steps = check_count(n_steps, "n_steps", minimum=0)
+    n_hidden = check_count(n_hidden, "n_hidden", minimum=1)
+    n_samples = check_count(n_samples, "n_samples", minimum=1000)
+    transform, link, rng = network_transform(
+        link, loss, r, huber_delta, noise, n_samples, random_state
+    )
+    z, y, probe_y = draw_sample(link, noise, n_samples, rng)
+    outliers, edges = matrix_outliers(
+        transform, "none", np.array([alpha]), z, y, probe_y, "abs", {}
+    )
+    if not np.all(np.isfinite(edges)):
+        raise ValueError(
+            f"loss {loss!r} gives unbounded weights T(y) on link {link.name!r}: the top of S "
+            "is a few extreme samples and no finite-d curve follows; use a bounded loss "
+            "('huber' or 'absolute')."
+        )
+    law = bulk_law(transform(y), alpha, 2 * n_steps)
+    outliers.sort(key=lambda o: -abs(o.eigenvalue))
+    zeta = np.array([o.eigenvalue for o in outliers])
+    zeta_se = np.array([o.eigenvalue_se for o in outliers])
+    rho = np.array([o.overlap for o in outliers])
+    rho_se = np.array([o.overlap_se for o in outliers])
+    dirs = np.array([o.direction for o in outliers]).reshape(len(outliers), link.r)
+    curve = simulate_neurons(zeta, rho, dirs, law, d, n_steps, n_hidden, as_generator(rng))
+    return Phase1Curve(
+        np.arange(n_steps + 1),
+        *curve,
+        zeta,
+        zeta_se,
+        rho,
+        rho_se,
+        dirs,
+        law,
+        float(alpha),
+        d,
+        n_hidden,
+        n_samples,
+    )
+
+
+def simulate_neurons(zeta, rho, dirs, law: BulkLaw, d: int, n_steps: int, n_hidden: int, rng):
+    """Alignment and coverage means and spreads per step (module docstring).
+
+    ``zeta`` (K,) outliers, ``rho`` (K,) their squared overlaps, ``dirs`` (K, r) their
+    z-directions, ``law`` the bulk; returns ``(alignment, alignment_spread, coverage,
+    coverage_spread)`` with shapes (S,), (S,), (S, r), (S, r).
+    """
+    r = dirs.shape[1]
+    g = rng.standard_normal((_NEURONS, zeta.size))
+    bulk_u = rng.standard_normal((_NEURONS, r))
+    # Everything is divided by top^t, top the largest |eigenvalue| (outlier or edge): no overflow.
+    top = max(law.scale, float(np.max(np.abs(zeta), initial=0.0)))
+    ratio, bulk_ratio = np.abs(zeta) / top, law.scale / top
+    bulk_share = max(r - float(rho.sum()), 0.0) / (r * d)
+    S = n_steps + 1
+    alignment, alignment_spread = np.empty(S), np.empty(S)
+    coverage, coverage_spread = np.empty((S, r)), np.empty((S, r))
+    for t in range(S):
+        amp = ratio**t * g / np.sqrt(d)  # (M, K) outlier coefficients
+        bulk = law.scaled_moments[2 * t] * bulk_ratio ** (2 * t)
+        in_u = (amp * np.sqrt(rho)) @ dirs + np.sqrt(bulk * bulk_share) * bulk_u  # (M, r)
+        norm2 = np.sum(amp**2, axis=1) + bulk
+        align = np.sum(in_u**2, axis=1) / norm2
+        covered = np.abs(in_u) >= COVERAGE_THRESHOLD * np.sqrt(norm2)[:, None]
+        alignment[t], alignment_spread[t] = align.mean(), align.std() / np.sqrt(n_hidden)
+        coverage[t] = covered.mean(axis=0)
+        coverage_spread[t] = np.sqrt(coverage[t] * (1 - coverage[t]) / n_hidden)
+    return alignment, alignment_spread, coverage, coverage_spread
