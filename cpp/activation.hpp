@@ -1,5 +1,5 @@
 // Activations sigma and sigma' (docs/theory.md, "The network"). The choice is an enum switched
-// once per chunk, outside the elementwise loops.
+// once per row (activation_row), outside the elementwise loops.
 #pragma once
 
 #include <Eigen/Core>
@@ -34,22 +34,17 @@ inline void logcosh_value_and_slope(T z, T& value, T& slope) {
     }
 }
 
-template <typename T>
-inline void activation_value_and_slope(Activation act, T z, T& value, T& slope) {
-    switch (act) {
-        case Activation::logcosh:
-            logcosh_value_and_slope(z, value, slope);
-            return;
-        case Activation::quadratic:
-            value = T(0.5) * z * z;
-            slope = z;
-            return;
-        case Activation::cos: {
-            const T s = std::sin(T(0.5) * z);
-            value = T(2) * s * s;  // 1 - cos z without cancellation near 0
-            slope = std::sin(z);
-            return;
-        }
+// sigma and sigma' of one entry, for the activations without a SIMD row kernel of their own.
+template <Activation A, typename T>
+inline void activation_value_and_slope(T z, T& value, T& slope) {
+    if constexpr (A == Activation::quadratic) {
+        value = T(0.5) * z * z;
+        slope = z;
+    } else {
+        static_assert(A == Activation::cos, "log cosh rows have their own kernel");
+        const T s = std::sin(T(0.5) * z);
+        value = T(2) * s * s;  // 1 - cos z without cancellation near 0
+        slope = std::sin(z);
     }
 }
 
@@ -65,7 +60,7 @@ struct ActivationRow {
         for (Eigen::Index j = 0; j < m; ++j) {
             const T zj = z[j] + b[j];
             zmax = std::max(zmax, std::abs(zj));
-            activation_value_and_slope<T>(A, zj, value[j], z[j]);
+            activation_value_and_slope<A, T>(zj, value[j], z[j]);
         }
         return zmax;
     }
@@ -87,7 +82,7 @@ struct ActivationRow<Activation::logcosh, T> {
     static T apply(T* z, const T* b, T* value, Eigen::Index m) {
         namespace ei = Eigen::internal;
         using Packet = typename ei::packet_traits<T>::type;
-        constexpr Eigen::Index P = ei::unpacket_traits<Packet>::size;
+        constexpr Eigen::Index P = ei::packet_traits<T>::size;  // lanes of Packet
         const Packet zero = ei::pset1<Packet>(T(0));
         const Packet one = ei::pset1<Packet>(T(1));
         const Packet two = ei::pset1<Packet>(T(2));
@@ -144,9 +139,18 @@ struct ActivationRow<Activation::logcosh, T> {
     }
 };
 
-template <Activation A, typename T>
-T activation_row(T* z, const T* b, T* value, Eigen::Index m) {
-    return ActivationRow<A, T>::apply(z, b, value, m);
+// The one dispatch from an activation's name to its row kernel, once per row (a row is m entries).
+template <typename T>
+T activation_row(Activation act, T* z, const T* b, T* value, Eigen::Index m) {
+    switch (act) {
+        case Activation::logcosh:
+            return ActivationRow<Activation::logcosh, T>::apply(z, b, value, m);
+        case Activation::quadratic:
+            return ActivationRow<Activation::quadratic, T>::apply(z, b, value, m);
+        case Activation::cos:
+            return ActivationRow<Activation::cos, T>::apply(z, b, value, m);
+    }
+    return T(0);
 }
 
 }  // namespace mimkit

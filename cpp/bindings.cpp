@@ -1,6 +1,6 @@
 // pybind11 bindings: argument checks, dtype dispatch (one overload per dtype, no implicit
 // conversion, so arrays arrive without copies), GIL release and Ctrl-C checks. Validation with
-// user-facing messages and conversion happen once in python/mimkit/core.py.
+// user-facing messages and conversion happen once, in python/mimkit/_validation.py.
 #include <pybind11/eigen.h>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -11,10 +11,12 @@
 #include <string>
 #include <vector>
 
+#include "cpu_features.hpp"
 #include "hidden_features.hpp"
+#include "links.hpp"
 #include "local_hessian.hpp"
-#include "projection.hpp"
 #include "row_source.hpp"
+#include "stream_labels.hpp"
 #include "two_layer.hpp"
 
 #ifndef MIMKIT_MODULE_NAME
@@ -22,6 +24,9 @@
 #endif
 #ifndef MIMKIT_VARIANT
 #error "MIMKIT_VARIANT must name the ISA level"
+#endif
+#ifndef MIMKIT_VERSION
+#error "MIMKIT_VERSION must be the package version (CMakeLists.txt passes pyproject.toml's)"
 #endif
 
 namespace py = pybind11;
@@ -38,13 +43,13 @@ void require(bool ok, const std::string& message) {
 
 // Every kernel reads X from a row source: an array (no copy) or a streamed data set's address.
 template <typename T>
-ArrayRows<T> source_of(ConstMatrixRef<T> X) {
-    return ArrayRows<T>{X};
+ArrayRowSource<T> source_of(ConstMatrixRef<T> X) {
+    return ArrayRowSource<T>{X};
 }
 
 template <typename T>
-GaussianRows<T> source_of(const GaussianRowsSpec& spec) {
-    return GaussianRows<T>{spec};
+GaussianRowSource<T> source_of(const RowAddress& address) {
+    return GaussianRowSource<T>{address};
 }
 
 template <typename T, typename Source>
@@ -90,10 +95,10 @@ py::tuple phase1_gradient_py(Input X_in, const Array<T>& y, ConstMatrixRef<T> W,
     PassSummary summary{};
     {
         py::gil_scoped_release release;
-        Phase1Workspace<T, Source> ws(X.rows(), X.cols(), W.rows(), n_threads, chunk_rows);
+        Phase1Workspace<T, Source> ws(X, W.rows(), n_threads, chunk_rows);
         Eigen::Map<RowMatrix<T>> grad_map(grad.mutable_data(), W.rows(), W.cols());
-        summary = phase1_gradient_pass<T, Source>(X, y.data(), W, b.data(), a.data(), act, loss_spec, ws,
-                                                  grad_map);
+        summary = phase1_gradient_pass<T, Source>(ws, y.data(), W, b.data(), a.data(), act,
+                                                  loss_spec, grad_map);
     }
     return py::make_tuple(grad, summary.mean_loss, summary.max_abs_z);
 }
@@ -137,13 +142,6 @@ py::tuple hidden_statistics_py(Input X_in, const Array<T>& y, ConstMatrixRef<T> 
         Eigen::Map<RowMatrix<double>>(gram.mutable_data(), m, m) = stats.gram;
     }
     return py::make_tuple(sum, gram, dot_y);
-}
-
-KeepScale keep_scale_from_name(const std::string& name) {
-    if (name == "off") return KeepScale::off;
-    if (name == "on") return KeepScale::on;
-    if (name == "auto") return KeepScale::automatic;
-    throw py::value_error("keep_scale must be 'off', 'on' or 'auto'");
 }
 
 template <typename T, typename Input>
@@ -233,38 +231,41 @@ Array<T> local_hessian_py(ConstMatrixRef<T> X, const Array<T>& t, int n_threads,
 
 // Rows of a streamed data set into `out` (n_rows x d, preallocated: its dtype picks T).
 template <typename T>
-void gaussian_rows_py(const GaussianRowsSpec& spec, py::array_t<T, py::array::c_style> out, int n_threads) {
-    require(out.ndim() == 2 && out.shape(0) == spec.n_rows && out.shape(1) == spec.d,
-            "out must have shape (n_rows, d) of the spec");
+void gaussian_rows_py(const RowAddress& address, py::array_t<T, py::array::c_style> out,
+                      int n_threads) {
+    require(out.ndim() == 2 && out.shape(0) == address.n_rows && out.shape(1) == address.d,
+            "out must have shape (n_rows, d) of the address");
     T* data = out.mutable_data();
     py::gil_scoped_release release;
-    GaussianRows<T>{spec}.fill(data, n_threads);
+    GaussianRowSource<T>{address}.fill(data, n_threads);
 }
 
 // Z = X U^T (n_rows x r) of a streamed data set, X generated chunk by chunk, never whole.
 template <typename T>
-Array<T> project_rows_py(const GaussianRowsSpec& spec, ConstMatrixRef<T> U, int n_threads, Index chunk_rows) {
-    require(spec.n_rows > 0 && spec.d > 0, "the data set must be non-empty");
-    require(U.cols() == spec.d, "U must have d columns");
-    Array<T> Z({Index(spec.n_rows), U.rows()});
-    Eigen::Map<RowMatrix<T>> Z_map(Z.mutable_data(), spec.n_rows, U.rows());
+Array<T> project_rows_py(const RowAddress& address, ConstMatrixRef<T> U, int n_threads,
+                         Index chunk_rows) {
+    require(address.n_rows > 0 && address.d > 0, "the data set must be non-empty");
+    require(U.cols() == address.d, "U must have d columns");
+    Array<T> Z({Index(address.n_rows), U.rows()});
+    Eigen::Map<RowMatrix<T>> Z_map(Z.mutable_data(), address.n_rows, U.rows());
     py::gil_scoped_release release;
-    project_rows<T>(GaussianRows<T>{spec}, U, n_threads, chunk_rows, Z_map);
+    project_rows<T>(GaussianRowSource<T>{address}, U, n_threads, chunk_rows, Z_map);
     return Z;
 }
 
 // y = g(z) + noise xi of a streamed data set, for a library link: one pass in the core.
 template <typename T>
-py::array_t<double> stream_labels_py(const GaussianRowsSpec& spec, ConstMatrixRef<T> U, const std::string& link,
-                                     double noise, int n_threads, Index chunk_rows) {
-    require(spec.n_rows > 0 && spec.d > 0, "the data set must be non-empty");
-    require(U.cols() == spec.d, "U must have d columns");
+py::array_t<double> stream_labels_py(const RowAddress& address, ConstMatrixRef<T> U,
+                                     const std::string& link, double noise, int n_threads,
+                                     Index chunk_rows) {
+    require(address.n_rows > 0 && address.d > 0, "the data set must be non-empty");
+    require(U.cols() == address.d, "U must have d columns");
     const LinkKind kind = link_from_name(link);
     require(U.rows() >= link_min_r(kind), "U has fewer rows than the link has directions");
-    py::array_t<double> y(spec.n_rows);
+    py::array_t<double> y(address.n_rows);
     double* out = y.mutable_data();
     py::gil_scoped_release release;
-    stream_labels<T>(GaussianRows<T>{spec}, U, kind, noise, n_threads, chunk_rows, out);
+    stream_labels<T>(GaussianRowSource<T>{address}, U, kind, noise, n_threads, chunk_rows, out);
     return y;
 }
 
@@ -279,7 +280,7 @@ py::array_t<double> link_values_py(const py::array_t<double, py::array::c_style>
     const double* in = z.data();
     double* out = y.mutable_data();
     py::gil_scoped_release release;
-    for (Index i = 0; i < n; ++i) out[i] = link_value(kind, in + i * r, r);
+    link_values(kind, in, n, r, out);
     return y;
 }
 
@@ -291,31 +292,16 @@ void normal_quantile_py(const py::array_t<double, py::array::c_style>& u, py::ar
     normal_quantiles_of_uniforms<T>(u.data(), u.shape(0), out.mutable_data());
 }
 
-py::array_t<double> gaussian_noise_py(const GaussianRowsSpec& spec) {
-    py::array_t<double> out(spec.n_rows);
-    gaussian_noise(spec.seed, std::uint64_t(spec.row_begin), spec.n_rows, out.mutable_data());
+py::array_t<double> gaussian_noise_py(const RowAddress& address) {
+    py::array_t<double> out(address.n_rows);
+    gaussian_noise(address.seed, std::uint64_t(address.row_begin), address.n_rows,
+                   out.mutable_data());
     return out;
-}
-
-bool cpu_supports(const std::string& level) {
-#if defined(__x86_64__) || defined(_M_X64)
-    __builtin_cpu_init();
-    if (level == "base") return true;
-    const bool v3 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                    __builtin_cpu_supports("bmi2");
-    if (level == "v3") return v3;
-    if (level == "v4") {
-        return v3 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-               __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
-    }
-    throw py::value_error("unknown ISA level '" + level + "'; choose base, v3 or v4");
-#else
-    return level == "base";
-#endif
 }
 
 py::dict build_info() {
     py::dict info;
+    info["version"] = MIMKIT_VERSION;
     info["variant"] = MIMKIT_VARIANT;
     info["eigen_version"] = std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) +
                             "." + std::to_string(EIGEN_MINOR_VERSION);
@@ -357,15 +343,15 @@ void define_kernels(py::module_& m) {
 template <typename T>
 void define_dtype(py::module_& m) {
     define_kernels<T, ConstMatrixRef<T>>(m);
-    define_kernels<T, GaussianRowsSpec>(m);
+    define_kernels<T, RowAddress>(m);
     m.def("local_hessian", &local_hessian_py<T>, py::arg("X").noconvert(), py::arg("t").noconvert(),
           py::arg("n_threads"), py::arg("chunk_rows"));
-    m.def("gaussian_rows", &gaussian_rows_py<T>, py::arg("spec"), py::arg("out").noconvert(),
+    m.def("gaussian_rows", &gaussian_rows_py<T>, py::arg("address"), py::arg("out").noconvert(),
           py::arg("n_threads"));
     m.def("normal_quantile", &normal_quantile_py<T>, py::arg("u").noconvert(), py::arg("out").noconvert());
-    m.def("stream_labels", &stream_labels_py<T>, py::arg("spec"), py::arg("U").noconvert(), py::arg("link"),
+    m.def("stream_labels", &stream_labels_py<T>, py::arg("address"), py::arg("U").noconvert(), py::arg("link"),
           py::arg("noise"), py::arg("n_threads"), py::arg("chunk_rows"));
-    m.def("project_rows", &project_rows_py<T>, py::arg("spec"), py::arg("U").noconvert(),
+    m.def("project_rows", &project_rows_py<T>, py::arg("address"), py::arg("U").noconvert(),
           py::arg("n_threads"), py::arg("chunk_rows"));
 }
 
@@ -374,16 +360,21 @@ void define_dtype(py::module_& m) {
 PYBIND11_MODULE(MIMKIT_MODULE_NAME, m) {
     m.doc() = "mimkit compiled core (one ISA variant); use mimkit.core, not this module.";
     // module_local: each ISA variant registers its own type (the base module is always loaded too)
-    py::class_<GaussianRowsSpec>(m, "GaussianRows", py::module_local())
+    py::class_<RowAddress>(m, "RowAddress", py::module_local())
         .def(py::init<std::uint64_t, std::int64_t, std::int64_t, std::int64_t>(), py::arg("seed"),
              py::arg("row_begin"), py::arg("n_rows"), py::arg("d"))
-        .def_readonly("seed", &GaussianRowsSpec::seed)
-        .def_readonly("row_begin", &GaussianRowsSpec::row_begin)
-        .def_readonly("n_rows", &GaussianRowsSpec::n_rows)
-        .def_readonly("d", &GaussianRowsSpec::d);
+        .def_readonly("seed", &RowAddress::seed)
+        .def_readonly("row_begin", &RowAddress::row_begin)
+        .def_readonly("n_rows", &RowAddress::n_rows)
+        .def_readonly("d", &RowAddress::d)
+        .def("__repr__", [](const RowAddress& address) {
+            return "RowAddress(seed=" + std::to_string(address.seed) +
+                   ", row_begin=" + std::to_string(address.row_begin) +
+                   ", n_rows=" + std::to_string(address.n_rows) + ", d=" + std::to_string(address.d) + ")";
+        });
     define_dtype<double>(m);
     define_dtype<float>(m);
-    m.def("gaussian_noise", &gaussian_noise_py, py::arg("spec"));
+    m.def("gaussian_noise", &gaussian_noise_py, py::arg("address"));
     m.def("link_values", &link_values_py, py::arg("z").noconvert(), py::arg("link"));
     m.def("cpu_supports", &cpu_supports, py::arg("level"));
     m.def("build_info", &build_info);

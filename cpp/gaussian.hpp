@@ -176,7 +176,7 @@ template <typename Scalar>
 void normal_quantiles(const Scalar* q, const Scalar* t, Eigen::Index count, Scalar* out) {
     namespace ei = Eigen::internal;
     using Packet = typename ei::packet_traits<Scalar>::type;
-    constexpr int P = ei::unpacket_traits<Packet>::size;
+    constexpr int P = ei::packet_traits<Scalar>::size;  // lanes of Packet
     constexpr int kBlock = 256;
     alignas(64) Scalar tail_q[kBlock + P];
     alignas(64) Scalar tail_t[kBlock + P];

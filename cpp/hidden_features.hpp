@@ -16,26 +16,12 @@
 namespace mimkit {
 
 // sigma of one chunk's pre-activations, row by row: Z_c (rows x m) in, H (rows x m) out.
-template <Activation A, typename T, typename Out>
-void activation_rows(Eigen::Ref<RowMatrix<T>> Z, const T* b, Vector<T>& value, Out& H) {
-    for (Index i = 0; i < Z.rows(); ++i) {
-        activation_row<A, T>(Z.row(i).data(), b, value.data(), Z.cols());  // Z's row gets sigma'
-        H.row(i) = value.transpose().template cast<typename Out::Scalar>();
-    }
-}
-
 template <typename T, typename Out>
-void activation_chunk(Activation act, Eigen::Ref<RowMatrix<T>> Z, const T* b, Vector<T>& value, Out& H) {
-    switch (act) {
-        case Activation::logcosh:
-            activation_rows<Activation::logcosh, T>(Z, b, value, H);
-            return;
-        case Activation::quadratic:
-            activation_rows<Activation::quadratic, T>(Z, b, value, H);
-            return;
-        case Activation::cos:
-            activation_rows<Activation::cos, T>(Z, b, value, H);
-            return;
+void activation_chunk(Activation act, Eigen::Ref<RowMatrix<T>> Z, const T* b, Vector<T>& value,
+                      Out& H) {
+    for (Index i = 0; i < Z.rows(); ++i) {
+        activation_row<T>(act, Z.row(i).data(), b, value.data(), Z.cols());  // Z's row gets sigma'
+        H.row(i) = value.transpose().template cast<typename Out::Scalar>();
     }
 }
 
@@ -45,10 +31,9 @@ template <typename T, typename Source, typename UseChunk>
 void for_each_hidden_chunk(const Source& X, const ConstMatrixRef<T>& V, const T* b, Activation act,
                            int n_threads, Index chunk_rows, UseChunk&& use) {
     const Index m = V.rows();
-    const ChunkPlan plan = plan_chunks(X.rows(), X.cols(), sizeof(T), chunk_rows);
-    const int threads = resolve_threads(n_threads);
-    std::vector<RowMatrix<T>> row_buffer = row_buffers<T, Source>(threads, plan.chunk_rows, X.cols());
-#pragma omp parallel num_threads(threads)
+    ChunkedRows<T, Source> chunks(X, n_threads, chunk_rows);
+    const ChunkPlan& plan = chunks.plan;
+#pragma omp parallel num_threads(chunks.n_threads)
     {
         RowMatrix<T> Z(plan.chunk_rows, m);
         RowMatrix<T> H(plan.chunk_rows, m);
@@ -58,7 +43,7 @@ void for_each_hidden_chunk(const Source& X, const ConstMatrixRef<T>& V, const T*
             const Index r0 = plan.begin(c);
             const Index rows = plan.size(c);
             auto Zc = Z.topRows(rows);
-            Zc.noalias() = X.chunk(r0, rows, row_buffer[thread_id()]) * V.transpose();
+            Zc.noalias() = chunks.chunk(c) * V.transpose();
             auto Hc = H.topRows(rows);
             activation_chunk<T>(act, Zc, b, value, Hc);
             use(r0, Hc);
@@ -90,14 +75,12 @@ template <typename T, typename Source>
 HiddenStatistics hidden_statistics(const Source& X, const T* y, const ConstMatrixRef<T>& V, const T* b,
                                    Activation act, int n_threads, Index chunk_rows) {
     const Index m = V.rows();
-    const ChunkPlan plan = plan_chunks(X.rows(), X.cols(), sizeof(T), chunk_rows);
-    const int threads = resolve_threads(n_threads);
-    std::vector<RowMatrix<T>> row_buffer = row_buffers<T, Source>(threads, plan.chunk_rows, X.cols());
-    std::vector<HiddenStatistics> partial(threads, HiddenStatistics(m));
-#pragma omp parallel num_threads(threads)
+    ChunkedRows<T, Source> chunks(X, n_threads, chunk_rows);
+    const ChunkPlan& plan = chunks.plan;
+    std::vector<HiddenStatistics> partial(chunks.n_threads, HiddenStatistics(m));
+#pragma omp parallel num_threads(chunks.n_threads)
     {
-        const int tid = thread_id();
-        HiddenStatistics& mine = partial[tid];
+        HiddenStatistics& mine = partial[thread_id()];
         RowMatrix<T> Z(plan.chunk_rows, m);
         RowMatrix<double> H(plan.chunk_rows, m);
         Vector<T> value(m);
@@ -106,7 +89,7 @@ HiddenStatistics hidden_statistics(const Source& X, const T* y, const ConstMatri
             const Index r0 = plan.begin(c);
             const Index rows = plan.size(c);
             auto Zc = Z.topRows(rows);
-            Zc.noalias() = X.chunk(r0, rows, row_buffer[tid]) * V.transpose();
+            Zc.noalias() = chunks.chunk(c) * V.transpose();
             auto Hc = H.topRows(rows);
             activation_chunk<T>(act, Zc, b, value, Hc);
             const Eigen::Map<const Vector<T>> yc(y + r0, rows);
@@ -116,7 +99,7 @@ HiddenStatistics hidden_statistics(const Source& X, const T* y, const ConstMatri
         }
     }
     HiddenStatistics total = partial[0];
-    for (int t = 1; t < threads; ++t) {
+    for (int t = 1; t < chunks.n_threads; ++t) {
         total.sum += partial[t].sum;
         total.gram += partial[t].gram;
         total.dot_y += partial[t].dot_y;

@@ -1,6 +1,6 @@
 // The library's link functions g: R^r -> R (python/mimkit/links.py gives their names, sizes and
 // descriptions). This is their one implementation: Link.__call__ evaluates them here on arrays,
-// and a streamed data set's label pass (labels.hpp) inside the core, row by row.
+// and a streamed data set's label pass (stream_labels.hpp) inside the core, row by row.
 #pragma once
 
 #include <cmath>
@@ -68,6 +68,11 @@ inline double link_value(LinkKind kind, const double* z, Index r) {
             return sign_of(z[0] * z[1] * z[2]);
     }
     return 0.0;
+}
+
+// g of each row of z (n x r, row-major) into out (n).
+inline void link_values(LinkKind kind, const double* z, Index n, Index r, double* out) {
+    for (Index i = 0; i < n; ++i) out[i] = link_value(kind, z + i * r, r);
 }
 
 }  // namespace mimkit

@@ -27,11 +27,11 @@ void local_hessian_matvec(const Source& X, const T* t, const ConstMatrixRef<T>& 
     const Index n = X.rows();
     const Index d = X.cols();
     const Index k = V.cols();
-    const ChunkPlan plan = plan_chunks(n, d, sizeof(T), chunk_rows);
-    const int threads = resolve_threads(n_threads);
+    ChunkedRows<T, Source> chunks(X, n_threads, chunk_rows);
+    const ChunkPlan& plan = chunks.plan;
+    const int threads = chunks.n_threads;
     const ColMatrix V_columns = V;
     std::vector<ColMatrix> partial(threads);
-    std::vector<RowMatrix<T>> row_buffer = row_buffers<T, Source>(threads, plan.chunk_rows, d);
     const T inv_n = T(1) / T(n);
 #pragma omp parallel num_threads(threads)
     {
@@ -42,7 +42,7 @@ void local_hessian_matvec(const Source& X, const T* t, const ConstMatrixRef<T>& 
         for (Index c = 0; c < plan.n_chunks; ++c) {
             const Index r0 = plan.begin(c);
             const Index rows = plan.size(c);
-            const auto Xc = X.chunk(r0, rows, row_buffer[thread_id()]);
+            const auto Xc = chunks.chunk(c);
             const auto tc = Eigen::Map<const Vector<T>>(t + r0, rows);
             auto XVc = projected.topRows(rows);
             if (k <= kGemvMaxVectors) {
@@ -78,16 +78,17 @@ void local_hessian(const ConstMatrixRef<T>& X, const T* t, int n_threads, Index 
     const Index d = X.cols();
     constexpr Index kBlock = 64;
     const Index n_blocks = (d + kBlock - 1) / kBlock;
-    const ChunkPlan plan = plan_chunks(n, d, sizeof(T), chunk_rows);
-    const int threads = resolve_threads(n_threads);
+    const ArrayRowSource<T> source{X};
+    ChunkedRows<T, ArrayRowSource<T>> chunks(source, n_threads, chunk_rows);
+    const ChunkPlan& plan = chunks.plan;
     out.setZero();
-#pragma omp parallel num_threads(threads)
+#pragma omp parallel num_threads(chunks.n_threads)
     {
         RowMatrix<T> weighted(plan.chunk_rows, kBlock);
         for (Index c = 0; c < plan.n_chunks; ++c) {
             const Index r0 = plan.begin(c);
             const Index rows = plan.size(c);
-            const auto Xc = X.middleRows(r0, rows);
+            const auto Xc = chunks.chunk(c);
             const auto tc = Eigen::Map<const Vector<T>>(t + r0, rows);
             // cyclic assignment balances the triangle's uneven block sizes
 #pragma omp for schedule(static, 1)

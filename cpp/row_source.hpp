@@ -1,6 +1,6 @@
-// Where a pass gets the rows of X: a view of an array in memory (ArrayRows), or rows regenerated
-// from (seed, row index) on demand (GaussianRows). Every pass asks a source for one chunk of rows
-// at a time, with a per-thread buffer that only a generating source writes into.
+// Where a pass gets the rows of X: a view of an array in memory (ArrayRowSource), or rows
+// regenerated from their address on demand (GaussianRowSource). Every pass walks its source in
+// chunks of rows (ChunkedRows), with a per-thread buffer that only a generating source writes.
 #pragma once
 
 #include <cstdint>
@@ -12,7 +12,7 @@
 namespace mimkit {
 
 template <typename T>
-struct ArrayRows {
+struct ArrayRowSource {
     static constexpr bool kGenerates = false;
     ConstMatrixRef<T> X;
 
@@ -23,10 +23,10 @@ struct ArrayRows {
     }
 };
 
-// The address of a streamed data set: rows [row_begin, row_begin + n_rows) of the standard normal
-// array with `d` columns of data set `seed` (gaussian.hpp). A machine given only this can make
-// any of its rows.
-struct GaussianRowsSpec {
+// The address of a streamed data set's rows: rows [row_begin, row_begin + n_rows) of the
+// standard normal array with `d` columns of data set `seed` (gaussian.hpp). A machine given
+// only this can make any of those rows.
+struct RowAddress {
     std::uint64_t seed;
     std::int64_t row_begin;
     std::int64_t n_rows;
@@ -34,16 +34,17 @@ struct GaussianRowsSpec {
 };
 
 template <typename T>
-struct GaussianRows {
+struct GaussianRowSource {
     static constexpr bool kGenerates = true;
-    GaussianRowsSpec spec;
+    RowAddress address;
 
-    Index rows() const { return spec.n_rows; }
-    Index cols() const { return spec.d; }
+    Index rows() const { return address.n_rows; }
+    Index cols() const { return address.d; }
     Eigen::Ref<const RowMatrix<T>> chunk(Index r0, Index count, RowMatrix<T>& buffer) const {
         for (Index i = 0; i < count; ++i) {
-            gaussian_row<T>(spec.seed, GaussianStreamId::inputs, std::uint64_t(spec.row_begin + r0 + i),
-                            spec.d, buffer.row(i).data());
+            gaussian_row<T>(address.seed, GaussianStreamId::inputs,
+                            std::uint64_t(address.row_begin + r0 + i), address.d,
+                            buffer.row(i).data());
         }
         return buffer.topRows(count);
     }
@@ -51,18 +52,41 @@ struct GaussianRows {
     // All rows into `out` (n_rows x d, row-major), rows split over threads.
     void fill(T* out, int n_threads) const {
 #pragma omp parallel for num_threads(resolve_threads(n_threads)) schedule(static)
-        for (Index i = 0; i < spec.n_rows; ++i) {
-            gaussian_row<T>(spec.seed, GaussianStreamId::inputs, std::uint64_t(spec.row_begin + i), spec.d,
-                            out + i * spec.d);
+        for (Index i = 0; i < address.n_rows; ++i) {
+            gaussian_row<T>(address.seed, GaussianStreamId::inputs,
+                            std::uint64_t(address.row_begin + i), address.d, out + i * address.d);
         }
     }
 };
 
-// Per-thread chunk buffers: chunk_rows x d for a generating source, empty for an array.
+// The set-up every chunked pass over a source shares: its chunk plan, its thread count and one
+// chunk_rows x d row buffer per thread (allocated for a generating source only). A pass runs
+// one parallel region with `n_threads` threads and asks for chunk c of the plan from inside it.
 template <typename T, typename Source>
-std::vector<RowMatrix<T>> row_buffers(int n_threads, Index chunk_rows, Index d) {
-    return Source::kGenerates ? std::vector<RowMatrix<T>>(n_threads, RowMatrix<T>(chunk_rows, d))
-                              : std::vector<RowMatrix<T>>(n_threads);
-}
+class ChunkedRows {
+   public:
+    ChunkedRows(const Source& X, int n_threads, Index chunk_rows)
+        : plan(plan_chunks(X.rows(), X.cols(), sizeof(T), chunk_rows)),
+          n_threads(resolve_threads(n_threads)),
+          X_(X),
+          buffer_(Source::kGenerates
+                      ? std::vector<RowMatrix<T>>(this->n_threads, RowMatrix<T>(plan.chunk_rows, X.cols()))
+                      : std::vector<RowMatrix<T>>(this->n_threads)) {}
+
+    Index rows() const { return X_.rows(); }
+    Index cols() const { return X_.cols(); }
+
+    // The rows of chunk c: a view of the array, or generated into the calling thread's buffer.
+    Eigen::Ref<const RowMatrix<T>> chunk(Index c) {
+        return X_.chunk(plan.begin(c), plan.size(c), buffer_[thread_id()]);
+    }
+
+    const ChunkPlan plan;
+    const int n_threads;
+
+   private:
+    const Source& X_;
+    std::vector<RowMatrix<T>> buffer_;
+};
 
 }  // namespace mimkit

@@ -35,6 +35,13 @@ constexpr double kLinearRegimeMaxPreactivation = 1e-4;
 
 enum class KeepScale { off, on, automatic };
 
+inline KeepScale keep_scale_from_name(const std::string& name) {
+    if (name == "off") return KeepScale::off;
+    if (name == "on") return KeepScale::on;
+    if (name == "auto") return KeepScale::automatic;
+    throw std::invalid_argument("keep_scale must be 'off', 'on' or 'auto'");
+}
+
 inline std::string keep_scale_message(double max_abs_z) {
     char buffer[320];
     std::snprintf(buffer, sizeof(buffer),
@@ -55,24 +62,20 @@ struct Phase1Outcome {
 // Per-thread scratch, allocated once per call (never per step).
 template <typename T, typename Source>
 struct Phase1Workspace {
-    ChunkPlan plan;
-    int n_threads;
-    std::vector<RowMatrix<T>> row_buffer;  // chunk_rows x d generated rows (generating sources only)
+    ChunkedRows<T, Source> chunks;
     std::vector<RowMatrix<T>> chunk;  // chunk_rows x m: Z_c, then G_c in place
     std::vector<RowMatrix<T>> grad;   // m x d partial gradients
     std::vector<Vector<T>> value;     // m: sigma of one row
     std::vector<double> loss_sum;
     std::vector<double> max_abs_z;
 
-    Phase1Workspace(Index n, Index d, Index m, int threads, Index chunk_rows)
-        : plan(plan_chunks(n, d, sizeof(T), chunk_rows)),
-          n_threads(resolve_threads(threads)),
-          row_buffer(row_buffers<T, Source>(n_threads, plan.chunk_rows, d)),
-          chunk(n_threads, RowMatrix<T>(plan.chunk_rows, m)),
-          grad(n_threads, RowMatrix<T>(m, d)),
-          value(n_threads, Vector<T>(m)),
-          loss_sum(n_threads),
-          max_abs_z(n_threads) {}
+    Phase1Workspace(const Source& X, Index m, int n_threads, Index chunk_rows)
+        : chunks(X, n_threads, chunk_rows),
+          chunk(chunks.n_threads, RowMatrix<T>(chunks.plan.chunk_rows, m)),
+          grad(chunks.n_threads, RowMatrix<T>(m, X.cols())),
+          value(chunks.n_threads, Vector<T>(m)),
+          loss_sum(chunks.n_threads),
+          max_abs_z(chunks.n_threads) {}
 };
 
 struct PassSummary {
@@ -81,16 +84,16 @@ struct PassSummary {
 };
 
 // Rows of Z_c -> G_c in place; returns the chunk's loss sum and updates max |z|.
-template <Activation A, typename T>
-double fuse_chunk_rows(Eigen::Ref<RowMatrix<T>> Z, const T* y, const T* b, const T* a,
-                       const LossSpec& loss, T inv_n, T* value, double& max_abs_z) {
+template <typename T>
+double fuse_chunk(Activation act, Eigen::Ref<RowMatrix<T>> Z, const T* y, const T* b, const T* a,
+                  const LossSpec& loss, T inv_n, T* value, double& max_abs_z) {
     const Index m = Z.cols();
     const Eigen::Map<const Vector<T>> a_vec(a, m);
     const Eigen::Map<const Vector<T>> value_vec(value, m);
     double loss_sum = 0.0;
     for (Index i = 0; i < Z.rows(); ++i) {
         T* z = Z.row(i).data();
-        max_abs_z = std::max(max_abs_z, double(activation_row<A, T>(z, b, value, m)));
+        max_abs_z = std::max(max_abs_z, double(activation_row<T>(act, z, b, value, m)));
         const T p = value_vec.dot(a_vec);
         T g;
         loss_sum += double(loss_value_and_slope<T>(loss, p, y[i], g));
@@ -100,30 +103,19 @@ double fuse_chunk_rows(Eigen::Ref<RowMatrix<T>> Z, const T* y, const T* b, const
     return loss_sum;
 }
 
-template <typename T>
-double fuse_chunk(Activation act, Eigen::Ref<RowMatrix<T>> Z, const T* y, const T* b, const T* a,
-                  const LossSpec& loss, T inv_n, T* value, double& max_abs_z) {
-    switch (act) {
-        case Activation::logcosh:
-            return fuse_chunk_rows<Activation::logcosh, T>(Z, y, b, a, loss, inv_n, value, max_abs_z);
-        case Activation::quadratic:
-            return fuse_chunk_rows<Activation::quadratic, T>(Z, y, b, a, loss, inv_n, value, max_abs_z);
-        case Activation::cos:
-            return fuse_chunk_rows<Activation::cos, T>(Z, y, b, a, loss, inv_n, value, max_abs_z);
-    }
-    return 0.0;
-}
-
-// grad (m x d) = d/dW (1/n) sum_i l(p_i, y_i); one parallel region, one pass over X.
+// grad (m x d) = d/dW (1/n) sum_i l(p_i, y_i) over the rows of ws's source; one parallel
+// region, one pass over X.
 template <typename T, typename Source>
-PassSummary phase1_gradient_pass(const Source& X, const T* y, const ConstMatrixRef<T>& W,
-                                 const T* b, const T* a, Activation act, const LossSpec& loss,
-                                 Phase1Workspace<T, Source>& ws, Eigen::Ref<RowMatrix<T>> grad) {
-    const Index n = X.rows();
+PassSummary phase1_gradient_pass(Phase1Workspace<T, Source>& ws, const T* y,
+                                 const ConstMatrixRef<T>& W, const T* b, const T* a,
+                                 Activation act, const LossSpec& loss,
+                                 Eigen::Ref<RowMatrix<T>> grad) {
+    const Index n = ws.chunks.rows();
     const Index m = W.rows();
     const T inv_n = T(1) / T(n);
-    const ChunkPlan& plan = ws.plan;
-#pragma omp parallel num_threads(ws.n_threads)
+    const ChunkPlan& plan = ws.chunks.plan;
+    const int n_threads = ws.chunks.n_threads;
+#pragma omp parallel num_threads(n_threads)
     {
         const int tid = thread_id();
         RowMatrix<T>& chunk = ws.chunk[tid];
@@ -135,10 +127,11 @@ PassSummary phase1_gradient_pass(const Source& X, const T* y, const ConstMatrixR
         for (Index c = 0; c < plan.n_chunks; ++c) {
             const Index r0 = plan.begin(c);
             const Index rows = plan.size(c);
-            const auto Xc = X.chunk(r0, rows, ws.row_buffer[tid]);
+            const auto Xc = ws.chunks.chunk(c);
             auto Zc = chunk.topRows(rows);
             Zc.noalias() = Xc * W.transpose();
-            loss_sum += fuse_chunk<T>(act, Zc, y + r0, b, a, loss, inv_n, ws.value[tid].data(), max_abs_z);
+            loss_sum += fuse_chunk<T>(act, Zc, y + r0, b, a, loss, inv_n, ws.value[tid].data(),
+                                      max_abs_z);
             partial.noalias() += Zc.transpose() * Xc;
         }
         ws.loss_sum[tid] = loss_sum;
@@ -147,11 +140,11 @@ PassSummary phase1_gradient_pass(const Source& X, const T* y, const ConstMatrixR
 #pragma omp for schedule(static)
         for (Index j = 0; j < m; ++j) {
             grad.row(j) = ws.grad[0].row(j);
-            for (int t = 1; t < ws.n_threads; ++t) grad.row(j) += ws.grad[t].row(j);
+            for (int t = 1; t < n_threads; ++t) grad.row(j) += ws.grad[t].row(j);
         }
     }
     PassSummary summary{0.0, 0.0};
-    for (int t = 0; t < ws.n_threads; ++t) {
+    for (int t = 0; t < n_threads; ++t) {
         summary.mean_loss += ws.loss_sum[t];
         summary.max_abs_z = std::max(summary.max_abs_z, ws.max_abs_z[t]);
     }
@@ -212,7 +205,7 @@ Phase1Outcome phase1_run(const Source& X, const T* y, const T* b, const T* a,
                 const Phase1Record<T>& record, AfterStep&& after_step) {
     const Index m = W.rows();
     const Index d = W.cols();
-    Phase1Workspace<T, Source> ws(X.rows(), d, m, settings.n_threads, settings.chunk_rows);
+    Phase1Workspace<T, Source> ws(X, m, settings.n_threads, settings.chunk_rows);
     RowMatrix<T> grad(m, d);
     const T lr = T(settings.lr);
     const T weight_decay = T(settings.weight_decay);
@@ -235,8 +228,8 @@ Phase1Outcome phase1_run(const Source& X, const T* y, const T* b, const T* a,
         if (t == settings.n_steps) break;
 
         const auto step_start = std::chrono::steady_clock::now();
-        const PassSummary pass = phase1_gradient_pass<T, Source>(X, y, W, b, a, settings.activation,
-                                                         settings.loss, ws, grad);
+        const PassSummary pass = phase1_gradient_pass<T, Source>(ws, y, W, b, a, settings.activation,
+                                                                 settings.loss, grad);
         record.losses[t] = pass.mean_loss;
         if (t == 0) {
             const bool linear = pass.max_abs_z < kLinearRegimeMaxPreactivation;

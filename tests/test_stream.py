@@ -2,6 +2,8 @@
 the quantile kernel, determinism, statistics, labels, and the core on a stream bit for bit equal
 to the core on the same rows as an array."""
 
+import pickle
+
 import numpy as np
 import pytest
 from scipy import special, stats
@@ -512,6 +514,19 @@ def test_label_noise_of_a_row_does_not_depend_on_the_range_it_is_made_in():
     for begin, count in [(0, 13), (3, 500), (5, 995), (128, 7)]:
         part = native.gaussian_noise(native.RowAddress(seed, begin, count, 1))
         np.testing.assert_array_equal(part, full[begin : begin + count])
+
+
+def test_a_row_address_travels_by_pickle_to_whichever_core_variant_the_receiver_loaded():
+    data = StreamedData(model(6), 50, 2**63 + 7, np.float64, row_begin=10)
+    address = data.row_address(5, 20)
+    payload = pickle.dumps(address)
+    assert b"_core_" not in payload  # names no ISA variant
+    copy = pickle.loads(payload)
+    assert type(copy) is native.RowAddress
+    assert (copy.seed, copy.row_begin, copy.n_rows, copy.d) == (2**63 + 7, 15, 15, 6)
+    out = np.empty((15, 6))
+    native.gaussian_rows(copy, out, 1)
+    np.testing.assert_array_equal(out, data.rows(5, 20))
 
 
 def test_an_entry_does_not_depend_on_the_number_of_columns():

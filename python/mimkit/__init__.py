@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 # Submodules users reach as attributes (mimkit.core, mimkit.theory, ...). mimkit.distributed
 # (needs dask) and mimkit.experiments are imported on demand.
 from . import (
@@ -19,7 +17,7 @@ from . import (
     theory,
     training,
 )
-from ._config import config, show_config
+from ._config import __version__, config, show_config
 from .data import MultiIndexModel, make_multi_index
 from .estimators import PHD, SAVE, SIR, LayerwiseRegressor, SpectralEstimator
 from .links import LINKS, Link, get_link

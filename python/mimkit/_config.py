@@ -1,26 +1,41 @@
-"""``mimkit.show_config()``: what this installation runs on."""
+"""``mimkit.show_config()``: what this installation runs on, and ``mimkit.__version__``."""
 
 from __future__ import annotations
 
 import platform
+from importlib import metadata
 from typing import Any
 
 
+def _installed_version() -> str:
+    """The installed distribution's version, which is pyproject.toml's (the compiled core
+    reports the same one in ``build_info()``)."""
+    try:
+        return metadata.version("mimkit")
+    except metadata.PackageNotFoundError:  # a source tree on sys.path, never installed
+        return "0+unknown"
+
+
+__version__ = _installed_version()
+
+
 def config() -> dict[str, Any]:
-    """Build and runtime facts: core variant, Eigen, SIMD level, OpenMP threads, numpy's BLAS."""
+    """Build and runtime facts: versions (the package's and the compiled core's, which differ
+    only in a stale build), core variant, Eigen, SIMD level, OpenMP threads, numpy's BLAS."""
     import numpy as np
     from threadpoolctl import threadpool_info
 
     from ._native import native
 
-    info = dict(native.build_info())
+    build = dict(native.build_info())
+    info: dict[str, Any] = {"mimkit_version": __version__, "core_version": build.pop("version")}
+    info.update(build)
     blas = [
         {k: pool.get(k) for k in ("internal_api", "version", "architecture", "num_threads")}
         for pool in threadpool_info()
         if pool.get("user_api") == "blas"
     ]
     info.update(
-        mimkit_version=__import__("mimkit").__version__,
         numpy_version=np.__version__,
         numpy_blas=blas,
         python=platform.python_version(),
@@ -45,11 +60,12 @@ def show_config() -> None:
     """Print :func:`config` as aligned ``key: value`` lines."""
     for key, value in config().items():
         if key == "numpy_blas":
-            value = (
-                "; ".join(
-                    f"{p['internal_api']} {p['version']} kernel={p['architecture']} threads={p['num_threads']}"
-                    for p in value
-                )
-                or "none found"
-            )
+            value = "; ".join(_describe_blas(pool) for pool in value) or "none found"
         print(f"{key:>20}: {value}")
+
+
+def _describe_blas(pool: dict[str, Any]) -> str:
+    return (
+        f"{pool['internal_api']} {pool['version']} kernel={pool['architecture']} "
+        f"threads={pool['num_threads']}"
+    )

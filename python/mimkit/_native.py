@@ -7,6 +7,7 @@ Three builds of the same sources exist on x86-64: ``base`` (SSE2), ``v3`` (AVX2 
 
 from __future__ import annotations
 
+import copyreg
 import importlib
 import os
 import warnings
@@ -44,3 +45,17 @@ def _load() -> ModuleType:
 
 
 native: ModuleType = _load()
+
+
+def _row_address(seed: int, row_begin: int, n_rows: int, d: int):
+    """A ``RowAddress`` of the core this process loaded (the target of its pickles)."""
+    return native.RowAddress(seed, row_begin, n_rows, d)
+
+
+def _reduce_row_address(address) -> tuple:
+    return _row_address, (address.seed, address.row_begin, address.n_rows, address.d)
+
+
+# Each ISA variant has its own RowAddress type; a pickle names none of them, so a machine that
+# loads another variant (a worker on another CPU) can read it.
+copyreg.pickle(native.RowAddress, _reduce_row_address)

@@ -17,7 +17,7 @@ and threads per task, and changing ``n_parts`` moves only the last bits of the s
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
@@ -30,16 +30,6 @@ if TYPE_CHECKING:  # dask.distributed is optional: imported only when a run star
     from distributed import Client
 
 
-class PartAddress(NamedTuple):
-    """Where a part's rows come from: all a worker needs to make them (a few numbers)."""
-
-    seed: int
-    row_begin: int  # first row in the underlying infinite stream
-    rows: int
-    d: int
-    dtype: str  # "float32" or "float64"; y and W carry it too (the core dispatches on them)
-
-
 def split_rows(n: int, n_parts: int) -> list[tuple[int, int]]:
     """``n_parts`` contiguous, non-empty ranges ``[start, stop)`` covering ``range(n)``, sizes
     differing by at most one (``1 <= n_parts <= n``)."""
@@ -48,7 +38,7 @@ def split_rows(n: int, n_parts: int) -> list[tuple[int, int]]:
 
 
 def part_gradient(
-    address: PartAddress,
+    address: Any,
     y: np.ndarray,
     W: np.ndarray,
     b: np.ndarray,
@@ -62,7 +52,9 @@ def part_gradient(
 
     Parameters
     ----------
-    address : the part's rows.  y : (rows,) its labels.  W : (m, d).  b, a : (m,).
+    address : RowAddress, the part's rows (:meth:`StreamedData.row_address
+        <mimkit.stream.StreamedData.row_address>`; the dtype is y's and W's).
+    y : (n_rows,) its labels.  W : (m, d).  b, a : (m,).
     n_threads : OpenMP threads of the pass (0: the worker's default).
 
     Returns
@@ -72,9 +64,8 @@ def part_gradient(
     """
     from ._native import native  # the worker imports the core itself
 
-    spec = native.GaussianRows(address.seed, address.row_begin, address.rows, address.d)
     grad, mean_loss, max_abs_z = native.phase1_gradient(
-        spec, y, W, b, a, activation, loss, huber_delta, n_threads, 0
+        address, y, W, b, a, activation, loss, huber_delta, n_threads, 0
     )
     return grad, float(mean_loss), float(max_abs_z)
 
@@ -107,10 +98,7 @@ class _DaskGradient:
         self.args = args
         self.n = X.n
         self.n_threads = n_threads
-        self.parts = [
-            PartAddress(X.seed, X.row_begin + start, stop - start, X.d, X.dtype.name)
-            for start, stop in parts
-        ]
+        self.parts = [X.row_address(start, stop) for start, stop in parts]
         self.key = f"mimkit-phase1-{uuid.uuid4().hex[:12]}"
         self.step = 0
         # hash=False: no O(n) hashing on the client, and two runs never share label keys.
@@ -153,7 +141,7 @@ class _DaskGradient:
         mean_loss = 0.0
         max_abs_z = 0.0
         for part, (part_grad, part_loss, part_max) in zip(self.parts, results):
-            weight = part.rows / self.n
+            weight = part.n_rows / self.n
             grad += weight * part_grad
             mean_loss += weight * part_loss
             max_abs_z = max(max_abs_z, part_max)

@@ -41,8 +41,8 @@ def measure(
                 {
                     "array": lambda: core.phase1_gradient(X, y, W, b, a, **kw),
                     "stream": lambda: core.phase1_gradient(stream, y, W, b, a, **kw),
-                    "generate": lambda: native.gaussian_rows(stream.native_spec(), out, threads),
-                    "generate_1": lambda: native.gaussian_rows(stream.native_spec(), out, 1),
+                    "generate": lambda: native.gaussian_rows(stream.row_address(), out, threads),
+                    "generate_1": lambda: native.gaussian_rows(stream.row_address(), out, 1),
                 },
                 repeats,
             )
