@@ -146,3 +146,24 @@ def test_importing_mimkit_leaves_the_matplotlib_backend_alone():
         timeout=120,
     )
     assert out.stdout.split() == ["True", "False"], out.stderr
+
+
+def test_minimum_versions_job_installs_the_declared_floors():
+    """Every runtime dependency's floor (installed metadata) is what .ci/min-versions.txt pins."""
+    from importlib.metadata import requires
+
+    pins_file = Path(__file__).resolve().parents[1] / ".ci" / "min-versions.txt"
+    if not pins_file.is_file():
+        pytest.skip("not a source checkout")
+    floors = {}
+    for requirement in requires("mimkit") or []:
+        if "extra ==" in requirement:
+            continue
+        name, _, version = requirement.partition(">=")
+        floors[name.strip().lower()] = version.split(",")[0].strip()
+    pins = {}
+    for line in pins_file.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            pins[name.strip().lower()] = version.strip().removesuffix(".*")
+    assert pins == floors

@@ -72,6 +72,7 @@ def test_killed_sweep_resumes_without_recomputing_finished_points(tmp_path, sig)
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+        proc.stdout.close()
     before = _snapshot(tmp_path)
     grid = Grid(**SLOW_GRID)
     assert 3 <= len(before) < len(grid)

@@ -1132,12 +1132,12 @@ def test_sdr_accepts_int_and_memory_mapped_X(estimator, tmp_path):
 # --------------------------------------------------------------------------------------------
 SMALL = ["run", "--d", "8", "--alpha", "4", "--n-test", "50", "--width", "4", "--no-baseline"]
 CLI_CASES = [
-    (["--d", "0"], "--d must be an integer >= 1"),
-    (["--d", "-3"], "--d must be an integer >= 1"),
+    (["--d", "0"], "--d must be a positive integer"),
+    (["--d", "-3"], "--d must be a positive integer"),
     (["--d", "1"], "d = 1 is smaller than the link's r = 2"),
     (["--d", "abc"], "argument --d: invalid int value"),
     (["--width", "3"], "--width must be even"),
-    (["--width", "0"], "--width must be an integer >= 1"),
+    (["--width", "0"], "--width must be a positive integer"),
     (["--alpha", "-1"], "--alpha and --alpha2 must be positive"),
     (["--alpha", "nan"], "--alpha and --alpha2 must be"),
     (["--alpha", "inf"], "--alpha and --alpha2 must be .*finite"),
