@@ -1,5 +1,7 @@
 """The link library: values, r handling, metadata, and the theory flag's first criterion."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -78,6 +80,6 @@ def test_errors():
     bad = get_link(lambda z: z, r=2)
     with pytest.raises(ValueError, match="one value per row"):
         bad(Z[:, :2])
-    with pytest.raises(Exception):
-        LINKS["z1z2"].r = 5  # frozen
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        LINKS["z1z2"].r = 5
     assert isinstance(LINKS["z1z2"], Link)

@@ -50,9 +50,9 @@ def test_overlaps_alignment_coverage():
     e = np.eye(5)
     U = e[:2]
     W = np.vstack([3 * e[0], (e[0] + e[1]), -2 * e[1], e[4], 0 * e[4]])
-    O = neuron_overlaps(W, U)
+    overlaps = neuron_overlaps(W, U)
     s = 1 / np.sqrt(2)
-    np.testing.assert_allclose(O, [[1, 0], [s, s], [0, -1], [0, 0], [0, 0]], atol=1e-12)
+    np.testing.assert_allclose(overlaps, [[1, 0], [s, s], [0, -1], [0, 0], [0, 0]], atol=1e-12)
     np.testing.assert_allclose(neuron_alignment(W, 2 * U), [1, 1, 1, 0, 0], atol=1e-12)
     np.testing.assert_allclose(coverage(W, U), [2 / 5, 2 / 5])
     np.testing.assert_allclose(coverage(W, U, threshold=0.9), [1 / 5, 1 / 5])

@@ -297,7 +297,10 @@ def projection_error_bound(X, U):
     """Bound on |fl(X U^T) - X U^T| for any summation order, in the dtype of X (Higham's
     gamma_d), plus the float64 rounding of the comparison product itself."""
     d = X.shape[1]
-    gamma = lambda eps: d * eps / (1 - d * eps)
+
+    def gamma(eps):
+        return d * eps / (1 - d * eps)
+
     absolute = np.abs(X.astype(np.float64)) @ np.abs(U.astype(np.float64)).T
     return (gamma(np.finfo(X.dtype).eps / 2) + gamma(2.0**-53)) * absolute
 
@@ -360,7 +363,7 @@ def test_a_link_producing_nan_or_inf_raises(bad):
     m = MultiIndexModel(5, lambda z: np.where(z[:, 0] > 2.5, bad, z[:, 0]), r=1, random_state=0)
     data = StreamedData(m, 5000, 3, np.float64)  # ~30 rows with z > 2.5
     with pytest.raises(ValueError, match="NaN or inf labels"):
-        data.labels
+        _ = data.labels
     ok = MultiIndexModel(5, lambda z: np.where(z[:, 0] > 50, bad, z[:, 0]), r=1, random_state=0)
     assert np.all(np.isfinite(StreamedData(ok, 5000, 3, np.float64).labels))
 

@@ -7,7 +7,9 @@ from mimkit import spectral as sp
 from mimkit.preprocessing import make_preprocessing
 from mimkit.theory import network_threshold, weak_recovery_threshold
 
-PHASE_RETRIEVAL = lambda z: z[:, 0] ** 2
+
+def PHASE_RETRIEVAL(z):
+    return z[:, 0] ** 2
 
 
 def test_phase_retrieval_optimal_is_one_half():

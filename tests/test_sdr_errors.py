@@ -1,0 +1,137 @@
+"""Bad and odd inputs to the SDR estimators (PHD, SIR, SAVE, SpectralEstimator): each bad input
+gives a ValueError / TypeError whose message names the argument (and the fix); odd but valid
+inputs (int, read-only, strided, memory-mapped arrays) give the same result as a plain C-ordered
+float64 array."""
+
+import numpy as np
+import pytest
+
+from _bad_inputs import NAN_Y, X, Y, case, check
+from mimkit.estimators.sdr import PHD, SAVE, SIR, SpectralEstimator
+
+SDR = [PHD, SIR, SAVE, SpectralEstimator]
+SDR_CASES = [
+    (
+        "n_directions=0",
+        lambda E: E(0).fit(X, Y),
+        ValueError,
+        "n_directions must be an integer >= 1",
+    ),
+    (
+        "n_directions>d",
+        lambda E: E(6).fit(X, Y),
+        ValueError,
+        "n_directions = 6 exceeds n_features = 5",
+    ),
+    ("n_directions float", lambda E: E(2.0).fit(X, Y), ValueError, "n_directions must be an"),
+    # Parameters are checked before the data: a bad parameter is named even with bad data.
+    ("parameter first", lambda E: E(0).fit(X[:, 0], Y), ValueError, "n_directions must be an"),
+    ("X 1-D", lambda E: E(2).fit(X[:, 0], Y), ValueError, "Expected 2D array"),
+    ("n=1", lambda E: E(1).fit(X[:1], Y[:1]), ValueError, "at least 2 samples are needed"),
+    ("y length", lambda E: E(2).fit(X, Y[:3]), ValueError, "inconsistent numbers of samples"),
+    ("y nan", lambda E: E(2).fit(X, NAN_Y), ValueError, "Input y contains NaN"),
+    (
+        "X inf",
+        lambda E: E(2).fit(np.where(X > 2, np.inf, X), Y),
+        ValueError,
+        "Input X contains infinity",
+    ),
+    ("X empty", lambda E: E(2).fit(np.zeros((0, 5)), np.zeros(0)), ValueError, "0 sample"),
+    ("y None", lambda E: E(2).fit(X, None), ValueError, "requires y to be passed"),
+    (
+        "transform d mismatch",
+        lambda E: E(2).fit(X, Y).transform(X[:, :3]),
+        ValueError,
+        "X has 3 features",
+    ),
+]
+
+
+@pytest.mark.parametrize("estimator", SDR, ids=[E.__name__ for E in SDR])
+@pytest.mark.parametrize("label, fn, exc, match", SDR_CASES, ids=[c[0] for c in SDR_CASES])
+def test_sdr_errors(estimator, label, fn, exc, match):
+    check(lambda: fn(estimator), exc, match)
+
+
+@pytest.mark.parametrize("estimator", [PHD, SIR, SAVE], ids=["PHD", "SIR", "SAVE"])
+def test_sdr_whitening_refuses_a_singular_covariance(estimator):
+    collinear = np.c_[X, X[:, :1]]  # exact duplicate column: Cholesky may still "succeed"
+    check(lambda: estimator(2).fit(collinear, Y), ValueError, "covariance of X is singular")
+
+
+SDR_SETTING_CASES = [
+    case(
+        "SIR n_slices 0",
+        lambda: SIR(2, n_slices=0).fit(X, Y),
+        ValueError,
+        "n_slices must be an integer >= 1",
+    ),
+    case(
+        "SIR n_slices > n", lambda: SIR(2, n_slices=100).fit(X, Y), ValueError, "exceeds n_samples"
+    ),
+    case(
+        "SIR n_slices float", lambda: SIR(2, n_slices=2.5).fit(X, Y), ValueError, "n_slices must be"
+    ),
+    case(
+        "SAVE slices too small",
+        lambda: SAVE(2, n_slices=40).fit(X, Y),
+        ValueError,
+        ">= 2 samples per slice",
+    ),
+    case(
+        "Spectral preprocessing",
+        lambda: SpectralEstimator(2, preprocessing="foo").fit(X, Y),
+        ValueError,
+        "unknown preprocessing 'foo'",
+    ),
+    case(
+        "Spectral center",
+        lambda: SpectralEstimator(2, center="x").fit(X, Y),
+        ValueError,
+        "unknown center 'x'",
+    ),
+    case(
+        "Spectral which",
+        lambda: SpectralEstimator(2, which="x").fit(X, Y),
+        ValueError,
+        "unknown which 'x'",
+    ),
+    case(
+        "Spectral method",
+        lambda: SpectralEstimator(2, method="x").fit(X, Y),
+        ValueError,
+        "unknown method 'x'",
+    ),
+    case(
+        "Spectral link",
+        lambda: SpectralEstimator(preprocessing="optimal", link="foo").fit(X, Y),
+        ValueError,
+        "unknown link 'foo'",
+    ),
+    case(
+        "Spectral optimal without link",
+        lambda: SpectralEstimator(2, preprocessing="optimal").fit(X, Y),
+        ValueError,
+        "needs the link",
+    ),
+]
+
+
+@pytest.mark.parametrize("fn, exc, match", SDR_SETTING_CASES)
+def test_sdr_setting_errors(fn, exc, match):
+    check(fn, exc, match)
+
+
+@pytest.mark.parametrize("estimator", SDR, ids=[E.__name__ for E in SDR])
+def test_sdr_accepts_int_and_memory_mapped_X(estimator, tmp_path):
+    Xi = np.round(3 * X)
+    want = estimator(2).fit(Xi, Y).directions_
+    np.save(tmp_path / "X.npy", Xi)
+    for Xv in (
+        Xi.astype(np.int32),
+        np.load(tmp_path / "X.npy", mmap_mode="r"),
+        np.asfortranarray(Xi),
+    ):
+        np.testing.assert_allclose(
+            estimator(2).fit(Xv, Y).directions_, want, rtol=1e-10, atol=1e-12
+        )
