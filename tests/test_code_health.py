@@ -167,3 +167,14 @@ def test_minimum_versions_job_installs_the_declared_floors():
             name, _, version = line.partition("==")
             pins[name.strip().lower()] = version.strip().removesuffix(".*")
     assert pins == floors
+
+
+def test_the_core_stub_names_what_the_compiled_module_defines():
+    from mimkit._native import native
+
+    stub = ast.parse((PACKAGE_DIR / "_core_base.pyi").read_text())
+    declared = {
+        node.name for node in stub.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))
+    }
+    defined = {name for name in dir(native) if not name.startswith("_")}
+    assert declared == defined, "regenerate python/mimkit/_core_base.pyi (pybind11-stubgen)"

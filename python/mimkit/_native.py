@@ -12,6 +12,7 @@ import importlib
 import os
 import warnings
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 _LEVELS = ("v4", "v3", "base")
 
@@ -44,7 +45,10 @@ def _load() -> ModuleType:
     return _core_base
 
 
-native: ModuleType = _load()
+if TYPE_CHECKING:  # every variant has the interface of the base build (_core_base.pyi)
+    from . import _core_base as native
+else:
+    native = _load()
 
 
 def _row_address(seed: int, row_begin: int, n_rows: int, d: int):
