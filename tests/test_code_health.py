@@ -5,6 +5,7 @@ import ast
 import dataclasses
 import importlib
 import pkgutil
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -178,3 +179,18 @@ def test_the_core_stub_names_what_the_compiled_module_defines():
     }
     defined = {name for name in dir(native) if not name.startswith("_")}
     assert declared == defined, "regenerate python/mimkit/_core_base.pyi (pybind11-stubgen)"
+
+
+def test_pre_commit_uses_the_lint_versions_pinned_for_ci():
+    from importlib.metadata import requires
+
+    config = Path(__file__).resolve().parents[1] / ".pre-commit-config.yaml"
+    if not config.is_file():
+        pytest.skip("not a source checkout")
+    pinned = {
+        r.split(";")[0].strip()
+        for r in requires("mimkit") or []
+        if r.startswith(("ruff==", "clang-format=="))
+    }
+    used = set(re.findall(r'"((?:ruff|clang-format)==[^"]+)"', config.read_text()))
+    assert used and used == pinned
