@@ -3,8 +3,9 @@
 Finite-size margins: the predicted overlap is a smooth functional of expectations over the
 label distribution; a matrix built from n = alpha d samples evaluates those expectations on n
 samples, so its fluctuation is the Monte Carlo standard error rescaled to n samples,
-``se_n = stderr * sqrt(n_samples / n)``. Single runs are checked within 4 se_n (the O(1/d)
-bias is far below that at these d).
+``se_n = stderr * sqrt(n_samples / n)``. Single runs are checked within 4 se_n at alpha >= 2
+alpha_c (the O(1/d) bias is far below that there; near the threshold an outlier within
+Tracy–Widom distance d^(-2/3) of the edge is not yet separated at finite d).
 """
 
 import numpy as np
@@ -80,7 +81,7 @@ def test_phase_retrieval_simulation_small():
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "link, prep, alpha",
-    [("he2_sum", "optimal", 3.0), ("z1z2", "sign", 4.0), ("z1z2", "optimal", 3.0)],
+    [("he2_sum", "optimal", 3.0), ("z1z2", "sign", 6.0), ("z1z2", "optimal", 3.0)],
 )
 def test_spectral_overlap_matches_simulation_at_d_2000(link, prep, alpha):
     if prep == "optimal":

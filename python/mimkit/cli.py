@@ -16,6 +16,7 @@ from .links import LINKS
 from .options import ACTIVATIONS, LOSSES, PREPROCESSINGS
 from .run_report import format_report
 from .run_workflow import RunSettings, run_problem
+from .theory_cli import add_subcommand as add_theory_subcommand
 
 
 def _add_run(subparsers) -> None:
@@ -105,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_info(subparsers)
     _add_bench(subparsers)
     add_experiment_subcommands(subparsers)  # sweep, plot, list
+    add_theory_subcommand(subparsers)
     return parser
 
 

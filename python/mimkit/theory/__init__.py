@@ -2,9 +2,11 @@
 
 * :mod:`.thresholds`: where recovery starts (weak-recovery thresholds ``alpha_c``);
 * :mod:`.overlap`: how well it recovers above them (overlaps, outliers, bulk edges);
-* :mod:`.bulk` and :mod:`.phase1`: the bulk's spectral law, and phase 1 at finite d and T1.
+* :mod:`.bulk` and :mod:`.phase1`: the bulk's spectral law, and phase 1 at finite d and T1;
+* :mod:`.losses`: which loss to use (every built-in loss against the optimal spectral method).
 """
 
+from .losses import best_label_transform, compare_losses
 from .overlap import OverlapResult, network_overlap, spectral_overlap
 from .phase1 import Phase1Curve, phase1_curve
 from .thresholds import ThresholdResult, network_threshold, weak_recovery_threshold
@@ -13,6 +15,8 @@ __all__ = [
     "OverlapResult",
     "Phase1Curve",
     "ThresholdResult",
+    "best_label_transform",
+    "compare_losses",
     "network_overlap",
     "network_threshold",
     "phase1_curve",

@@ -159,7 +159,7 @@ def spectral_overlap(
     OverlapResult
     """
     link = get_link(link, r)
-    alphas = _check_alphas(alpha)
+    alphas = check_alphas(alpha)
     noise = check_positive_number(noise, "noise", allow_zero=True)
     n_samples = check_count(n_samples, "n_samples", minimum=1000)
     rng = as_generator(random_state)
@@ -225,10 +225,13 @@ def network_transform(
     return transform, link, rng
 
 
-def overlap_from_sample(preprocessing, center: str, alphas, z, y, probe_y) -> OverlapResult:
-    """:func:`spectral_overlap` on a given Monte Carlo sample (T resolved, alphas checked)."""
+def overlap_from_sample(
+    preprocessing, center: str, alphas, z, y, probe_y, cache: Optional[dict] = None
+) -> OverlapResult:
+    """:func:`spectral_overlap` on a given Monte Carlo sample (T resolved, alphas checked);
+    ``cache`` as for :func:`mimkit.theory.thresholds.side_functions`."""
     N, r = z.shape
-    cache: dict = {}
+    cache = {} if cache is None else cache
     thresholds = thresholds_from_sample(preprocessing, center, z, y, probe_y, cache)
     grouped = isinstance(preprocessing, OptimalPreprocessing) and len(preprocessing.groups) > 1
     if grouped:
@@ -281,7 +284,8 @@ def overlap_from_sample(preprocessing, center: str, alphas, z, y, probe_y) -> Ov
     )
 
 
-def _check_alphas(alpha) -> np.ndarray:
+def check_alphas(alpha) -> np.ndarray:
+    """``alpha`` as a (A,) float array of positive finite numbers (clear error otherwise)."""
     try:
         alphas = np.atleast_1d(np.asarray(alpha, dtype=np.float64))
     except (TypeError, ValueError) as err:

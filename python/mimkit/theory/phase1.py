@@ -30,6 +30,7 @@ import numpy as np
 from .._random import RandomState, as_generator
 from .._validation import check_count, check_positive_number
 from ..metrics import COVERAGE_THRESHOLD
+from ..preprocessing import apply_preprocessing
 from .bulk import BulkLaw, bulk_law
 from .overlap import matrix_outliers, network_transform
 from .thresholds import draw_sample
@@ -157,22 +158,38 @@ def phase1_curve(
         link, loss, r, huber_delta, noise, n_samples, random_state
     )
     z, y, probe_y = draw_sample(link, noise, n_samples, rng)
+    try:
+        return curve_from_sample(transform, "none", z, y, probe_y, alpha, d, n_steps, n_hidden, rng)
+    except ValueError as err:
+        raise ValueError(
+            f"loss {loss!r} on link {link.name!r}: {err} Use a bounded loss ('huber' or "
+            "'absolute')."
+        ) from None
+
+
+def curve_from_sample(
+    transform, center: str, z, y, probe_y, alpha: float, d: int, n_steps: int, n_hidden: int, rng
+) -> Phase1Curve:
+    """:func:`phase1_curve` for weights ``T(y)`` centred as ``center`` ("none" or "mean"), on a
+    given Monte Carlo sample (:func:`mimkit.theory.thresholds.draw_sample`)."""
     outliers, edges = matrix_outliers(
-        transform, "none", np.array([alpha]), z, y, probe_y, "abs", {}
+        transform, center, np.array([alpha]), z, y, probe_y, "abs", {}
     )
     if not np.all(np.isfinite(edges)):
         raise ValueError(
-            f"loss {loss!r} gives unbounded weights T(y) on link {link.name!r}: the top of S "
-            "is a few extreme samples and no finite-d curve follows; use a bounded loss "
-            "('huber' or 'absolute')."
+            "the weights T(y) are unbounded: the top of S is a few extreme samples and no "
+            "finite-d curve follows."
         )
-    law = bulk_law(transform(y), alpha, 2 * n_steps)
+    t = apply_preprocessing(transform, y)
+    law = bulk_law(t - t.mean() if center == "mean" else t, alpha, 2 * n_steps)
     outliers.sort(key=lambda o: -abs(o.eigenvalue))
-    zeta = np.array([o.eigenvalue for o in outliers])
+    zeta = _merge_equal(
+        np.array([o.eigenvalue for o in outliers]), np.array([o.eigenvalue_se for o in outliers])
+    )
     zeta_se = np.array([o.eigenvalue_se for o in outliers])
     rho = np.array([o.overlap for o in outliers])
     rho_se = np.array([o.overlap_se for o in outliers])
-    dirs = np.array([o.direction for o in outliers]).reshape(len(outliers), link.r)
+    dirs = np.array([o.direction for o in outliers]).reshape(len(outliers), z.shape[1])
     curve = simulate_neurons(zeta, rho, dirs, law, d, n_steps, n_hidden, as_generator(rng))
     return Phase1Curve(
         np.arange(n_steps + 1),
@@ -186,8 +203,24 @@ def phase1_curve(
         float(alpha),
         d,
         n_hidden,
-        n_samples,
+        z.shape[0],
     )
+
+
+def _merge_equal(zeta: np.ndarray, se: np.ndarray) -> np.ndarray:
+    """Replace runs of same-sign locations within 3 combined standard errors by their mean."""
+    out = zeta.copy()
+    start = 0
+    for i in range(1, zeta.size + 1):
+        same = (
+            i < zeta.size
+            and np.sign(zeta[i]) == np.sign(zeta[start])
+            and abs(zeta[i] - zeta[i - 1]) <= 3.0 * np.hypot(se[i], se[i - 1])
+        )
+        if not same:
+            out[start:i] = zeta[start:i].mean()
+            start = i
+    return out
 
 
 def simulate_neurons(zeta, rho, dirs, law: BulkLaw, d: int, n_steps: int, n_hidden: int, rng):

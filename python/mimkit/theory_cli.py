@@ -1,0 +1,76 @@
+"""``mimkit theory LINK``: which loss to use, from the theory alone (no data, no training).
+
+Prints :func:`mimkit.theory.compare_losses`: per built-in loss (and the optimal spectral
+method as the reference) the weak-recovery thresholds, the predicted overlap
+``1 - subspace_distance`` at each ``--alpha`` and, with ``--d``, the predicted phase-1 window in
+T1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+from .links import LINKS
+
+
+def add_subcommand(subparsers) -> None:
+    """Register ``theory`` on the ``mimkit`` parser."""
+    theory = subparsers.add_parser(
+        "theory",
+        help="predicted thresholds, overlaps and T1 windows of every loss for a link",
+        description="Asymptotic theory of the network's phase 1 with each built-in loss "
+        "(T(y) = -loss'(c, y)) and of the optimal spectral method: thresholds alpha_c, "
+        "the overlap 1 - subspace distance at each --alpha, and with --d the window of "
+        "phase-1 steps T1 in which every direction is carried by >= 10%% of the neurons.",
+    )
+    theory.add_argument("link", choices=sorted(LINKS), help="library link")
+    theory.add_argument("--r", type=int, help="size of he2_sum / norm2 / tanh_committee")
+    theory.add_argument(
+        "--alpha", type=float, nargs="+", default=[2.0, 4.0, 16.0], help="n1 / d (default 2 4 16)"
+    )
+    theory.add_argument("--d", type=int, help="input dimension for the T1 window")
+    theory.add_argument("--max-steps", type=int, default=300, help="longest T1 (default 300)")
+    theory.add_argument("--noise", type=float, default=0.0, help="label noise sd (default 0)")
+    theory.add_argument(
+        "--samples", type=int, default=200_000, help="Monte Carlo samples (default 200000)"
+    )
+    theory.add_argument("--seed", type=int, default=0, help="Monte Carlo seed (default 0)")
+    theory.add_argument("--json", action="store_true", help="print the table as JSON records")
+    theory.set_defaults(func=cmd_theory)
+
+
+def cmd_theory(args: argparse.Namespace) -> int:
+    from .theory import compare_losses
+
+    try:
+        table = compare_losses(
+            args.link,
+            alpha=args.alpha,
+            d=args.d,
+            r=args.r,
+            max_steps=args.max_steps,
+            noise=args.noise,
+            n_samples=args.samples,
+            random_state=args.seed,
+        )
+    except (ValueError, TypeError) as err:
+        print(f"mimkit theory: {err}", file=sys.stderr)
+        return 2
+    if args.json:
+        records = [
+            {
+                k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                for k, v in row.items()
+            }
+            for row in table.to_dict(orient="records")
+        ]
+        print(json.dumps({"link": args.link, "d": args.d, "rows": records}, indent=2))
+        return 0
+    print(f"link {args.link}: thresholds alpha_c, overlap 1 - subspace distance at n1 = alpha d")
+    if args.d is not None:
+        print(f"T1 window at d = {args.d}: steps where every direction has coverage >= 0.1")
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}", na_rep="-"))
+    return 0
