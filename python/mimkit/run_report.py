@@ -25,18 +25,25 @@ def format_report(report: dict) -> str:
         f"total {sec['total']:.1f} s; "
         f"peak memory {report['peak_memory_bytes'] / 2**30:.2f} GiB",
         "",
-        f"{'':36}{'distance':>9}{'max angle':>11}{'test MSE/Var':>14}   coverage per direction",
+        f"{'':36}{'distance':>9}{'theory':>8}{'max angle':>11}{'test MSE/Var':>14}"
+        "   coverage per direction",
     ]
     rows = [("network (layer-wise)", report["network"])]
     rows += [(b["method"], b) for b in report.get("spectral", [])]
     for name, r in rows:
         cov = " ".join(f"{c:.2f}" for c in r["coverage"]) if "coverage" in r else "-"
+        theory = r.get("theory_distance")
+        theory = "-" if theory is None else f"{theory:.3f}"
         lines.append(
-            f"{name:36}{r['subspace_distance']:9.3f}{r['principal_angles_deg'][-1]:10.1f}"
+            f"{name:36}{r['subspace_distance']:9.3f}{theory:>8}{r['principal_angles_deg'][-1]:10.1f}"
             f"\N{DEGREE SIGN}{r['test_error']:14.3f}   {cov}"
         )
     if s["streamed"]:
         lines.append(
             "(spectral baselines skipped with --stream: each needs ~100 passes over the data)"
         )
+    lines.append(
+        "(theory: predicted distance as n, d -> inf at this alpha; for the network, that of its "
+        "converged phase-1 matrix, i.e. large T1)"
+    )
     return "\n".join(lines)

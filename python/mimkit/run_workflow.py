@@ -18,6 +18,7 @@ from ._random import as_generator
 from .data import MultiIndexModel
 from .preprocessing import loss_preprocessing, make_preprocessing
 from .spectral import spectral_subspace
+from .theory import spectral_overlap
 from .training import default_n_steps, neuron_subspace, run_phase2, train_layerwise
 
 
@@ -100,6 +101,10 @@ def run_problem(args: RunSettings) -> dict:
         net.predict(Xt),
         y_test,
         coverage=metrics.coverage(net.W, model.U),
+    )
+    labels = X1.labels if args.stream else y1
+    network["theory_distance"] = _theory_distance(
+        model, _phase1_T(args, transform, labels), "none", args
     )
     report = {
         "problem": {
@@ -236,12 +241,7 @@ def _baselines(args: RunSettings, transform, model, X1, y1, X2, y2, Xt, yt, rng)
     'optimal' is T* of the link. Test error: ``width`` random unit directions inside the
     estimated subspace, fresh biases and ridge, so only the subspace differs from the network.
     """
-    inner = transform if transform is not None else (lambda v: v)
-    T_loss, _ = loss_preprocessing(args.loss, inner(y1), args.huber_delta)
-
-    def T(v):
-        return T_loss(inner(v))
-
+    T = _phase1_T(args, transform, y1)
     results = []
     for label, prep in (
         (f"spectral, {args.loss} T (as phase 1)", T),
@@ -262,5 +262,35 @@ def _baselines(args: RunSettings, transform, model, X1, y1, X2, y2, Xt, yt, rng)
         p2 = run_phase2(X2, y2, directions, activation=args.activation, random_state=rng)
         entry = {"method": label, "seconds": seconds}
         entry.update(_evaluate(U_hat, model, p2.network.predict(Xt), yt))
+        entry["theory_distance"] = _theory_distance(model, prep, None, args)
         results.append(entry)
     return results
+
+
+def _phase1_T(args: RunSettings, transform, y1):
+    """``T(y) = -loss'(c, inner(y))``: the preprocessing phase 1 applies (c fitted on D1)."""
+    inner = transform if transform is not None else (lambda v: v)
+    T_loss, _ = loss_preprocessing(args.loss, inner(np.asarray(y1)), args.huber_delta)
+
+    def T(v):
+        return T_loss(inner(v))
+
+    return T
+
+
+def _theory_distance(model: MultiIndexModel, prep, center, args: RunSettings) -> Optional[float]:
+    """Predicted ``n, d -> inf`` subspace distance at this alpha (mimkit.theory.spectral_overlap):
+    for the network, that of its converged phase-1 matrix (large T1)."""
+    try:
+        res = spectral_overlap(
+            model.link,
+            prep,
+            args.alpha,
+            center=center,
+            noise=args.noise,
+            n_samples=100_000,
+            random_state=args.seed,
+        )
+    except ValueError:
+        return None
+    return float(res.subspace_distance[0])

@@ -1,0 +1,25 @@
+"""``mimkit theory``: the compare_losses table from the command line."""
+
+import json
+
+from mimkit.cli import main
+
+
+def test_theory_command_prints_every_loss_and_the_optimum(capsys):
+    assert main(["theory", "z1z2", "--alpha", "4", "--samples", "20000", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    methods = [row["method"] for row in out["rows"]]
+    assert methods[:2] == ["squared", "absolute"] and methods[-1] == "optimal (spectral)"
+    by_method = {row["method"]: row for row in out["rows"]}
+    # Unbounded T(y) = y - c: no threshold (JSON null) and no recovery at any alpha.
+    assert by_method["squared"]["alpha_c"] is None and by_method["squared"]["overlap@4"] == 0
+    # The optimal spectral method is the reference: no loss beats its threshold or overlap.
+    best = by_method["optimal (spectral)"]
+    for row in out["rows"][:-1]:
+        assert row["alpha_c"] is None or row["alpha_c"] > best["alpha_c"]
+        assert row["overlap@4"] < best["overlap@4"]
+
+
+def test_theory_command_rejects_bad_input(capsys):
+    assert main(["theory", "z1z2", "--alpha", "-1", "--samples", "20000"]) == 2
+    assert "alpha" in capsys.readouterr().err
