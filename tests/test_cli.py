@@ -20,29 +20,11 @@ def test_default_problem_is_learnt(capsys):
     assert not report["sizes"]["streamed"]
 
 
+HE2_RUN = "run --d 96 --alpha 16 --link he2_sum --r 2 --width 16 --n-test 500 --seed 3".split()
+
+
 def test_text_report_with_spectral_baselines(capsys):
-    assert (
-        main(
-            [
-                "run",
-                "--d",
-                "96",
-                "--alpha",
-                "16",
-                "--link",
-                "he2_sum",
-                "--r",
-                "2",
-                "--width",
-                "16",
-                "--n-test",
-                "500",
-                "--seed",
-                "3",
-            ]
-        )
-        == 0
-    )
+    assert main(HE2_RUN) == 0
     out = capsys.readouterr().out
     for expected in (
         "He2(z1)+...+He2(z2)",
@@ -54,29 +36,7 @@ def test_text_report_with_spectral_baselines(capsys):
         "coverage",
     ):
         assert expected in out
-    assert (
-        main(
-            [
-                "run",
-                "--d",
-                "96",
-                "--alpha",
-                "16",
-                "--link",
-                "he2_sum",
-                "--r",
-                "2",
-                "--width",
-                "16",
-                "--n-test",
-                "500",
-                "--seed",
-                "3",
-                "--json",
-            ]
-        )
-        == 0
-    )
+    assert main([*HE2_RUN, "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert [b["method"] for b in report["spectral"]] == [
         "spectral, huber T (as phase 1)",
@@ -85,7 +45,7 @@ def test_text_report_with_spectral_baselines(capsys):
 
 
 def test_errors_are_reported_not_raised(capsys):
-    assert main(["run", "--d", "32", "--width", "7", "--no-baseline"]) == 2
+    assert main("run --d 32 --width 7 --no-baseline".split()) == 2
     assert "n_hidden must be an even integer" in capsys.readouterr().err
     assert main(["run", "--alpha", "-1", "--no-baseline"]) == 2
     assert "--alpha" in capsys.readouterr().err
@@ -102,17 +62,7 @@ def test_even_transform_unlocks_the_tanh_committee(capsys):
     # tanh(z1) + tanh(z2) is odd, so every odd preprocessing (the Huber default) gives a local
     # Hessian without signal: distance ~ 1 - r/d. |y| is even and has a clear outlier at
     # n1 = 32 d (measured distance 0.10 at d = 128); 0.2 and 0.8 are the margins.
-    common = [
-        "run",
-        "--d",
-        "96",
-        "--link",
-        "tanh_committee",
-        "--n-test",
-        "500",
-        "--json",
-        "--no-baseline",
-    ]
+    common = "run --d 96 --link tanh_committee --n-test 500 --json --no-baseline".split()
     assert main(common) == 0
     assert json.loads(capsys.readouterr().out)["network"]["subspace_distance"] > 0.8
     assert main(common + ["--loss", "squared", "--transform", "modulus"]) == 0
@@ -125,27 +75,11 @@ def test_streamed_run_never_stores_the_data(capsys):
     # --stream learns the same kind of problem from rows regenerated on every pass (float32 by
     # default); no spectral baselines. At d = 128, alpha = 32 the in-memory run gives distance
     # ~0.08 (bound 0.2).
-    assert main(["run", "--stream", "--d", "128", "--n-test", "2000", "--json"]) == 0
+    assert main("run --stream --d 128 --n-test 2000 --json".split()) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["sizes"]["streamed"] and report["sizes"]["dtype"] == "float32"
     assert "spectral" not in report
     assert report["network"]["subspace_distance"] < 0.2
-    assert (
-        main(
-            [
-                "run",
-                "--stream",
-                "--d",
-                "64",
-                "--alpha",
-                "8",
-                "--n-test",
-                "500",
-                "--dtype",
-                "float64",
-            ]
-        )
-        == 0
-    )
+    assert main("run --stream --d 64 --alpha 8 --n-test 500 --dtype float64".split()) == 0
     out = capsys.readouterr().out
     assert "streamed: never stored" in out and "peak memory" in out and "float64" in out

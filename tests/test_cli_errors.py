@@ -9,7 +9,7 @@ import pytest
 
 from mimkit.cli import main
 
-SMALL = ["run", "--d", "8", "--alpha", "4", "--n-test", "50", "--width", "4", "--no-baseline"]
+SMALL = "run --d 8 --alpha 4 --n-test 50 --width 4 --no-baseline".split()
 CLI_CASES = [
     (["--d", "0"], "--d must be a positive integer"),
     (["--d", "-3"], "--d must be a positive integer"),
@@ -53,6 +53,6 @@ def test_cli_bad_arguments_exit_2_with_a_clear_message(capsys, args, message):
 def test_cli_reports_a_problem_too_large_for_memory(capsys):
     # n1 = 1e9 * 512 samples: the (n1, d) array (2 PiB) exceeds any address space, so numpy
     # refuses the allocation up front whatever the overcommit policy.
-    assert main(["run", "--d", "512", "--alpha", "1e9", "--no-baseline"]) == 2
+    assert main("run --d 512 --alpha 1e9 --no-baseline".split()) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and "mimkit run: error: Unable to allocate" in err

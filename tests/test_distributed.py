@@ -250,19 +250,7 @@ def test_training_and_the_command_line_run_phase1_on_the_cluster(client, capsys)
     local = run_phase1(data, n_hidden=8, n_steps=6, random_state=0)
     remote = run_phase1(data, n_hidden=8, n_steps=6, random_state=0, client=client)
     np.testing.assert_allclose(remote.W, local.W, rtol=1e-10, atol=1e-12 * np.abs(local.W).max())
-    argv = [
-        "run",
-        "--stream",
-        "--d",
-        "48",
-        "--alpha",
-        "16",
-        "--n-test",
-        "500",
-        "--json",
-        "--dtype",
-        "float64",
-    ]
+    argv = "run --stream --d 48 --alpha 16 --n-test 500 --json --dtype float64".split()
     assert main(argv) == 0
     alone = json.loads(capsys.readouterr().out)
     assert main(argv + ["--dask", client.scheduler.address]) == 0

@@ -67,26 +67,10 @@ def test_three_values_three_seeds_at_d256_end_to_end(tmp_path):
     out = tmp_path / "sc"
     status = main(
         [
-            "sweep",
-            "sample-complexity",
-            "--set",
-            "d=256",
-            "--set",
-            "alpha=0.5,4,16",
-            "--set",
-            "steps=12",
-            "--set",
-            "width=16",
-            "--set",
-            "n_test=1024",
-            "--set",
-            "alpha2=4",
-            "--seeds",
-            "3",
-            "--workers",
-            "1",
-            "--quiet",
-            "--out",
+            *(
+                "sweep sample-complexity --set d=256 --set alpha=0.5,4,16 --set steps=12 --set "
+                "width=16 --set n_test=1024 --set alpha2=4 --seeds 3 --workers 1 --quiet --out"
+            ).split(),
             str(out),
         ]
     )
@@ -108,27 +92,11 @@ def test_three_values_three_seeds_at_d256_end_to_end(tmp_path):
 def test_stopping_time_records_every_step_of_one_trajectory(tmp_path):
     status = main(
         [
-            "sweep",
-            "stopping-time",
-            "--set",
-            "d=128",
-            "--set",
-            "alpha=8",
-            "--set",
-            "max_steps=20",
-            "--set",
-            "width=16",
-            "--set",
-            "n_test=512",
-            "--set",
-            "alpha2=4",
-            "--seeds",
-            "1",
-            "--workers",
-            "1",
-            "--quiet",
-            "--no-plot",
-            "--out",
+            *(
+                "sweep stopping-time --set d=128 --set alpha=8 --set max_steps=20 --set "
+                "width=16 --set n_test=512 --set alpha2=4 --seeds 1 --workers 1 --quiet "
+                "--no-plot --out"
+            ).split(),
             str(tmp_path),
         ]
     )
@@ -143,23 +111,10 @@ def test_stopping_time_records_every_step_of_one_trajectory(tmp_path):
 def test_small_init_gd_is_power_iteration_to_rounding(tmp_path):
     status = main(
         [
-            "sweep",
-            "gd-vs-power",
-            "--set",
-            "d=128",
-            "--set",
-            "steps=8",
-            "--set",
-            "init_scale=1e-6,3",
-            "--set",
-            "width=8",
-            "--seeds",
-            "1",
-            "--workers",
-            "1",
-            "--quiet",
-            "--no-plot",
-            "--out",
+            *(
+                "sweep gd-vs-power --set d=128 --set steps=8 --set init_scale=1e-6,3 --set "
+                "width=8 --seeds 1 --workers 1 --quiet --no-plot --out"
+            ).split(),
             str(tmp_path),
         ]
     )
