@@ -1,6 +1,8 @@
-"""Benchmark 'fit-overhead' (see bench/README.md). Run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset:
+"""Benchmark 'fit-overhead' (see bench/README.md).
+Run it with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset:
 
-env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/fit_overhead.py [--quick] [--out bench/results]
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
+        python bench/fit_overhead.py [--quick] [--out bench/results]
 """
 
 from mimkit.benchmarks.suite import main

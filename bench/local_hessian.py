@@ -1,6 +1,8 @@
-"""Benchmark 'local-hessian' (see bench/README.md). Run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset:
+"""Benchmark 'local-hessian' (see bench/README.md).
+Run it with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset:
 
-env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/local_hessian.py [--quick] [--out bench/results]
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
+        python bench/local_hessian.py [--quick] [--out bench/results]
 """
 
 from mimkit.benchmarks.suite import main

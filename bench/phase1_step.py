@@ -1,6 +1,8 @@
-"""Benchmark 'phase1-step' (see bench/README.md). Run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset:
+"""Benchmark 'phase1-step' (see bench/README.md).
+Run it with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset:
 
-env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/phase1_step.py [--quick] [--out bench/results]
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
+        python bench/phase1_step.py [--quick] [--out bench/results]
 """
 
 from mimkit.benchmarks.suite import main

@@ -1,7 +1,8 @@
 """Ridge regression of y on hidden features from their Gram matrix (phase 2's convex step).
 
 Everything is computed from centred sufficient statistics, which the core accumulates over row
-chunks (:func:`mimkit.core.hidden_statistics`), so the ``(n, m)`` feature matrix is never held. The intercept is fitted and not penalised.
+chunks (:func:`mimkit.core.hidden_statistics`), so the ``(n, m)`` feature matrix is never held.
+The intercept is fitted and not penalised.
 Objective, with ``lam`` per sample:
 
     (1/n) |y_c - H_c a|^2 + lam |a|^2,   H_c, y_c centred.

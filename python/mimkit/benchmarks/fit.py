@@ -19,7 +19,7 @@ import numpy as np
 
 from ..data import MultiIndexModel
 from ..estimators import LayerwiseRegressor
-from .timing import SETTLE_S, median
+from .timing import SETTLE_S, Column, median
 
 
 def measure_overhead(
@@ -126,28 +126,26 @@ def measure_scaling(
     return {"rows": rows, "slope_fit": slope_fit, "slope_phase1": slope_phase1}
 
 
-SCALING_HEADER = [
-    "d",
-    "n = n1 + n2",
-    "fit (s)",
-    "phase 1 (s)",
-    "data (MB)",
-    "peak above data (MB)",
-    "n x m array would be (MB)",
+#: Columns of the scaling table (one row per d; sizes in MB).
+SCALING_COLUMNS: list[Column] = [
+    ("d", "d"),
+    ("n = n1 + n2", "n"),
+    ("fit (s)", "fit_s"),
+    ("phase 1 (s)", "phase1_s"),
+    ("data (MB)", lambda r: r["data_bytes"] / 1e6),
+    ("peak above data (MB)", lambda r: r["peak_extra_bytes"] / 1e6),
+    ("n x m array would be (MB)", lambda r: r["n_by_m_bytes"] / 1e6),
 ]
 
 
-def scaling_table_rows(result: dict) -> list[list]:
-    mb = 1e6
-    return [
-        [
-            r["d"],
-            r["n"],
-            r["fit_s"],
-            r["phase1_s"],
-            r["data_bytes"] / mb,
-            r["peak_extra_bytes"] / mb,
-            r["n_by_m_bytes"] / mb,
-        ]
-        for r in result["rows"]
-    ]
+#: Columns of the overhead table (one row).
+OVERHEAD_COLUMNS: list[Column] = [
+    ("d", "d"),
+    ("n1", "n1"),
+    ("m", "m"),
+    ("T1", "n_steps"),
+    ("phase 1 in fit (s)", "phase1_s"),
+    ("inside the steps (s)", "steps_s"),
+    ("overhead (median)", lambda r: f"{100 * r['overhead_fraction']:.1f}%"),
+    ("overhead (worst run)", lambda r: f"{100 * r['overhead_fraction_max']:.1f}%"),
+]

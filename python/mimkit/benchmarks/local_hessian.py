@@ -8,7 +8,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .. import core
-from .timing import interleaved_times, median, paired_ratio
+from .timing import Column, interleaved_times, median, paired_ratio
 
 
 def measure(
@@ -60,29 +60,14 @@ def measure(
     return rows
 
 
-HEADER = [
-    "dtype",
-    "k",
-    "core (s)",
-    "numpy (s)",
-    "numpy / core",
-    "stream X once (s)",
-    "core / stream",
-    "core GB/s of X",
+#: The table's columns: header and the row's key (or a function of the row).
+COLUMNS: list[Column] = [
+    ("dtype", "dtype"),
+    ("k", "k"),
+    ("core (s)", "core_s"),
+    ("numpy (s)", "numpy_s"),
+    ("numpy / core", "numpy_over_core"),
+    ("stream X once (s)", "stream_s"),
+    ("core / stream", "core_over_stream"),
+    ("core GB/s of X", "core_gbytes_per_s"),
 ]
-
-
-def table_rows(rows: list[dict]) -> list[list]:
-    return [
-        [
-            r["dtype"],
-            r["k"],
-            r["core_s"],
-            r["numpy_s"],
-            r["numpy_over_core"],
-            r["stream_s"],
-            r["core_over_stream"],
-            r["core_gbytes_per_s"],
-        ]
-        for r in rows
-    ]

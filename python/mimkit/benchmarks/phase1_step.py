@@ -12,7 +12,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .. import core, reference
-from .timing import interleaved_times, median, paired_ratio
+from .timing import Column, interleaved_times, median, paired_ratio
 
 REGIMES = {"phase-1": 1e-6, "nonlinear": 0.6}
 
@@ -84,33 +84,16 @@ def measure(
     return rows
 
 
-HEADER = [
-    "dtype",
-    "weights",
-    "core step (s)",
-    "numpy 2 GEMMs (s)",
-    "core / GEMMs",
-    "reference (s)",
-    "reference / core",
-    "core 1-thread / N-thread",
-    "numpy GEMMs 1-thread / N-thread",
-    "core GFLOP/s",
+#: The table's columns: header and the row's key (or a function of the row).
+COLUMNS: list[Column] = [
+    ("dtype", "dtype"),
+    ("weights", "regime"),
+    ("core step (s)", "core_s"),
+    ("numpy 2 GEMMs (s)", "numpy_gemms_s"),
+    ("core / GEMMs", "core_over_gemms"),
+    ("reference (s)", "reference_s"),
+    ("reference / core", "reference_over_core"),
+    ("core 1-thread / N-thread", "thread_speedup"),
+    ("numpy GEMMs 1-thread / N-thread", "numpy_thread_speedup"),
+    ("core GFLOP/s", "core_gflops"),
 ]
-
-
-def table_rows(rows: list[dict]) -> list[list]:
-    return [
-        [
-            r["dtype"],
-            r["regime"],
-            r["core_s"],
-            r["numpy_gemms_s"],
-            r["core_over_gemms"],
-            r["reference_s"],
-            r["reference_over_core"],
-            r["thread_speedup"],
-            r["numpy_thread_speedup"],
-            r["core_gflops"],
-        ]
-        for r in rows
-    ]

@@ -16,7 +16,7 @@ from .. import core
 from .._native import native
 from ..data import MultiIndexModel
 from .phase1_step import step_problem
-from .timing import interleaved_times, median, paired_ratio
+from .timing import Column, interleaved_times, median, paired_ratio
 
 
 def measure(
@@ -65,29 +65,14 @@ def measure(
     return rows
 
 
-HEADER = [
-    "dtype",
-    "m",
-    "in-memory step (s)",
-    "streamed step (s)",
-    "streamed / in-memory",
-    "share of streamed step generating",
-    "normals/s, 1 core (M)",
-    "normals/s, all threads (M)",
+#: The table's columns: header and the row's key (or a function of the row).
+COLUMNS: list[Column] = [
+    ("dtype", "dtype"),
+    ("m", "m"),
+    ("in-memory step (s)", "array_step_s"),
+    ("streamed step (s)", "stream_step_s"),
+    ("streamed / in-memory", "stream_over_array"),
+    ("share of streamed step generating", lambda r: f"{100 * r['generating_fraction']:.0f}%"),
+    ("normals/s, 1 core (M)", lambda r: r["normals_per_s_per_core"] / 1e6),
+    ("normals/s, all threads (M)", lambda r: r["normals_per_s"] / 1e6),
 ]
-
-
-def table_rows(rows: list[dict]) -> list[list]:
-    return [
-        [
-            r["dtype"],
-            r["m"],
-            r["array_step_s"],
-            r["stream_step_s"],
-            r["stream_over_array"],
-            f"{100 * r['generating_fraction']:.0f}%",
-            r["normals_per_s_per_core"] / 1e6,
-            r["normals_per_s"] / 1e6,
-        ]
-        for r in rows
-    ]

@@ -1,4 +1,5 @@
-"""Run the benchmarks by name, print Markdown tables, write JSON (``bench/*.py``, ``mimkit bench``)."""
+"""Run the benchmarks by name, print Markdown tables, write JSON (``bench/*.py``,
+``mimkit bench``)."""
 
 from __future__ import annotations
 
@@ -14,53 +15,30 @@ from .timing import machine_header, markdown_table, write_json
 
 def _phase1(quick: bool):
     rows = phase1_step.measure(**(dict(n=8192, repeats=3) if quick else {}))
-    return rows, markdown_table(phase1_step.HEADER, phase1_step.table_rows(rows))
+    return rows, markdown_table(phase1_step.COLUMNS, rows)
 
 
 def _local_hessian(quick: bool):
     rows = local_hessian.measure(**(dict(n=8192, repeats=5) if quick else {}))
-    return rows, markdown_table(local_hessian.HEADER, local_hessian.table_rows(rows))
+    return rows, markdown_table(local_hessian.COLUMNS, rows)
 
 
 def _torch(quick: bool):
     rows = torch_step.measure(**(dict(n=8192, repeats=3) if quick else {}))
     if not rows:
         return rows, "PyTorch is not installed: skipped (pip install torch to run it)."
-    return rows, markdown_table(torch_step.HEADER, torch_step.table_rows(rows))
+    return rows, markdown_table(torch_step.COLUMNS, rows)
 
 
 def _overhead(quick: bool):
     row = fit.measure_overhead(**(dict(d=512, m=64) if quick else {}))
-    table = markdown_table(
-        [
-            "d",
-            "n1",
-            "m",
-            "T1",
-            "phase 1 in fit (s)",
-            "inside the steps (s)",
-            "overhead (median)",
-            "overhead (worst run)",
-        ],
-        [
-            [
-                row["d"],
-                row["n1"],
-                row["m"],
-                row["n_steps"],
-                row["phase1_s"],
-                row["steps_s"],
-                f"{100 * row['overhead_fraction']:.1f}%",
-                f"{100 * row['overhead_fraction_max']:.1f}%",
-            ]
-        ],
-    )
+    table = markdown_table(fit.OVERHEAD_COLUMNS, [row])
     return row, table
 
 
 def _scaling(quick: bool):
     result = fit.measure_scaling(**(dict(ds=(256, 512, 1024), repeats=1) if quick else {}))
-    table = markdown_table(fit.SCALING_HEADER, fit.scaling_table_rows(result))
+    table = markdown_table(fit.SCALING_COLUMNS, result["rows"])
     table += (
         f"\n\nlog-log slope of fit time vs d: {result['slope_fit']:.2f} "
         f"(phase 1 alone: {result['slope_phase1']:.2f}); O(d^2) predicts 2."
@@ -70,7 +48,7 @@ def _scaling(quick: bool):
 
 def _stream(quick: bool):
     rows = stream.measure(**(dict(n=8192, repeats=3) if quick else {}))
-    return rows, markdown_table(stream.HEADER, stream.table_rows(rows))
+    return rows, markdown_table(stream.COLUMNS, rows)
 
 
 #: name -> (run(quick) -> (JSON payload, Markdown table), one-line description)

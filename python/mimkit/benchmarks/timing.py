@@ -7,7 +7,7 @@ import os
 import statistics
 import time
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, Union
 
 #: Pause before each timed call: after a call, OpenBLAS keeps its worker threads spinning for
 #: up to ~2^28 cycles (~0.1 s) and would otherwise steal the cores from whoever runs next.
@@ -69,12 +69,17 @@ def write_json(path: str, payload: dict) -> None:
     print(f"wrote {path}")
 
 
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A GitHub Markdown table; floats printed with 3 significant digits."""
+#: A table column: its header and the row's key, or a function of the row (a dict).
+Column = tuple[str, Union[str, Callable[[dict], Any]]]
 
-    def cell(value: Any) -> str:
+
+def markdown_table(columns: Sequence[Column], rows: Sequence[dict]) -> str:
+    """A GitHub Markdown table of ``rows``; floats printed with 3 significant digits."""
+
+    def cell(row: dict, source) -> str:
+        value = row[source] if isinstance(source, str) else source(row)
         return f"{value:.3g}" if isinstance(value, float) else str(value)
 
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    lines = ["| " + " | ".join(h for h, _ in columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(row, src) for _, src in columns) + " |" for row in rows]
     return "\n".join(lines)

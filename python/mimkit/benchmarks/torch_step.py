@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import core
 from .phase1_step import REGIMES, step_problem
-from .timing import interleaved_times, median, paired_ratio
+from .timing import Column, interleaved_times, median, paired_ratio
 
 
 def measure(
@@ -110,27 +110,16 @@ def _profile(torch, step, repeats: int = 3) -> dict:
     }
 
 
-HEADER = [
-    "dtype",
-    "core step (s)",
-    "torch autograd step (s)",
-    "torch / core",
-    "torch matmul ops (s)",
-    "torch other ops (s)",
-    "torch's slowest ops",
+#: The table's columns: header and the row's key (or a function of the row).
+COLUMNS: list[Column] = [
+    ("dtype", "dtype"),
+    ("core step (s)", "core_s"),
+    ("torch autograd step (s)", "torch_s"),
+    ("torch / core", "torch_over_core"),
+    ("torch matmul ops (s)", "torch_matmul_s"),
+    ("torch other ops (s)", "torch_other_s"),
+    (
+        "torch's slowest ops",
+        lambda r: ", ".join(f"{op} {t:.3f}" for op, t in r["torch_top_ops"][:5]),
+    ),
 ]
-
-
-def table_rows(rows: list[dict]) -> list[list]:
-    return [
-        [
-            r["dtype"],
-            r["core_s"],
-            r["torch_s"],
-            r["torch_over_core"],
-            r["torch_matmul_s"],
-            r["torch_other_s"],
-            ", ".join(f"{op} {t:.3f}" for op, t in r["torch_top_ops"][:5]),
-        ]
-        for r in rows
-    ]
