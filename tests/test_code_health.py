@@ -150,7 +150,8 @@ def test_importing_mimkit_leaves_the_matplotlib_backend_alone():
 
 
 def test_minimum_versions_job_installs_the_declared_floors():
-    """Every runtime dependency's floor (installed metadata) is what .ci/min-versions.txt pins."""
+    """Every runtime dependency's floor (installed metadata) is what .ci/min-versions.txt pins
+    (which may also hold back a dependency of a dependency)."""
     from importlib.metadata import requires
 
     pins_file = Path(__file__).resolve().parents[1] / ".ci" / "min-versions.txt"
@@ -167,7 +168,7 @@ def test_minimum_versions_job_installs_the_declared_floors():
         if line.strip() and not line.startswith("#"):
             name, _, version = line.partition("==")
             pins[name.strip().lower()] = version.strip().removesuffix(".*")
-    assert pins == floors
+    assert {name: pins.get(name) for name in floors} == floors
 
 
 def test_the_core_stub_names_what_the_compiled_module_defines():
