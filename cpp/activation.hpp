@@ -16,7 +16,8 @@ inline Activation activation_from_name(const std::string& name) {
     if (name == "logcosh") return Activation::logcosh;
     if (name == "quadratic") return Activation::quadratic;
     if (name == "cos") return Activation::cos;
-    throw std::invalid_argument("unknown activation '" + name + "'; choose logcosh, quadratic or cos");
+    throw std::invalid_argument("unknown activation '" + name +
+                                "'; choose logcosh, quadratic or cos");
 }
 
 // sigma(z) = log cosh z and sigma'(z) = tanh z, together because both need tanh.
@@ -125,7 +126,8 @@ struct ActivationRow<Activation::logcosh, T> {
             const Packet v = ei::padd(one, arg);
             Packet l1p = ei::pdiv(ei::pmul(ei::plog(v), arg), ei::psub(v, one));
             l1p = ei::pselect(ei::pcmp_eq(v, one), arg, l1p);
-            const Packet val = ei::pselect(small, ei::pmul(minus_half, l1p), ei::psub(ei::padd(az, l1p), ln2));
+            const Packet val =
+                ei::pselect(small, ei::pmul(minus_half, l1p), ei::psub(ei::padd(az, l1p), ln2));
             ei::pstoreu(value + j, val);
             ei::pstoreu(z + j, ei::pselect(ei::pcmp_lt(zj, zero), ei::pnegate(th), th));
         }

@@ -53,7 +53,8 @@ GaussianRowSource<T> source_of(const RowAddress& address) {
 }
 
 template <typename T, typename Source>
-void check_shapes(const Source& X, const ConstMatrixRef<T>& W, const Array<T>& b, const Array<T>& a) {
+void check_shapes(const Source& X, const ConstMatrixRef<T>& W, const Array<T>& b,
+                  const Array<T>& a) {
     require(X.rows() > 0 && X.cols() > 0, "X must be non-empty");
     require(W.cols() == X.cols(), "W must have as many columns as X");
     require(b.ndim() == 1 && b.shape(0) == W.rows(), "b must have length m = W.shape[0]");
@@ -62,7 +63,8 @@ void check_shapes(const Source& X, const ConstMatrixRef<T>& W, const Array<T>& b
 
 template <typename T, typename Source>
 void check_rows(const Source& X, const Array<T>& v, const char* name) {
-    require(v.ndim() == 1 && v.shape(0) == X.rows(), std::string(name) + " must have length n = X.shape[0]");
+    require(v.ndim() == 1 && v.shape(0) == X.rows(),
+            std::string(name) + " must have length n = X.shape[0]");
 }
 
 template <typename T, typename Input>
@@ -81,8 +83,8 @@ Array<T> forward_py(Input X_in, ConstMatrixRef<T> W, const Array<T>& b, const Ar
 }
 
 template <typename T, typename Input>
-py::tuple phase1_gradient_py(Input X_in, const Array<T>& y, ConstMatrixRef<T> W,
-                             const Array<T>& b, const Array<T>& a, const std::string& activation,
+py::tuple phase1_gradient_py(Input X_in, const Array<T>& y, ConstMatrixRef<T> W, const Array<T>& b,
+                             const Array<T>& a, const std::string& activation,
                              const std::string& loss, double huber_delta, int n_threads,
                              Index chunk_rows) {
     const auto X = source_of<T>(X_in);
@@ -126,8 +128,9 @@ Array<T> hidden_features_py(Input X_in, ConstMatrixRef<T> W, const Array<T>& b,
 }
 
 template <typename T, typename Input>
-py::tuple hidden_statistics_py(Input X_in, const Array<T>& y, ConstMatrixRef<T> W, const Array<T>& b,
-                               const std::string& activation, int n_threads, Index chunk_rows) {
+py::tuple hidden_statistics_py(Input X_in, const Array<T>& y, ConstMatrixRef<T> W,
+                               const Array<T>& b, const std::string& activation, int n_threads,
+                               Index chunk_rows) {
     const auto X = source_of<T>(X_in);
     check_hidden_shapes<T>(X, W, b);
     check_rows<T>(X, y, "y");
@@ -136,7 +139,8 @@ py::tuple hidden_statistics_py(Input X_in, const Array<T>& y, ConstMatrixRef<T> 
     py::array_t<double> sum(m), dot_y(m), gram({m, m});
     {
         py::gil_scoped_release release;
-        const HiddenStatistics stats = hidden_statistics<T>(X, y.data(), W, b.data(), act, n_threads, chunk_rows);
+        const HiddenStatistics stats =
+            hidden_statistics<T>(X, y.data(), W, b.data(), act, n_threads, chunk_rows);
         Vector<double>::Map(sum.mutable_data(), m) = stats.sum;
         Vector<double>::Map(dot_y.mutable_data(), m) = stats.dot_y;
         Eigen::Map<RowMatrix<double>>(gram.mutable_data(), m, m) = stats.gram;
@@ -145,10 +149,10 @@ py::tuple hidden_statistics_py(Input X_in, const Array<T>& y, ConstMatrixRef<T> 
 }
 
 template <typename T, typename Input>
-py::tuple phase1_run_py(Input X_in, const Array<T>& y, ConstMatrixRef<T> W0,
-                        const Array<T>& b, const Array<T>& a, const std::string& activation,
-                        const std::string& loss, double huber_delta, double lr, double weight_decay,
-                        std::int64_t n_steps, const std::vector<std::int64_t>& record_steps,
+py::tuple phase1_run_py(Input X_in, const Array<T>& y, ConstMatrixRef<T> W0, const Array<T>& b,
+                        const Array<T>& a, const std::string& activation, const std::string& loss,
+                        double huber_delta, double lr, double weight_decay, std::int64_t n_steps,
+                        const std::vector<std::int64_t>& record_steps,
                         const py::object& record_basis, const std::string& keep_scale,
                         int n_threads, Index chunk_rows, const py::object& progress) {
     const auto X = source_of<T>(X_in);
@@ -167,15 +171,20 @@ py::tuple phase1_run_py(Input X_in, const Array<T>& y, ConstMatrixRef<T> W0,
     Array<T> basis_array;
     if (!record_basis.is_none()) {
         basis_array = record_basis.cast<Array<T>>();
-        require(basis_array.ndim() == 2 && basis_array.shape(0) == d, "record_basis must have shape (d, k)");
+        require(basis_array.ndim() == 2 && basis_array.shape(0) == d,
+                "record_basis must have shape (d, k)");
         basis = basis_array.data();
         basis_cols = basis_array.shape(1);
     }
     const Index width = basis ? basis_cols : d;
     const Phase1Settings settings{activation_from_name(activation),
                                   LossSpec{loss_from_name(loss), huber_delta},
-                                  lr, weight_decay, n_steps, keep_scale_from_name(keep_scale),
-                                  n_threads, chunk_rows};
+                                  lr,
+                                  weight_decay,
+                                  n_steps,
+                                  keep_scale_from_name(keep_scale),
+                                  n_threads,
+                                  chunk_rows};
 
     Array<T> W({m, d});
     Eigen::Map<RowMatrix<T>> W_map(W.mutable_data(), m, d);
@@ -183,8 +192,12 @@ py::tuple phase1_run_py(Input X_in, const Array<T>& y, ConstMatrixRef<T> W0,
     Array<T> recorded({Index(record_steps.size()), m, width});
     py::array_t<double> losses(n_steps);
     py::array_t<double> log_scale(n_steps + 1);
-    const Phase1Record<T> record{record_steps, basis, basis_cols, recorded.mutable_data(),
-                                 losses.mutable_data(), log_scale.mutable_data()};
+    const Phase1Record<T> record{record_steps,
+                                 basis,
+                                 basis_cols,
+                                 recorded.mutable_data(),
+                                 losses.mutable_data(),
+                                 log_scale.mutable_data()};
     // Between steps: re-take the GIL briefly to honour Ctrl-C and report progress.
     auto after_step = [&progress](std::int64_t step) {
         py::gil_scoped_acquire acquire;
@@ -194,15 +207,16 @@ py::tuple phase1_run_py(Input X_in, const Array<T>& y, ConstMatrixRef<T> W0,
     Phase1Outcome outcome;
     {
         py::gil_scoped_release release;
-        outcome = phase1_run<T>(X, y.data(), b.data(), a.data(), settings, W_map, record, after_step);
+        outcome =
+            phase1_run<T>(X, y.data(), b.data(), a.data(), settings, W_map, record, after_step);
     }
     return py::make_tuple(W, recorded, losses, log_scale, outcome.keep_scale, outcome.diverged_at,
                           outcome.diverged_loss, outcome.step_seconds);
 }
 
 template <typename T, typename Input>
-Array<T> local_hessian_matvec_py(Input X_in, const Array<T>& t, ConstMatrixRef<T> V,
-                                 int n_threads, Index chunk_rows) {
+Array<T> local_hessian_matvec_py(Input X_in, const Array<T>& t, ConstMatrixRef<T> V, int n_threads,
+                                 Index chunk_rows) {
     const auto X = source_of<T>(X_in);
     require(X.rows() > 0 && X.cols() > 0, "X must be non-empty");
     check_rows<T>(X, t, "t");
@@ -270,7 +284,8 @@ py::array_t<double> stream_labels_py(const RowAddress& address, ConstMatrixRef<T
 }
 
 // g(z) for each row of z (n, r), for a library link.
-py::array_t<double> link_values_py(const py::array_t<double, py::array::c_style>& z, const std::string& link) {
+py::array_t<double> link_values_py(const py::array_t<double, py::array::c_style>& z,
+                                   const std::string& link) {
     require(z.ndim() == 2, "z must be 2-D, shape (n, r)");
     const LinkKind kind = link_from_name(link);
     const Index n = z.shape(0);
@@ -287,8 +302,10 @@ py::array_t<double> link_values_py(const py::array_t<double, py::array::c_style>
 // Phi^{-1}(u) by the generator's own SIMD kernel, in float64 or float32 (`out` picks; tests
 // compare it with scipy's ndtri).
 template <typename T>
-void normal_quantile_py(const py::array_t<double, py::array::c_style>& u, py::array_t<T, py::array::c_style> out) {
-    require(u.ndim() == 1 && out.ndim() == 1 && out.shape(0) == u.shape(0), "u and out must be 1-D, same length");
+void normal_quantile_py(const py::array_t<double, py::array::c_style>& u,
+                        py::array_t<T, py::array::c_style> out) {
+    require(u.ndim() == 1 && out.ndim() == 1 && out.shape(0) == u.shape(0),
+            "u and out must be 1-D, same length");
     normal_quantiles_of_uniforms<T>(u.data(), u.shape(0), out.mutable_data());
 }
 
@@ -303,8 +320,9 @@ py::dict build_info() {
     py::dict info;
     info["version"] = MIMKIT_VERSION;
     info["variant"] = MIMKIT_VARIANT;
-    info["eigen_version"] = std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) +
-                            "." + std::to_string(EIGEN_MINOR_VERSION);
+    info["eigen_version"] = std::to_string(EIGEN_WORLD_VERSION) + "." +
+                            std::to_string(EIGEN_MAJOR_VERSION) + "." +
+                            std::to_string(EIGEN_MINOR_VERSION);
     info["simd"] = Eigen::SimdInstructionSetsInUse();
 #ifdef _OPENMP
     info["openmp"] = _OPENMP;
@@ -322,22 +340,25 @@ void define_kernels(py::module_& m) {
     m.def("forward", &forward_py<T, Input>, py::arg("X").noconvert(), py::arg("W").noconvert(),
           py::arg("b").noconvert(), py::arg("a").noconvert(), py::arg("activation"),
           py::arg("n_threads"), py::arg("chunk_rows"));
-    m.def("phase1_gradient", &phase1_gradient_py<T, Input>, py::arg("X").noconvert(), py::arg("y").noconvert(),
-          py::arg("W").noconvert(), py::arg("b").noconvert(), py::arg("a").noconvert(),
-          py::arg("activation"), py::arg("loss"), py::arg("huber_delta"), py::arg("n_threads"),
-          py::arg("chunk_rows"));
-    m.def("phase1_run", &phase1_run_py<T, Input>, py::arg("X").noconvert(), py::arg("y").noconvert(),
-          py::arg("W0").noconvert(), py::arg("b").noconvert(), py::arg("a").noconvert(),
-          py::arg("activation"), py::arg("loss"), py::arg("huber_delta"), py::arg("lr"),
-          py::arg("weight_decay"), py::arg("n_steps"), py::arg("record_steps"), py::arg("record_basis"),
-          py::arg("keep_scale"), py::arg("n_threads"), py::arg("chunk_rows"), py::arg("progress"));
-    m.def("hidden_features", &hidden_features_py<T, Input>, py::arg("X").noconvert(), py::arg("W").noconvert(),
-          py::arg("b").noconvert(), py::arg("activation"), py::arg("n_threads"), py::arg("chunk_rows"));
+    m.def("phase1_gradient", &phase1_gradient_py<T, Input>, py::arg("X").noconvert(),
+          py::arg("y").noconvert(), py::arg("W").noconvert(), py::arg("b").noconvert(),
+          py::arg("a").noconvert(), py::arg("activation"), py::arg("loss"), py::arg("huber_delta"),
+          py::arg("n_threads"), py::arg("chunk_rows"));
+    m.def("phase1_run", &phase1_run_py<T, Input>, py::arg("X").noconvert(),
+          py::arg("y").noconvert(), py::arg("W0").noconvert(), py::arg("b").noconvert(),
+          py::arg("a").noconvert(), py::arg("activation"), py::arg("loss"), py::arg("huber_delta"),
+          py::arg("lr"), py::arg("weight_decay"), py::arg("n_steps"), py::arg("record_steps"),
+          py::arg("record_basis"), py::arg("keep_scale"), py::arg("n_threads"),
+          py::arg("chunk_rows"), py::arg("progress"));
+    m.def("hidden_features", &hidden_features_py<T, Input>, py::arg("X").noconvert(),
+          py::arg("W").noconvert(), py::arg("b").noconvert(), py::arg("activation"),
+          py::arg("n_threads"), py::arg("chunk_rows"));
     m.def("hidden_statistics", &hidden_statistics_py<T, Input>, py::arg("X").noconvert(),
           py::arg("y").noconvert(), py::arg("W").noconvert(), py::arg("b").noconvert(),
           py::arg("activation"), py::arg("n_threads"), py::arg("chunk_rows"));
     m.def("local_hessian_matvec", &local_hessian_matvec_py<T, Input>, py::arg("X").noconvert(),
-          py::arg("t").noconvert(), py::arg("V").noconvert(), py::arg("n_threads"), py::arg("chunk_rows"));
+          py::arg("t").noconvert(), py::arg("V").noconvert(), py::arg("n_threads"),
+          py::arg("chunk_rows"));
 }
 
 template <typename T>
@@ -348,9 +369,10 @@ void define_dtype(py::module_& m) {
           py::arg("n_threads"), py::arg("chunk_rows"));
     m.def("gaussian_rows", &gaussian_rows_py<T>, py::arg("address"), py::arg("out").noconvert(),
           py::arg("n_threads"));
-    m.def("normal_quantile", &normal_quantile_py<T>, py::arg("u").noconvert(), py::arg("out").noconvert());
-    m.def("stream_labels", &stream_labels_py<T>, py::arg("address"), py::arg("U").noconvert(), py::arg("link"),
-          py::arg("noise"), py::arg("n_threads"), py::arg("chunk_rows"));
+    m.def("normal_quantile", &normal_quantile_py<T>, py::arg("u").noconvert(),
+          py::arg("out").noconvert());
+    m.def("stream_labels", &stream_labels_py<T>, py::arg("address"), py::arg("U").noconvert(),
+          py::arg("link"), py::arg("noise"), py::arg("n_threads"), py::arg("chunk_rows"));
     m.def("project_rows", &project_rows_py<T>, py::arg("address"), py::arg("U").noconvert(),
           py::arg("n_threads"), py::arg("chunk_rows"));
 }
@@ -370,7 +392,8 @@ PYBIND11_MODULE(MIMKIT_MODULE_NAME, m) {
         .def("__repr__", [](const RowAddress& address) {
             return "RowAddress(seed=" + std::to_string(address.seed) +
                    ", row_begin=" + std::to_string(address.row_begin) +
-                   ", n_rows=" + std::to_string(address.n_rows) + ", d=" + std::to_string(address.d) + ")";
+                   ", n_rows=" + std::to_string(address.n_rows) +
+                   ", d=" + std::to_string(address.d) + ")";
         });
     define_dtype<double>(m);
     define_dtype<float>(m);

@@ -36,7 +36,8 @@ struct ChunkPlan {
 };
 
 // `chunk_rows` > 0 forces a size (benchmarks, tests); 0 picks from kChunkBytes.
-inline ChunkPlan plan_chunks(Index n_rows, Index n_cols, std::size_t scalar_bytes, Index chunk_rows = 0) {
+inline ChunkPlan plan_chunks(Index n_rows, Index n_cols, std::size_t scalar_bytes,
+                             Index chunk_rows = 0) {
     if (chunk_rows <= 0) {
         const Index fit = Index(kChunkBytes / (std::max<Index>(n_cols, 1) * scalar_bytes));
         chunk_rows = std::max<Index>(16, fit / 16 * 16);

@@ -51,10 +51,10 @@ constexpr double kFarNum[8] = {2.01033439929228813265e-7, 2.71155556874348757815
                                2.96560571828504891230e-1, 1.78482653991729133580e+0,
                                5.46378491116411436990e+0, 6.65790464350110377720e+0};
 constexpr double kFarDen[8] = {2.04426310338993978564e-15, 1.42151175831644588870e-7,
-                               1.84631831751005468180e-5, 7.86869131145613259100e-4,
-                               1.48753612908506148525e-2, 1.36929880922735805310e-1,
-                               5.99832206555887937690e-1, 1.0};
-constexpr double kCentralRange = 0.425;  // |u - 1/2| up to here: the central rational
+                               1.84631831751005468180e-5,  7.86869131145613259100e-4,
+                               1.48753612908506148525e-2,  1.36929880922735805310e-1,
+                               5.99832206555887937690e-1,  1.0};
+constexpr double kCentralRange = 0.425;     // |u - 1/2| up to here: the central rational
 constexpr double kCentralShift = 0.180625;  // 0.425^2
 constexpr double kNearShift = 1.6;
 constexpr double kFarStart = 5.0;  // sqrt(-log(min(u, 1 - u))) beyond here: the far tail
@@ -94,7 +94,8 @@ inline Packet central_quantile(const Packet& q) {
     return ei::pdiv(ei::pmul(q, horner(kCentralNum, r)), horner(kCentralDen, r));
 }
 
-// Phi^{-1} for a packet of uniforms in the tails, from q = u - 1/2 (its sign) and t = min(u, 1 - u).
+// Phi^{-1} for a packet of uniforms in the tails, from q = u - 1/2 (its sign) and
+// t = min(u, 1 - u).
 template <typename Packet>
 inline Packet tail_quantile(const Packet& q, const Packet& t) {
     namespace ei = Eigen::internal;
@@ -117,8 +118,8 @@ inline Packet tail_quantile(const Packet& q, const Packet& t) {
 // count costs ~1.5 ns per entry; with AVX-512 a compress-store per packet does the same (same
 // result) about ten times faster.
 template <typename Scalar>
-inline int gather_tail_scalar(const Scalar* q, const Scalar* t, int begin, int size, int n_tail, int* at,
-                              Scalar* tail_q, Scalar* tail_t) {
+inline int gather_tail_scalar(const Scalar* q, const Scalar* t, int begin, int size, int n_tail,
+                              int* at, Scalar* tail_q, Scalar* tail_t) {
     for (int i = begin; i < size; ++i) {
         at[n_tail] = i;
         tail_q[n_tail] = q[i];
@@ -129,13 +130,15 @@ inline int gather_tail_scalar(const Scalar* q, const Scalar* t, int begin, int s
 }
 
 #if defined(__AVX512F__) && defined(__AVX512VL__)
-inline int gather_tail(const float* q, const float* t, int size, int* at, float* tail_q, float* tail_t) {
+inline int gather_tail(const float* q, const float* t, int size, int* at, float* tail_q,
+                       float* tail_t) {
     const __m512 range = _mm512_set1_ps(float(as241::kCentralRange));
     __m512i index = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     int n_tail = 0;
     int i = 0;
     for (; i + 16 <= size; i += 16) {
-        const __mmask16 tail = _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_loadu_ps(q + i)), range, _CMP_GT_OQ);
+        const __mmask16 tail =
+            _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_loadu_ps(q + i)), range, _CMP_GT_OQ);
         _mm512_mask_compressstoreu_epi32(at + n_tail, tail, index);
         _mm512_mask_compressstoreu_ps(tail_q + n_tail, tail, _mm512_loadu_ps(q + i));
         _mm512_mask_compressstoreu_ps(tail_t + n_tail, tail, _mm512_loadu_ps(t + i));
@@ -145,13 +148,15 @@ inline int gather_tail(const float* q, const float* t, int size, int* at, float*
     return gather_tail_scalar(q, t, i, size, n_tail, at, tail_q, tail_t);
 }
 
-inline int gather_tail(const double* q, const double* t, int size, int* at, double* tail_q, double* tail_t) {
+inline int gather_tail(const double* q, const double* t, int size, int* at, double* tail_q,
+                       double* tail_t) {
     const __m512d range = _mm512_set1_pd(as241::kCentralRange);
     __m256i index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     int n_tail = 0;
     int i = 0;
     for (; i + 8 <= size; i += 8) {
-        const __mmask8 tail = _mm512_cmp_pd_mask(_mm512_abs_pd(_mm512_loadu_pd(q + i)), range, _CMP_GT_OQ);
+        const __mmask8 tail =
+            _mm512_cmp_pd_mask(_mm512_abs_pd(_mm512_loadu_pd(q + i)), range, _CMP_GT_OQ);
         _mm256_mask_compressstoreu_epi32(at + n_tail, tail, index);
         _mm512_mask_compressstoreu_pd(tail_q + n_tail, tail, _mm512_loadu_pd(q + i));
         _mm512_mask_compressstoreu_pd(tail_t + n_tail, tail, _mm512_loadu_pd(t + i));
@@ -162,7 +167,8 @@ inline int gather_tail(const double* q, const double* t, int size, int* at, doub
 }
 #else
 template <typename Scalar>
-inline int gather_tail(const Scalar* q, const Scalar* t, int size, int* at, Scalar* tail_q, Scalar* tail_t) {
+inline int gather_tail(const Scalar* q, const Scalar* t, int size, int* at, Scalar* tail_q,
+                       Scalar* tail_t) {
     return gather_tail_scalar(q, t, 0, size, 0, at, tail_q, tail_t);
 }
 #endif
@@ -188,7 +194,9 @@ void normal_quantiles(const Scalar* q, const Scalar* t, Eigen::Index count, Scal
         const Scalar* qb = q + j0;
         Scalar* ob = out + j0;
         int j = 0;
-        for (; j + P <= size; j += P) ei::pstoreu(ob + j, central_quantile(ei::ploadu<Packet>(qb + j)));
+        for (; j + P <= size; j += P) {
+            ei::pstoreu(ob + j, central_quantile(ei::ploadu<Packet>(qb + j)));
+        }
         if (j < size) {  // padding: q = 0 (u = 1/2)
             for (int i = 0; i < P; ++i) last[i] = j + i < size ? qb[j + i] : Scalar(0);
             ei::pstore(last, central_quantile(ei::pload<Packet>(last)));
@@ -200,7 +208,8 @@ void normal_quantiles(const Scalar* q, const Scalar* t, Eigen::Index count, Scal
             tail_t[i] = Scalar(0.05);
         }
         for (int i = 0; i < n_tail; i += P) {
-            ei::pstore(tail_value + i, tail_quantile(ei::pload<Packet>(tail_q + i), ei::pload<Packet>(tail_t + i)));
+            ei::pstore(tail_value + i,
+                       tail_quantile(ei::pload<Packet>(tail_q + i), ei::pload<Packet>(tail_t + i)));
         }
         for (int i = 0; i < n_tail; ++i) ob[tail_at[i]] = tail_value[i];
     }
@@ -256,7 +265,8 @@ inline bool needs_low_bits(std::uint32_t high) {
 // is below 2^-25 of q and of t, at most one rounding in float32. So float32 rows are the
 // float64 rows to a few float32 ulps, for half the Philox work.
 template <typename T>
-void gaussian_row(std::uint64_t seed, GaussianStreamId id, std::uint64_t row, Eigen::Index d, T* out) {
+void gaussian_row(std::uint64_t seed, GaussianStreamId id, std::uint64_t row, Eigen::Index d,
+                  T* out) {
     constexpr int kSize = PhiloxBlock::kSize;
     constexpr Eigen::Index kBlock = 4 * kSize;  // columns per block of counters
     PhiloxBlock high;
@@ -277,7 +287,8 @@ void gaussian_row(std::uint64_t seed, GaussianStreamId id, std::uint64_t row, Ei
             for (int k = 0; k < 4; ++k) {
 #pragma omp simd
                 for (int c = 0; c < counters; ++c) {
-                    const QuantileInput<T> in = quantile_input<T>(uniform_open01(high.w[k][c], low.w[k][c]));
+                    const QuantileInput<T> in =
+                        quantile_input<T>(uniform_open01(high.w[k][c], low.w[k][c]));
                     q[k * kSize + c] = in.q;
                     t[k * kSize + c] = in.t;
                 }
@@ -287,7 +298,8 @@ void gaussian_row(std::uint64_t seed, GaussianStreamId id, std::uint64_t row, Ei
             for (int k = 0; k < 4; ++k) {
 #pragma omp simd
                 for (int c = 0; c < counters; ++c) {
-                    const QuantileInput<T> in = quantile_input<T>((double(high.w[k][c]) + 0.5) * 0x1.0p-32);
+                    const QuantileInput<T> in =
+                        quantile_input<T>((double(high.w[k][c]) + 0.5) * 0x1.0p-32);
                     q[k * kSize + c] = in.q;
                     t[k * kSize + c] = in.t;
                     refine[c] |= std::uint32_t(needs_low_bits(high.w[k][c]));
@@ -310,7 +322,8 @@ void gaussian_row(std::uint64_t seed, GaussianStreamId id, std::uint64_t row, Ei
                 for (int r = 0; r < n_refine; ++r) {
                     for (int k = 0; k < 4; ++k) {
                         const int j = k * kSize + at[r];
-                        const QuantileInput<T> in = quantile_input<T>(uniform_open01(high.w[k][at[r]], low.w[k][r]));
+                        const QuantileInput<T> in =
+                            quantile_input<T>(uniform_open01(high.w[k][at[r]], low.w[k][r]));
                         q[j] = in.q;
                         t[j] = in.t;
                     }
@@ -323,7 +336,8 @@ void gaussian_row(std::uint64_t seed, GaussianStreamId id, std::uint64_t row, Ei
 
 // Label noise of rows [row0, row0 + count) of data set `seed`: one normal per row, words 0-1 of
 // the Philox block with counter (0, row, label_noise).
-inline void gaussian_noise(std::uint64_t seed, std::uint64_t row0, Eigen::Index count, double* out) {
+inline void gaussian_noise(std::uint64_t seed, std::uint64_t row0, Eigen::Index count,
+                           double* out) {
     PhiloxBlock block;
     alignas(64) double uniforms[PhiloxBlock::kSize];
     const PhiloxKey key = philox_key(seed);

@@ -62,18 +62,20 @@ void hidden_features(const Source& X, const ConstMatrixRef<T>& V, const T* b, Ac
 }
 
 struct HiddenStatistics {
-    Vector<double> sum;                                  // m: sum_i h_i
-    Eigen::MatrixXd gram;                                // m x m: H^T H
-    Vector<double> dot_y;                                // m: H^T y
+    Vector<double> sum;    // m: sum_i h_i
+    Eigen::MatrixXd gram;  // m x m: H^T H
+    Vector<double> dot_y;  // m: H^T y
 
     explicit HiddenStatistics(Index m)
-        : sum(Vector<double>::Zero(m)), gram(Eigen::MatrixXd::Zero(m, m)), dot_y(Vector<double>::Zero(m)) {}
+        : sum(Vector<double>::Zero(m)),
+          gram(Eigen::MatrixXd::Zero(m, m)),
+          dot_y(Vector<double>::Zero(m)) {}
 };
 
 // Raw (uncentred) statistics of H = sigma(X V^T + b) and y (n); one pass over X.
 template <typename T, typename Source>
-HiddenStatistics hidden_statistics(const Source& X, const T* y, const ConstMatrixRef<T>& V, const T* b,
-                                   Activation act, int n_threads, Index chunk_rows) {
+HiddenStatistics hidden_statistics(const Source& X, const T* y, const ConstMatrixRef<T>& V,
+                                   const T* b, Activation act, int n_threads, Index chunk_rows) {
     const Index m = V.rows();
     ChunkedRows<T, Source> chunks(X, n_threads, chunk_rows);
     const ChunkPlan& plan = chunks.plan;

@@ -21,8 +21,8 @@ constexpr Index kGemvMaxVectors = 4;
 // Per-thread partials are reduced once in thread order: bitwise reproducible for a fixed
 // thread count.
 template <typename T, typename Source>
-void local_hessian_matvec(const Source& X, const T* t, const ConstMatrixRef<T>& V,
-                          int n_threads, Index chunk_rows, Eigen::Ref<RowMatrix<T>> out) {
+void local_hessian_matvec(const Source& X, const T* t, const ConstMatrixRef<T>& V, int n_threads,
+                          Index chunk_rows, Eigen::Ref<RowMatrix<T>> out) {
     using ColMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
     const Index n = X.rows();
     const Index d = X.cols();

@@ -64,14 +64,13 @@ struct GaussianRowSource {
 // one parallel region with `n_threads` threads and asks for chunk c of the plan from inside it.
 template <typename T, typename Source>
 class ChunkedRows {
-   public:
-    ChunkedRows(const Source& X, int n_threads, Index chunk_rows)
+public:
+    ChunkedRows(const Source& X, int threads, Index chunk_rows)
         : plan(plan_chunks(X.rows(), X.cols(), sizeof(T), chunk_rows)),
-          n_threads(resolve_threads(n_threads)),
+          n_threads(resolve_threads(threads)),
           X_(X),
-          buffer_(Source::kGenerates
-                      ? std::vector<RowMatrix<T>>(this->n_threads, RowMatrix<T>(plan.chunk_rows, X.cols()))
-                      : std::vector<RowMatrix<T>>(this->n_threads)) {}
+          buffer_(n_threads,
+                  Source::kGenerates ? RowMatrix<T>(plan.chunk_rows, X.cols()) : RowMatrix<T>()) {}
 
     Index rows() const { return X_.rows(); }
     Index cols() const { return X_.cols(); }
@@ -84,7 +83,7 @@ class ChunkedRows {
     const ChunkPlan plan;
     const int n_threads;
 
-   private:
+private:
     const Source& X_;
     std::vector<RowMatrix<T>> buffer_;
 };

@@ -11,12 +11,12 @@
 // reproducible for a fixed thread count. No n x m array is ever allocated.
 #pragma once
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <limits>
-#include <algorithm>
-#include <chrono>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -53,7 +53,7 @@ inline std::string keep_scale_message(double max_abs_z) {
 
 // How a phase-1 run ended.
 struct Phase1Outcome {
-    bool keep_scale = false;       // whether keep-scale rescaling was active
+    bool keep_scale = false;        // whether keep-scale rescaling was active
     std::int64_t diverged_at = -1;  // first step whose loss or update was not finite, or -1
     double diverged_loss = 0.0;     // the mean loss at that step
     double step_seconds = 0.0;      // wall time inside the steps (gradient pass and update)
@@ -107,9 +107,8 @@ double fuse_chunk(Activation act, Eigen::Ref<RowMatrix<T>> Z, const T* y, const 
 // region, one pass over X.
 template <typename T, typename Source>
 PassSummary phase1_gradient_pass(Phase1Workspace<T, Source>& ws, const T* y,
-                                 const ConstMatrixRef<T>& W, const T* b, const T* a,
-                                 Activation act, const LossSpec& loss,
-                                 Eigen::Ref<RowMatrix<T>> grad) {
+                                 const ConstMatrixRef<T>& W, const T* b, const T* a, Activation act,
+                                 const LossSpec& loss, Eigen::Ref<RowMatrix<T>> grad) {
     const Index n = ws.chunks.rows();
     const Index m = W.rows();
     const T inv_n = T(1) / T(n);
@@ -130,8 +129,8 @@ PassSummary phase1_gradient_pass(Phase1Workspace<T, Source>& ws, const T* y,
             const auto Xc = ws.chunks.chunk(c);
             auto Zc = chunk.topRows(rows);
             Zc.noalias() = Xc * W.transpose();
-            loss_sum += fuse_chunk<T>(act, Zc, y + r0, b, a, loss, inv_n, ws.value[tid].data(),
-                                      max_abs_z);
+            loss_sum +=
+                fuse_chunk<T>(act, Zc, y + r0, b, a, loss, inv_n, ws.value[tid].data(), max_abs_z);
             partial.noalias() += Zc.transpose() * Xc;
         }
         ws.loss_sum[tid] = loss_sum;
@@ -154,8 +153,8 @@ PassSummary phase1_gradient_pass(Phase1Workspace<T, Source>& ws, const T* y,
 
 // p (n) = sigma(X W^T + b) a, chunked: each chunk's hidden features times a.
 template <typename T, typename Source>
-void forward(const Source& X, const ConstMatrixRef<T>& W, const T* b, const T* a,
-             Activation act, int n_threads, Index chunk_rows, T* p) {
+void forward(const Source& X, const ConstMatrixRef<T>& W, const T* b, const T* a, Activation act,
+             int n_threads, Index chunk_rows, T* p) {
     const Eigen::Map<const Vector<T>> a_vec(a, W.rows());
     for_each_hidden_chunk<T>(X, W, b, act, n_threads, chunk_rows, [&](Index r0, const auto& Hc) {
         Eigen::Map<Vector<T>>(p + r0, Hc.rows()).noalias() = Hc * a_vec;
@@ -179,9 +178,9 @@ struct Phase1Record {
     const std::vector<std::int64_t>& steps;  // sorted, unique, in [0, n_steps]
     const T* basis;                          // d x k row-major, or nullptr for full W
     Index basis_cols;
-    T* recorded;                             // steps.size() x m x (k or d)
-    double* losses;                          // n_steps
-    double* log_scale;                       // n_steps + 1
+    T* recorded;        // steps.size() x m x (k or d)
+    double* losses;     // n_steps
+    double* log_scale;  // n_steps + 1
 };
 
 // After a divergence at step t: NaN for every loss, log scale and record the run never reached.
@@ -191,7 +190,8 @@ void mark_unreached(const Phase1Record<T>& record, std::int64_t t, std::int64_t 
     const double nan = std::numeric_limits<double>::quiet_NaN();
     std::fill(record.losses + t + 1, record.losses + n_steps, nan);
     std::fill(record.log_scale + t + 1, record.log_scale + n_steps + 1, nan);
-    std::fill(record.recorded + next_record * record_size, record.recorded + record.steps.size() * record_size,
+    std::fill(record.recorded + next_record * record_size,
+              record.recorded + record.steps.size() * record_size,
               std::numeric_limits<T>::quiet_NaN());
 }
 
@@ -201,8 +201,8 @@ void mark_unreached(const Phase1Record<T>& record, std::int64_t t, std::int64_t 
 // (the last finite weights); losses after t, log scales after t and later records are NaN.
 template <typename T, typename Source, typename AfterStep>
 Phase1Outcome phase1_run(const Source& X, const T* y, const T* b, const T* a,
-                const Phase1Settings& settings, Eigen::Ref<RowMatrix<T>> W,
-                const Phase1Record<T>& record, AfterStep&& after_step) {
+                         const Phase1Settings& settings, Eigen::Ref<RowMatrix<T>> W,
+                         const Phase1Record<T>& record, AfterStep&& after_step) {
     const Index m = W.rows();
     const Index d = W.cols();
     Phase1Workspace<T, Source> ws(X, m, settings.n_threads, settings.chunk_rows);
@@ -217,7 +217,8 @@ Phase1Outcome phase1_run(const Source& X, const T* y, const T* b, const T* a,
 
     for (std::int64_t t = 0;; ++t) {
         if (next_record < record.steps.size() && record.steps[next_record] == t) {
-            Eigen::Map<RowMatrix<T>> slot(record.recorded + next_record * m * record_width, m, record_width);
+            Eigen::Map<RowMatrix<T>> slot(record.recorded + next_record * m * record_width, m,
+                                          record_width);
             if (record.basis) {
                 slot.noalias() = W * Eigen::Map<const RowMatrix<T>>(record.basis, d, record_width);
             } else {
@@ -228,8 +229,8 @@ Phase1Outcome phase1_run(const Source& X, const T* y, const T* b, const T* a,
         if (t == settings.n_steps) break;
 
         const auto step_start = std::chrono::steady_clock::now();
-        const PassSummary pass = phase1_gradient_pass<T, Source>(ws, y, W, b, a, settings.activation,
-                                                                 settings.loss, grad);
+        const PassSummary pass = phase1_gradient_pass<T, Source>(
+            ws, y, W, b, a, settings.activation, settings.loss, grad);
         record.losses[t] = pass.mean_loss;
         if (t == 0) {
             const bool linear = pass.max_abs_z < kLinearRegimeMaxPreactivation;
@@ -255,7 +256,8 @@ Phase1Outcome phase1_run(const Source& X, const T* y, const T* b, const T* a,
             if (norm > 0.0) W *= T(norm0 / norm);
             record.log_scale[t + 1] += std::log(norm / norm0);
         }
-        outcome.step_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count();
+        outcome.step_seconds +=
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count();
         after_step(t + 1);
     }
     return outcome;
