@@ -76,6 +76,16 @@ def new_figure(ncols: int, figsize: tuple[float, float], *, sharex: bool = False
     return fig, axes
 
 
+def finish_figure(fig: Figure, axes, title: str, *, legend_fontsize: float = 8) -> Figure:
+    """Grid and legend on every axis, ``title`` over the figure, tight layout; returns ``fig``."""
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=legend_fontsize)
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
 def save_figure(fig: Figure, path: Path) -> Path:
     """Write ``fig`` as PNG (the Agg canvas is picked by the file type, not a backend)."""
     fig.savefig(path, dpi=DPI, bbox_inches="tight")

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ...spectral import LocalHessian, power_iteration
 from ...training import run_phase1
-from ..plots import errorbar_lines, mean_sem, new_figure
+from ..plots import errorbar_lines, finish_figure, mean_sem, new_figure
 from ..registry import Experiment
 from ._common import (
     draw_problem,
@@ -133,17 +133,13 @@ def plot(df: pd.DataFrame, manifest: dict):
     axes[1].set_title("worst neuron's disagreement GD vs power iteration", fontsize=10)
     for ax in axes:
         ax.set_xlabel("phase-1 step")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
     row = df.iloc[0]
-    fig.suptitle(
+    title = (
         f"GD vs power iteration: link {row['link']}, loss {row['loss']}, d = "
         f"{row['d']}, $\\alpha$ = {row['alpha']:g}, width {row['width']}; "
-        f"{df['seed_index'].nunique()} seeds",
-        fontsize=11,
+        f"{df['seed_index'].nunique()} seeds"
     )
-    fig.tight_layout()
-    return fig
+    return finish_figure(fig, axes, title, legend_fontsize=7)
 
 
 def table(df: pd.DataFrame) -> pd.DataFrame:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..plots import errorbar_lines, mean_sem, new_figure
+from ..plots import errorbar_lines, finish_figure, mean_sem, new_figure
 from ..registry import Experiment
 from ._common import fixed_defaults, subspace_metrics
 from .stopping_time import recorded_trajectory
@@ -48,17 +48,13 @@ def plot(df: pd.DataFrame, manifest: dict):
     axes[1].set_title("recovery vs steps, per learning rate", fontsize=10)
     for ax in axes:
         ax.set_ylabel("1 - subspace distance")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
     row = df.iloc[0]
-    fig.suptitle(
+    title = (
         f"learning rate: link {row['link']}, loss {row['loss']}, d = {row['d']}, "
         f"$\\alpha$ = {row['alpha']:g}, weight decay {row['weight_decay']:g}; "
-        f"mean $\\pm$ s.e. over {df['seed_index'].nunique()} seeds",
-        fontsize=11,
+        f"mean $\\pm$ s.e. over {df['seed_index'].nunique()} seeds"
     )
-    fig.tight_layout()
-    return fig
+    return finish_figure(fig, axes, title)
 
 
 def table(df: pd.DataFrame) -> pd.DataFrame:
