@@ -2,34 +2,55 @@
 
 Results and command: docs/experiments/loss-preprocessing.md.
 
-Squared, l1, Huber and the squared loss on the optimal ``T*(y)``: only ``T(y) = -loss'(c, y)``
-enters the local Hessian, so each loss recovers the subspace from its own threshold, drawn
-from :func:`mimkit.theory.network_threshold` (``inf`` for the squared loss on heavy-tailed
-labels: no fixed alpha suffices).
+Squared, l1, Huber, the squared loss on the optimal ``T*(y)`` of the easiest direction, and
+the squared loss on the best scalar transform (:func:`mimkit.theory.best_label_transform`):
+only ``T(y) = -loss'(c, y)`` enters the local Hessian, so each loss recovers the subspace from
+its own threshold, drawn from :func:`mimkit.theory.network_threshold` (``inf`` for the squared
+loss on heavy-tailed labels: no fixed alpha suffices), along its own predicted overlap curve
+(:func:`mimkit.theory.network_overlap`).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
+import numpy as np
 import pandas as pd
 
+from ...theory import weak_recovery_threshold
 from ..plots import mean_sem, new_figure
 from ..registry import Experiment
-from ._common import fixed_defaults, theory_threshold
-from .sample_complexity import point
+from ._common import THEORY_SEED, fixed_defaults, resolve_link, theory_threshold
+from .sample_complexity import best_scalar_transform, point, predicted_at
 
 
 def _threshold(df: pd.DataFrame, loss: str):
     row = df.iloc[0]
+    if loss == "best_scalar":
+        return _best_scalar_threshold(row["link"], float(row["noise"]))
     return theory_threshold(row["link"], loss, float(row["huber_delta"]), float(row["noise"]))
 
 
+@functools.lru_cache(maxsize=None)
+def _best_scalar_threshold(link_name: str, noise: float):
+    link = resolve_link(link_name)
+    if not link.theory_covers:
+        return None
+    return weak_recovery_threshold(
+        link, best_scalar_transform(link_name), center="mean", noise=noise, random_state=THEORY_SEED
+    )
+
+
 def plot(df: pd.DataFrame, manifest: dict):
-    """Overlap and test error vs alpha, one colour per loss, its threshold dashed."""
+    """Overlap and test error vs alpha, one colour per loss, its threshold dashed and its
+    predicted overlap (n, d -> inf) as a thin line."""
     stats = mean_sem(df, ["loss", "alpha"], ["overlap", "test_error"])
     fig, axes = new_figure(2, figsize=(11.5, 4.0), sharex=True)
     for i, (loss, g) in enumerate(stats.groupby("loss", sort=True)):
+        predicted = predicted_at(df, loss)
+        if predicted is not None:
+            axes[0].plot(*zip(*predicted.items()), color=f"C{i}", lw=1.0, alpha=0.8)
         th = _threshold(df, loss)
         first = math.inf if th is None else th.first
         label = f"{loss} ($\\alpha_c$ = {first:.3g})"
@@ -47,7 +68,9 @@ def plot(df: pd.DataFrame, manifest: dict):
         if math.isfinite(first):
             axes[0].axvline(first, color=f"C{i}", ls="--", lw=1.1)
     axes[0].set_ylabel("1 - subspace distance")
-    axes[0].set_title("recovery; dashed: each loss's theory threshold", fontsize=10)
+    axes[0].set_title(
+        "recovery; lines: each loss's predicted overlap, dashed: threshold", fontsize=10
+    )
     axes[1].set_ylabel("relative test error")
     axes[1].set_title("test MSE / Var(y)", fontsize=10)
     for ax in axes:
@@ -67,8 +90,14 @@ def plot(df: pd.DataFrame, manifest: dict):
 
 
 def table(df: pd.DataFrame) -> pd.DataFrame:
-    """Means over seeds per (loss, alpha), with each loss's thresholds (first / all)."""
+    """Means over seeds per (loss, alpha), with each loss's thresholds (first / all) and
+    predicted overlap."""
     stats = mean_sem(df, ["loss", "alpha"], ["overlap", "spectral_overlap", "test_error"])
+    curves = {loss: predicted_at(df, loss) for loss in stats["loss"].unique()}
+    stats["theory_overlap"] = [
+        np.nan if curves[loss] is None else curves[loss][float(a)]
+        for loss, a in zip(stats["loss"], stats["alpha"])
+    ]
     first, overall = {}, {}
     for loss in stats["loss"].unique():
         th = _threshold(df, loss)
@@ -80,15 +109,15 @@ def table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 _SWEPT = {
-    "loss": ["squared", "absolute", "huber", "optimal"],
+    "loss": ["squared", "absolute", "huber", "optimal", "best_scalar"],
     "alpha": [0.5, 1.0, 2.0, 4.0, 8.0, 16.0],
 }
 
 
 EXPERIMENT = Experiment(
     name="loss-preprocessing",
-    summary="squared vs l1 vs Huber vs optimal T*(y): recovery vs alpha, each against its "
-    "own theory threshold",
+    summary="squared vs l1 vs Huber vs optimal T*(y) vs the best scalar T(y): recovery vs "
+    "alpha, each against its own predicted curve and threshold",
     point=point,
     swept=_SWEPT,
     fixed=fixed_defaults(_SWEPT, phase2=True, d=512, steps=30),
