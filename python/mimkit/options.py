@@ -29,3 +29,7 @@ EIGEN_WHICH: tuple[str, ...] = ("abs", "largest", "smallest")
 EIGEN_METHODS: tuple[str, ...] = ("auto", "explicit", "lanczos")
 #: What a diverged phase-1 run does.
 ON_DIVERGENCE: tuple[str, ...] = ("raise", "warn")
+#: Slicing rules of SIR and SAVE: R dr's (ties kept together) or equal counts (statsmodels).
+SLICINGS: tuple[str, ...] = ("dr", "equal")
+#: Dimension tests of SIR, SAVE and pHd: normal theory, general (any X), permutation.
+DIMENSION_TESTS: tuple[str, ...] = ("normal", "general", "permutation")
