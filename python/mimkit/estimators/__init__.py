@@ -1,6 +1,8 @@
 """scikit-learn estimators (thin wrappers over training and spectral methods)."""
 
+from .amp import AMPEstimator
 from .layerwise import LayerwiseRegressor
 from .sdr import PHD, SAVE, SIR, SpectralEstimator
+from .slicing import slice_response
 
-__all__ = ["LayerwiseRegressor", "PHD", "SIR", "SAVE", "SpectralEstimator"]
+__all__ = ["AMPEstimator", "LayerwiseRegressor", "PHD", "SIR", "SAVE", "SpectralEstimator", "slice_response"]

@@ -1,0 +1,92 @@
+"""State evolution of Bayes-optimal GAMP: thresholds, phase retrieval, test error."""
+
+import numpy as np
+import pytest
+
+from mimkit.amp import amp_overlap, amp_threshold, bayes_test_error
+from mimkit.theory import weak_recovery_threshold
+
+
+@pytest.mark.parametrize(
+    "name, r",
+    [
+        ("he2_sum", 1),
+        pytest.param("z1z2", None, marks=pytest.mark.slow),
+        pytest.param("sign_z1z2", None, marks=pytest.mark.slow),
+    ],
+)
+def test_threshold_equals_optimal_spectral(name, r):
+    # The linearised SE map at Q = 0 is M -> E[G M G], G = E[z z^T - I | y]: the optimal
+    # spectral threshold. Both are Monte Carlo estimates: agree within 4 joint std errors.
+    amp = amp_threshold(name, r, n_samples=100_000, random_state=0)
+    spec = weak_recovery_threshold(name, "optimal", r, n_samples=100_000, random_state=1)
+    se = np.hypot(amp.stderr, spec.stderr[0])
+    assert abs(amp.alpha_c - spec.alpha_c[0]) < 4 * se
+
+
+def test_sign_product_threshold_closed_form():
+    # sign(z1 z2): G(y) = y (2/pi) [[0, 1], [1, 0]], so alpha_c = (pi/2)^2 with no Monte Carlo
+    # error (G^2 does not depend on y); the channel's quadrature must give it to 1e-4.
+    amp = amp_threshold("sign_z1z2", n_samples=2000, random_state=0)
+    assert amp.alpha_c == pytest.approx(np.pi**2 / 4, rel=1e-4)
+
+
+def test_phase_retrieval():
+    # y = z^2 (real, Gaussian prior, noiseless): weak recovery at 1/2; AMP jumps to perfect
+    # recovery near 1.13 (Barbier et al., PNAS 2019). Overlap error ~ 1/sqrt(n_samples) ~ 0.01.
+    thr = amp_threshold("norm2", 1, n_samples=100_000, random_state=0)
+    assert abs(thr.alpha_c - 0.5) < 4 * thr.stderr
+    below = amp_overlap("norm2", 0.45, 1, n_samples=10_000, random_state=0)
+    above = amp_overlap("norm2", 0.7, 1, n_samples=10_000, random_state=0)
+    before_jump = amp_overlap("norm2", 1.09, 1, n_samples=10_000, random_state=0)
+    after_jump = amp_overlap("norm2", 1.18, 1, n_samples=10_000, random_state=0)
+    assert below.overlaps[0] < 1e-3 and below.converged
+    assert 0.03 < above.overlaps[0] < 0.5
+    assert before_jump.overlaps[0] < 0.8
+    assert after_jump.overlaps[0] > 0.999
+    assert after_jump.test_error < 1e-2
+    assert below.test_error == pytest.approx(1.0, abs=1e-6)
+
+
+@pytest.mark.slow
+def test_z1z2_leaves_zero_at_threshold():
+    alpha_c = amp_threshold("z1z2", n_samples=100_000, random_state=0).alpha_c
+    below = amp_overlap("z1z2", 0.85 * alpha_c, n_samples=10_000, random_state=0)
+    above = amp_overlap("z1z2", 1.3 * alpha_c, n_samples=10_000, random_state=0)
+    assert below.subspace_overlap < 1e-3
+    assert above.subspace_overlap > 0.05
+    assert above.test_error < below.test_error
+
+
+def test_bayes_test_error_limits():
+    # Q = 0: nothing known, error 1. Q = I: y known up to the noise, error noise^2 / Var(y)
+    # (Var(z1 z2) = 1), up to the variance floor 1e-6 kept on I - Q (Var(z1 z2 | omega) is
+    # then ~ |omega|^2 1e-6).
+    zero = bayes_test_error("z1z2", np.zeros((2, 2)), n_samples=2000, random_state=0)
+    assert zero == pytest.approx(1.0)
+    assert bayes_test_error("z1z2", np.eye(2), n_samples=2000, random_state=0) < 1e-5
+    noisy = bayes_test_error("z1z2", np.eye(2), noise=0.5, n_samples=20_000, random_state=0)
+    assert noisy == pytest.approx(0.25 / 1.25, rel=0.05)
+    # Monotone in the overlap.
+    errs = [
+        bayes_test_error("z1z2", q * np.eye(2), n_samples=2000, random_state=0)
+        for q in (0.2, 0.5, 0.8)
+    ]
+    assert errs[0] > errs[1] > errs[2]
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="unknown link"):
+        amp_overlap("nope", 1.0)
+    with pytest.raises(ValueError, match="r = 2"):
+        amp_overlap("z1z2", 1.0, r=3)
+    with pytest.raises(ValueError, match="noise"):
+        amp_overlap("z1z2", 1.0, noise=-0.1)
+    with pytest.raises(ValueError, match="alpha"):
+        amp_overlap("z1z2", 0.0)
+
+
+def test_non_convergence_warns_and_returns_last_iterate():
+    with pytest.warns(RuntimeWarning, match="did not converge in 3 iterations"):
+        res = amp_overlap("norm2", 0.8, 1, n_samples=1000, max_iter=3, random_state=0)
+    assert res.n_iter == 3 and not res.converged and res.history.shape == (4, 1)
