@@ -3,9 +3,11 @@
 * :mod:`.thresholds`: where recovery starts (weak-recovery thresholds ``alpha_c``);
 * :mod:`.overlap`: how well it recovers above them (overlaps, outliers, bulk edges);
 * :mod:`.bulk` and :mod:`.phase1`: the bulk's spectral law, and phase 1 at finite d and T1;
-* :mod:`.losses`: which loss to use (every built-in loss against the optimal spectral method).
+* :mod:`.losses`: which loss to use (every built-in loss against the optimal spectral method);
+* ``amp_overlap`` (from :mod:`mimkit.amp`): the limit, Bayes-optimal AMP's state evolution.
 """
 
+from ..amp.state_evolution import amp_overlap
 from .losses import best_label_transform, compare_losses
 from .overlap import OverlapResult, network_overlap, spectral_overlap
 from .phase1 import Phase1Curve, phase1_curve
@@ -15,6 +17,7 @@ __all__ = [
     "OverlapResult",
     "Phase1Curve",
     "ThresholdResult",
+    "amp_overlap",
     "best_label_transform",
     "compare_losses",
     "network_overlap",
