@@ -5,4 +5,12 @@ from .layerwise import LayerwiseRegressor
 from .sdr import PHD, SAVE, SIR, SpectralEstimator
 from .slicing import slice_response
 
-__all__ = ["AMPEstimator", "LayerwiseRegressor", "PHD", "SIR", "SAVE", "SpectralEstimator", "slice_response"]
+__all__ = [
+    "AMPEstimator",
+    "LayerwiseRegressor",
+    "PHD",
+    "SIR",
+    "SAVE",
+    "SpectralEstimator",
+    "slice_response",
+]

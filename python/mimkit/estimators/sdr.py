@@ -1,43 +1,83 @@
 """Sufficient dimension reduction as scikit-learn transformers: PHD, SIR, SAVE, SpectralEstimator.
 
-PHD, SIR and SAVE follow ``statsmodels.regression.dimred`` (same slicing, same whitening), so
-their subspaces agree with statsmodels to round-off:
+PHD, SIR and SAVE follow the conventions of R's ``dr`` package (Weisberg 2002, "Dimension
+reduction regression in R", J. Stat. Software 7(1)):
 
-* whitening (``whiten=True``): centre X, ``Sigma = L L^T`` (Cholesky; ``np.cov`` with ddof 1
-  for PHD, ddof 0 for SIR/SAVE, as statsmodels), work with ``Z = X_c L^{-T}``, and map
-  eigenvectors back by ``L^{-T}``. Directions are then Sigma-orthogonal; each row of
-  ``directions_`` is scaled to unit Euclidean norm.
-* slices (SIR, SAVE): sort y with ``np.argsort``, split into ``n_slices`` nearly equal
-  consecutive groups (``np.array_split``); statsmodels' ``slice_n`` corresponds to
-  ``n_slices = n // slice_n``.
-* SAVE's matrix is ``sum_h (n_h / n) (I - V_h)^2`` (Cook's weights); statsmodels divides by the
-  number of slices instead of n, so its eigenvalues are ``n / n_slices`` times these.
+* whitening: centre X, ``Sigma = X_c^T X_c / n = L L^T``, work with ``Z = X_c L^{-T}`` (dr's
+  ``sqrt(n) Q`` of the QR decomposition of X_c spans the same coordinates up to signs);
+* a kernel matrix M of Z; eigenvalues sorted by decreasing |value|; directions ``L^{-T} v``
+  scaled to unit Euclidean length in the original coordinates (dr's ``evectors``);
+* SIR: ``M = sum_s (n_s / n) zbar_s zbar_s^T``; SAVE: ``M = sum_s (n_s / n) (I - V_s)^2`` with
+  V_s the 1/n_s covariance of Z in slice s; pHd: ``M = (1/n) sum_i e_i z_i z_i^T`` with e the
+  centred y (dr's ``"phdy"``) or, ``resid=True``, its least-squares residuals on X (dr's
+  default ``"phd"`` / ``"phdres"``);
+* slices from :func:`mimkit.estimators.slicing.slice_response` (dr's rule, ties never split),
+  ``max(8, p + 3)`` asked for by default.
+
+``dimension_tests_`` holds dr's "large-sample marginal dimension tests"
+(:mod:`mimkit.estimators.dimension_tests`), and ``n_directions="auto"`` keeps the first
+dimension i whose test "iD vs >= (i+1)D" is not rejected at ``level``.
+
+Correspondence with ``statsmodels.regression.dimred``: SIR with ``slicing="equal"`` and
+``n_slices = n // slice_n`` is statsmodels' ``SlicedInverseReg(...).fit(slice_n=slice_n)``;
+statsmodels' pHd whitens by the 1/(n - 1) covariance, so its eigenvalues are ``(n - 1) / n``
+times these (same directions); its SAVE uses 1/(n_s - 1) slice covariances and divides by the
+number of slices instead of n (``bias_correction=True``, Li & Zhu's CSAVE, is statsmodels'
+``bc=True`` exactly, with equal slicing).
 
 ``transform(X)`` returns ``(X - mean_) @ directions_.T``.
 """
 
 from __future__ import annotations
 
-from typing import Optional
+from dataclasses import dataclass
+from typing import Optional, Union
 
 import numpy as np
-import scipy.linalg
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .. import core
+from .._random import as_generator
 from .._validation import check_count, check_name
 from ..links import get_link
-from ..options import CENTERINGS, EIGEN_METHODS, EIGEN_WHICH
+from ..options import CENTERINGS, DIMENSION_TESTS, EIGEN_METHODS, EIGEN_WHICH, SLICINGS
 from ..spectral import orient_signs, spectral_subspace
+from . import dimension_tests as dt
+from .slicing import default_n_slices, equal_slices, slice_response
+from .whitening import Whitener
 
-#: Smallest Cholesky pivot of the covariance, relative to the largest, accepted for whitening
-#: (a condition number of the covariance up to 1e12).
-_MIN_RELATIVE_PIVOT = 1e-6
+#: The p-value column of ``dimension_tests_`` read by each ``dimension_test``.
+_PVALUE_COLUMN = {
+    "normal": "p_value",
+    "general": "p_value_general",
+    "permutation": "p_value_permutation",
+}
+
+
+@dataclass(frozen=True, eq=False)
+class _Kernel:
+    """The eigen-decomposition of a kernel matrix, in whitened coordinates.
+
+    Z : (n, p) whitened X.  eigenvalues : (p,), by decreasing |value|.  vectors : (p, p).
+    labels : (n,) slices (SIR, SAVE) or None.  response : (n,) pHd's e, or None.
+    """
+
+    Z: np.ndarray
+    eigenvalues: np.ndarray
+    vectors: np.ndarray
+    labels: Optional[np.ndarray] = None
+    response: Optional[np.ndarray] = None
+
+
+def _eigen_by_abs(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    vals, vecs = np.linalg.eigh(M)
+    order = np.argsort(-np.abs(vals), kind="stable")
+    return vals[order], vecs[:, order]
 
 
 class _SDRBase(TransformerMixin, BaseEstimator):
-    """Shared fit/transform plumbing; subclasses implement ``_directions(Xc, y)``."""
+    """Shared fit/transform plumbing; subclasses implement ``_fit_directions(X, y, k)``."""
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -46,15 +86,21 @@ class _SDRBase(TransformerMixin, BaseEstimator):
 
     def _check_params(self) -> None:
         """Check the parameters that need no data (before the data is looked at)."""
-        if self.n_directions is not None:
-            check_count(self.n_directions, "n_directions", minimum=1)
+        if self.n_directions is not None and not (
+            isinstance(self.n_directions, str) and self.n_directions == "auto"
+        ):
+            check_count(
+                self.n_directions, "n_directions", minimum=1, hint='Or pass None or "auto".'
+            )
         if getattr(self, "n_slices", None) is not None:
             check_count(self.n_slices, "n_slices", minimum=1)
 
-    def _check_n_directions(self, d: int) -> int:
+    def _check_n_directions(self, d: int) -> Union[int, str]:
         k = self.n_directions
         if k is None:
             return d
+        if k == "auto":
+            return k
         if k > d:
             raise ValueError(f"n_directions = {k} exceeds n_features = {d}; pass at most {d}.")
         return int(k)
@@ -75,11 +121,11 @@ class _SDRBase(TransformerMixin, BaseEstimator):
         if X.shape[0] < 2:
             raise ValueError(f"n_samples = {X.shape[0]}; at least 2 samples are needed.")
         k = self._check_n_directions(X.shape[1])
-        vecs, vals, mean = self._directions(X, np.asarray(y, dtype=np.float64), k)
-        vecs = vecs / np.linalg.norm(vecs, axis=0)
+        vecs, vals, mean = self._fit_directions(X, np.asarray(y, dtype=np.float64), k)
         self.directions_ = orient_signs(vecs).T
         self.eigenvalues_ = vals
         self.mean_ = mean
+        self.n_directions_ = vecs.shape[1]
         return self
 
     def transform(self, X):
@@ -89,188 +135,307 @@ class _SDRBase(TransformerMixin, BaseEstimator):
         return (X - self.mean_) @ self.directions_.T
 
 
-def _whitener(X: np.ndarray, ddof: int, whiten: bool):
-    """(centred X, mean, Cholesky factor L or None)."""
-    mean = X.mean(axis=0)
-    Xc = X - mean
-    if not whiten:
-        return Xc, mean, None
-    cov = Xc.T @ Xc / (X.shape[0] - ddof)
-    message = (
-        "the covariance of X is singular (collinear or constant features, or "
-        "n_samples <= n_features); remove them or pass whiten=False."
-    )
-    try:
-        L = np.linalg.cholesky(cov)
-    except np.linalg.LinAlgError:
-        raise ValueError(message) from None
-    # Rounding can let Cholesky "succeed" on an exactly singular covariance with a pivot of
-    # relative size ~1e-8; whitening by it would amplify noise ~1e8-fold.
-    pivots = np.diag(L)
-    if pivots.min() <= _MIN_RELATIVE_PIVOT * pivots.max():
-        raise ValueError(message)
-    return Xc, mean, L
+class _KernelSDR(_SDRBase):
+    """PHD, SIR, SAVE: a kernel matrix of whitened X, dimension tests, ``"auto"``.
+
+    Subclasses implement ``_kernel(Z, y) -> _Kernel`` and ``_test_row(kernel, i) -> dict``,
+    and set ``_tests`` (the dimension tests they have) and ``_max_rows(kernel)``.
+    """
+
+    _tests: tuple[str, ...] = DIMENSION_TESTS
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        dt.check_level(self.level)
+        check_name(self.dimension_test, "dimension_test", self._tests)
+        if self.dimension_test == "permutation":
+            check_count(self.n_permutations, "n_permutations", minimum=1)
+
+    def _fit_directions(self, X, y, k):
+        if np.ptp(y) == 0:
+            raise ValueError(
+                f"y has a single value ({y[0]!r}); {type(self).__name__} needs a response "
+                "that varies."
+            )
+        whitener = Whitener.fit(X, self.whiten)
+        kernel = self._kernel(whitener.transform(X), y)
+        rng = as_generator(self.random_state)
+        self.dimension_tests_, dimension = dt.sequential_table(
+            lambda i: self._row_with_permutation(kernel, y, i, rng),
+            self._max_rows(kernel),
+            self.level,
+            _PVALUE_COLUMN[self.dimension_test],
+        )
+        if k == "auto":
+            k = dimension
+        return whitener.directions(kernel.vectors[:, :k]), kernel.eigenvalues[:k], whitener.mean
+
+    def _max_rows(self, kernel: _Kernel) -> int:
+        return kernel.Z.shape[1]
+
+    def _row_with_permutation(self, kernel: _Kernel, y, i: int, rng) -> dict:
+        row = self._test_row(kernel, i)
+        if self.dimension_test != "permutation":
+            return row
+        # The eigen-coordinates of the whitened X: the first i kept, the rest permuted.
+        V = kernel.Z @ kernel.vectors
+        n = V.shape[0]
+
+        def permuted(perm):
+            Vp = dt.permuted_predictors(V, i, perm)
+            return self._tail_statistic(self._kernel(Whitener.fit(Vp).transform(Vp), y), i)
+
+        observed = self._tail_statistic(kernel, i)
+        return {
+            **row,
+            "p_value_permutation": dt.permutation_pvalue(
+                observed, permuted, n, self.n_permutations, rng
+            ),
+        }
+
+    def _tail_statistic(self, kernel: _Kernel, i: int) -> float:
+        """The permutation test's statistic: n * sum of the p - i smallest |eigenvalues|."""
+        return kernel.Z.shape[0] * float(np.sum(np.abs(kernel.eigenvalues[i:])))
 
 
-def _white(Xc: np.ndarray, L: Optional[np.ndarray]) -> np.ndarray:
-    return Xc if L is None else scipy.linalg.solve_triangular(L, Xc.T, lower=True).T
+class _SlicedSDR(_KernelSDR):
+    """SIR and SAVE: the slices of y."""
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        check_name(self.slicing, "slicing", SLICINGS)
+
+    def _slices(self, y: np.ndarray, p: int) -> np.ndarray:
+        h = default_n_slices(p) if self.n_slices is None else self.n_slices
+        labels = (slice_response if self.slicing == "dr" else equal_slices)(y, h)
+        self.slice_sizes_ = np.bincount(labels)
+        self.n_slices_ = self.slice_sizes_.size
+        return labels
 
 
-def _unwhiten(vecs: np.ndarray, L: Optional[np.ndarray]) -> np.ndarray:
-    return vecs if L is None else scipy.linalg.solve_triangular(L.T, vecs, lower=False)
+_SDR_PARAMETERS_DOC = """
+    level : float in (0, 1)
+        Size of each dimension test (``n_directions="auto"``).
+    dimension_test : {"normal", "general", "permutation"}
+        The test ``"auto"`` reads: normal theory, general (no normality of X), or a
+        permutation test (``n_permutations`` random permutations, ``random_state``)."""
+
+_SDR_ATTRIBUTES_DOC = """
+    directions_ : (k, d) array, unit rows.  eigenvalues_ : (k,) array, by decreasing |value|.
+    mean_ : (d,) array.  n_directions_ : int, the k kept.
+    dimension_tests_ : pandas DataFrame with columns hypothesis ("iD vs >= (i+1)D"),
+        statistic, df, p_value (normal theory) and, where they apply, p_value_general and
+        p_value_permutation; rows i = 0, 1, ... through the first hypothesis not rejected
+        at ``level`` (at least 4 rows as far as the dimension allows, as dr prints)."""
 
 
-def _slices(y: np.ndarray, n_slices: int, n: int) -> list:
-    if n_slices > n:
-        raise ValueError(f"n_slices = {n_slices} exceeds n_samples = {n}.")
-    return np.array_split(np.argsort(y), n_slices)
+class PHD(_KernelSDR):
+    __doc__ = f"""Principal Hessian directions (Li 1992) on dr's conventions (module docstring).
 
-
-def _top(M: np.ndarray, k: int, by_abs: bool = False):
-    vals, vecs = np.linalg.eigh(M)
-    order = np.argsort(-np.abs(vals) if by_abs else -vals, kind="stable")[:k]
-    return vals[order], vecs[:, order]
-
-
-class PHD(_SDRBase):
-    """Principal Hessian directions (Li 1992), as statsmodels ``PrincipalHessianDirections``.
-
-    Eigenvectors of ``Sigma^{-1} (1/n) sum (y_i - ybar) x_i x_i^T`` (x centred), ranked by
-    |eigenvalue|.
+    Eigenvectors of ``M = (1/n) sum_i e_i z_i z_i^T`` (z the whitened x), ranked by |eigenvalue|.
 
     Parameters
     ----------
-    n_directions : int or None
-        Number of directions kept (None: all d).
+    n_directions : int, None or "auto"
+        Number of directions kept (None: all d; "auto": by the dimension tests).
     whiten : bool
-        Whiten X by its sample covariance (ddof 1).
+        Whiten X by its sample covariance (1/n).
     resid : bool
-        Use the residuals of a least-squares fit of y on X instead of y (statsmodels ``resid``).
+        e = the residuals of a least-squares fit of y on X (dr's ``"phd"``) instead of the
+        centred y (dr's ``"phdy"``).{_SDR_PARAMETERS_DOC}
+    n_permutations : int
+    random_state : None, int or Generator
 
     Attributes
-    ----------
-    directions_ : (k, d) array.  eigenvalues_ : (k,) array.  mean_ : (d,) array.
-    """
-
-    def __init__(
-        self, n_directions: Optional[int] = None, *, whiten: bool = True, resid: bool = False
-    ):
-        self.n_directions = n_directions
-        self.whiten = whiten
-        self.resid = resid
-
-    def _directions(self, X, y, k):
-        Xc, mean, L = _whitener(X, 1, self.whiten)
-        yc = y - y.mean()
-        if self.resid:
-            coef = np.linalg.lstsq(Xc, yc, rcond=None)[0]
-            yc = yc - Xc @ coef
-        Z = _white(Xc, L)
-        S = core.local_hessian(np.ascontiguousarray(Z), yc)
-        vals, vecs = _top(S, k, by_abs=True)
-        return _unwhiten(vecs, L), vals, mean
-
-
-class SIR(_SDRBase):
-    """Sliced inverse regression (Li 1991), as statsmodels ``SlicedInverseReg``.
-
-    Eigenvectors of the weighted covariance of slice means of the whitened X.
-
-    Parameters
-    ----------
-    n_directions : int or None
-    n_slices : int
-        Number of slices of sorted y.
-    whiten : bool
-        Whiten X by its sample covariance (ddof 0).
-
-    Attributes
-    ----------
-    directions_ : (k, d) array.  eigenvalues_ : (k,) array.  mean_ : (d,) array.
-    """
-
-    def __init__(
-        self, n_directions: Optional[int] = None, *, n_slices: int = 10, whiten: bool = True
-    ):
-        self.n_directions = n_directions
-        self.n_slices = n_slices
-        self.whiten = whiten
-
-    def _directions(self, X, y, k):
-        slices = _slices(y, self.n_slices, X.shape[0])
-        Xc, mean, L = _whitener(X, 0, self.whiten)
-        Z = _white(Xc, L)
-        means = np.array([Z[idx].mean(axis=0) for idx in slices])
-        sizes = np.array([len(idx) for idx in slices], dtype=np.float64)
-        M = means.T @ (sizes[:, None] * means) / sizes.sum()
-        vals, vecs = _top(M, k)
-        return _unwhiten(vecs, L), vals, mean
-
-
-class SAVE(_SDRBase):
-    """Sliced average variance estimation (Cook), as statsmodels
-    ``SlicedAverageVarianceEstimation``.
-
-    Eigenvectors of ``sum_h (n_h / n) (I - V_h)^2`` with ``V_h`` the covariance (ddof 1) of the
-    whitened X in slice h; ``bias_correction=True`` is the CSAVE matrix of Li & Zhu (2007)
-    (statsmodels ``bc=True``).
-
-    Parameters
-    ----------
-    n_directions : int or None
-    n_slices : int
-        Number of slices of sorted y (each needs >= 2 samples). The default is smaller than
-        SIR's because each slice must estimate a d x d covariance, not only a mean.
-    whiten : bool
-    bias_correction : bool
-
-    Attributes
-    ----------
-    directions_ : (k, d) array.  eigenvalues_ : (k,) array.  mean_ : (d,) array.
+    ----------{_SDR_ATTRIBUTES_DOC}
     """
 
     def __init__(
         self,
-        n_directions: Optional[int] = None,
+        n_directions: Union[int, str, None] = None,
         *,
-        n_slices: int = 5,
         whiten: bool = True,
-        bias_correction: bool = False,
+        resid: bool = False,
+        level: float = 0.05,
+        dimension_test: str = "general",
+        n_permutations: int = 200,
+        random_state=None,
+    ):
+        self.n_directions = n_directions
+        self.whiten = whiten
+        self.resid = resid
+        self.level = level
+        self.dimension_test = dimension_test
+        self.n_permutations = n_permutations
+        self.random_state = random_state
+
+    def _kernel(self, Z, y):
+        e = y - y.mean()
+        if self.resid:
+            e = e - Z @ np.linalg.lstsq(Z, e, rcond=None)[0]
+        vals, vecs = _eigen_by_abs(core.local_hessian(Z, e))
+        return _Kernel(Z, vals, vecs, response=e)
+
+    def _test_row(self, kernel, i):
+        return dt.phd_row(kernel.Z, kernel.response, kernel.eigenvalues, kernel.vectors, i)
+
+    def _tail_statistic(self, kernel, i):
+        return self._test_row(kernel, i)["statistic"]
+
+
+class SIR(_SlicedSDR):
+    __doc__ = f"""Sliced inverse regression (Li 1991) on dr's conventions (module docstring).
+
+    Eigenvectors of the weighted covariance of the slice means of the whitened X.
+
+    Parameters
+    ----------
+    n_directions : int, None or "auto"
+    n_slices : int or None
+        Slices asked for (None: ``max(8, d + 3)``, dr's default); ``n_slices_`` is the count
+        used.
+    slicing : {{"dr", "equal"}}
+        dr's rule (:func:`~mimkit.estimators.slicing.slice_response`) or equal counts of
+        sorted y (statsmodels).
+    whiten : bool
+        Whiten X by its sample covariance (1/n).{_SDR_PARAMETERS_DOC}
+        SIR has one asymptotic test (chi-square): ``dimension_test`` is "normal" or
+        "permutation".
+    n_permutations : int
+    random_state : None, int or Generator
+
+    Attributes
+    ----------{_SDR_ATTRIBUTES_DOC}
+    slice_sizes_ : (H,) int array.  n_slices_ : int, H.
+    """
+
+    _tests = ("normal", "permutation")
+
+    def __init__(
+        self,
+        n_directions: Union[int, str, None] = None,
+        *,
+        n_slices: Optional[int] = None,
+        slicing: str = "dr",
+        whiten: bool = True,
+        level: float = 0.05,
+        dimension_test: str = "normal",
+        n_permutations: int = 200,
+        random_state=None,
     ):
         self.n_directions = n_directions
         self.n_slices = n_slices
+        self.slicing = slicing
+        self.whiten = whiten
+        self.level = level
+        self.dimension_test = dimension_test
+        self.n_permutations = n_permutations
+        self.random_state = random_state
+
+    def _kernel(self, Z, y):
+        labels = self._slices(y, Z.shape[1])
+        sizes = np.bincount(labels).astype(np.float64)
+        means = np.zeros((sizes.size, Z.shape[1]))
+        np.add.at(means, labels, Z)
+        means /= sizes[:, None]
+        vals, vecs = _eigen_by_abs(means.T @ (sizes[:, None] * means) / sizes.sum())
+        return _Kernel(Z, vals, vecs, labels=labels)
+
+    def _max_rows(self, kernel):
+        return dt.sir_rows(kernel.Z.shape[1], int(kernel.labels.max()) + 1)
+
+    def _test_row(self, kernel, i):
+        n = kernel.Z.shape[0]
+        return dt.sir_row(kernel.eigenvalues, n, int(kernel.labels.max()) + 1, i)
+
+
+class SAVE(_SlicedSDR):
+    __doc__ = f"""Sliced average variance estimation (Cook & Weisberg 1991) on dr's
+    conventions (module docstring).
+
+    Eigenvectors of ``sum_s (n_s / n) (I - V_s)^2`` with ``V_s`` the 1/n_s covariance of the
+    whitened X in slice s; ``bias_correction=True`` is the CSAVE matrix of Li & Zhu (2007)
+    (statsmodels ``bc=True``; 1/(n_s - 1) covariances, each slice needs >= 2 samples).
+
+    Parameters
+    ----------
+    n_directions : int, None or "auto"
+    n_slices : int or None
+        Slices asked for (None: ``max(8, d + 3)``, dr's default).
+    slicing : {{"dr", "equal"}}
+    whiten : bool
+    bias_correction : bool{_SDR_PARAMETERS_DOC}
+    n_permutations : int
+    random_state : None, int or Generator
+
+    Attributes
+    ----------{_SDR_ATTRIBUTES_DOC}
+    slice_sizes_ : (H,) int array.  n_slices_ : int, H.
+    """
+
+    def __init__(
+        self,
+        n_directions: Union[int, str, None] = None,
+        *,
+        n_slices: Optional[int] = None,
+        slicing: str = "dr",
+        whiten: bool = True,
+        bias_correction: bool = False,
+        level: float = 0.05,
+        dimension_test: str = "general",
+        n_permutations: int = 200,
+        random_state=None,
+    ):
+        self.n_directions = n_directions
+        self.n_slices = n_slices
+        self.slicing = slicing
         self.whiten = whiten
         self.bias_correction = bias_correction
+        self.level = level
+        self.dimension_test = dimension_test
+        self.n_permutations = n_permutations
+        self.random_state = random_state
 
-    def _directions(self, X, y, k):
-        n, d = X.shape
-        slices = _slices(y, self.n_slices, n)
-        if min(len(idx) for idx in slices) < 2:
-            raise ValueError(
-                f"SAVE needs >= 2 samples per slice; n_samples = {n} is too few "
-                f"for n_slices = {self.n_slices}."
-            )
-        Xc, mean, L = _whitener(X, 0, self.whiten)
-        Z = _white(Xc, L)
-        covs = [np.cov(Z[idx].T).reshape(d, d) for idx in slices]
+    def _kernel(self, Z, y):
+        n, d = Z.shape
+        labels = self._slices(y, d)
+        groups = [Z[labels == s] for s in range(int(labels.max()) + 1)]
         eye = np.eye(d)
         if not self.bias_correction:
-            M = sum(len(idx) * (eye - V) @ (eye - V) for idx, V in zip(slices, covs)) / n
+            M = np.zeros((d, d))
+            for G in groups:
+                R = G - G.mean(axis=0)
+                B = eye - R.T @ R / G.shape[0]
+                M += G.shape[0] * B @ B
+            M /= n
         else:
-            H = len(slices)
-            av = sum(V @ V for V in covs) / H
-            vn = np.zeros((d, d))
-            for idx in slices:
-                R = Z[idx] - Z[idx].mean(axis=0)
-                # (u u^T)(u u^T) = |u|^2 u u^T, summed over the slice.
-                vn += (R * np.sum(R * R, axis=1)[:, None]).T @ R
-            vn /= n
-            c = np.mean([len(idx) for idx in slices])
-            k1 = c * (c - 1) / ((c - 1) ** 2 + 1)
-            k2 = (c - 1) / ((c - 1) ** 2 + 1)
-            M = eye - 2 * sum(covs) / H + k1 * av - k2 * vn
-        vals, vecs = _top(M, k)
-        return _unwhiten(vecs, L), vals, mean
+            M = self._csave(Z, labels, groups)
+        vals, vecs = _eigen_by_abs(M)
+        return _Kernel(Z, vals, vecs, labels=labels)
+
+    def _csave(self, Z, labels, groups):
+        n, d = Z.shape
+        if min(G.shape[0] for G in groups) < 2:
+            raise ValueError(
+                "bias_correction=True needs >= 2 samples per slice; pass fewer n_slices or "
+                "bias_correction=False."
+            )
+        covs = [np.cov(G.T).reshape(d, d) for G in groups]
+        H = len(groups)
+        av = sum(V @ V for V in covs) / H
+        vn = np.zeros((d, d))
+        for G in groups:
+            R = G - G.mean(axis=0)
+            # (u u^T)(u u^T) = |u|^2 u u^T, summed over the slice.
+            vn += (R * np.sum(R * R, axis=1)[:, None]).T @ R
+        vn /= n
+        c = n / H
+        k1 = c * (c - 1) / ((c - 1) ** 2 + 1)
+        k2 = (c - 1) / ((c - 1) ** 2 + 1)
+        return np.eye(d) - 2 * sum(covs) / H + k1 * av - k2 * vn
+
+    def _test_row(self, kernel, i):
+        return dt.save_row(kernel.Z, kernel.labels, kernel.vectors, i)
 
 
 class SpectralEstimator(_SDRBase):
@@ -338,12 +503,12 @@ class SpectralEstimator(_SDRBase):
             check_name(self.which, "which", EIGEN_WHICH)
         check_name(self.method, "method", EIGEN_METHODS)
 
-    def _directions(self, X, y, k):
+    def _fit_directions(self, X, y, k):
         if self.whiten:
-            Xc, mean, L = _whitener(X, 0, True)
-            Z = np.ascontiguousarray(_white(Xc, L))
+            whitener = Whitener.fit(X)
+            Z = whitener.transform(X)
         else:
-            Z, mean, L = X, np.zeros(X.shape[1]), None
+            Z = X
         D, vals = spectral_subspace(
             Z,
             y,
@@ -356,4 +521,6 @@ class SpectralEstimator(_SDRBase):
             method=self.method,
             random_state=self.random_state,
         )
-        return _unwhiten(D.T, L), vals, mean
+        if not self.whiten:
+            return D.T / np.linalg.norm(D.T, axis=0), vals, np.zeros(X.shape[1])
+        return whitener.directions(D.T), vals, whitener.mean
