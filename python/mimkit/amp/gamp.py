@@ -95,29 +95,17 @@ def gamp(
 
     n, d = X.shape
     r = channel.r
-    alpha, root_d = n / d, np.sqrt(d)
     rng = as_generator(random_state)
     W = INIT_SCALE * rng.standard_normal((d, r))
     C = np.eye(r)
     g = np.zeros((n, r))
-    eye = np.eye(r)
     A = np.zeros((r, r))
     changes, overlaps = [], []
     converged = False
     bar = tqdm(total=max_iter, desc="GAMP", disable=not progress, leave=False)
     try:
         for _ in range(max_iter):
-            V = C
-            omega = (X @ W) / root_d - g @ V
-            g_new, dg = channel.g_out(omega, V, y)
-            # Damping the channel's outputs (not W_hat) keeps the Onsager term consistent: the
-            # g subtracted above is the one W_hat was built from.
-            g = (1.0 - damping) * g_new + damping * g
-            A = (1.0 - damping) * _psd(-alpha * dg) + damping * A
-            B = (X.T @ g) / root_d + W @ A
-            C = np.linalg.inv(eye + A)
-            C = (C + C.T) / 2.0
-            W_new = B @ C
+            W_new, C, g, A = gamp_step(X, y, channel, W, C, g, A, damping)
             change = float(np.sqrt(np.mean((W_new - W) ** 2)))
             W = W_new
             changes.append(change)
@@ -143,6 +131,33 @@ def gamp(
             stacklevel=2,
         )
     return GAMPResult(W, C, len(changes), converged, np.array(changes), overlaps)
+
+
+def gamp_step(X, y, channel: Channel, W, C, g, A, damping: float):
+    """One GAMP iteration (module docstring): two GEMMs and one channel call.
+
+    Parameters
+    ----------
+    X : (n, d).  y : (n,).  channel : Channel.  W : (d, r) current estimate.
+    C : (r, r) its posterior covariance.  g : (n, r), A : (r, r) the previous (damped) channel
+    outputs.  damping : float in [0, 1).
+
+    Returns
+    -------
+    W, C, g, A : the next iterate and the channel outputs it was built from.
+    """
+    n, d = X.shape
+    root_d = np.sqrt(d)
+    omega = (X @ W) / root_d - g @ C
+    g_new, dg = channel.g_out(omega, C, y)
+    # Damping the channel's outputs (not W_hat) keeps the Onsager term consistent: the g
+    # subtracted above is the one W_hat was built from.
+    g = (1.0 - damping) * g_new + damping * g
+    A = (1.0 - damping) * _psd(-(n / d) * dg) + damping * A
+    B = (X.T @ g) / root_d + W @ A
+    C = np.linalg.inv(np.eye(channel.r) + A)
+    C = (C + C.T) / 2.0
+    return B @ C, C, g, A
 
 
 def _psd(A: np.ndarray) -> np.ndarray:

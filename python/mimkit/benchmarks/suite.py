@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from .._config import config
-from . import fit, local_hessian, phase1_step, stream, torch_step
+from . import amp, fit, local_hessian, phase1_step, stream, torch_step
 from .timing import machine_header, markdown_table, write_json
 
 
@@ -51,6 +51,11 @@ def _stream(quick: bool):
     return rows, markdown_table(stream.COLUMNS, rows)
 
 
+def _amp(quick: bool):
+    rows = amp.measure(**(dict(n=4096, d=512, repeats=3) if quick else {}))
+    return rows, markdown_table(amp.COLUMNS, rows)
+
+
 #: name -> (run(quick) -> (JSON payload, Markdown table), one-line description)
 BENCHMARKS: dict[str, tuple[Callable, str]] = {
     "phase1-step": (
@@ -62,6 +67,7 @@ BENCHMARKS: dict[str, tuple[Callable, str]] = {
     "fit-overhead": (_overhead, "target 4: phase-1 loop overhead inside fit"),
     "scaling": (_scaling, "target 5: fit time and peak memory vs d at fixed alpha"),
     "stream": (_stream, "streamed data: generator throughput, streamed vs in-memory phase-1 step"),
+    "amp": (_amp, "one GAMP iteration vs its two GEMMs plus its channel call, per link"),
 }
 
 

@@ -1,0 +1,75 @@
+"""One GAMP iteration against what it is made of: its two GEMMs (``X W``, ``X^T g``) and its
+channel call ``g_out`` measured alone; the ratio says what the iteration adds (the Onsager
+term, the r x r algebra), the shares say where the time goes."""
+
+from __future__ import annotations
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from ..amp import make_channel
+from ..amp.gamp import gamp_step
+from ..links import get_link
+from .timing import Column, interleaved_times, median, paired_ratio
+
+#: (link, r) measured by default: closed forms and the generic quadrature.
+CASES = (("z1z2", None), ("sign_z1z2", None), ("he2_sum", 2), ("tanh_committee", None))
+
+
+def measure(
+    n: int = 16384, d: int = 1024, cases=CASES, threads: int = 2, repeats: int = 5
+) -> list[dict]:
+    rows = []
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n, d))
+    for name, r in cases:
+        link = get_link(name, r)
+        channel = make_channel(link)
+        k = link.r
+        # A mid-run state: overlap 1/2, so the posteriors are neither flat nor points.
+        U = np.linalg.qr(rng.standard_normal((d, k)))[0].T
+        W = np.sqrt(d) * (0.5 * U.T + 0.5 * rng.standard_normal((d, k)) / np.sqrt(d))
+        y = link(X @ U.T)
+        C, A = 0.5 * np.eye(k), np.eye(k)
+        g = 0.1 * rng.standard_normal((n, k))
+        omega = X @ W / np.sqrt(d)
+        with threadpool_limits(limits=threads):
+            times = interleaved_times(
+                {
+                    "step": lambda: gamp_step(X, y, channel, W, C, g, A, 0.2),
+                    "gemms": lambda: (X @ W, X.T @ g),
+                    "channel": lambda: channel.g_out(omega, C, y),
+                },
+                repeats,
+            )
+        times["parts"] = [a + b for a, b in zip(times["gemms"], times["channel"])]
+        rows.append(
+            {
+                "link": link.name,
+                "r": k,
+                "channel": channel.kind,
+                "n": n,
+                "d": d,
+                "threads": threads,
+                "repeats": repeats,
+                "step_s": median(times["step"]),
+                "gemms_s": median(times["gemms"]),
+                "channel_s": median(times["channel"]),
+                "step_over_parts": paired_ratio(times, "step", "parts"),
+                "channel_share": median(times["channel"]) / median(times["step"]),
+            }
+        )
+    return rows
+
+
+#: The table's columns: header and the row's key.
+COLUMNS: list[Column] = [
+    ("link", "link"),
+    ("r", "r"),
+    ("channel", "channel"),
+    ("iteration (s)", "step_s"),
+    ("2 GEMMs (s)", "gemms_s"),
+    ("channel alone (s)", "channel_s"),
+    ("iteration / (GEMMs + channel)", "step_over_parts"),
+    ("channel share", "channel_share"),
+]
