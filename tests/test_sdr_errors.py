@@ -73,10 +73,34 @@ SDR_SETTING_CASES = [
         "SIR n_slices float", lambda: SIR(2, n_slices=2.5).fit(X, Y), ValueError, "n_slices must be"
     ),
     case(
-        "SAVE slices too small",
-        lambda: SAVE(2, n_slices=40).fit(X, Y),
+        "CSAVE slices too small",
+        lambda: SAVE(2, n_slices=40, slicing="equal", bias_correction=True).fit(X, Y),
         ValueError,
         ">= 2 samples per slice",
+    ),
+    case(
+        "slicing",
+        lambda: SIR(2, slicing="ties").fit(X, Y),
+        ValueError,
+        "unknown slicing 'ties'; choose one of dr, equal",
+    ),
+    case(
+        "SIR general test",
+        lambda: SIR(2, dimension_test="general").fit(X, Y),
+        ValueError,
+        "unknown dimension_test 'general'; choose one of normal, permutation",
+    ),
+    case(
+        "n_permutations 0",
+        lambda: PHD(2, dimension_test="permutation", n_permutations=0).fit(X, Y),
+        ValueError,
+        "n_permutations must be an integer >= 1",
+    ),
+    case(
+        "n_directions string",
+        lambda: SIR("all").fit(X, Y),
+        ValueError,
+        "n_directions must be an integer >= 1, got 'all'. Or pass None or \"auto\".",
     ),
     case(
         "Spectral preprocessing",
@@ -115,6 +139,43 @@ SDR_SETTING_CASES = [
         "needs the link",
     ),
 ]
+
+
+KERNEL_SDR = [PHD, SIR, SAVE]
+KERNEL_SDR_CASES = [
+    (
+        "single-valued y",
+        lambda E: E(2).fit(X, np.full(X.shape[0], 3.0)),
+        ValueError,
+        "y has a single value \\(3.0\\); .* needs a response that varies",
+    ),
+    ("level 0", lambda E: E(2, level=0).fit(X, Y), ValueError, "level must be in \\(0, 1\\)"),
+    ("level 1", lambda E: E(2, level=1.0).fit(X, Y), ValueError, "level must be in \\(0, 1\\)"),
+    ("level str", lambda E: E(2, level="5%").fit(X, Y), ValueError, "level must be a number"),
+    (
+        "dimension_test",
+        lambda E: E(2, dimension_test="wald").fit(X, Y),
+        ValueError,
+        "unknown dimension_test 'wald'",
+    ),
+]
+
+
+@pytest.mark.parametrize("estimator", KERNEL_SDR, ids=[E.__name__ for E in KERNEL_SDR])
+@pytest.mark.parametrize(
+    "label, fn, exc, match", KERNEL_SDR_CASES, ids=[c[0] for c in KERNEL_SDR_CASES]
+)
+def test_kernel_sdr_errors(estimator, label, fn, exc, match):
+    check(lambda: fn(estimator), exc, match)
+
+
+@pytest.mark.parametrize("estimator", [SIR, SAVE], ids=["SIR", "SAVE"])
+def test_sliced_sdr_refuses_more_slices_than_samples(estimator):
+    check(
+        lambda: estimator(2, n_slices=61).fit(X, Y),
+        ValueError,
+        "n_slices = 61 exceeds n_samples = 60; pass at most 60",
+    )
 
 
 @pytest.mark.parametrize("fn, exc, match", SDR_SETTING_CASES)

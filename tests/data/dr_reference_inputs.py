@@ -31,8 +31,9 @@ def main(directory: str) -> None:
     for name, (X, y) in datasets().items():
         table = np.column_stack([y, X])
         header = ",".join(["y"] + [f"x{j + 1}" for j in range(X.shape[1])])
-        np.savetxt(out / f"{name}.csv", table, delimiter=",", header=header, comments="",
-                   fmt="%.17g")
+        np.savetxt(
+            out / f"{name}.csv", table, delimiter=",", header=header, comments="", fmt="%.17g"
+        )
 
 
 if __name__ == "__main__":

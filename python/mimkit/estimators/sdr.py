@@ -154,12 +154,12 @@ class _KernelSDR(_SDRBase):
     def _fit_directions(self, X, y, k):
         if np.ptp(y) == 0:
             raise ValueError(
-                f"y has a single value ({y[0]!r}); {type(self).__name__} needs a response "
+                f"y has a single value ({float(y[0])!r}); {type(self).__name__} needs a response "
                 "that varies."
             )
         whitener = Whitener.fit(X, self.whiten)
         kernel = self._kernel(whitener.transform(X), y)
-        rng = as_generator(self.random_state)
+        rng = as_generator(self.random_state) if self.dimension_test == "permutation" else None
         self.dimension_tests_, dimension = dt.sequential_table(
             lambda i: self._row_with_permutation(kernel, y, i, rng),
             self._max_rows(kernel),

@@ -5,7 +5,8 @@
   first observation whose rank reaches the running target (previous end + m) and is then
   extended to the end of its run of tied values, so equal responses always share a slice;
   slices are cut while the running end is below ``n - 2``, and the last slice absorbs the
-  remainder. The count may therefore be below ``n_slices`` (heavy ties, or a remainder).
+  remainder. The count used may therefore differ from ``n_slices``: below it with heavy ties,
+  or one above it when m is small (n = 20, n_slices = 8: eight slices of 2 and one of 4).
 
 Slices depend on the values of y only, never on the order of rows with equal y.
 """
@@ -29,7 +30,8 @@ def slice_response(y, n_slices: int) -> np.ndarray:
     ----------
     y : (n,) array of real responses.
     n_slices : int
-        The number of slices asked for (at most n); the count used may be smaller.
+        The number of slices asked for (at most n); the count used may differ (module
+        docstring).
 
     Returns
     -------
