@@ -29,6 +29,8 @@ from .stream import StreamedData
 if TYPE_CHECKING:  # dask.distributed is optional: imported only when a run starts
     from distributed import Client
 
+    from ._core_base import RowAddress
+
 
 def split_rows(n: int, n_parts: int) -> list[tuple[int, int]]:
     """``n_parts`` contiguous, non-empty ranges ``[start, stop)`` covering ``range(n)``, sizes
@@ -38,7 +40,7 @@ def split_rows(n: int, n_parts: int) -> list[tuple[int, int]]:
 
 
 def part_gradient(
-    address: Any,
+    address: RowAddress,
     y: np.ndarray,
     W: np.ndarray,
     b: np.ndarray,

@@ -18,13 +18,16 @@ Rows are bitwise identical on every machine running the same ISA variant of the 
 
 from __future__ import annotations
 
-from typing import Iterator, Optional, Union
+from typing import TYPE_CHECKING, Iterator, Optional, Union
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from ._native import native
 from ._validation import check_count, check_n_threads
+
+if TYPE_CHECKING:
+    from ._core_base import RowAddress
 
 #: Rows per block of the label pass.
 _BLOCK_ROWS = 16384
@@ -84,7 +87,7 @@ class StreamedData:
             f"dtype={self.dtype.name}, seed={self.seed}, row_begin={self.row_begin})"
         )
 
-    def row_address(self, start: int = 0, stop: Optional[int] = None):
+    def row_address(self, start: int = 0, stop: Optional[int] = None) -> RowAddress:
         """The core's ``RowAddress`` of rows [start, stop) of this data set: all a process
         needs to make them (a few numbers; picklable, so it can be sent to other machines)."""
         stop = self.n if stop is None else stop
