@@ -1,7 +1,9 @@
 """The sweep runner: resume after a kill, Ctrl-C, failures, identical records on every backend."""
 
+import contextlib
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -13,7 +15,7 @@ import pytest
 
 import _experiments_toy as toy
 from mimkit.experiments import DaskBackend, Grid, LocalBackend, PointsFailedError, load, run_sweep
-from mimkit.experiments.store import ResultStore
+from mimkit.experiments.store import DATABASE, ResultStore
 
 TESTS = Path(__file__).resolve().parent
 SLOW_GRID = dict(
@@ -46,18 +48,26 @@ def _start_sweep_process(out: Path) -> subprocess.Popen:
     )
 
 
+def _finished(out: Path) -> int:
+    if not (out / DATABASE).exists():
+        return 0
+    with ResultStore(out) as store:
+        return len(store.finished_ids())
+
+
 def _wait_for_points(out: Path, n: int, proc: subprocess.Popen, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
-    while len(ResultStore(out).finished_ids()) < n:
+    while _finished(out) < n:
         assert proc.poll() is None, proc.stdout.read().decode()
         assert time.monotonic() < deadline, "sweep made no progress"
         time.sleep(0.05)
 
 
 def _snapshot(out: Path) -> dict:
-    return {
-        f.name: (f.stat().st_mtime_ns, f.read_bytes()) for f in (out / "points").glob("*.parquet")
-    }
+    """Point id -> (time stored, stored row text) of every stored point."""
+    with contextlib.closing(sqlite3.connect(out / DATABASE)) as conn:
+        rows = conn.execute("SELECT point_id, finished_utc, records FROM points").fetchall()
+    return {pid: (when, text) for pid, when, text in rows}
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
@@ -90,7 +100,7 @@ def test_killed_sweep_resumes_without_recomputing_finished_points(tmp_path, sig)
     after = _snapshot(tmp_path)
     assert {k: after[k] for k in before} == before  # finished points untouched
     assert len(after) == len(grid)
-    assert not [f for f in (tmp_path / "points").iterdir() if f.name.startswith(".tmp")]
+    assert sorted(f.name for f in tmp_path.iterdir()) == [DATABASE]
     assert len(load(tmp_path)) == len(grid)
 
 

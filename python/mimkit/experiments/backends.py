@@ -2,7 +2,9 @@
 
 A backend maps :func:`execute_point` over points and yields each :class:`PointOutcome` as it
 finishes, in completion order. The main process stores outcomes as they arrive, so whatever has
-been yielded survives an interruption.
+been yielded survives an interruption. Points are taken from their iterable only when a worker
+is free (``len(points)`` sizes the pool): the runner claims each point as it is taken, so
+sweeps sharing a results store split the grid between them.
 
 Threads: every point runs under a cap on BLAS / OpenMP threads (``threadpoolctl``, plus the
 usual environment variables in local workers), so ``workers x threads`` never exceeds the cores
@@ -14,11 +16,12 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import queue
 import signal
 import time
 import traceback
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Iterator, Mapping, Optional, Protocol, Sequence, Union
 
 from threadpoolctl import threadpool_limits
 
@@ -26,6 +29,8 @@ from .grid import Point
 
 #: A point function: ``fn(params, seed) -> record or list of records`` (flat dicts).
 PointFunction = Callable[[dict, int], Union[Mapping[str, Any], Sequence[Mapping[str, Any]]]]
+#: Seconds to wait for a Dask scheduler before giving up (``mimkit sweep --timeout``).
+DEFAULT_TIMEOUT_S = 30.0
 
 _THREAD_ENV = (
     "OMP_NUM_THREADS",
@@ -69,6 +74,14 @@ def execute_point(fn: PointFunction, point: Point, threads: int) -> PointOutcome
     for rec in records:
         rec["time_point_s"] = elapsed
     return PointOutcome(point, records)
+
+
+class PointSource(Protocol):
+    """Points a backend computes: sized (to plan workers), iterated lazily as workers free up."""
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[Point]: ...
 
 
 def _init_local_worker(threads: int) -> None:
@@ -122,7 +135,11 @@ class LocalBackend:
         workers, threads = _split_cores(n_points, self.n_workers, self.threads_per_worker)
         return f"local: {workers} worker(s) x {threads} thread(s)"
 
-    def run(self, fn: PointFunction, points: Sequence[Point]) -> Iterator[PointOutcome]:
+    def settings(self, n_points: int) -> tuple[Optional[int], int]:
+        """(worker processes, threads per point) for ``n_points`` points."""
+        return _split_cores(n_points, self.n_workers, self.threads_per_worker)
+
+    def run(self, fn: PointFunction, points: PointSource) -> Iterator[PointOutcome]:
         """Yield the outcome of every point as it finishes."""
         workers, threads = _split_cores(len(points), self.n_workers, self.threads_per_worker)
         if workers == 1:
@@ -131,9 +148,31 @@ class LocalBackend:
             return
         ctx = multiprocessing.get_context("spawn")
         pool = ctx.Pool(workers, initializer=_init_local_worker, initargs=(threads,))
+        done: queue.SimpleQueue = queue.SimpleQueue()
+        source = iter(points)
+
+        def submit() -> bool:
+            point = next(source, None)
+            if point is None:
+                return False
+            pool.apply_async(
+                _execute_packed,
+                ((fn, point, threads),),
+                callback=done.put,
+                error_callback=lambda exc: done.put(PointOutcome(point, None, _format(exc))),
+            )
+            return True
+
         try:
-            tasks = ((fn, p, threads) for p in points)
-            yield from pool.imap_unordered(_execute_packed, tasks, chunksize=1)
+            in_flight = sum(submit() for _ in range(workers))
+            while in_flight:
+                try:
+                    outcome = done.get(timeout=0.1)  # short waits: Ctrl-C is seen at once
+                except queue.Empty:
+                    continue
+                in_flight -= 1
+                yield outcome
+                in_flight += submit()
             pool.close()
         finally:
             # Reached early on Ctrl-C or when the consumer stops: do not wait for points in
@@ -144,6 +183,10 @@ class LocalBackend:
 
 def _execute_packed(args: tuple) -> PointOutcome:
     return execute_point(*args)
+
+
+def _format(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
 
 
 class DaskBackend:
@@ -160,6 +203,8 @@ class DaskBackend:
         BLAS / OpenMP threads each point may use (default 1). On a remote cluster start the
         workers with ``--nthreads 1`` and as many processes as cores so that points do not
         share a process.
+    timeout : float
+        Seconds to wait for the scheduler (or the LocalCluster) to answer.
 
     Notes
     -----
@@ -174,10 +219,12 @@ class DaskBackend:
         scheduler: Optional[str] = None,
         n_workers: Optional[int] = None,
         threads_per_worker: int = 1,
+        timeout: float = DEFAULT_TIMEOUT_S,
     ):
         self.scheduler = scheduler
         self.n_workers = n_workers
         self.threads_per_worker = threads_per_worker
+        self.timeout = timeout
 
     def describe(self, n_points: int) -> str:
         if self.scheduler:
@@ -185,42 +232,81 @@ class DaskBackend:
         workers, _ = _split_cores(n_points, self.n_workers, 1)
         return f"dask: LocalCluster, {workers} worker process(es)"
 
-    def run(self, fn: PointFunction, points: Sequence[Point]) -> Iterator[PointOutcome]:
-        """Yield the outcome of every point as it finishes."""
+    def settings(self, n_points: int) -> tuple[Optional[int], int]:
+        """(worker processes, or None on a remote cluster; threads per point)."""
+        if self.scheduler:
+            return None, self.threads_per_worker
+        return _split_cores(n_points, self.n_workers, 1)[0], self.threads_per_worker
+
+    def _client(self, n_points: int):
         try:
-            from distributed import Client, LocalCluster, as_completed
+            from distributed import Client, LocalCluster
         except ImportError as exc:
             raise ImportError(
                 "the dask backend needs dask.distributed: pip install 'mimkit[dask]'"
             ) from exc
+        where = f"the dask scheduler {self.scheduler}" if self.scheduler else "a dask LocalCluster"
         cluster = None
-        if self.scheduler:
-            client = Client(self.scheduler)
-        else:
-            workers, _ = _split_cores(len(points), self.n_workers, 1)
+        try:
+            if self.scheduler:
+                return Client(self.scheduler, timeout=self.timeout), None
+            workers, _ = _split_cores(n_points, self.n_workers, 1)
             cluster = LocalCluster(
                 n_workers=workers,
                 threads_per_worker=1,
                 processes=True,
                 host="127.0.0.1",
                 dashboard_address=None,
+                timeout=self.timeout,
             )
-            client = Client(cluster)
+            return Client(cluster, timeout=self.timeout), cluster
+        except (OSError, TimeoutError) as exc:
+            if cluster is not None:
+                cluster.close()
+            raise ConnectionError(
+                f"cannot reach {where} within {self.timeout:g} s ({type(exc).__name__}); "
+                f"check the address or raise --timeout"
+            ) from None
+
+    def run(self, fn: PointFunction, points: PointSource) -> Iterator[PointOutcome]:
+        """Yield the outcome of every point as it finishes.
+
+        Raises
+        ------
+        ConnectionError
+            If the scheduler does not answer within ``timeout`` seconds.
+        """
+        from distributed import as_completed
+
+        client, cluster = self._client(len(points))
+        source = iter(points)
         futures = []
+
+        def submit() -> bool:
+            point = next(source, None)
+            if point is None:
+                return False
+            future = client.submit(
+                execute_point,
+                fn,
+                point,
+                self.threads_per_worker,
+                pure=False,
+                key=f"mimkit-point-{point.id}",
+            )
+            futures.append(future)
+            pending.add(future)
+            return True
+
         try:
-            futures = [
-                client.submit(
-                    execute_point,
-                    fn,
-                    p,
-                    self.threads_per_worker,
-                    pure=False,
-                    key=f"mimkit-point-{p.id}",
-                )
-                for p in points
-            ]
-            for future in as_completed(futures):
+            slots = max(1, sum(w["nthreads"] for w in client.scheduler_info()["workers"].values()))
+            pending = as_completed([])
+            for _ in range(slots):
+                if not submit():
+                    break
+            for future in pending:
                 yield future.result()
+                submit()
         finally:
             if futures:
                 client.cancel(futures)
@@ -235,18 +321,25 @@ def make_backend(
     scheduler: Optional[str] = None,
     n_workers: Optional[int] = None,
     threads_per_worker: Optional[int] = None,
+    timeout: float = DEFAULT_TIMEOUT_S,
 ) -> Union[LocalBackend, DaskBackend]:
-    """Backend by name: ``'local'`` or ``'dask'``.
+    """Backend by name: ``'local'`` or ``'dask'`` (``timeout``: seconds to reach Dask).
 
     Raises
     ------
     ValueError
-        For an unknown name, or a scheduler address given to the local backend.
+        For an unknown name, a scheduler address given to the local backend, or a worker,
+        thread or timeout count below its minimum.
     """
+    for value, option in ((n_workers, "--workers"), (threads_per_worker, "--threads")):
+        if value is not None and value < 1:
+            raise ValueError(f"{option} must be >= 1, got {value}")
     if name == "local":
         if scheduler:
             raise ValueError("--scheduler needs --backend dask")
         return LocalBackend(n_workers, threads_per_worker)
     if name == "dask":
-        return DaskBackend(scheduler, n_workers, threads_per_worker or 1)
+        if not timeout > 0:
+            raise ValueError(f"--timeout must be > 0 seconds, got {timeout}")
+        return DaskBackend(scheduler, n_workers, threads_per_worker or 1, timeout)
     raise ValueError(f"unknown backend {name!r}; choose 'local' or 'dask'")

@@ -1,4 +1,4 @@
-"""The ``sweep``, ``plot`` and ``list`` subcommands of the ``mimkit`` console script.
+"""The ``sweep``, ``plot``, ``export`` and ``list`` subcommands of the ``mimkit`` console script.
 
 ``mimkit.cli`` calls :func:`add_subcommands`; ``python -m mimkit.experiments`` runs the same
 subcommands on their own.
@@ -7,12 +7,13 @@ subcommands on their own.
 from __future__ import annotations
 
 import argparse
+import io
 import shlex
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .backends import make_backend
+from .backends import DEFAULT_TIMEOUT_S, make_backend
 from .registry import parse_set
 from .runner import PointsFailedError, run_sweep
 from .store import ResultStore
@@ -22,7 +23,7 @@ DEFAULT_ROOT = Path("results")
 
 
 def add_subcommands(subparsers) -> None:
-    """Register ``sweep``, ``plot`` and ``list`` on an argparse subparsers object.
+    """Register ``sweep``, ``plot``, ``export`` and ``list`` on an argparse subparsers object.
 
     Each subcommand sets ``func``, a callable ``(args) -> exit status``.
     """
@@ -57,7 +58,20 @@ def add_subcommands(subparsers) -> None:
     sweep.add_argument(
         "--threads", type=int, help="BLAS/OpenMP threads per worker (default: cores / workers)"
     )
-    sweep.add_argument("--out", type=Path, help="output folder (default: results/EXPERIMENT)")
+    sweep.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_S,
+        metavar="SECONDS",
+        help=f"with --backend dask: how long to wait for the scheduler or the LocalCluster "
+        f"to answer before giving up (default {DEFAULT_TIMEOUT_S:g})",
+    )
+    sweep.add_argument(
+        "--out",
+        type=Path,
+        help="output folder: new, empty, or one of an earlier sweep of the same experiment "
+        "(resumed; several sweeps may share it at once). Default: results/EXPERIMENT",
+    )
     sweep.add_argument(
         "--no-plot",
         action="store_true",
@@ -75,6 +89,16 @@ def add_subcommands(subparsers) -> None:
     plot.add_argument("folder", type=Path)
     plot.add_argument("--to", type=Path, metavar="DIR", help="write there instead of FOLDER")
     plot.set_defaults(func=cmd_plot)
+
+    export = subparsers.add_parser(
+        "export",
+        help="the records of a sweep folder as a Parquet file",
+        description="Write every finished record of a sweep folder (the DataFrame of "
+        "mimkit.experiments.load) to a Parquet file, for other tools.",
+    )
+    export.add_argument("folder", type=Path)
+    export.add_argument("--parquet", type=Path, required=True, metavar="FILE")
+    export.set_defaults(func=cmd_export)
 
     lister = subparsers.add_parser("list", help="the shipped experiments and their parameters")
     lister.add_argument(
@@ -97,6 +121,7 @@ def _fail(command: str, message: str) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """``mimkit sweep``; returns the exit status."""
+    from .checks import check_grid
     from .definitions import get_experiment
     from .report import render
 
@@ -108,13 +133,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             full=args.full,
             base_seed=args.base_seed,
         )
+        check_grid(experiment, grid)
         backend = make_backend(
             args.backend,
             scheduler=args.scheduler,
             n_workers=args.workers,
             threads_per_worker=args.threads,
+            timeout=args.timeout,
         )
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:
         return _fail("sweep", str(exc))
     out = args.out if args.out is not None else DEFAULT_ROOT / experiment.name
     try:
@@ -128,7 +155,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             command=_describe(args),
         )
     except KeyboardInterrupt:
-        done = len(ResultStore(out).finished_ids())
+        with ResultStore(out) as store:
+            done = len(store.finished_ids())
         print(
             f"\ninterrupted: {done} finished points are stored in {out}; rerun the same "
             f"command to compute the rest",
@@ -138,14 +166,18 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     except PointsFailedError as exc:
         print(f"mimkit sweep: {exc}", file=sys.stderr)
         return 1
-    except ValueError as exc:
+    except (ValueError, ConnectionError, ImportError) as exc:
         return _fail("sweep", str(exc))
+    others = f", {summary.by_others} by another sweep" if summary.by_others else ""
     print(
-        f"{experiment.name}: {summary.computed} points computed, {summary.skipped} already "
-        f"done, {summary.elapsed_s:.1f} s -> {out}"
+        f"{experiment.name}: {summary.computed} points computed{others}, {summary.skipped} "
+        f"already done, {summary.elapsed_s:.1f} s -> {out}"
     )
     if not args.no_plot:
-        png, md = render(out)
+        try:
+            png, md = render(out)
+        except ValueError as exc:
+            return _fail("sweep", str(exc))
         print(f"wrote {png} and {md}")
     return 0
 
@@ -153,7 +185,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def _describe(args: argparse.Namespace) -> str:
     """The canonical ``mimkit sweep`` command line of ``args`` (recorded in the manifest).
 
-    Backend, worker and thread options are left out: they do not change the results.
+    Backend, worker and thread options are left out: the store records them per run (and the
+    thread cap per point), as they may change results in the last digits.
     """
     parts = ["mimkit", "sweep", args.experiment]
     parts += [f"--set {shlex.quote(s)}" for s in args.overrides]
@@ -177,6 +210,25 @@ def cmd_plot(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as exc:
         return _fail("plot", str(exc))
     print(f"wrote {png} and {md}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """``mimkit export``; returns the exit status."""
+    from ._files import atomic_write
+    from .store import load
+
+    target = args.parquet
+    if target.is_dir() or not target.parent.is_dir():
+        return _fail("export", f"--parquet {target}: not a file in an existing folder")
+    try:
+        df = load(args.folder)
+        buffer = io.BytesIO()
+        df.to_parquet(buffer, index=False)
+        atomic_write(target, buffer.getvalue())
+    except (FileNotFoundError, ValueError) as exc:
+        return _fail("export", str(exc))
+    print(f"wrote {len(df)} records of {args.folder} to {target}")
     return 0
 
 
@@ -207,7 +259,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run one of the subcommands from ``argv``; returns the exit status."""
     parser = argparse.ArgumentParser(
-        prog="python -m mimkit.experiments", description="mimkit experiments: sweep, plot, list"
+        prog="python -m mimkit.experiments",
+        description="mimkit experiments: sweep, plot, export, list",
     )
     add_subcommands(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)

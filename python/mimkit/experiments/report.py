@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Optional
 
+from ._files import atomic_write, make_folder
 from .definitions import get_experiment
 from .plots import markdown_table, save_figure
 from .store import PathLike, ResultStore, load
@@ -29,16 +31,26 @@ def render(folder: PathLike, out_dir: Optional[PathLike] = None) -> tuple[Path, 
     FileNotFoundError
         If ``folder`` is not a sweep folder.
     ValueError
-        If no point has finished yet, or the experiment is unknown.
+        If no point has finished yet, the experiment is unknown, the store is damaged or an
+        output cannot be written (each naming the path).
+
+    Notes
+    -----
+    Both files are written atomically and replace a symbolic link of the same name instead
+    of following it: nothing outside ``out_dir`` is written.
     """
-    manifest = ResultStore(folder).read_manifest()
+    with ResultStore(folder) as store:
+        manifest = store.read_manifest()
     experiment = get_experiment(manifest["experiment"])
     df = load(folder)
     if df.empty:
         raise ValueError(f"{folder} has no finished points yet; run the sweep first")
     out = Path(out_dir) if out_dir is not None else Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
-    png = save_figure(experiment.plot(df, manifest), out / f"{experiment.name}.png")
+    make_folder(out, "--to" if out_dir is not None else "folder")
+    png = out / f"{experiment.name}.png"
+    image = io.BytesIO()
+    save_figure(experiment.plot(df, manifest), image)
+    atomic_write(png, image.getvalue())
     commands = "\n".join(run["command"] for run in manifest["runs"])
     n_points = df["point_id"].nunique()
     text = (
@@ -49,5 +61,5 @@ def render(folder: PathLike, out_dir: Optional[PathLike] = None) -> tuple[Path, 
         f"{markdown_table(experiment.table(df))}"
     )
     md = out / f"{experiment.name}.md"
-    md.write_text(text)
+    atomic_write(md, text.encode())
     return png, md

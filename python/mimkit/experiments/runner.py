@@ -1,18 +1,29 @@
-"""Run a grid through a backend into a results store, with a progress bar."""
+"""Run a grid through a backend into a results store, with a progress bar.
+
+Several sweeps may run on one store at once (on one machine or several sharing the folder):
+each claims a point in the store just before handing it to a worker, so every point of the
+union of their grids is computed once. A sweep that has no point left to claim waits for the
+points other live sweeps are computing, and takes over those of a sweep that died.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
-from typing import Optional, Union
+from typing import Callable, Iterator, Optional, Union
 
 from tqdm.auto import tqdm
 
 from .backends import DaskBackend, LocalBackend, PointFunction
-from .grid import Grid
-from .store import PathLike, ResultStore
+from .grid import Grid, Point
+from .store import LEASE_S, PathLike, ResultStore, heartbeat
+
+#: Seconds between two looks at the store while other sweeps finish their points.
+POLL_S = 0.2
 
 
 @dataclass
@@ -29,6 +40,8 @@ class SweepSummary:
         Points already in the store before this call (not recomputed).
     computed : int
         Points computed and stored by this call.
+    by_others : int
+        Points stored during this call by other sweeps sharing the store.
     failed : list of (point key, traceback text)
         Points whose function raised; nothing was stored for them, a rerun retries them.
     elapsed_s : float
@@ -39,6 +52,7 @@ class SweepSummary:
     total: int
     skipped: int = 0
     computed: int = 0
+    by_others: int = 0
     failed: list = field(default_factory=list)
     elapsed_s: float = 0.0
 
@@ -102,41 +116,150 @@ def run_sweep(
     """
     start = time.perf_counter()
     backend = backend if backend is not None else LocalBackend()
-    store = ResultStore(out)
-    store.begin(experiment, grid, command if command is not None else " ".join(sys.argv))
-    done = store.finished_ids()
     points = list(grid)
-    todo = [p for p in points if p.id not in done]
-    summary = SweepSummary(
-        out=str(store.folder), total=len(points), skipped=len(points) - len(todo)
-    )
-    if todo and progress:
-        print(
-            f"{experiment}: {len(todo)} of {len(points)} points to compute "
-            f"({backend.describe(len(todo))}) -> {store.folder}",
-            file=sys.stderr,
+    with ResultStore(out, create=True) as store:
+        done = store.finished_ids()
+        todo = [p for p in points if p.id not in done]
+        workers, threads = backend.settings(len(todo))
+        run_id = store.begin(
+            experiment,
+            grid,
+            command if command is not None else " ".join(sys.argv),
+            backend=backend.name,
+            workers=workers,
+            threads=threads,
         )
-    bar = tqdm(
-        total=len(points),
-        initial=summary.skipped,
-        unit="pt",
-        disable=not progress,
-        desc=experiment,
-        dynamic_ncols=True,
-        smoothing=0.1,
-    )
-    try:
-        with contextlib.closing(backend.run(fn, todo)) as outcomes:
-            for outcome in outcomes:
-                if outcome.error is None:
-                    store.write_point(outcome.point, outcome.records)
-                    summary.computed += 1
-                else:
-                    summary.failed.append((outcome.point.key, outcome.error))
-                bar.update(1)
-    finally:
-        bar.close()
-        summary.elapsed_s = time.perf_counter() - start
+        summary = SweepSummary(
+            out=str(store.folder), total=len(points), skipped=len(points) - len(todo)
+        )
+        if todo and progress:
+            print(
+                f"{experiment}: {len(todo)} of {len(points)} points to compute "
+                f"({backend.describe(len(todo))}) -> {store.folder}",
+                file=sys.stderr,
+            )
+        bar = tqdm(
+            total=len(points),
+            initial=summary.skipped,
+            unit="pt",
+            disable=not progress,
+            desc=experiment,
+            dynamic_ncols=True,
+            smoothing=0.1,
+        )
+        owner = store.register_owner()
+        heartbeat = _Heartbeat(store, owner)
+        try:
+            _compute(fn, todo, store, owner, backend, summary, bar, run_id, threads)
+        finally:
+            heartbeat.stop()
+            bar.close()
+            with contextlib.suppress(sqlite3.Error):  # an interrupted store stays consistent
+                store.release_owner(owner)
+            summary.elapsed_s = time.perf_counter() - start
     if summary.failed:
         raise PointsFailedError(summary)
     return summary
+
+
+def _compute(
+    fn: PointFunction,
+    todo: list,
+    store: ResultStore,
+    owner: str,
+    backend: Union[LocalBackend, DaskBackend],
+    summary: SweepSummary,
+    bar: tqdm,
+    run_id: int,
+    threads: int,
+) -> None:
+    """Claim, compute and store ``todo`` until every point is stored or failed here."""
+
+    def by_others(point: Point) -> None:
+        summary.by_others += 1
+        bar.update(1)
+
+    failed: set[str] = set()
+    while todo:
+        claims = _Claims(store, owner, todo, by_others)
+        with contextlib.closing(backend.run(fn, claims)) as outcomes:
+            for outcome in outcomes:
+                if outcome.error is None:
+                    store.write_point(
+                        outcome.point, outcome.records, run_id=run_id, threads=threads
+                    )
+                    summary.computed += 1
+                else:
+                    store.release_claim(outcome.point.id, owner)
+                    summary.failed.append((outcome.point.key, outcome.error))
+                    failed.add(outcome.point.id)
+                bar.update(1)
+        todo = _wait_for_others(store, claims.busy, by_others)
+        todo = [p for p in todo if p.id not in failed]
+
+
+def _wait_for_others(store: ResultStore, busy: list, on_done: Callable[[Point], None]) -> list:
+    """Wait while other live sweeps compute ``busy``; returns the points left free to claim."""
+    while busy:
+        state = store.status(p.id for p in busy)
+        for p in busy:
+            if state[p.id] == "done":
+                on_done(p)
+        free = [p for p in busy if state[p.id] == "free"]
+        busy = [p for p in busy if state[p.id] == "busy"]
+        if free:
+            return free + busy
+        if busy:
+            time.sleep(POLL_S)
+    return []
+
+
+class _Claims:
+    """The points of ``todo`` this sweep manages to claim, taken one by one as workers free up.
+
+    Points stored by another sweep are reported to ``on_done``; points another live sweep is
+    computing are kept in ``busy`` for later.
+    """
+
+    def __init__(
+        self, store: ResultStore, owner: str, todo: list, on_done: Callable[[Point], None]
+    ):
+        self.store, self.owner, self.todo, self.on_done = store, owner, todo, on_done
+        self.busy: list = []
+
+    def __len__(self) -> int:
+        return len(self.todo)
+
+    def __iter__(self) -> Iterator[Point]:
+        for point in self.todo:
+            state = self.store.try_claim(point.id, self.owner)
+            if state == "claimed":
+                yield point
+            elif state == "done":
+                self.on_done(point)
+            else:
+                self.busy.append(point)
+
+
+class _Heartbeat:
+    """Refreshes ``owner``'s claims from a thread, with its own connection to the store."""
+
+    def __init__(self, store: ResultStore, owner: str):
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(store.path, owner), name="mimkit-sweep-heartbeat", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, path, owner: str) -> None:
+        conn = sqlite3.connect(path, timeout=60.0)
+        try:
+            while not self._stop.wait(LEASE_S / 4):
+                with contextlib.suppress(sqlite3.Error):  # a busy store: try again next time
+                    heartbeat(conn, owner)
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()

@@ -1,0 +1,81 @@
+"""Checks of a sweep's parameter values before any point runs or any file is written.
+
+The shipped experiments share parameter names with ``mimkit run``; each value of a grid is
+checked by the library validator that would reject it inside a point, so a bad ``--set`` is
+one line at start-up instead of one worker traceback per point.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .._validation import check_count, check_name, check_positive_number
+from ..options import ACTIVATIONS
+from .grid import Grid
+from .registry import Experiment
+
+
+def _width(value: Any, name: str) -> None:
+    pairs = "Neurons come in symmetric pairs with opposite outer weights: pass an even number."
+    if check_count(value, name, minimum=2, hint=pairs) % 2:
+        raise ValueError(f"{name} must be an even integer, got {value!r}. {pairs}")
+
+
+def _link(value: Any, name: str) -> None:
+    from .definitions._common import resolve_link
+
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a link name, got {value!r}")
+    resolve_link(value)
+
+
+def _positive(value: Any, name: str) -> None:
+    check_positive_number(value, name)
+
+
+def _non_negative(value: Any, name: str) -> None:
+    check_positive_number(value, name, allow_zero=True)
+
+
+_CHECKS: dict[str, Callable[[Any, str], None]] = {
+    "d": lambda v, n: check_count(v, n, minimum=1, hint="It is the input dimension."),
+    "n_test": lambda v, n: check_count(v, n, minimum=2, hint="The test error divides by Var(y)."),
+    "width": _width,
+    "alpha": _positive,
+    "alpha2": _positive,
+    "noise": _non_negative,
+    "huber_delta": _positive,
+    "lr": _positive,
+    "weight_decay": _non_negative,
+    "init_scale": _positive,
+    "steps": lambda v, n: check_count(v, n),
+    "max_steps": lambda v, n: check_count(v, n),
+    "link": _link,
+    "activation": lambda v, n: check_name(v, n, ACTIVATIONS),
+}
+
+
+def check_grid(experiment: Experiment, grid: Grid) -> None:
+    """Raise ValueError naming the first bad ``--set`` value of ``grid``.
+
+    ``loss`` may be one of the losses every experiment trains with or one the experiment
+    itself sweeps by default (``best_scalar`` in loss-preprocessing).
+    """
+    from .definitions._common import NETWORK_LOSSES
+
+    known_losses = [*NETWORK_LOSSES]
+    for source in (experiment.swept, experiment.fixed, experiment.full_swept):
+        values = source.get("loss", [])
+        for loss in values if isinstance(values, list) else [values]:
+            if loss not in known_losses:
+                known_losses.append(loss)
+    checks = {**_CHECKS, "loss": lambda v, n: check_name(v, n, known_losses)}
+    values = {**{k: [v] for k, v in grid.fixed.items()}, **grid.swept}
+    for name, vals in values.items():
+        if name not in checks:
+            continue
+        for value in vals:
+            try:
+                checks[name](value, name)
+            except ValueError as exc:
+                raise ValueError(f"--set {name}={value}: {exc}") from None
