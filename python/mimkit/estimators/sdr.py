@@ -37,7 +37,6 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .. import core
 from .._random import as_generator
 from .._validation import check_count, check_name
 from ..links import get_link
@@ -273,7 +272,8 @@ class PHD(_KernelSDR):
         e = y - y.mean()
         if self.resid:
             e = e - Z @ np.linalg.lstsq(Z, e, rcond=None)[0]
-        vals, vecs = _eigen_by_abs(core.local_hessian(Z, e))
+        M = (Z * e[:, None]).T @ Z / Z.shape[0]
+        vals, vecs = _eigen_by_abs(0.5 * (M + M.T))
         return _Kernel(Z, vals, vecs, response=e)
 
     def _test_row(self, kernel, i):
