@@ -208,19 +208,17 @@ def curve_from_sample(
 
 
 def _merge_equal(zeta: np.ndarray, se: np.ndarray) -> np.ndarray:
-    """Replace runs of same-sign locations within 3 combined standard errors by their mean."""
-    out = zeta.copy()
+    """Give runs of |locations| (sorted, descending) within 3 combined standard errors their
+    mean |location|: power iteration only sees |zeta|, and equal spikes (a symmetric link, or
+    +-zeta of an odd one) must not collapse on Monte Carlo noise."""
+    size = np.abs(zeta)
+    out = size.copy()
     start = 0
     for i in range(1, zeta.size + 1):
-        same = (
-            i < zeta.size
-            and np.sign(zeta[i]) == np.sign(zeta[start])
-            and abs(zeta[i] - zeta[i - 1]) <= 3.0 * np.hypot(se[i], se[i - 1])
-        )
-        if not same:
-            out[start:i] = zeta[start:i].mean()
+        if i == zeta.size or size[i - 1] - size[i] > 3.0 * np.hypot(se[i], se[i - 1]):
+            out[start:i] = size[start:i].mean()
             start = i
-    return out
+    return np.sign(zeta) * out
 
 
 def simulate_neurons(zeta, rho, dirs, law: BulkLaw, d: int, n_steps: int, n_hidden: int, rng):
