@@ -9,7 +9,14 @@ from mimkit.experiments.definitions import EXPERIMENTS, get_experiment
 from mimkit.experiments.definitions.stopping_time import recorded_steps
 from mimkit.experiments.registry import parse_set
 
-NAMES = ["sample-complexity", "stopping-time", "learning-rate", "loss-preprocessing", "gd-vs-power"]
+NAMES = [
+    "sample-complexity",
+    "stopping-time",
+    "learning-rate",
+    "loss-preprocessing",
+    "gd-vs-power",
+    "limits",
+]
 
 
 def test_the_five_experiments_are_registered_with_valid_grids():

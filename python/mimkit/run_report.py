@@ -30,6 +30,9 @@ def format_report(report: dict) -> str:
     ]
     rows = [("network (layer-wise)", report["network"])]
     rows += [(b["method"], b) for b in report.get("spectral", [])]
+    amp = report.get("amp")
+    if amp is not None and "skipped" not in amp:
+        rows.append((amp["method"], amp))
     for name, r in rows:
         cov = " ".join(f"{c:.2f}" for c in r["coverage"]) if "coverage" in r else "-"
         theory = r.get("theory_distance")
@@ -40,8 +43,13 @@ def format_report(report: dict) -> str:
         )
     if s["streamed"]:
         lines.append(
-            "(spectral baselines skipped with --stream: each needs ~100 passes over the data)"
+            "(spectral baselines and AMP skipped with --stream: each needs ~100 passes over "
+            "the data)"
         )
+    if amp is not None and "skipped" in amp:
+        lines.append(f"(AMP skipped: {amp['skipped']})")
+    elif amp is not None and not amp["converged"]:
+        lines.append(f"(AMP did not converge to tolerance in {amp['iterations']} iterations)")
     lines.append(
         "(theory: predicted distance as n, d -> inf at this alpha; for the network, that of its "
         "converged phase-1 matrix, i.e. large T1)"

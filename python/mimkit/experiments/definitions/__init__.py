@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from ..registry import Experiment
-from . import gd_vs_power, learning_rate, loss_preprocessing, sample_complexity, stopping_time
+from . import (
+    gd_vs_power,
+    learning_rate,
+    limits,
+    loss_preprocessing,
+    sample_complexity,
+    stopping_time,
+)
 
 EXPERIMENTS: dict[str, Experiment] = {
     exp.name: exp
@@ -13,6 +20,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         learning_rate.EXPERIMENT,
         loss_preprocessing.EXPERIMENT,
         gd_vs_power.EXPERIMENT,
+        limits.EXPERIMENT,
     )
 }
 
