@@ -179,7 +179,9 @@ class ResultStore:
         if not create:
             raise FileNotFoundError(f"{self.folder} is not a sweep output folder (no {DATABASE})")
         make_folder(self.folder, "--out")
-        if any(self.folder.iterdir()):
+        # Another sweep may be creating the database right now: its files are not foreign.
+        ours = {DATABASE + suffix for suffix in ("", "-wal", "-shm", "-journal")}
+        if any(f.name not in ours for f in self.folder.iterdir()):
             raise ValueError(
                 f"--out {self.folder}: the folder is not empty and holds no sweep results; "
                 f"choose an empty or new folder"
