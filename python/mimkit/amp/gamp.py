@@ -64,7 +64,7 @@ def gamp(
     channel: Channel,
     *,
     max_iter: int = 200,
-    damping: float = 0.2,
+    damping: float = 0.3,
     tol: float = 1e-5,
     random_state: RandomState = None,
     callback: Optional[Callable[[np.ndarray], np.ndarray]] = None,
