@@ -69,6 +69,13 @@ def _add_run(subparsers) -> None:
         "LocalCluster on this machine; needs pip install mimkit[dask])",
     )
     run.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="with --dask: how long to wait for the scheduler (default 30)",
+    )
+    run.add_argument(
         "--no-baseline",
         action="store_true",
         help="skip the spectral baselines (always skipped with --stream: each takes "

@@ -32,8 +32,8 @@ class RunSettings:
     Sizes: ``n1 = alpha d`` phase-1 samples, ``n2 = alpha2 d`` (default ``alpha``) phase-2
     samples, ``n_test`` test samples. ``steps`` None: :func:`mimkit.training.default_n_steps`.
     ``dtype`` None: float64, or float32 with ``stream``. ``dask``: a scheduler address or
-    ``"local"`` (needs ``stream``). ``baselines``: also run the spectral baselines (never with
-    ``stream``).
+    ``"local"`` (needs ``stream``); ``timeout`` seconds to reach it. ``baselines``: also run
+    the spectral baselines (never with ``stream``).
     """
 
     d: int = 512
@@ -57,6 +57,7 @@ class RunSettings:
     dtype: Optional[str] = None
     stream: bool = False
     dask: Optional[str] = None
+    timeout: float = 30.0
     baselines: bool = True
 
 
@@ -76,7 +77,7 @@ def run_problem(args: RunSettings) -> dict:
     sample_s = time.perf_counter() - start
     steps = default_n_steps(args.d) if args.steps is None else args.steps
     transform = make_preprocessing(args.transform) if args.transform else None
-    with _dask_client(args.dask) as client:
+    with _dask_client(args.dask, args.timeout) as client:
         fit = train_layerwise(
             X1,
             y1,
@@ -218,8 +219,11 @@ def _sample(args: RunSettings, model: MultiIndexModel, sizes, dtype, rng):
 
 
 @contextlib.contextmanager
-def _dask_client(address: Optional[str]):
-    """A dask.distributed Client for ``address`` ('local': a LocalCluster here), or None."""
+def _dask_client(address: Optional[str], timeout: float):
+    """A dask.distributed Client for ``address`` ('local': a LocalCluster here), or None.
+
+    ``timeout``: seconds to wait for the scheduler; past it, a ValueError naming ``address``.
+    """
     if address is None:
         yield None
         return
@@ -236,7 +240,14 @@ def _dask_client(address: Optional[str]):
         ):
             yield client
     else:
-        with Client(address) as client:
+        try:
+            client = Client(address, timeout=timeout)
+        except (OSError, TimeoutError) as err:
+            raise ValueError(
+                f"--dask {address}: no scheduler answered within {timeout:g} s "
+                f"({type(err).__name__}); check the address or raise --timeout."
+            ) from None
+        with client:
             yield client
 
 
