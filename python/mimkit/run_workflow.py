@@ -15,6 +15,7 @@ from typing import Optional
 import numpy as np
 
 from . import metrics
+from ._limits import check_fits
 from ._random import as_generator
 from .amp import amp_overlap
 from .data import MultiIndexModel
@@ -177,7 +178,7 @@ def _amp_baseline(args: RunSettings, model, X1, y1, X2, y2, Xt, yt, rng) -> dict
     directions = rng.standard_normal((args.width, model.r)) @ amp.directions_
     p2 = run_phase2(X2, y2, directions, activation=args.activation, random_state=rng)
     entry.update(_evaluate(amp.directions_, model, p2.network.predict(Xt), yt))
-    se = amp_overlap(model.link, args.alpha, noise=args.noise, n_samples=5000, random_state=0)
+    se = amp_overlap(model.link, args.alpha, noise=args.noise, n_samples=2000, random_state=0)
     entry["theory_distance"] = 1.0 - se.subspace_overlap
     return entry
 
@@ -197,6 +198,19 @@ def _sizes(args: RunSettings) -> tuple[int, int]:
     if not (0 < args.alpha < np.inf and 0 < alpha2 < np.inf):
         raise ValueError(
             "--alpha and --alpha2 must be positive and finite (samples per dimension)."
+        )
+    rows = max(args.alpha, alpha2) * args.d  # a float: may be huge, even inf
+    if args.stream and rows >= 2**63:
+        raise ValueError(
+            f"--alpha / --alpha2 give {rows:.3g} rows, above the 2**63 a stream addresses."
+        )
+    if not args.stream:
+        itemsize = np.dtype(args.dtype or "float64").itemsize
+        total = (args.alpha + alpha2) * args.d + args.n_test
+        check_fits(
+            total * (args.d + 1) * itemsize,
+            f"--alpha {args.alpha:g} (n1 + n2 + n_test = {total:.3g} rows of d = {args.d})",
+            "lower --alpha / --alpha2, or use --stream (rows never stored).",
         )
     return max(2, round(args.alpha * args.d)), max(2, round(alpha2 * args.d))
 
