@@ -5,6 +5,7 @@ from __future__ import annotations
 # Submodules users reach as attributes (mimkit.core, mimkit.theory, ...). mimkit.distributed
 # (needs dask) and mimkit.experiments are imported on demand.
 from . import (
+    _console,  # noqa: F401 (first: Ctrl-C while the `mimkit` script starts exits 130 quietly)
     core,
     data,
     links,

@@ -15,6 +15,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from ._inputs import Phase1Inputs
+from ._limits import check_fits, short_number
 from ._validation import (
     as_matrix,
     check_count,
@@ -48,7 +49,13 @@ class Phase1RunSettings:
     ):
         self.lr = check_positive_number(lr, "lr")
         self.weight_decay = check_positive_number(weight_decay, "weight_decay", allow_zero=True)
-        self.n_steps = check_count(n_steps, "n_steps")
+        self.n_steps = check_count(n_steps, "n_steps", below=2**62)
+        # The loss and scale histories hold one float64 each per step.
+        check_fits(
+            16 * (self.n_steps + 1),
+            f"n_steps = {short_number(self.n_steps)} (its per-step loss and scale history)",
+            "use fewer steps (mimkit.training.default_n_steps(d) is a few dozen).",
+        )
         self.record_steps = check_record_steps(record_steps, self.n_steps)
         self.keep_scale = check_keep_scale(keep_scale)
         self.record_basis = None

@@ -9,6 +9,7 @@ from typing import Callable, Optional, Union
 
 import numpy as np
 
+from ._limits import check_fits, short_number
 from ._random import RandomState, as_generator
 from ._validation import as_matrix, check_count, check_positive_number
 from .links import Link, get_link
@@ -119,6 +120,11 @@ class MultiIndexModel:
             pass
         if dtype not in (np.float32, np.float64):
             raise TypeError(f"dtype must be float32 or float64, got {dtype!r}.")
+        check_fits(
+            n * (self.d + 1) * dtype.itemsize,
+            f"n = {short_number(n)} samples of d = {self.d} ({dtype.name})",
+            "draw fewer, or use MultiIndexModel.stream (rows never stored).",
+        )
         rng = self._rng if random_state is None else as_generator(random_state)
         # Separate streams for X and noise so that chunking cannot change the draws.
         rng_x, rng_noise = (np.random.default_rng(s) for s in rng.integers(0, 2**63, size=2))
@@ -154,7 +160,7 @@ class MultiIndexModel:
         -------
         StreamedData, shape (n, d); its labels are computed on first use.
         """
-        n = check_count(n, "n", minimum=1)
+        n = check_count(n, "n", minimum=1, below=2**63, hint="Rows are addressed by int64.")
         rng = self._rng if random_state is None else as_generator(random_state)
         return StreamedData(self, n, int(rng.integers(0, 2**63)), dtype)
 

@@ -77,6 +77,8 @@ def run(names: Sequence[str], quick: bool, out_dir: Optional[str]) -> dict:
         raise ValueError(
             f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}."
         )
+    if out_dir:
+        _check_out(Path(out_dir), names)
     cfg = config()
     print(machine_header(cfg))
     results = {}
@@ -97,6 +99,23 @@ def run(names: Sequence[str], quick: bool, out_dir: Optional[str]) -> dict:
                 },
             )
     return results
+
+
+def _check_out(folder: Path, names: Sequence[str]) -> None:
+    """Fail before a benchmark runs (they take minutes) if ``--out`` cannot take the results."""
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"--out {folder}: is a file, not a folder.")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(
+            f"--out {folder}: cannot create the folder ({exc.strerror or exc})."
+        ) from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {folder}: the folder is not writable.")
+    blocked = [str(folder / f"{n}.json") for n in names if (folder / f"{n}.json").is_dir()]
+    if blocked:
+        raise ValueError(f"--out {folder}: {', '.join(blocked)} is a folder, not a file.")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
