@@ -44,6 +44,7 @@ from ._validation import (
     check_positive_number,
     check_record_steps,
 )
+from .bulk_edges import BulkEdges, leading_outliers, predict_bulk_edges
 from .options import CENTERINGS, EIGEN_METHODS, EIGEN_WHICH
 from .preprocessing import (
     OptimalPreprocessing,
@@ -453,10 +454,57 @@ def orient_signs(vecs: np.ndarray) -> np.ndarray:
     return vecs * signs
 
 
+def outlier_eigenpairs(
+    op: LocalHessian,
+    which: str = "abs",
+    *,
+    limit: Optional[int] = None,
+    method: str = "auto",
+    random_state: RandomState = None,
+) -> tuple[np.ndarray, np.ndarray, BulkEdges]:
+    """The eigenpairs of S outside its predicted bulk (:mod:`mimkit.bulk_edges`): the number of
+    directions S sees, for Gaussian X at any ``n / d``.
+
+    Parameters
+    ----------
+    op : LocalHessian
+    which : {"abs", "largest", "smallest"}
+        Count outliers above the upper edge, below the lower one, or both.
+    limit : int, optional
+        At most this many (default d).
+    method, random_state : as :func:`top_eigenpairs`.
+
+    Returns
+    -------
+    eigenvalues : (m,) array, in the order of ``which``.  vectors : (d, m) array.
+    edges : BulkEdges, the predicted edges and margins.
+    """
+    check_name(which, "which", EIGEN_WHICH)
+    d = op.shape[0]
+    limit = d if limit is None else min(check_count(limit, "limit", minimum=1), d)
+    edges = predict_bulk_edges(op.t, op.shift, d)
+    sides = {"largest": ("largest",), "smallest": ("smallest",), "abs": ("largest", "smallest")}
+    values, vectors = [], []
+    for side in sides[which]:
+        bound = edges.bounds[1] if side == "largest" else edges.bounds[0]
+        k = min(8, limit)
+        while True:  # ask for more eigenpairs until one falls inside the bulk
+            vals, vecs = top_eigenpairs(op, k, which=side, method=method, random_state=random_state)
+            m = leading_outliers(vals, bound, "upper" if side == "largest" else "lower")
+            if m < k or k == limit:
+                break
+            k = min(2 * k, limit)
+        values.append(vals[:m])
+        vectors.append(vecs[:, :m])
+    vals, vecs = np.concatenate(values), np.concatenate(vectors, axis=1)
+    order = _rank(vals, which)[:limit]
+    return vals[order], vecs[:, order], edges
+
+
 def spectral_subspace(
     X,
     y,
-    n_directions: int,
+    n_directions: Union[int, str],
     preprocessing="optimal",
     *,
     link=None,
@@ -466,14 +514,18 @@ def spectral_subspace(
     method: str = "auto",
     random_state: RandomState = None,
     n_threads: Optional[int] = None,
-) -> tuple[np.ndarray, np.ndarray]:
+    return_edges: bool = False,
+):
     """The spectral estimate of the index subspace: the baseline ``mimkit run`` reports.
 
     Parameters
     ----------
     X : (n, d) array, or a StreamedData.  y : (n,) array (None: a StreamedData's labels).
-    n_directions : int
-        Number of directions k to return (usually r).
+    n_directions : int or "auto"
+        Number of directions k to return (usually r). ``"auto"``: the eigenvalues outside the
+        bulk edges predicted from the observed weights (:func:`outlier_eigenpairs`), per
+        matrix (at most its group's size for a per-direction optimal preprocessing); k may
+        be 0.
     preprocessing : "optimal", a name, a callable T(y), or an OptimalPreprocessing
         ``"optimal"`` needs ``link``. When the optimal weighting differs between directions
         (e.g. ``z1*z2``: one weighting per eigen-direction of G), each group of directions gets
@@ -488,38 +540,55 @@ def spectral_subspace(
     random_state : None, int or Generator
         Seeds the Monte Carlo of the optimal preprocessing and the Lanczos start.
     n_threads : int, optional
+    return_edges : bool
+        With ``"auto"``: also return the predicted bulk edges.
 
     Returns
     -------
     directions : (k, d) float64 array with orthonormal rows.
     eigenvalues : (k,) float64 array, the eigenvalue each direction came from.
+    edges : list of BulkEdges, one per matrix (only with ``return_edges=True``).
     """
     rng = as_generator(random_state)
-    k = check_count(n_directions, "n_directions", minimum=1)
+    auto = isinstance(n_directions, str) and n_directions == "auto"
+    if return_edges and not auto:
+        raise ValueError('return_edges=True needs n_directions="auto" (edges decide the count).')
+    k = None if auto else check_count(n_directions, "n_directions", minimum=1, hint='Or "auto".')
     prep = resolve_preprocessing(preprocessing, link, r, rng)
     if which is None:
         which = "largest" if isinstance(prep, OptimalPreprocessing) else "abs"
     check_name(which, "which", EIGEN_WHICH)
+    edges = []
+
+    def eigenpairs(op, count):
+        if not auto:
+            return top_eigenpairs(op, count, which=which, method=method, random_state=rng)
+        vals, vecs, bulk = outlier_eigenpairs(
+            op, which, limit=count, method=method, random_state=rng
+        )
+        edges.append(bulk)
+        return vals, vecs
+
     if isinstance(prep, OptimalPreprocessing) and len(prep.groups) > 1:
         blocks, values = [], []
         for group in prep.groups:
             op = LocalHessian.from_labels(
                 X, y, prep.with_direction(int(group[0])), center=center, n_threads=n_threads
             )
-            vals, vecs = top_eigenpairs(
-                op, min(len(group), k), which=which, method=method, random_state=rng
-            )
+            vals, vecs = eigenpairs(op, len(group) if auto else min(len(group), k))
             blocks.append(vecs)
             values.append(vals)
         vecs = np.concatenate(blocks, axis=1)[:, :k]
         vals = np.concatenate(values)[:k]
-        if vecs.shape[1] < k:
+        if not auto and vecs.shape[1] < k:
             raise ValueError(
                 f"n_directions = {k} exceeds the link's r = {prep.basis.shape[0]} "
                 f"for the per-direction optimal preprocessing."
             )
         Q, R = np.linalg.qr(vecs.astype(np.float64))
-        return (Q * np.where(np.diag(R) < 0, -1.0, 1.0)).T, vals
-    op = LocalHessian.from_labels(X, y, prep, center=center, n_threads=n_threads)
-    vals, vecs = top_eigenpairs(op, k, which=which, method=method, random_state=rng)
-    return vecs.T.astype(np.float64), vals
+        out = (Q * np.where(np.diag(R) < 0, -1.0, 1.0)).T, vals
+    else:
+        op = LocalHessian.from_labels(X, y, prep, center=center, n_threads=n_threads)
+        vals, vecs = eigenpairs(op, op.shape[0] if auto else k)
+        out = vecs.T.astype(np.float64), vals
+    return (*out, edges) if return_edges else out

@@ -446,8 +446,10 @@ class SpectralEstimator(_SDRBase):
 
     Parameters
     ----------
-    n_directions : int or None
-        None: the link's r when ``link`` is given, else all d.
+    n_directions : int, None or "auto"
+        None: the link's r when ``link`` is given, else all d. ``"auto"``: the eigenvalues of S
+        outside its bulk edges predicted from the observed weights T(y) plus a Tracy–Widom
+        margin (:mod:`mimkit.bulk_edges`; Gaussian X, any n / d; may keep 0).
     preprocessing : str or callable
         A name (:mod:`mimkit.preprocessing`), a callable ``T(y)``, or ``"optimal"`` (needs link).
     link : str or callable, optional
@@ -465,11 +467,15 @@ class SpectralEstimator(_SDRBase):
     Attributes
     ----------
     directions_ : (k, d) array.  eigenvalues_ : (k,) array.  mean_ : (d,) array.
+    n_directions_ : int.
+    bulk_edges_, outlier_bounds_ : (m, 2) arrays, with ``"auto"`` only: the predicted edges of
+        each matrix's bulk (m = 1 unless the optimal preprocessing has per-direction groups),
+        and the bounds (edges and margins) beyond which an eigenvalue counted.
     """
 
     def __init__(
         self,
-        n_directions: Optional[int] = None,
+        n_directions: Union[int, str, None] = None,
         *,
         preprocessing="identity",
         link=None,
@@ -490,7 +496,7 @@ class SpectralEstimator(_SDRBase):
         self.method = method
         self.random_state = random_state
 
-    def _check_n_directions(self, d: int) -> int:
+    def _check_n_directions(self, d: int) -> Union[int, str]:
         if self.n_directions is None and self.link is not None:
             return min(get_link(self.link, self.r).r, d)
         return super()._check_n_directions(d)
@@ -504,12 +510,19 @@ class SpectralEstimator(_SDRBase):
         check_name(self.method, "method", EIGEN_METHODS)
 
     def _fit_directions(self, X, y, k):
+        if k == "auto" and self.whiten:
+            # Whitening by the sample covariance makes (1/n) Z^T Z = I: the bulk of S is no
+            # longer the law predicted for x ~ N(0, I).
+            raise ValueError(
+                'n_directions="auto" predicts the bulk of S for X ~ N(0, I); it does not hold '
+                "after whitening. Pass whiten=False."
+            )
         if self.whiten:
             whitener = Whitener.fit(X)
             Z = whitener.transform(X)
         else:
             Z = X
-        D, vals = spectral_subspace(
+        found = spectral_subspace(
             Z,
             y,
             k,
@@ -520,7 +533,12 @@ class SpectralEstimator(_SDRBase):
             which=self.which,
             method=self.method,
             random_state=self.random_state,
+            return_edges=k == "auto",
         )
+        D, vals = found[:2]
+        if k == "auto":
+            self.bulk_edges_ = np.array([e.edges for e in found[2]])
+            self.outlier_bounds_ = np.array([e.bounds for e in found[2]])
         if not self.whiten:
             return D.T / np.linalg.norm(D.T, axis=0), vals, np.zeros(X.shape[1])
         return whitener.directions(D.T), vals, whitener.mean

@@ -122,3 +122,42 @@ def _critical(H, top: float, width: float) -> float:
         return float(steps[0])
     j = np.nonzero(vals > 0)[0][-1]
     return float(optimize.brentq(H, steps[j], steps[j + 1], xtol=1e-15 * width, rtol=1e-13))
+
+
+def edge_law(t: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """The bulk's edges and the square-root coefficient of its density at each.
+
+    Near an edge E the density is ``rho(x) ~ (c / pi) sqrt(|E - x|)``: at the critical point
+    ``lambda_E`` of psi, ``zeta - E ~ psi''(lambda_E) (lambda - lambda_E)^2 / 2``, and
+    ``m = -alpha / lambda`` gives ``Im m = pi rho`` with
+    ``c = alpha sqrt(2 / |psi''(lambda_E)|) / lambda_E^2``,
+    ``psi''(lambda) = 2 E[t^2 / (lambda - t)^3]`` (module docstring). The largest eigenvalue of
+    a d x d sample then fluctuates on the scale ``(c d)^{-2/3}`` (Tracy–Widom).
+
+    The law of t is the sample itself, not :func:`compress`'s groups: a few extreme weights
+    make eigenvalues of their own beyond the bulk of the rest (a weight above the critical
+    point lambda_+ of the others sits near psi(t_i)); group means would hide them and place
+    the edge below those eigenvalues.
+
+    Parameters
+    ----------
+    t : (N,) sample of the weights.  alpha : float, ``n / d``.
+
+    Returns
+    -------
+    edges : (2,) array, lower and upper.  c : (2,) array, their coefficients.
+    """
+    atoms, counts = np.unique(np.asarray(t, dtype=np.float64), return_counts=True)
+    probs = counts / counts.sum()
+    inv = 1.0 / alpha
+    lo, hi = float(atoms.min()), float(atoms.max())
+    width = max(hi - lo, abs(hi), abs(lo))
+
+    def H(lam):
+        return float(probs @ (atoms / (lam - atoms)) ** 2) - inv
+
+    lams = np.array([-_critical(lambda lam: H(-lam), -lo, width), _critical(H, hi, width)])
+    gaps = lams[:, None] - atoms
+    edges = lams * (inv + (atoms / gaps) @ probs)
+    second = 2.0 * (atoms**2 / gaps**3) @ probs
+    return edges, alpha * np.sqrt(2.0 / np.abs(second)) / lams**2
