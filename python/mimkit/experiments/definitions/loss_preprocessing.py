@@ -12,34 +12,20 @@ loss on heavy-tailed labels: no fixed alpha suffices), along its own predicted o
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
 import pandas as pd
 
-from ...theory import weak_recovery_threshold
 from ..plots import mean_sem, new_figure
 from ..registry import Experiment
-from ._common import THEORY_SEED, fixed_defaults, resolve_link, theory_threshold
-from .sample_complexity import best_scalar_transform, point, predicted_at
+from ._common import fixed_defaults
+from .sample_complexity import loss_threshold, point, predicted_at
 
 
 def _threshold(df: pd.DataFrame, loss: str):
     row = df.iloc[0]
-    if loss == "best_scalar":
-        return _best_scalar_threshold(row["link"], float(row["noise"]))
-    return theory_threshold(row["link"], loss, float(row["huber_delta"]), float(row["noise"]))
-
-
-@functools.lru_cache(maxsize=None)
-def _best_scalar_threshold(link_name: str, noise: float):
-    link = resolve_link(link_name)
-    if not link.theory_covers:
-        return None
-    return weak_recovery_threshold(
-        link, best_scalar_transform(link_name), center="mean", noise=noise, random_state=THEORY_SEED
-    )
+    return loss_threshold(row["link"], loss, float(row["huber_delta"]), float(row["noise"]))
 
 
 def plot(df: pd.DataFrame, manifest: dict):

@@ -19,7 +19,12 @@ import pandas as pd
 
 from ...metrics import subspace_distance
 from ...spectral import LocalHessian, top_eigenpairs
-from ...theory import best_label_transform, network_overlap, spectral_overlap
+from ...theory import (
+    best_label_transform,
+    network_overlap,
+    spectral_overlap,
+    weak_recovery_threshold,
+)
 from ...training import run_phase1
 from ..plots import errorbar_lines, mean_sem, new_figure, threshold_line
 from ..registry import Experiment
@@ -118,11 +123,45 @@ def theory_overlap(
     if loss == "optimal_spectral":
         res = spectral_overlap(link, "optimal", alphas, **common)
     elif loss in ("optimal", "best_scalar"):
-        transform = network_loss_arguments({"link": link_name, "loss": loss})["label_transform"]
-        res = spectral_overlap(link, transform, alphas, center="mean", **common)
+        res = spectral_overlap(
+            link, scalar_transform(link_name, loss), alphas, center="mean", **common
+        )
     else:
         res = network_overlap(link, loss, alphas, huber_delta=huber_delta, **common)
     return res.subspace_overlap
+
+
+def scalar_transform(link_name: str, loss: str):
+    """The label transform of ``loss`` ("optimal" or "best_scalar") as a plain scalar ``T(y)``.
+
+    The network applies one scalar weighting; an OptimalPreprocessing object would stand for the
+    matrix-valued optimum (one matrix per group) in :mod:`mimkit.theory`.
+    """
+    transform = network_loss_arguments({"link": link_name, "loss": loss})["label_transform"]
+
+    def scalar(y):
+        return transform(y)
+
+    return scalar
+
+
+@functools.lru_cache(maxsize=None)
+def loss_threshold(link_name: str, loss: str, huber_delta: float, noise: float):
+    """Threshold of the network trained with ``loss`` (None outside the theory):
+    :func:`theory_threshold`, with ``"optimal"`` / ``"best_scalar"`` as scalar transforms
+    centred by their mean (what the squared loss on them builds)."""
+    if loss not in ("optimal", "best_scalar"):
+        return theory_threshold(link_name, loss, huber_delta, noise)
+    link = resolve_link(link_name)
+    if not link.theory_covers:
+        return None
+    return weak_recovery_threshold(
+        link,
+        scalar_transform(link_name, loss),
+        center="mean",
+        noise=noise,
+        random_state=THEORY_SEED,
+    )
 
 
 def curve_alphas(df: pd.DataFrame) -> tuple:
@@ -181,9 +220,7 @@ def plot(df: pd.DataFrame, manifest: dict):
 
 def _threshold(df: pd.DataFrame):
     row = df.iloc[0]
-    return theory_threshold(
-        row["link"], row["loss"], float(row["huber_delta"]), float(row["noise"])
-    )
+    return loss_threshold(row["link"], row["loss"], float(row["huber_delta"]), float(row["noise"]))
 
 
 def _title(df: pd.DataFrame) -> str:
