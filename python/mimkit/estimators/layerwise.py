@@ -17,6 +17,7 @@ from .._validation import check_count, check_name
 from ..options import ACTIVATIONS, LOSSES
 from ..stream import StreamedData
 from ..training import default_n_steps, neuron_subspace, train_layerwise
+from .whitening import Whitener
 
 _FLOAT_DTYPES = (np.float64, np.float32)
 
@@ -29,6 +30,12 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
     directions ``w_j / |w_j|``, draws fresh N(0, 1) biases and fits the outer weights and the
     intercept on D2 by ridge regression. Inputs are expected standardised (the theory's
     ``x ~ N(0, I)``): unit directions then give unit-variance pre-activations.
+
+    Real data (``whiten=True``): X is centred and whitened by its sample covariance, as
+    sufficient dimension reduction does (``z = L^{-1} (x - mean)``, ``L L^T`` the 1/n
+    covariance of the X passed to fit), the network is trained on z, and every later X is
+    mapped the same way. This gives the inputs the theory's first two moments, not its
+    Gaussian law: the phase-1 analysis (docs/theory.md) does not cover it.
 
     Parameters
     ----------
@@ -57,12 +64,17 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
         Drives the D1/D2 split, the initial directions and the phase-2 biases.
     verbose : bool, default False
         Show a progress bar when phase 1 runs longer than 2 s.
+    whiten : bool, default False
+        Centre and whiten X first (above); arrays only, not streams.
 
     Attributes
     ----------
-    W_ : (n_hidden, n_features_in_) unit directions.  b_ : (n_hidden,) phase-2 biases.
+    W_ : (n_hidden, n_features_in_) unit directions (of the whitened inputs if ``whiten``).
+    b_ : (n_hidden,) phase-2 biases.
     a_ : (n_hidden,) outer weights.  intercept_ : float, c.
     n_features_in_ : int.
+    whitener_ : :class:`~mimkit.estimators.whitening.Whitener` or None
+        The centring and whitening of X (``whiten=True``).
     history_ : dict
         ``n_steps``, ``phase1_loss`` (per step), ``log_scale``, ``keep_scale``,
         ``offset`` (phase-1 c), ``ridge`` (chosen lam), ``n1``, ``n2``,
@@ -86,6 +98,7 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
         n_threads: Optional[int] = None,
         random_state=None,
         verbose: bool = False,
+        whiten: bool = False,
     ):
         self.n_hidden = n_hidden
         self.activation = activation
@@ -101,6 +114,7 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
         self.n_threads = n_threads
         self.random_state = random_state
         self.verbose = verbose
+        self.whiten = whiten
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -147,14 +161,23 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
         """
         self._check_params()
         if isinstance(X, StreamedData):
+            if self.whiten:
+                raise ValueError(
+                    "whiten=True needs the covariance of X in memory; pass an array, or "
+                    "whiten the stream's rows yourself and use whiten=False."
+                )
+            self.whitener_ = None
             return self._fit_stream(X, y, X2, y2)
         X, y = validate_data(self, X, y, dtype=_FLOAT_DTYPES, y_numeric=True)
+        self.whitener_ = Whitener.fit(X.astype(np.float64)) if self.whiten else None
+        X = self._inputs(X)
         rng = as_generator(self.random_state)
         if (X2 is None) != (y2 is None):
             raise ValueError("pass both X2 and y2 (the phase-2 data set), or neither.")
         if X2 is not None:
             X1, y1 = X, y
             X2, y2 = validate_data(self, X2, y2, dtype=X.dtype, y_numeric=True, reset=False)
+            X2 = self._inputs(X2)
         else:
             X1, y1, X2, y2 = self._split(X, y, rng)
         return self._fit_data(X1, y1, X2, y2, rng)
@@ -242,7 +265,7 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
                     f"{self.n_features_in_} features as input."
                 )
         else:
-            X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
+            X = self._inputs(validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False))
         return self._network.predict(X, n_threads=self.n_threads)
 
     def score(self, X, y=None, sample_weight=None) -> float:
@@ -254,10 +277,23 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
     def transform(self, X) -> np.ndarray:
         """Hidden features ``sigma(X W_^T + b_)``, shape (n, n_hidden), in the dtype of X."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
+        X = self._inputs(validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False))
         return self._network.hidden(X, n_threads=self.n_threads)
 
+    def _inputs(self, X: np.ndarray) -> np.ndarray:
+        """X as the network sees it: whitened (in the dtype of X) when ``whiten``."""
+        if getattr(self, "whitener_", None) is None:
+            return X
+        return np.ascontiguousarray(self.whitener_.transform(X.astype(np.float64)), dtype=X.dtype)
+
     def subspace(self, k: int) -> np.ndarray:
-        """Estimated index subspace: top-k right singular vectors of ``W_``, shape (k, d)."""
+        """Estimated index subspace: top-k right singular vectors of ``W_``, shape (k, d),
+        orthonormal rows. With ``whiten=True`` in the original coordinates of X: the network
+        reads ``w . z = (L^{-T} w) . (x - mean)``, so the span of the ``L^{-T} v`` is returned
+        (orthonormalised)."""
         check_is_fitted(self)
-        return neuron_subspace(self.W_, k)
+        V = neuron_subspace(self.W_, k)
+        if getattr(self, "whitener_", None) is None:
+            return V
+        Q = np.linalg.qr(self.whitener_.directions(V.T))[0]
+        return Q.T
