@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from mimkit.cli import main
 
 
@@ -23,3 +25,14 @@ def test_theory_command_prints_every_loss_and_the_optimum(capsys):
 def test_theory_command_rejects_bad_input(capsys):
     assert main(["theory", "z1z2", "--alpha", "-1", "--samples", "20000"]) == 2
     assert "alpha" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_run_reports_the_prediction_beside_the_measurement(capsys):
+    args = "run --d 256 --alpha 16 --n-test 1000 --width 32 --steps 40 --json".split()
+    assert main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    rows = [report["network"], *report["spectral"]]
+    for row in rows:
+        # At alpha = 16 (18 alpha_c) the finite-d distance fluctuates by ~0.01 around the limit.
+        assert abs(row["theory_distance"] - row["subspace_distance"]) < 0.05, row
