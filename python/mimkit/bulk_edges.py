@@ -2,9 +2,10 @@ r"""How many directions? The eigenvalues of S outside its predicted bulk, for ``
 
 For ``S = (1/n) sum_i t_i x_i x_i^T - s I`` with x ~ N(0, I_d), the d - r coordinates of x
 outside the index subspace are independent of the weights t, so the bulk of S is the
-Marchenko–Pastur-type law of :mod:`mimkit.theory.bulk` (docs/theory.md, section "Finite d and
-finite T1") evaluated at the observed weights (plug-in: no link needed) and ``alpha = n / d``,
-shifted by -s. An eigenvalue outside its edges comes from a direction of the index subspace.
+Marchenko–Pastur-type law of :mod:`mimkit.theory.bulk`
+(docs/theory.md, section "Finite d and finite T1")
+evaluated at the observed weights (plug-in: no link needed) and ``alpha = n / d``, shifted
+by -s. An eigenvalue outside its edges comes from a direction of the index subspace.
 
 Finite-d margin: near an edge E the limiting density is ``(c / pi) sqrt(|E - x|)``
 (:func:`mimkit.theory.bulk.edge_law`); the Airy edge of a d x d matrix with that density sits on
