@@ -34,7 +34,8 @@ class RunSettings:
     samples, ``n_test`` test samples. ``steps`` None: :func:`mimkit.training.default_n_steps`.
     ``dtype`` None: float64, or float32 with ``stream``. ``dask``: a scheduler address or
     ``"local"`` (needs ``stream``); ``timeout`` seconds to reach it. ``baselines``: also run
-    the spectral baselines (never with ``stream``).
+    the spectral baselines (never with ``stream``). ``data``, ``target``: a CSV file and its
+    response column, for :func:`mimkit.data_run.run_data` instead of a sampled problem.
     """
 
     d: int = 512
@@ -60,6 +61,8 @@ class RunSettings:
     dask: Optional[str] = None
     timeout: float = 30.0
     baselines: bool = True
+    data: Optional[str] = None
+    target: Optional[str] = None
 
 
 def run_problem(args: RunSettings) -> dict:
