@@ -177,18 +177,22 @@ def phase1_descent(
             candidate = W - lr * (grad + weight_decay * W)
         if t == 0:
             keep = _resolve_keep_scale(mode, max_abs_z)
-        if not (np.isfinite(losses[t]) and np.isfinite(candidate).all()):
+        next_log_scale, norm = log_scale[t], np.float64(1.0)
+        if keep:
+            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+                norm = np.float64(np.linalg.norm(candidate))
+                next_log_scale = log_scale[t] + np.log(norm / norm0)
+        # A rescaling that overflows (the norm of finite weights, or its log: +inf) diverges
+        # too: W scaled by 0 would hide it. A zero W (log scale -inf) is no divergence.
+        finite = np.isfinite(losses[t]) and np.isfinite(candidate).all()
+        if not (finite and next_log_scale < np.inf):
             report_divergence(run.on_divergence, t, float(losses[t]), run.lr)
             diverged_at = t
             break
         W = candidate
-        log_scale[t + 1] = log_scale[t]
-        if keep:
-            norm = np.float64(np.linalg.norm(W))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                if norm > 0:  # a zero W (S = 0, e.g. constant labels) stays zero
-                    W *= dtype.type(norm0 / norm)
-                log_scale[t + 1] += np.log(norm / norm0)
+        log_scale[t + 1] = next_log_scale
+        if keep and norm > 0:  # a zero W (S = 0, e.g. constant labels) stays zero
+            W *= dtype.type(norm0 / norm)
         step_seconds += time.perf_counter() - step_start
         if progress is not None:
             progress(t + 1)

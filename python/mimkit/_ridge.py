@@ -6,6 +6,11 @@ The intercept is fitted and not penalised.
 Objective, with ``lam`` per sample:
 
     (1/n) |y_c - H_c a|^2 + lam |a|^2,   H_c, y_c centred.
+
+The fit is equivariant in y (``y -> s y`` gives ``a -> s a``, the same GCV choice), so the
+statistics are of ``y / s`` with ``s`` a power of two near ``max |y|`` (:func:`label_scale`):
+``y @ y`` stays in range for labels up to float64's largest, and dividing by a power of two is
+exact, so the results are bit for bit those of unscaled labels wherever those did not overflow.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ _GCV_GRID = 10.0 ** np.linspace(-8.0, 2.0, 41)
 
 @dataclass(eq=False)
 class GramStats:
-    """Centred sufficient statistics of (H, y): ``G = H_c^T H_c``, ``q = H_c^T y_c``."""
+    """Centred sufficient statistics of (H, y / y_scale): ``G = H_c^T H_c``,
+    ``q = H_c^T y_c``; ``mean_y``, ``q`` and ``yy`` are of the scaled labels."""
 
     n: int
     mean_h: np.ndarray
@@ -28,20 +34,38 @@ class GramStats:
     G: np.ndarray
     q: np.ndarray
     yy: float
+    y_scale: float = 1.0
 
     @classmethod
     def from_sums(
-        cls, sum_h: np.ndarray, gram: np.ndarray, h_dot_y: np.ndarray, y: np.ndarray
+        cls,
+        sum_h: np.ndarray,
+        gram: np.ndarray,
+        h_dot_y: np.ndarray,
+        y: np.ndarray,
+        y_scale: float = 1.0,
     ) -> "GramStats":
         """From the raw sums ``sum_i h_i`` (m,), ``H^T H`` (m, m), ``H^T y`` (m,) of
-        :func:`mimkit.core.hidden_statistics` and the labels y (n,)."""
+        :func:`mimkit.core.hidden_statistics` and the labels y (n,), all of labels already
+        divided by ``y_scale``."""
         y = np.asarray(y, dtype=np.float64)
         n = y.shape[0]
         mh, my = sum_h / n, y.mean()
         # Raw moments minus the mean part; features are O(1)-scaled, so the cancellation costs
-        # at most a few digits of float64.
-        G = gram - n * np.outer(mh, mh)
-        return cls(n, mh, my, 0.5 * (G + G.T), h_dot_y - n * mh * my, y @ y - n * my * my)
+        # at most a few digits of float64. Features of inputs at extreme scales overflow:
+        # the caller checks that G and q are finite and names the cause.
+        with np.errstate(over="ignore", invalid="ignore"):
+            G = gram - n * np.outer(mh, mh)
+            q, yy = h_dot_y - n * mh * my, y @ y - n * my * my
+        return cls(n, mh, my, 0.5 * (G + G.T), q, yy, y_scale)
+
+
+def label_scale(y: np.ndarray) -> float:
+    """The power of two nearest above ``max |y|`` (1 for all-zero or non-finite labels)."""
+    peak = float(np.max(np.abs(y))) if y.size else 0.0
+    if not 0.0 < peak < np.inf:
+        return 1.0
+    return float(np.ldexp(1.0, int(np.frexp(peak)[1])))
 
 
 def gcv_ridge(stats: GramStats) -> float:
@@ -73,7 +97,7 @@ def solve_ridge(stats: GramStats, lam: float) -> tuple[np.ndarray, float]:
     """Closed-form ridge: ``a = (G + n lam I)^{-1} q`` and intercept ``mean_y - mean_h . a``."""
     m = stats.G.shape[0]
     a = np.linalg.solve(stats.G + stats.n * lam * np.eye(m) + _jitter(stats), stats.q)
-    return a, float(stats.mean_y - stats.mean_h @ a)
+    return _unscaled(stats, a)
 
 
 def gd_ridge(stats: GramStats, lam: float, n_steps: int) -> tuple[np.ndarray, float]:
@@ -89,7 +113,13 @@ def gd_ridge(stats: GramStats, lam: float, n_steps: int) -> tuple[np.ndarray, fl
     a = np.zeros(stats.G.shape[0])
     for _ in range(n_steps):
         a -= step * ((stats.G @ a - stats.q) / n + lam * a)
-    return a, float(stats.mean_y - stats.mean_h @ a)
+    return _unscaled(stats, a)
+
+
+def _unscaled(stats: GramStats, a: np.ndarray) -> tuple[np.ndarray, float]:
+    """Outer weights and intercept for the labels as given (not divided by ``y_scale``)."""
+    c = stats.mean_y - stats.mean_h @ a
+    return a * stats.y_scale, float(c * stats.y_scale)
 
 
 def _jitter(stats: GramStats) -> np.ndarray:

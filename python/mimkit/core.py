@@ -204,8 +204,9 @@ def phase1_run(
         check_finite,
     )
     steps = run.record_steps
-    W, recorded, losses, log_scale, keep, diverged_at, diverged_loss, step_seconds = (
-        native.phase1_run(
+
+    def native_run(n_steps: int, record: np.ndarray) -> tuple:
+        return native.phase1_run(
             native_rows(args.X),
             args.y,
             args.W,
@@ -216,16 +217,31 @@ def phase1_run(
             args.huber_delta,
             run.lr,
             run.weight_decay,
-            run.n_steps,
-            steps.tolist(),
+            n_steps,
+            record.tolist(),
             run.record_basis,
             run.keep_scale,
             threads,
             _CHUNK_ROWS,
             progress,
         )
+
+    W, recorded, losses, log_scale, keep, diverged_at, diverged_loss, step_seconds = native_run(
+        run.n_steps, steps
     )
-    if diverged_at >= 0:
+    overflowed = ~(log_scale < np.inf)  # +inf or NaN; -inf is a W that became exactly 0
+    if diverged_at < 0 and overflowed.any():
+        # The rescaling overflowed (the norm of finite weights, or its ratio to the initial
+        # one): the core kept W finite by scaling it to 0. That step diverged. Everything up
+        # to it stands; W_t is the same run stopped just before it (deterministic: exact).
+        diverged_at = int(np.flatnonzero(overflowed)[0]) - 1
+        diverged_loss = float(losses[diverged_at])
+        report_divergence(run.on_divergence, diverged_at, diverged_loss, run.lr)
+        W = native_run(diverged_at, steps[:0])[0]
+        losses[diverged_at + 1 :] = np.nan
+        log_scale[diverged_at + 1 :] = np.nan
+        recorded[steps > diverged_at] = np.nan
+    elif diverged_at >= 0:
         report_divergence(run.on_divergence, diverged_at, diverged_loss, run.lr)
     return Phase1Result(
         W=W,

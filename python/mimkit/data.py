@@ -160,7 +160,9 @@ class MultiIndexModel:
         -------
         StreamedData, shape (n, d); its labels are computed on first use.
         """
-        n = check_count(n, "n", minimum=1, below=2**63, hint="Rows are addressed by int64.")
+        n = check_count(n, "n", minimum=1)
+        if n >= 2**63:
+            raise ValueError(f"n must be below 2**63 (rows are addressed by int64), got {n}.")
         rng = self._rng if random_state is None else as_generator(random_state)
         return StreamedData(self, n, int(rng.integers(0, 2**63)), dtype)
 

@@ -19,6 +19,8 @@ switches it off by itself.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 import time
 from dataclasses import dataclass, field
@@ -28,10 +30,11 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import core
+from ._diagnose import explained, scale_suspects, x_scale_suspects
 from ._inputs import as_rows
 from ._phase1_descent import Phase1Result
 from ._random import RandomState, as_generator
-from ._ridge import GramStats, gcv_ridge, gd_ridge, solve_ridge
+from ._ridge import GramStats, gcv_ridge, gd_ridge, label_scale, solve_ridge
 from ._validation import (
     as_matrix,
     as_vector,
@@ -75,7 +78,15 @@ def _rms(X) -> float:
     """
     if isinstance(X, StreamedData):
         return 1.0
-    return math.sqrt(float(np.einsum("ij,ij->", X, X)) / max(X.size, 1))
+    mean_square = float(np.einsum("ij,ij->", X, X)) / max(X.size, 1)
+    if 0.0 < mean_square < np.inf or X.size == 0:
+        return math.sqrt(mean_square)
+    # Squares that overflow or underflow (entries beyond ~1e154 or below ~1e-154): measure
+    # X / max|X| instead (a temporary, only at such scales).
+    peak = float(np.max(np.abs(X)))
+    if peak == 0.0:
+        return 0.0
+    return peak * math.sqrt(float(np.einsum("ij,ij->", X / peak, X / peak)) / X.size)
 
 
 def _data(X, y, name: str = "y"):
@@ -194,8 +205,22 @@ def run_phase1(
         # lr * weight_decay = 1 would zero W. There is nothing to learn; keep the init.
         n_steps = 0
     rng = as_generator(random_state)
-    scale = init_scale / max(_rms(X), np.finfo(np.float64).tiny)
-    W0, b, a = symmetric_init(n_hidden, d, scale, 1.0, rng, dtype)
+    x_rms = _rms(X)
+    if x_rms == 0.0:
+        raise ValueError("X is all zeros: phase 1 has no direction to learn; check the data.")
+    W0, b, a = symmetric_init(n_hidden, d, init_scale / x_rms, 1.0, rng, dtype)
+    # Evaluated only if phase 1 breaks down (lr and weight_decay are validated by the core).
+    suspects = functools.partial(
+        scale_suspects,
+        dtype,
+        x_rms=x_rms,
+        y_spread=float(np.max(np.abs(y - c))),
+        lr=lr,
+        weight_decay=weight_decay,
+        loss=loss,
+        huber_delta=huber_delta,
+        init_scale=init_scale,
+    )
     settings = dict(
         activation=activation,
         loss=loss,
@@ -208,7 +233,7 @@ def run_phase1(
         keep_scale=keep_scale,
         on_divergence=on_divergence,
     )
-    with _progress_callback(progress, n_steps) as callback:
+    with _progress_callback(progress, n_steps) as callback, _diagnosed(suspects):
         if client is None:
             res = core.phase1_run(
                 X,
@@ -236,7 +261,24 @@ def run_phase1(
                 **settings,
             )
         seconds = time.perf_counter() - start
+    if not np.all(np.linalg.norm(res.W, axis=1) > 0):
+        causes = suspects()
+        if causes:
+            what = "some phase-1 weights are exactly zero (over- or underflow)"
+            raise FloatingPointError(explained(what, causes))
     return Phase1Output(res.W, W0, b, a, c, res, seconds)
+
+
+@contextlib.contextmanager
+def _diagnosed(suspects: Callable[[], list]):
+    """Re-raise a phase-1 divergence with the arguments that caused it, when they are known."""
+    try:
+        yield
+    except FloatingPointError as err:
+        causes = suspects()
+        if not causes:
+            raise
+        raise FloatingPointError(explained(str(err).split(";")[0], causes)) from None
 
 
 def _apply_transform(fn, y: np.ndarray) -> np.ndarray:
@@ -297,8 +339,9 @@ def unit_directions(W) -> np.ndarray:
     norms = np.linalg.norm(W, axis=1, keepdims=True)
     if not np.all(norms > 0):
         raise FloatingPointError(
-            "some phase-1 weights are exactly zero, so they carry no "
-            "direction; raise init_scale or use keep_scale='auto'."
+            "some rows of W (phase-1 weights) are exactly zero or not finite, so they carry "
+            "no direction: phase 1 over- or underflowed (check the scales of X, y and the "
+            "phase-1 settings) or W was not trained."
         )
     return W / norms
 
@@ -309,6 +352,9 @@ def _hidden_statistics(
     """Phase 2's ridge statistics of the features ``sigma(X V^T + b)``, from the core in blocks
     of rows (raw sums add across blocks)."""
     dtype = X.dtype
+    # Labels divided by a power of two near their largest (exact): see mimkit._ridge.
+    scale = label_scale(y)
+    y = y / scale if scale != 1.0 else y
     V, b, y_dtype = V.astype(dtype), b.astype(dtype), y.astype(dtype, copy=False)
     block_rows = max(1, _PHASE2_BLOCK_ENTRIES // X.shape[1])
     sums = None
@@ -331,7 +377,7 @@ def _hidden_statistics(
             check_finite=False,
         )
         sums = part if sums is None else [total + more for total, more in zip(sums, part)]
-    return GramStats.from_sums(*sums, y)
+    return GramStats.from_sums(*sums, y, scale)
 
 
 def run_phase2(
@@ -388,6 +434,10 @@ def run_phase2(
     rng = as_generator(random_state)
     b = bias_scale * rng.standard_normal(V.shape[0])
     stats = _hidden_statistics(X, y, V, b, activation, n_threads)
+    if not (np.isfinite(stats.G).all() and np.isfinite(stats.q).all()):
+        what = "phase 2's feature statistics overflow"
+        causes = x_scale_suspects(X.dtype, _rms(X))
+        raise FloatingPointError(explained(what, causes) if causes else what + ".")
     lam = gcv_ridge(stats) if ridge == "gcv" else ridge
     a, c = solve_ridge(stats, lam) if solver == "ridge" else gd_ridge(stats, lam, gd_steps)
     network = TwoLayerNetwork(V, b, a, c, activation)
