@@ -53,7 +53,7 @@ def _edge_fluctuations(weights, d, alpha, seeds):
 
 def _assert_tracy_widom(z):
     """Mean within 3 standard errors plus a finite-d allowance of 0.5 (corrections of order
-    d^{-1/3} ~ 0.17 at d = 200, and the plug-in of t); spread within a factor 1.6; beyond
+    d^{-1/3} ~ 0.2 at d = 100, and the plug-in of t); spread within a factor 1.6; beyond
     the margin at most as often as a 3-sigma binomial excess over P(TW1 > 3) ~ 0.002."""
     z = z.ravel()
     assert abs(z.mean() - TW1_MEAN) < 3 * TW1_SD / np.sqrt(z.size) + 0.5, z.mean()
@@ -61,9 +61,9 @@ def _assert_tracy_widom(z):
     assert np.mean(z > TRACY_WIDOM_MARGIN) <= 0.002 + 3 * np.sqrt(0.002 / z.size)
 
 
-@pytest.mark.parametrize("weights", ["gaussian", "product"])
-def test_extreme_eigenvalues_on_the_tracy_widom_scale_quick(weights):
-    _assert_tracy_widom(_edge_fluctuations(weights, 200, 8, range(10)))
+def test_extreme_eigenvalues_on_the_tracy_widom_scale_quick():
+    # Heavy-tailed weights, where a few samples set the edge (the case compress() got wrong).
+    _assert_tracy_widom(_edge_fluctuations("product", 100, 8, range(12)))
 
 
 @pytest.mark.slow
@@ -93,7 +93,7 @@ def _auto_count(link, preprocessing, d, alpha, seed):
 
 @pytest.mark.parametrize(
     "link, preprocessing, r",
-    [("z1z2", "identity", 2), ("z1z2", "optimal", 2), ("he2_sum", "optimal", 3)],
+    [("z1z2", "identity", 2), ("he2_sum", "optimal", 3)],
 )
 def test_auto_recovers_r_quick(link, preprocessing, r):
     count, edges = _auto_count(link, preprocessing, 200, 16, 0)
