@@ -19,8 +19,9 @@ M, D, N = 8, 200, 6000
 
 @pytest.fixture(scope="module")
 def client():
+    # The scheduler always serves HTTP; ':0' picks a free port (8787 may be taken).
     cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     )
     client = distributed.Client(cluster)
     yield client

@@ -250,8 +250,9 @@ def _dask_client(address: Optional[str], timeout: float):
         raise ValueError("--dask needs dask.distributed: pip install 'mimkit[dask]'.") from err
     if address == "local":
         with (
+            # The scheduler always serves HTTP; ':0' picks a free port (8787 may be taken).
             LocalCluster(
-                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
             ) as cluster,
             Client(cluster) as client,
         ):

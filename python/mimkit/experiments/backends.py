@@ -251,12 +251,13 @@ class DaskBackend:
             if self.scheduler:
                 return Client(self.scheduler, timeout=self.timeout), None
             workers, _ = _split_cores(n_points, self.n_workers, 1)
+            # The scheduler always serves HTTP; ':0' picks a free port (8787 may be taken).
             cluster = LocalCluster(
                 n_workers=workers,
                 threads_per_worker=1,
                 processes=True,
                 host="127.0.0.1",
-                dashboard_address=None,
+                dashboard_address=":0",
                 timeout=self.timeout,
             )
             return Client(cluster, timeout=self.timeout), cluster
