@@ -100,6 +100,7 @@ def test_equal_slices_are_statsmodels_array_split():
         (np.arange(5.0), 0, "n_slices must be an integer >= 1"),
         (np.arange(5.0), 2.0, "n_slices must be an integer >= 1"),
         (np.zeros((5, 2)), 2, "y must be 1-D"),
+        (np.r_[np.arange(4.0), np.nan], 2, "y contains NaN or infinity"),
     ],
 )
 def test_slice_response_errors(y, h, match):

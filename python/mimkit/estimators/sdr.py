@@ -225,7 +225,8 @@ _SDR_ATTRIBUTES_DOC = """
     dimension_tests_ : pandas DataFrame with columns hypothesis ("iD vs >= (i+1)D"),
         statistic, df, p_value (normal theory) and, where they apply, p_value_general and
         p_value_permutation; rows i = 0, 1, ... through the first hypothesis not rejected
-        at ``level`` (at least 4 rows as far as the dimension allows, as dr prints)."""
+        at ``level`` (at least 4 rows as far as the dimension allows, as dr prints). The tests
+        read the whitened X: with ``whiten=False`` they assume X has identity covariance."""
 
 
 class PHD(_KernelSDR):

@@ -42,6 +42,8 @@ def slice_response(y, n_slices: int) -> np.ndarray:
     y = np.asarray(y, dtype=np.float64)
     if y.ndim != 1:
         raise ValueError(f"y must be 1-D, got shape {y.shape}.")
+    if not np.all(np.isfinite(y)):
+        raise ValueError("y contains NaN or infinity; slices need finite responses.")
     n = y.size
     check_count(n_slices, "n_slices", minimum=1)
     if n_slices > n:
