@@ -70,6 +70,11 @@ class Link:
         if z.ndim != 2 or z.shape[1] != self.r:
             raise ValueError(f"link {self.name!r} takes z of shape (n, {self.r}), got {z.shape}.")
         out = np.asarray(self.fn(z))
+        if np.iscomplexobj(out):
+            raise TypeError(
+                f"link {self.name!r} returned complex values; a link must be real-valued "
+                f"(take np.abs or np.real inside it if that is what you mean)."
+            )
         if out.shape == (z.shape[0], 1):
             out = out[:, 0]
         if out.shape != (z.shape[0],):
@@ -85,14 +90,17 @@ def he2(z: np.ndarray) -> np.ndarray:
     return z * z - 1.0
 
 
-def _core_link(name: str) -> Callable[[np.ndarray], np.ndarray]:
-    """The core's implementation of library link ``name`` (cpp/links.hpp), on float64 rows."""
+class _CoreLink:
+    """The core's implementation of library link ``name`` (cpp/links.hpp), on float64 rows.
 
-    def fn(z: np.ndarray) -> np.ndarray:
-        return native.link_values(np.ascontiguousarray(z, dtype=np.float64), name)
+    A module-level class, not a closure, so that links, models and streams pickle (by name).
+    """
 
-    fn.__name__ = name
-    return fn
+    def __init__(self, name: str):
+        self.__name__ = name
+
+    def __call__(self, z: np.ndarray) -> np.ndarray:
+        return native.link_values(np.ascontiguousarray(z, dtype=np.float64), self.__name__)
 
 
 def _fixed(name: str, r: int, description: str, covers: bool) -> Callable[[Optional[int]], Link]:
@@ -102,7 +110,7 @@ def _fixed(name: str, r: int, description: str, covers: bool) -> Callable[[Optio
                 f"link {name!r} has r = {r}; got r={r_req}. Omit r for library links "
                 f"with a fixed r."
             )
-        return Link(name, r, description, covers, _core_link(name), in_core=True)
+        return Link(name, r, description, covers, _CoreLink(name), in_core=True)
 
     return factory
 
@@ -112,7 +120,7 @@ def _sized(
 ) -> Callable[[Optional[int]], Link]:
     def factory(r_req: Optional[int]) -> Link:
         r = default_r if r_req is None else _check_r(r_req)
-        return Link(name, r, description(r), covers, _core_link(name), in_core=True)
+        return Link(name, r, description(r), covers, _CoreLink(name), in_core=True)
 
     return factory
 

@@ -284,7 +284,13 @@ def _diagnosed(suspects: Callable[[], list]):
 def _apply_transform(fn, y: np.ndarray) -> np.ndarray:
     if not callable(fn):
         raise TypeError(f"label_transform must be a callable on (n,) arrays, got {fn!r}.")
-    t = np.asarray(fn(y), dtype=np.float64)
+    t = np.asarray(fn(y))
+    if np.iscomplexobj(t):
+        raise TypeError(
+            "label_transform returned complex values; return real ones (take np.abs or "
+            "np.real yourself if that is what you mean)."
+        )
+    t = t.astype(np.float64, copy=False)
     if t.shape != y.shape or not np.isfinite(t).all():
         raise ValueError(
             f"label_transform must map y of shape {y.shape} to finite values of the "

@@ -257,15 +257,7 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         """Network output, shape (n,); X may be a StreamedData."""
-        check_is_fitted(self)
-        if isinstance(X, StreamedData):
-            if X.d != self.n_features_in_:
-                raise ValueError(
-                    f"X has {X.d} features, but {type(self).__name__} is expecting "
-                    f"{self.n_features_in_} features as input."
-                )
-        else:
-            X = self._inputs(validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False))
+        X = self._fitted_inputs(X)  # checks the fit first
         return self._network.predict(X, n_threads=self.n_threads)
 
     def score(self, X, y=None, sample_weight=None) -> float:
@@ -275,10 +267,24 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
         return super().score(X, y, sample_weight=sample_weight)
 
     def transform(self, X) -> np.ndarray:
-        """Hidden features ``sigma(X W_^T + b_)``, shape (n, n_hidden), in the dtype of X."""
-        check_is_fitted(self)
-        X = self._inputs(validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False))
+        """Hidden features ``sigma(X W_^T + b_)``, shape (n, n_hidden), in the dtype of X;
+        X may be a StreamedData."""
+        X = self._fitted_inputs(X)
         return self._network.hidden(X, n_threads=self.n_threads)
+
+    def _fitted_inputs(self, X):
+        """X checked against the fit: a StreamedData as is, an array validated (and whitened)."""
+        check_is_fitted(self)
+        if not isinstance(X, StreamedData):
+            return self._inputs(validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False))
+        if X.d != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.d} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input."
+            )
+        if getattr(self, "whitener_", None) is not None:
+            raise ValueError("fitted with whiten=True: pass X as an array (it is whitened).")
+        return X
 
     def _inputs(self, X: np.ndarray) -> np.ndarray:
         """X as the network sees it: whitened (in the dtype of X) when ``whiten``."""
