@@ -103,3 +103,11 @@ def test_ctrl_c_while_the_script_imports_exits_130_quietly(tmp_path):
         [sys.executable, str(other), "info"], capture_output=True, text=True, timeout=120
     )
     assert out.returncode != 130 and "KeyboardInterrupt" in out.stderr
+
+
+def test_run_with_an_unreachable_dask_scheduler_is_one_line(capsys):
+    start = time.perf_counter()
+    code, _, err = _run(capsys, f"{TINY_RUN} --stream --dask tcp://127.0.0.1:1 --timeout 1")
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "--dask tcp://127.0.0.1:1" in err and "within 1 s" in err and "--timeout" in err
+    assert time.perf_counter() - start < 20  # the timeout, not dask's default 30 s

@@ -155,8 +155,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             command=_describe(args),
         )
     except KeyboardInterrupt:
-        with ResultStore(out) as store:
-            done = len(store.finished_ids())
+        try:
+            with ResultStore(out) as store:
+                done = len(store.finished_ids())
+        except (FileNotFoundError, ValueError):  # interrupted before the store existed
+            done = 0
         print(
             f"\ninterrupted: {done} finished points are stored in {out}; rerun the same "
             f"command to compute the rest",
