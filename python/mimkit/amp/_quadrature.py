@@ -25,7 +25,8 @@ def gauss_hermite(n_nodes: int, r: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @lru_cache(maxsize=16)
-def _legendre(n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
+def unit_legendre(n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss–Legendre nodes and weights on (0, 1)."""
     x, w = np.polynomial.legendre.leggauss(n_nodes)
     return (x + 1.0) / 2.0, w / 2.0
 
@@ -48,7 +49,7 @@ def split_normal_nodes(
     nodes : (n, 2 n_nodes) array.  log_weights : (n, 2 n_nodes) array (-inf for a side of
     probability zero; each row's weights sum to 1).
     """
-    u, w = _legendre(n_nodes)
+    u, w = unit_legendre(n_nodes)
     a = (split - mean)[:, None] / sd
     log_left, log_right = special.log_ndtr(a), special.log_ndtr(-a)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):

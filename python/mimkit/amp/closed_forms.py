@@ -3,8 +3,9 @@ r"""Output channels with closed forms (or exact in all but one coordinate).
 * :class:`RadialChannel`, ``y = c |z|^2 + b`` noiseless, r <= 2 (phase retrieval ``y = z^2``,
   ``he2_sum``, ``norm2``): the posterior lives on the sphere ``|z| = rho``,
   ``rho^2 = (y - b) / c``. For r = 1 it is two points, ``E[z] = rho tanh(rho omega / V)``; for
-  r = 2 a von Mises-like law on the circle, integrated by the trapezoid rule in the angle
-  (spectrally accurate for a periodic analytic integrand; nodes grow with its peakedness).
+  r = 2 a von Mises-like law on the circle, integrated by the trapezoid rule in a smoothly
+  warped angle that packs the nodes around its modes (spectrally accurate for a periodic
+  analytic integrand, however peaked the law).
 * :class:`ConditionalGaussianChannel`, ``y = z1 (z2 + a0) + noise`` (``z1z2``: a0 = 0,
   ``staircase``: a0 = 1): given z2, z1 is Gaussian and y linear in it, so z1 is integrated
   exactly, noiseless or not; z2 by Gauss–Legendre on each side of ``z2 = -a0``.
@@ -21,13 +22,13 @@ import numpy as np
 from scipy import special
 
 from ..links import Link
-from ._quadrature import normalised, split_normal_nodes
+from ._quadrature import normalised, split_normal_nodes, unit_legendre
 from .channel import Channel, row_moments
 
 #: Gauss–Legendre nodes per side for the conditioning coordinate z2.
 _SIDE_NODES = 48
-#: Trapezoid nodes on the circle: at least / at most, and per unit sqrt(peakedness).
-_ANGLES_MIN, _ANGLES_MAX, _ANGLES_PER_ROOT = 128, 4096, 12
+#: Trapezoid nodes on the circle, and the coarse grid that locates the posterior's mode.
+_ANGLES, _COARSE = 256, 64
 
 
 class RadialChannel(Channel):
@@ -38,7 +39,7 @@ class RadialChannel(Channel):
             raise ValueError(f"RadialChannel supports r = 1 or 2, got r={r}.")
         self.r, self.noise, self.scale, self.shift = r, 0.0, float(scale), float(shift)
         self.kind = "closed form (two points)" if r == 1 else "closed form (circle, trapezoid)"
-        self.n_nodes = 2 if r == 1 else _ANGLES_MAX
+        self.n_nodes = 2 if r == 1 else _ANGLES
 
     def moments(self, omega, V, y):
         rho = np.sqrt(np.maximum((y - self.shift) / self.scale, 0.0))
@@ -46,18 +47,66 @@ class RadialChannel(Channel):
             mean = rho * np.tanh(rho * omega[:, 0] / V[0, 0])
             return mean[:, None], np.array([[np.sum(rho**2 - mean**2)]])
         P = np.linalg.inv(V)
+        P = (P + P.T) / 2.0
         b = omega @ P
-        peak = np.max(rho * np.linalg.norm(b, axis=1)) + np.max(rho) ** 2 * np.linalg.norm(P, 2)
-        k = int(np.clip(_ANGLES_PER_ROOT * np.sqrt(peak), _ANGLES_MIN, _ANGLES_MAX))
-        theta = 2.0 * np.pi * np.arange(k) / k
-        u = np.stack([np.cos(theta), np.sin(theta)], axis=1)  # (k, 2)
-        quad = np.einsum("kr,rs,ks->k", u, P, u)
-        logp = rho[:, None] * (b @ u.T) - 0.5 * rho[:, None] ** 2 * quad[None, :]
-        p = normalised(logp)
-        mean_u = p @ u
-        second = np.einsum("n,nk,kr,ks->rs", rho**2, p, u, u)
-        mean = rho[:, None] * mean_u
-        return mean, second - mean.T @ mean
+        theta, log_w = _circle_nodes(*_circle_modes(rho, b, P))
+        c, sn = np.cos(theta), np.sin(theta)
+        p = normalised(_circle_log_density(rho[:, None], b, P, c, sn) + log_w)
+        z = rho[:, None, None] * np.stack([c, sn], axis=2)
+        return row_moments(p, z)
+
+
+def _circle_nodes(modes: np.ndarray, widths: np.ndarray):
+    """Nodes and log weights on the circle, per row: the circle is cut midway between the two
+    modes into two arcs; on each, ``theta = mode + w sinh(s)`` (nodes packed where the peak
+    is, spread where it is not) and Gauss–Legendre in s, so a peak of any width is resolved
+    and the integrand stays smooth (no truncation: the arcs tile the circle)."""
+    m1, m2 = modes[:, 0], modes[:, 0] + np.mod(modes[:, 1] - modes[:, 0], 2.0 * np.pi)
+    cut1 = (m1 + m2) / 2.0
+    cut0 = cut1 - np.pi
+    x, w = unit_legendre(_ANGLES // 2)
+    thetas, logs = [], []
+    for mode, width, lo, hi in (
+        (m1, widths[:, 0], cut0, cut1),
+        (m2, widths[:, 1], cut1, cut0 + 2.0 * np.pi),
+    ):
+        width = np.minimum(width, (hi - lo) / 4.0)[:, None]
+        s_lo = np.arcsinh((lo - mode)[:, None] / width)
+        s_hi = np.arcsinh((hi - mode)[:, None] / width)
+        s = s_lo + (s_hi - s_lo) * x[None, :]
+        thetas.append(mode[:, None] + width * np.sinh(s))
+        logs.append(np.log(w[None, :] * (s_hi - s_lo) * width * np.cosh(s)))
+    return np.concatenate(thetas, axis=1), np.concatenate(logs, axis=1)
+
+
+def _circle_log_density(rho, b, P, c, sn):
+    """log N(rho u; omega, V) up to a constant, u = (c, sn): rho u.b - rho^2 u^T P u / 2."""
+    lin = rho * (b[:, :1] * c + b[:, 1:] * sn)
+    quad = P[0, 0] * c * c + 2.0 * P[0, 1] * c * sn + P[1, 1] * sn * sn
+    return lin - 0.5 * rho * rho * quad
+
+
+def _circle_modes(rho, b, P):
+    """Per row, the two highest local maxima of the log density f on the circle (coarse grid,
+    then Newton; the second is the first + pi where f has one) and the widths
+    ``1 / sqrt(-f'')`` there (2 pi where f is flat)."""
+    grid = 2.0 * np.pi * np.arange(_COARSE) / _COARSE
+    f = _circle_log_density(rho[:, None], b, P, np.cos(grid)[None, :], np.sin(grid)[None, :])
+    peak = (f >= np.roll(f, 1, axis=1)) & (f >= np.roll(f, -1, axis=1))
+    ranked = np.argsort(np.where(peak, -f, np.inf), axis=1)[:, :2]
+    second_is_peak = np.take_along_axis(peak, ranked[:, 1:], axis=1)[:, 0]
+    theta = grid[ranked]
+    theta[:, 1] = np.where(second_is_peak, theta[:, 1], theta[:, 0] + np.pi)
+    r, b0, b1 = rho[:, None], b[:, :1], b[:, 1:]
+    dP, p12 = P[1, 1] - P[0, 0], P[0, 1]
+    for _ in range(4):
+        c, sn = np.cos(theta), np.sin(theta)
+        d1 = r * (-b0 * sn + b1 * c) - r**2 * (dP * c * sn + p12 * (c * c - sn * sn))
+        d2 = r * (-b0 * c - b1 * sn) - r**2 * (dP * (c * c - sn * sn) - 4.0 * p12 * c * sn)
+        step = np.where(d2 < 0, d1 / np.where(d2 < 0, d2, -1.0), 0.0)
+        theta = theta - np.clip(step, -np.pi / _COARSE, np.pi / _COARSE)
+    width = np.where(d2 < 0, 1.0 / np.sqrt(np.maximum(-d2, 1e-300)), 2.0 * np.pi)
+    return theta, np.minimum(width, 2.0 * np.pi)
 
 
 class _ConditionalOnZ2(Channel):
