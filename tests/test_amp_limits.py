@@ -43,3 +43,26 @@ def test_one_point_every_method():
         assert rec[f"{method}_test_error"] >= 0.0
     # alpha = 3 > 1.13: AMP recovers the direction, the spectral method only partly.
     assert rec["amp_overlap"] > 0.99 > rec["spectral_overlap"]
+
+
+def test_amp_curve_skips_r3():
+    from mimkit.experiments.definitions._amp_curve import amp_curve
+
+    assert amp_curve("z1z2z3", 0.0, (1.0, 2.0)) is None
+
+
+@pytest.mark.slow
+def test_amp_curve_draws_r2():
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from mimkit.experiments.definitions._amp_curve import LABEL, draw_amp
+
+    fig = Figure()
+    ax1, ax2 = fig.subplots(1, 2)
+    df = pd.DataFrame({"link": ["norm2"] * 2, "noise": [0.0, 0.0], "alpha": [4.0, 8.0]})
+    draw_amp(ax1, ax2, df)
+    (line,) = ax1.get_lines()
+    assert line.get_label() == LABEL
+    # norm2 (r = 2) at alpha >= 4 is far above AMP's perfect-recovery point: overlap 1.
+    assert np.all(line.get_ydata() > 0.99) and np.all(ax2.get_lines()[0].get_ydata() < 0.01)
