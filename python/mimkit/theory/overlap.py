@@ -313,21 +313,22 @@ def matrix_outliers(prep, center: str, alphas, z, y, probe_y, which: str, cache:
             edges[:, col] = side * np.inf
         if side not in sides:
             continue
-        side_edges, found = _side_outliers(side * t, z, alphas, cache)
+        top_only = which == "largest" and side == -1
+        side_edges, found = _side_outliers(side * t, z, alphas, cache, not top_only)
         edges[:, col] = side * side_edges
-        if which == "largest" and side == -1:
-            continue
         for a, zeta, zeta_se, c, c_se, v in found:
             outliers.append(Outlier(a, side, side * zeta - shift, zeta_se, c, c_se, v))
     return outliers, edges - shift
 
 
-def _side_outliers(t: np.ndarray, z: np.ndarray, alphas: np.ndarray, cache: dict):
+def _side_outliers(
+    t: np.ndarray, z: np.ndarray, alphas: np.ndarray, cache: dict, with_outliers: bool = True
+):
     """Upper bulk edge per alpha and the top outliers of D for weights t (module docstring).
 
     Returns ``edges`` (A,) and a list of ``(alpha_index, zeta, zeta_se, overlap, overlap_se,
-    direction)``. Every root is found for all alphas at once: a grid bracket, then safeguarded
-    Newton steps, each one pass over the sample.
+    direction)`` (empty without ``with_outliers``). Every root is found for all alphas at
+    once: a grid bracket, then safeguarded Newton steps, each one pass over the sample.
     """
     moments, grid, mus, hs, n_visible = side_functions(t, z, cache)
     inv = 1.0 / alphas
@@ -344,7 +345,7 @@ def _side_outliers(t: np.ndarray, z: np.ndarray, alphas: np.ndarray, cache: dict
         )
     edges = lam_bar * (inv + moments.H(lam_bar, power=1, degree=1))
     found = []
-    for k in range(n_visible):
+    for k in range(n_visible if with_outliers else 0):
 
         def mu(lam, idx, k=k):
             vals, vecs = np.linalg.eigh(moments.F(lam))

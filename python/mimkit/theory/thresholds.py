@@ -291,30 +291,28 @@ class SideMoments:
         # z_i z_i^T - I once, upper triangle: F is one (L, N) x (N, r(r+1)/2) product.
         self._pairs = z[:, self._rows] * z[:, self._cols] - (self._rows == self._cols)
 
+    def _weights(self, lams: np.ndarray, power: int, degree: int):
+        """``t^degree / (lambda - t)^power`` in (N, chunk) blocks, one division per entry."""
+        lams = np.atleast_1d(np.asarray(lams, dtype=np.float64))
+        base = self.t[:, None] if degree == 1 else (self.t * self.t)[:, None]
+        for c in np.array_split(lams, max(1, -(-lams.size // self._CHUNK))):
+            inv = 1.0 / (c[None, :] - self.t[:, None])
+            block = base * inv
+            for _ in range(power - 1):
+                block *= inv
+            yield block
+
     def F(self, lams, power: int = 1) -> np.ndarray:
         """``E[t (z z^T - I) / (lambda - t)^power]``, shape (L, r, r)."""
-        lams = np.atleast_1d(np.asarray(lams, dtype=np.float64))
-        flat = np.concatenate(
-            [
-                (self.t[:, None] / (c[None, :] - self.t[:, None]) ** power).T @ self._pairs
-                for c in np.array_split(lams, max(1, -(-lams.size // self._CHUNK)))
-            ]
-        )
-        out = np.empty((lams.size, self.r, self.r))
+        flat = np.concatenate([w.T @ self._pairs for w in self._weights(lams, power, 1)])
+        out = np.empty((flat.shape[0], self.r, self.r))
         out[:, self._rows, self._cols] = flat / self.N
         out[:, self._cols, self._rows] = flat / self.N
         return out
 
     def H(self, lams, power: int = 2, degree: int = 2) -> np.ndarray:
-        """``E[t^degree / (lambda - t)^power]``, shape (L,)."""
-        lams = np.atleast_1d(np.asarray(lams, dtype=np.float64))
-        td = self.t[:, None] ** degree
-        return np.concatenate(
-            [
-                np.mean(td / (c[None, :] - self.t[:, None]) ** power, axis=0)
-                for c in np.array_split(lams, max(1, -(-lams.size // self._CHUNK)))
-            ]
-        )
+        """``E[t^degree / (lambda - t)^power]`` (degree 1 or 2), shape (L,)."""
+        return np.concatenate([w.mean(axis=0) for w in self._weights(lams, power, degree)])
 
 
 def side_functions(t: np.ndarray, z: np.ndarray, cache: Optional[dict] = None):
