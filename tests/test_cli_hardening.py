@@ -105,6 +105,7 @@ def test_ctrl_c_while_the_script_imports_exits_130_quietly(tmp_path):
     assert out.returncode != 130 and "KeyboardInterrupt" in out.stderr
 
 
+@pytest.mark.slow  # ~1 s of waiting; the sweep's twin runs by default
 def test_run_with_an_unreachable_dask_scheduler_is_one_line(capsys):
     start = time.perf_counter()
     code, _, err = _run(capsys, f"{TINY_RUN} --stream --dask tcp://127.0.0.1:1 --timeout 1")
