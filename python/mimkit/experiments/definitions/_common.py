@@ -12,7 +12,12 @@ from ...data import MultiIndexModel
 from ...links import LINKS, Link, get_link
 from ...metrics import coverage, relative_test_error, subspace_distance
 from ...preprocessing import loss_transform, optimal_preprocessing
-from ...theory import ThresholdResult, network_threshold, weak_recovery_threshold
+from ...theory import (
+    ThresholdResult,
+    best_label_transform,
+    network_threshold,
+    weak_recovery_threshold,
+)
 from ...training import neuron_subspace, run_phase2
 
 #: Links the experiments add to the library by name (parameters must be plain strings).
@@ -31,7 +36,7 @@ EXTRA_LINKS: dict[str, Link] = {
 }
 #: Network losses; "optimal" is the squared loss on the optimal preprocessing T*(y)
 #: (docs/theory.md, "Spectral methods").
-NETWORK_LOSSES = ("squared", "absolute", "huber", "optimal")
+NETWORK_LOSSES = ("squared", "absolute", "huber", "optimal", "best_scalar")
 #: Monte Carlo seed of every theory line, so that plots are reproducible.
 THEORY_SEED = 12345
 
@@ -86,20 +91,37 @@ def loss_arguments(params: dict, link: Link) -> dict:
     """``run_phase1`` keyword arguments for the point's ``loss`` (and ``huber_delta``).
 
     ``loss="optimal"`` trains with the squared loss on ``T*(y)``, the optimal preprocessing of
-    the link for its first (easiest) direction.
+    the link for its first (easiest) direction; ``loss="best_scalar"`` with the squared loss on
+    :func:`mimkit.theory.best_label_transform` of the link.
     """
     loss = params["loss"]
     if loss not in NETWORK_LOSSES:
         raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(NETWORK_LOSSES)}")
-    if loss == "optimal":
-        return {"loss": "squared", "label_transform": _optimal(link.name)}
+    if loss in ("optimal", "best_scalar"):
+        return {"loss": "squared", "label_transform": scalar_transform(link.name, loss)}
     return {"loss": loss, "huber_delta": float(params["huber_delta"])}
 
 
 @functools.lru_cache(maxsize=None)
-def _optimal(link_name: str) -> Callable[[np.ndarray], np.ndarray]:
-    # Fixed Monte Carlo seed: T* is part of the method, not of the point's randomness.
-    return optimal_preprocessing(resolve_link(link_name), random_state=THEORY_SEED)
+def scalar_transform(link_name: str, loss: str) -> Callable[[np.ndarray], np.ndarray]:
+    """The label transform of ``loss`` ("optimal" or "best_scalar") as a plain function T(y).
+
+    The network applies one scalar weighting. (An OptimalPreprocessing object passed to
+    :mod:`mimkit.theory` stands for the matrix-valued optimum, one matrix per group of
+    directions, which no single loss builds.) Monte Carlo seeds are fixed: the transform is
+    part of the method, not of a point's randomness.
+    """
+    link = resolve_link(link_name)
+    if loss == "best_scalar":
+        return best_label_transform(
+            link, n_samples=20_000, max_evaluations=150, random_state=THEORY_SEED
+        )
+    optimal = optimal_preprocessing(link, random_state=THEORY_SEED)
+
+    def easiest_direction_weights(y: np.ndarray) -> np.ndarray:
+        return optimal(y)
+
+    return easiest_direction_weights
 
 
 def phase1_label_weights(y: np.ndarray, c: float, loss_args: dict) -> np.ndarray:
@@ -142,15 +164,20 @@ def theory_threshold(
     """Predicted weak-recovery threshold of the network trained with ``loss``.
 
     The loss's preprocessing ``T(y) = -loss'(c, y)`` (:func:`mimkit.theory.network_threshold`);
-    for ``"optimal"`` the spectral threshold of ``T*`` centred by its mean, which is what the
-    squared loss on ``T*(y)`` builds. None when the theory does not cover the link.
+    for ``"optimal"`` and ``"best_scalar"`` the spectral threshold of that scalar transform
+    centred by its mean, which is what the squared loss on it builds. None when the theory
+    does not cover the link.
     """
     link = resolve_link(link_name)
     if not link.theory_covers:
         return None
-    if loss == "optimal":
+    if loss in ("optimal", "best_scalar"):
         return weak_recovery_threshold(
-            link, _optimal(link_name), center="mean", noise=noise, random_state=THEORY_SEED
+            link,
+            scalar_transform(link_name, loss),
+            center="mean",
+            noise=noise,
+            random_state=THEORY_SEED,
         )
     return network_threshold(
         link, loss, huber_delta=huber_delta, noise=noise, random_state=THEORY_SEED

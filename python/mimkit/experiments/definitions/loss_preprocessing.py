@@ -19,13 +19,13 @@ import pandas as pd
 
 from ..plots import mean_sem, new_figure
 from ..registry import Experiment
-from ._common import fixed_defaults
-from .sample_complexity import loss_threshold, point, predicted_at
+from ._common import fixed_defaults, theory_threshold
+from .sample_complexity import point, predicted_at
 
 
 def _threshold(df: pd.DataFrame, loss: str):
     row = df.iloc[0]
-    return loss_threshold(row["link"], loss, float(row["huber_delta"]), float(row["noise"]))
+    return theory_threshold(row["link"], loss, float(row["huber_delta"]), float(row["noise"]))
 
 
 def plot(df: pd.DataFrame, manifest: dict):

@@ -20,10 +20,8 @@ import pandas as pd
 from ...metrics import subspace_distance
 from ...spectral import LocalHessian, top_eigenpairs
 from ...theory import (
-    best_label_transform,
     network_overlap,
     spectral_overlap,
-    weak_recovery_threshold,
 )
 from ...training import run_phase1
 from ..plots import errorbar_lines, mean_sem, new_figure, threshold_line
@@ -35,6 +33,7 @@ from ._common import (
     loss_arguments,
     phase1_label_weights,
     resolve_link,
+    scalar_transform,
     subspace_metrics,
     test_error,
     theory_threshold,
@@ -48,23 +47,7 @@ _THEORY_SAMPLES = 100_000
 
 def point(params: dict, seed: int) -> dict:
     """Train the network once at (d, alpha); recovery, test error, spectral baseline, timings."""
-    return measure(params, seed, network_loss_arguments(params))
-
-
-def network_loss_arguments(params: dict) -> dict:
-    """:func:`loss_arguments`, and ``loss="best_scalar"``: the squared loss on
-    :func:`best_scalar_transform` of the link."""
-    if params["loss"] == "best_scalar":
-        return {"loss": "squared", "label_transform": best_scalar_transform(params["link"])}
-    return loss_arguments(params, resolve_link(params["link"]))
-
-
-@functools.lru_cache(maxsize=None)
-def best_scalar_transform(link_name: str):
-    """:func:`mimkit.theory.best_label_transform` of the link (fixed Monte Carlo seed)."""
-    return best_label_transform(
-        resolve_link(link_name), n_samples=20_000, max_evaluations=150, random_state=THEORY_SEED
-    )
+    return measure(params, seed, loss_arguments(params, resolve_link(params["link"])))
 
 
 def measure(params: dict, seed: int, loss_args: dict) -> dict:
@@ -131,39 +114,6 @@ def theory_overlap(
     return res.subspace_overlap
 
 
-def scalar_transform(link_name: str, loss: str):
-    """The label transform of ``loss`` ("optimal" or "best_scalar") as a plain scalar ``T(y)``.
-
-    The network applies one scalar weighting; an OptimalPreprocessing object would stand for the
-    matrix-valued optimum (one matrix per group) in :mod:`mimkit.theory`.
-    """
-    transform = network_loss_arguments({"link": link_name, "loss": loss})["label_transform"]
-
-    def scalar(y):
-        return transform(y)
-
-    return scalar
-
-
-@functools.lru_cache(maxsize=None)
-def loss_threshold(link_name: str, loss: str, huber_delta: float, noise: float):
-    """Threshold of the network trained with ``loss`` (None outside the theory):
-    :func:`theory_threshold`, with ``"optimal"`` / ``"best_scalar"`` as scalar transforms
-    centred by their mean (what the squared loss on them builds)."""
-    if loss not in ("optimal", "best_scalar"):
-        return theory_threshold(link_name, loss, huber_delta, noise)
-    link = resolve_link(link_name)
-    if not link.theory_covers:
-        return None
-    return weak_recovery_threshold(
-        link,
-        scalar_transform(link_name, loss),
-        center="mean",
-        noise=noise,
-        random_state=THEORY_SEED,
-    )
-
-
 def curve_alphas(df: pd.DataFrame) -> tuple:
     """Log-spaced alphas over the swept range and the swept alphas, for the predicted curves
     (plot and table share them, so each curve is computed once)."""
@@ -220,7 +170,9 @@ def plot(df: pd.DataFrame, manifest: dict):
 
 def _threshold(df: pd.DataFrame):
     row = df.iloc[0]
-    return loss_threshold(row["link"], row["loss"], float(row["huber_delta"]), float(row["noise"]))
+    return theory_threshold(
+        row["link"], row["loss"], float(row["huber_delta"]), float(row["noise"])
+    )
 
 
 def _title(df: pd.DataFrame) -> str:
