@@ -1,6 +1,6 @@
 """The "AMP (Bayes-optimal, link known)" curve drawn on the network experiments' plots: the
 state evolution of Bayes-optimal GAMP (:func:`mimkit.theory.amp_overlap`), the best
-polynomial-time overlap and test error known (docs/theory.md, section Bayes-optimal AMP)."""
+polynomial-time overlap and test error known (docs/theory.md, "Bayes-optimal AMP")."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ and test error against ``alpha = n1 / d`` of: the network (default loss, Huber),
 on the best scalar label transform (:func:`mimkit.theory.best_label_transform`), the optimal
 spectral method, Bayes-optimal GAMP on the same data (:class:`mimkit.estimators.AMPEstimator`)
 and GAMP's state evolution (:func:`mimkit.theory.amp_overlap`), the best polynomial-time curve
-known (docs/theory.md, section Bayes-optimal AMP). The network's test error is its own (phase 2
+known (docs/theory.md, "Bayes-optimal AMP"). The network's test error is its own (phase 2
 on fresh data); the spectral method's and GAMP's is the Bayes-optimal error given their
 estimate, ``E[Var(y | P_hat x)] / Var(y)`` (:func:`mimkit.amp.bayes_test_error` at
 ``Q = C^T C``, C the cosines between the estimated and true directions).
