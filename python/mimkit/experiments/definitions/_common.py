@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import time
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -18,7 +19,7 @@ from ...theory import (
     network_threshold,
     weak_recovery_threshold,
 )
-from ...training import neuron_subspace, run_phase2
+from ...training import neuron_subspace, run_phase1, run_phase2
 
 #: Links the experiments add to the library by name (parameters must be plain strings).
 #: ``he2_unequal`` has two same-sign local-Hessian eigenvalues of different size, so phase 1
@@ -133,6 +134,27 @@ def phase1_label_weights(y: np.ndarray, c: float, loss_args: dict) -> np.ndarray
     if "label_transform" in loss_args:
         y = np.asarray(loss_args["label_transform"](y), dtype=np.float64)
     return loss_transform(loss_args["loss"], c, loss_args.get("huber_delta", 1.0))(y)
+
+
+def network_phase1(X, y, params: dict, loss_args: dict, n_steps: int, rng, record_steps=None):
+    """Phase 1 of the network a point describes (``width``, ``activation``, ``lr``,
+    ``weight_decay``, ``init_scale`` from ``params``) with the loss ``loss_args``
+    (:func:`loss_arguments`); returns ``(phase-1 output, seconds)``."""
+    start = time.perf_counter()
+    p1 = run_phase1(
+        X,
+        y,
+        n_hidden=params["width"],
+        activation=params["activation"],
+        lr=params["lr"],
+        weight_decay=params["weight_decay"],
+        n_steps=int(n_steps),
+        init_scale=params["init_scale"],
+        record_steps=record_steps,
+        random_state=rng,
+        **loss_args,
+    )
+    return p1, time.perf_counter() - start
 
 
 def subspace_metrics(W: np.ndarray, U: np.ndarray) -> dict:

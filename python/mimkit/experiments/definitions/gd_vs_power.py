@@ -17,13 +17,13 @@ import numpy as np
 import pandas as pd
 
 from ...spectral import LocalHessian, power_iteration
-from ...training import run_phase1
 from ..plots import errorbar_lines, finish_figure, mean_sem, new_figure
 from ..registry import Experiment
 from ._common import (
     draw_problem,
     fixed_defaults,
     loss_arguments,
+    network_phase1,
     phase1_label_weights,
     resolve_link,
 )
@@ -40,21 +40,9 @@ def point(params: dict, seed: int) -> list:
     loss_args = loss_arguments(params, link)
     n_steps = int(params["steps"])
     steps = list(range(n_steps + 1))
-    start = time.perf_counter()
-    p1 = run_phase1(
-        problem.X1,
-        problem.y1,
-        n_hidden=params["width"],
-        activation=params["activation"],
-        lr=params["lr"],
-        weight_decay=params["weight_decay"],
-        n_steps=n_steps,
-        init_scale=params["init_scale"],
-        record_steps=steps,
-        random_state=problem.rng,
-        **loss_args,
+    p1, time_gd = network_phase1(
+        problem.X1, problem.y1, params, loss_args, n_steps, problem.rng, record_steps=steps
     )
-    time_gd = time.perf_counter() - start
     # S = (1/n) sum loss'(c, y_i) x_i x_i^T = -S_T, and the GD step multiplies S w_j by -lr a_j.
     t = phase1_label_weights(problem.y1, p1.c, loss_args)
     start = time.perf_counter()

@@ -27,10 +27,16 @@ from ...estimators import AMPEstimator, SpectralEstimator
 from ...links import Link, get_link
 from ...metrics import subspace_distance
 from ...theory import best_label_transform, network_threshold
-from ...training import run_phase1
 from ..plots import mean_sem
 from ..registry import Experiment
-from ._common import THEORY_SEED, Problem, fixed_defaults, subspace_metrics, test_error
+from ._common import (
+    THEORY_SEED,
+    Problem,
+    fixed_defaults,
+    network_phase1,
+    subspace_metrics,
+    test_error,
+)
 
 #: Cases of this experiment (its ``case`` parameter) -> (library link, r).
 LINK_CASES: dict[str, tuple[str, int]] = {
@@ -92,18 +98,7 @@ def point(params: dict, seed: int) -> dict:
     }
     for key, loss_args in networks.items():
         start = time.perf_counter()
-        p1 = run_phase1(
-            X1,
-            y1,
-            n_hidden=params["width"],
-            activation=params["activation"],
-            lr=params["lr"],
-            weight_decay=params["weight_decay"],
-            n_steps=params["steps"],
-            init_scale=params["init_scale"],
-            random_state=rng,
-            **loss_args,
-        )
+        p1, _ = network_phase1(X1, y1, params, loss_args, params["steps"], rng)
         record[f"{key}_overlap"] = subspace_metrics(p1.W, U)["overlap"]
         record[f"{key}_test_error"] = test_error(problem, p1.W, params["activation"])
         times[f"time_{key}_s"] = time.perf_counter() - start

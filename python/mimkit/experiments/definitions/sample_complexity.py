@@ -23,7 +23,6 @@ from ...theory import (
     network_overlap,
     spectral_overlap,
 )
-from ...training import run_phase1
 from ..plots import errorbar_lines, mean_sem, new_figure, threshold_line
 from ..registry import Experiment
 from ._common import (
@@ -31,6 +30,7 @@ from ._common import (
     draw_problem,
     fixed_defaults,
     loss_arguments,
+    network_phase1,
     phase1_label_weights,
     resolve_link,
     scalar_transform,
@@ -54,20 +54,9 @@ def measure(params: dict, seed: int, loss_args: dict) -> dict:
     """:func:`point` with the phase-1 loss given as ``run_phase1`` keyword arguments."""
     problem = draw_problem(params, seed)
     link = resolve_link(params["link"])
-    start = time.perf_counter()
-    p1 = run_phase1(
-        problem.X1,
-        problem.y1,
-        n_hidden=params["width"],
-        activation=params["activation"],
-        lr=params["lr"],
-        weight_decay=params["weight_decay"],
-        n_steps=params["steps"],
-        init_scale=params["init_scale"],
-        random_state=problem.rng,
-        **loss_args,
+    p1, time_phase1 = network_phase1(
+        problem.X1, problem.y1, params, loss_args, params["steps"], problem.rng
     )
-    time_phase1 = time.perf_counter() - start
     U = problem.model.U
     record = {"n1": problem.X1.shape[0], **subspace_metrics(p1.W, U)}
     start = time.perf_counter()

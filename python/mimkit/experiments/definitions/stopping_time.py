@@ -20,7 +20,6 @@ import pandas as pd
 from ...metrics import neuron_alignment
 from ...options import LOSSES
 from ...theory import Phase1Curve, phase1_curve
-from ...training import run_phase1
 from ..plots import errorbar_lines, mean_sem, new_figure
 from ..registry import Experiment
 from ._common import (
@@ -28,6 +27,7 @@ from ._common import (
     draw_problem,
     fixed_defaults,
     loss_arguments,
+    network_phase1,
     resolve_link,
     subspace_metrics,
     test_error,
@@ -74,21 +74,16 @@ def recorded_trajectory(params: dict, seed: int):
     problem = draw_problem(params, seed)
     link = resolve_link(params["link"])
     steps = recorded_steps(int(params["max_steps"]))
-    start = time.perf_counter()
-    p1 = run_phase1(
+    p1, seconds = network_phase1(
         problem.X1,
         problem.y1,
-        n_hidden=params["width"],
-        activation=params["activation"],
-        lr=params["lr"],
-        weight_decay=params["weight_decay"],
-        n_steps=steps[-1],
-        init_scale=params["init_scale"],
+        params,
+        loss_arguments(params, link),
+        steps[-1],
+        problem.rng,
         record_steps=steps,
-        random_state=problem.rng,
-        **loss_arguments(params, link),
     )
-    return problem, p1, time.perf_counter() - start
+    return problem, p1, seconds
 
 
 def point(params: dict, seed: int) -> list:
