@@ -1,13 +1,14 @@
 """The compiled phase-1 core (C++ / Eigen / OpenMP), float32 and float64.
 
-Same signatures and semantics as :mod:`mimkit.reference` (the numpy oracle). ``X`` may also be a
-:class:`~mimkit.stream.StreamedData` (rows regenerated on demand; results bitwise equal to
-passing its rows as an array) in every function but :func:`local_hessian`. Arrays follow the
-policy in :mod:`mimkit._validation`: computation in the dtype of X, C-ordered inputs of that
-dtype pass without a copy, anything else is converted once per call (never per step). The GIL
-is released during the work; Ctrl-C is honoured between phase-1 steps. ``n_threads=None``
-uses every OpenMP thread (``OMP_NUM_THREADS``); results are bitwise reproducible for a fixed
-thread count and agree to rounding across thread counts.
+Same signatures and semantics as :mod:`mimkit.reference` (the numpy oracle): the two modules are
+deliberate twins, so their signatures and argument handling repeat each other line for line.
+``X`` may also be a :class:`~mimkit.stream.StreamedData` (rows regenerated on demand; results
+bitwise equal to passing its rows as an array) in every function but :func:`local_hessian`.
+Arrays follow the policy in :mod:`mimkit._validation`: computation in the dtype of X, C-ordered
+inputs of that dtype pass without a copy, anything else is converted once per call (never per
+step). The GIL is released during the work; Ctrl-C is honoured between phase-1 steps.
+``n_threads=None`` uses every OpenMP thread (``OMP_NUM_THREADS``); results are bitwise
+reproducible for a fixed thread count and agree to rounding across thread counts.
 """
 
 from __future__ import annotations

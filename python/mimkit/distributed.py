@@ -154,6 +154,8 @@ class _DaskGradient:
         self.client.cancel(self.labels)
 
 
+# Deliberate twin of mimkit.core.phase1_run (a drop-in for it on a cluster): same parameters,
+# validated by the same Phase1Inputs / Phase1RunSettings, run by the shared phase1_descent loop.
 def phase1_run_dask(
     client: "Client",
     X: StreamedData,

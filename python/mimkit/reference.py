@@ -1,6 +1,7 @@
 """Plain-numpy twin of :mod:`mimkit.core`, written for clarity.
 
-Every function has the same signature and semantics as its namesake in ``mimkit.core``; it is
+Every function has the same signature and semantics as its namesake in ``mimkit.core`` (a
+deliberate twin: signatures and argument handling repeat the core's line for line); it is
 the test oracle and the benchmark baseline. It materialises the full ``n x m`` matrices the core
 never builds, so it is slow and memory-hungry by design. ``n_threads`` is accepted and ignored
 (numpy's BLAS decides).
