@@ -130,6 +130,7 @@ inline int gather_tail_scalar(const Scalar* q, const Scalar* t, int begin, int s
 }
 
 #if defined(__AVX512F__) && defined(__AVX512VL__)
+// float and double twins: the same loop with each type's own intrinsics and lane count.
 inline int gather_tail(const float* q, const float* t, int size, int* at, float* tail_q,
                        float* tail_t) {
     const __m512 range = _mm512_set1_ps(float(as241::kCentralRange));

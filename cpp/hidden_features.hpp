@@ -72,7 +72,9 @@ struct HiddenStatistics {
           dot_y(Vector<double>::Zero(m)) {}
 };
 
-// Raw (uncentred) statistics of H = sigma(X V^T + b) and y (n); one pass over X.
+// Raw (uncentred) statistics of H = sigma(X V^T + b) and y (n); one pass over X. Its chunk loop
+// repeats for_each_hidden_chunk's on purpose: H is float64 here (the Gram is accumulated in
+// float64) and chunks go to threads round-robin so that partial sums reduce in a fixed order.
 template <typename T, typename Source>
 HiddenStatistics hidden_statistics(const Source& X, const T* y, const ConstMatrixRef<T>& V,
                                    const T* b, Activation act, int n_threads, Index chunk_rows) {
