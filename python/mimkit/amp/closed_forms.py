@@ -38,7 +38,9 @@ class RadialChannel(Channel):
         if r not in (1, 2):
             raise ValueError(f"RadialChannel supports r = 1 or 2, got r={r}.")
         self.r, self.noise, self.scale, self.shift = r, 0.0, float(scale), float(shift)
-        self.kind = "closed form (two points)" if r == 1 else "closed form (circle, trapezoid)"
+        self.kind = (
+            "closed form (two points)" if r == 1 else "closed form (circle, warped Gauss-Legendre)"
+        )
         self.n_nodes = 2 if r == 1 else _ANGLES
 
     def moments(self, omega, V, y):
