@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..plots import mean_sem, new_figure
 from ..registry import Experiment
+from ._amp_curve import draw_amp
 from ._common import fixed_defaults, theory_threshold
 from .sample_complexity import point, predicted_at
 
@@ -63,6 +64,7 @@ def plot(df: pd.DataFrame, manifest: dict):
         ax.set_xscale("log", base=2)
         ax.set_xlabel(r"$\alpha = n_1 / d$")
         ax.grid(alpha=0.3)
+    draw_amp(axes[0], axes[1], df)
     axes[0].legend(fontsize=8)
     row = df.iloc[0]
     fig.suptitle(

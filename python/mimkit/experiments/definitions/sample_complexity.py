@@ -25,6 +25,7 @@ from ...theory import (
 )
 from ..plots import errorbar_lines, mean_sem, new_figure, threshold_line
 from ..registry import Experiment
+from ._amp_curve import draw_amp
 from ._common import (
     THEORY_SEED,
     draw_problem,
@@ -150,6 +151,7 @@ def plot(df: pd.DataFrame, manifest: dict):
     axes[0].set_ylabel("1 - subspace distance")
     axes[1].set_ylabel("1 - subspace distance")
     axes[2].set_ylabel("relative test error")
+    draw_amp(axes[0], axes[2], df)
     axes[0].legend(fontsize=8)
     axes[1].legend(fontsize=8)
     fig.suptitle(_title(df), fontsize=11)
