@@ -31,7 +31,7 @@ class AMPEstimator(TransformerMixin, BaseEstimator):
     noise : float >= 0
         Gaussian label noise std (a noiseless link without a closed-form channel is run at a
         small regularising noise: :func:`mimkit.amp.make_channel`).
-    max_iter : int, default 200.  damping : float in [0, 1), default 0.3
+    max_iter : int, default 200.  damping : float in [0, 1), default 0.8
     tol : float, default 1e-5
         Stop when the RMS change of an entry of the estimate falls below tol.
     random_state : None, int or Generator
@@ -57,7 +57,7 @@ class AMPEstimator(TransformerMixin, BaseEstimator):
         *,
         noise: float = 0.0,
         max_iter: int = 200,
-        damping: float = 0.3,
+        damping: float = 0.8,
         tol: float = 1e-5,
         random_state=None,
         verbose: bool = False,
