@@ -95,7 +95,9 @@ def test_follows_state_evolution_and_beats_spectral(name, r, alphas):
         X, y = model.sample(int(alpha * d), dtype=np.float64, random_state=6)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # slow convergence, reported
-            est = AMPEstimator(name, r, max_iter=300, random_state=0).fit(X, y)
+            # Near a threshold light damping leaves the trivial fixed point in time (the default
+            # 0.8 is for large alpha, where lighter damping overshoots).
+            est = AMPEstimator(name, r, max_iter=300, damping=0.3, random_state=0).fit(X, y)
             se = amp_overlap(name, alpha, r, n_samples=20_000, random_state=0)
         got = np.sort(_squared_cosines(est.weights_, model.U))[::-1]
         assert abs(got.mean() - se.subspace_overlap) < 0.05, (alpha, got, se.overlaps)

@@ -80,7 +80,8 @@ def gamp(
     max_iter : int >= 1.  damping : float in [0, 1).  tol : float > 0
         Damping 0.8 by default: with 0.3 or 0.6, at large alpha (z1*z2, alpha = 32, d = 512)
         the first iterations overshoot to the variance floor from some starts, the iterate
-        diverges and a direction is lost.
+        diverges and a direction is lost. Near a weak-recovery threshold 0.8 is slow to leave
+        the trivial fixed point: pass 0.3 there (phase retrieval at alpha = 1 needs it).
         Stop when the RMS change of an entry of W_hat falls below tol.
     random_state : None, int or Generator
         Draws the small random start.
