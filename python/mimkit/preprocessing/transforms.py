@@ -131,8 +131,7 @@ def loss_location(loss: str, y: np.ndarray, huber_delta: float = 1.0) -> float:
 
     For Huber, ``c`` solves ``sum_i clip(y_i - c, -delta, delta) = 0``.
     """
-    if loss not in LOSSES:
-        raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}.")
+    check_name(loss, "loss", LOSSES)
     huber_delta = check_positive_number(huber_delta, "huber_delta")
     y = np.asarray(y, dtype=np.float64)
     if y.ndim != 1 or y.size == 0:

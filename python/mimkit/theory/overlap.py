@@ -46,7 +46,7 @@ from typing import Optional
 import numpy as np
 
 from .._random import RandomState, as_generator
-from .._validation import check_count, check_positive_number
+from .._validation import check_count, check_name, check_positive_number
 from ..links import get_link
 from ..options import CENTERINGS, LOSSES
 from ..preprocessing import (
@@ -167,8 +167,7 @@ def spectral_overlap(
         preprocessing = optimal_preprocessing(link, noise=noise, random_state=rng)
     if center is None:
         center = default_center(preprocessing)
-    if center not in CENTERINGS:
-        raise ValueError(f"unknown center {center!r}; choose one of {', '.join(CENTERINGS)}.")
+    check_name(center, "center", CENTERINGS)
     z, y, probe_y = draw_sample(link, noise, n_samples, rng)
     return overlap_from_sample(preprocessing, center, alphas, z, y, probe_y)
 
@@ -211,8 +210,7 @@ def network_transform(
     link, loss: str, r, huber_delta: float, noise: float, n_samples: int, random_state
 ):
     """``(T, link, rng)``: the loss's preprocessing with its population offset ``c``."""
-    if loss not in LOSSES:
-        raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}.")
+    check_name(loss, "loss", LOSSES)
     huber_delta = check_positive_number(huber_delta, "huber_delta")
     noise = check_positive_number(noise, "noise", allow_zero=True)
     link = get_link(link, r)

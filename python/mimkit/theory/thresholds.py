@@ -53,7 +53,7 @@ import numpy as np
 from scipy import optimize
 
 from .._random import RandomState, as_generator
-from .._validation import check_count, check_positive_number
+from .._validation import check_count, check_name, check_positive_number
 from ..links import get_link
 from ..options import CENTERINGS, LOSSES
 from ..preprocessing import (
@@ -149,8 +149,7 @@ def weak_recovery_threshold(
         preprocessing = optimal_preprocessing(link, noise=noise, random_state=rng)
     if center is None:
         center = default_center(preprocessing)
-    if center not in CENTERINGS:
-        raise ValueError(f"unknown center {center!r}; choose one of {', '.join(CENTERINGS)}.")
+    check_name(center, "center", CENTERINGS)
     z, y, probe_y = draw_sample(link, noise, n_samples, rng)
     return thresholds_from_sample(preprocessing, center, z, y, probe_y)
 
@@ -178,8 +177,7 @@ def network_threshold(
     loss : {"squared", "absolute", "huber"}
     huber_delta : float
     """
-    if loss not in LOSSES:
-        raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}.")
+    check_name(loss, "loss", LOSSES)
     huber_delta = check_positive_number(huber_delta, "huber_delta")
     link = get_link(link, r)
     rng = as_generator(random_state)

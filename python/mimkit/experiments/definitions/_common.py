@@ -9,6 +9,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from ..._validation import check_name
 from ...data import MultiIndexModel
 from ...links import LINKS, Link, get_link
 from ...metrics import coverage, relative_test_error, subspace_distance
@@ -96,8 +97,7 @@ def loss_arguments(params: dict, link: Link) -> dict:
     :func:`mimkit.theory.best_label_transform` of the link.
     """
     loss = params["loss"]
-    if loss not in NETWORK_LOSSES:
-        raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(NETWORK_LOSSES)}")
+    check_name(loss, "loss", NETWORK_LOSSES)
     if loss in ("optimal", "best_scalar"):
         return {"loss": "squared", "label_transform": scalar_transform(link.name, loss)}
     return {"loss": loss, "huber_delta": float(params["huber_delta"])}

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from ..._validation import check_name
 from ...amp import amp_overlap, amp_threshold, bayes_test_error
 from ...data import MultiIndexModel
 from ...estimators import AMPEstimator, SpectralEstimator
@@ -60,8 +61,7 @@ LEVELS = (0.5, 0.9)
 
 def resolve(name: str) -> Link:
     """The link of a case name (error lists them)."""
-    if name not in LINK_CASES:
-        raise ValueError(f"unknown case {name!r}; choose one of {', '.join(LINK_CASES)}")
+    check_name(name, "case", LINK_CASES)
     base, r = LINK_CASES[name]
     return get_link(base, r)
 
