@@ -113,16 +113,24 @@ def hidden_statistics(
     return H.sum(axis=0), H.T @ H, H.T @ args.y.astype(np.float64)
 
 
+def _backward(args: Phase1Inputs, W: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Z = X W^T + b (n, m), H = sigma(Z) (n, m) and the residual slopes g = loss'(p, y) / n (n,)
+    for validated inputs."""
+    Z = args.X @ W.T + args.b
+    H = activation_value(Z, args.activation)
+    g = loss_derivative(H @ args.a, args.y, args.loss, args.huber_delta) / args.X.shape[0]
+    return Z, H, g
+
+
+def _mean_loss(args: Phase1Inputs, H: np.ndarray) -> float:
+    return float(np.mean(loss_value(H @ args.a, args.y, args.loss, args.huber_delta)))
+
+
 def _gradient(args: Phase1Inputs, W: np.ndarray) -> tuple[np.ndarray, float, float]:
     """(grad_W, mean_loss, max |Z|) for validated inputs."""
-    n = args.X.shape[0]
-    Z = args.X @ W.T + args.b
-    p = activation_value(Z, args.activation) @ args.a
-    g = loss_derivative(p, args.y, args.loss, args.huber_delta)
-    G = (g[:, None] * activation_derivative(Z, args.activation)) * (args.a / n)
-    grad = G.T @ args.X
-    mean_loss = float(np.mean(loss_value(p, args.y, args.loss, args.huber_delta)))
-    return grad, mean_loss, float(np.max(np.abs(Z)))
+    Z, H, g = _backward(args, W)
+    G = (g[:, None] * activation_derivative(Z, args.activation)) * args.a
+    return G.T @ args.X, _mean_loss(args, H), float(np.max(np.abs(Z)))
 
 
 def phase1_gradient(
@@ -149,6 +157,35 @@ def phase1_gradient(
     args = Phase1Inputs(X, y, W, b, a, activation, loss, huber_delta, check_finite)
     grad, mean_loss, _ = _gradient(args, args.W)
     return grad, mean_loss
+
+
+def full_gradient(
+    X,
+    y,
+    W,
+    b,
+    a,
+    *,
+    activation: str,
+    loss: str,
+    huber_delta: float = 1.0,
+    n_threads: Optional[int] = None,
+    check_finite: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Gradient of ``L = (1/n) sum_i loss(p_i, y_i)``, ``p = sigma(X W^T + b) a``, with respect
+    to all of W, b and a.
+
+    Returns
+    -------
+    grad_W : (m, d) array.  grad_b : (m,) array.  grad_a : (m,) array.
+    mean_loss : float, L at (W, b, a).
+    """
+    check_n_threads(n_threads)
+    args = Phase1Inputs(X, y, W, b, a, activation, loss, huber_delta, check_finite)
+    Z, H, g = _backward(args, args.W)
+    D = g[:, None] * activation_derivative(Z, args.activation)
+    grad_b = args.a * D.sum(axis=0)
+    return (D * args.a).T @ args.X, grad_b, H.T @ g, _mean_loss(args, H)
 
 
 def phase1_run(
