@@ -123,14 +123,7 @@ class StreamedData:
     def _compute_labels(self) -> np.ndarray:
         U = self.model.U.astype(self.dtype)
         y = np.empty(self.n)
-        for start in tqdm(
-            range(0, self.n, _BLOCK_ROWS),
-            desc="labels",
-            unit="block",
-            delay=_PROGRESS_DELAY_S,
-            leave=False,
-        ):
-            stop = min(start + _BLOCK_ROWS, self.n)
+        for start, stop in self._ranges(_BLOCK_ROWS, "labels"):
             address = self.row_address(start, stop)
             if self.model.link.in_core:  # rows, z = U x, g(z) and noise in one core pass
                 y[start:stop] = native.stream_labels(
@@ -154,14 +147,17 @@ class StreamedData:
     ) -> Iterator[tuple[int, np.ndarray]]:
         """``(start, X[start:start + chunk_rows])`` over the data set, one chunk in memory (a
         progress bar appears after a few seconds)."""
-        for start in tqdm(
-            range(0, self.n, chunk_rows),
-            desc="rows",
-            unit="chunk",
-            delay=_PROGRESS_DELAY_S,
-            leave=False,
-        ):
-            yield start, self.rows(start, min(start + chunk_rows, self.n), n_threads=n_threads)
+        for start, stop in self._ranges(chunk_rows, "rows"):
+            yield start, self.rows(start, stop, n_threads=n_threads)
+
+    def _ranges(self, rows: int, what: str) -> Iterator[tuple[int, int]]:
+        """``(start, stop)`` over the data set in steps of ``rows``, with a progress bar that
+        appears only when the pass takes more than a few seconds."""
+        steps = tqdm(
+            range(0, self.n, rows), desc=what, unit="block", delay=_PROGRESS_DELAY_S, leave=False
+        )
+        for start in steps:
+            yield start, min(start + rows, self.n)
 
 
 def row_blocks(X, block_rows: int) -> Iterator[tuple[int, Union[np.ndarray, StreamedData]]]:

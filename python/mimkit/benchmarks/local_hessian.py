@@ -8,7 +8,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .. import core
-from .timing import Column, interleaved_times, median, paired_ratio
+from .timing import Column, case_fields, interleaved_times, median, paired_ratio
 
 
 def measure(
@@ -43,12 +43,7 @@ def measure(
                 times["stream"] = [min(g, s) for g, s in zip(times["gemv"], times["sum"])]
                 rows.append(
                     {
-                        "dtype": np.dtype(dtype).name,
-                        "k": k,
-                        "n": n,
-                        "d": d,
-                        "threads": threads,
-                        "repeats": repeats,
+                        **case_fields(dtype, k=k, n=n, d=d, threads=threads, repeats=repeats),
                         "core_s": median(times["core"]),
                         "numpy_s": median(times["numpy"]),
                         "stream_s": median(times["stream"]),

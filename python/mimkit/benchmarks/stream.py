@@ -16,7 +16,7 @@ from .. import core
 from .._native import native
 from ..data import MultiIndexModel
 from .phase1_step import step_problem
-from .timing import Column, interleaved_times, median, paired_ratio
+from .timing import Column, case_fields, interleaved_times, median, paired_ratio
 
 
 def measure(
@@ -48,12 +48,7 @@ def measure(
             )
             rows.append(
                 {
-                    "dtype": np.dtype(dtype).name,
-                    "n": n,
-                    "d": d,
-                    "m": m,
-                    "threads": threads,
-                    "repeats": repeats,
+                    **case_fields(dtype, n=n, d=d, m=m, threads=threads, repeats=repeats),
                     "array_step_s": median(times["array"]),
                     "stream_step_s": median(times["stream"]),
                     "stream_over_array": paired_ratio(times, "stream", "array"),

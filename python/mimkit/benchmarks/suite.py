@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from .._config import config
+from ..experiments._files import make_folder
 from . import amp, fit, local_hessian, phase1_step, stream, torch_step
 from .timing import machine_header, markdown_table, write_json
 
@@ -103,16 +104,7 @@ def run(names: Sequence[str], quick: bool, out_dir: Optional[str]) -> dict:
 
 def _check_out(folder: Path, names: Sequence[str]) -> None:
     """Fail before a benchmark runs (they take minutes) if ``--out`` cannot take the results."""
-    if folder.exists() and not folder.is_dir():
-        raise ValueError(f"--out {folder}: is a file, not a folder.")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ValueError(
-            f"--out {folder}: cannot create the folder ({exc.strerror or exc})."
-        ) from None
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ValueError(f"--out {folder}: the folder is not writable.")
+    make_folder(folder, "--out")
     blocked = [str(folder / f"{n}.json") for n in names if (folder / f"{n}.json").is_dir()]
     if blocked:
         raise ValueError(f"--out {folder}: {', '.join(blocked)} is a folder, not a file.")

@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Sequence, Union
 
+import numpy as np
+
 #: Pause before each timed call: after a call, OpenBLAS keeps its worker threads spinning for
 #: up to ~2^28 cycles (~0.1 s) and would otherwise steal the cores from whoever runs next.
 SETTLE_S = 0.15
@@ -45,6 +47,11 @@ def paired_ratio(times: dict[str, list[float]], numerator: str, denominator: str
     ratio of two calls made a second apart is far steadier than the ratio of two medians.
     """
     return median([a / b for a, b in zip(times[numerator], times[denominator])])
+
+
+def case_fields(dtype, **sizes: Any) -> dict:
+    """The leading fields of a benchmark row: the dtype's name, then the sizes as given."""
+    return {"dtype": np.dtype(dtype).name, **sizes}
 
 
 def machine_header(config: dict) -> str:

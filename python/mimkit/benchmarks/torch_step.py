@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import core
 from .phase1_step import REGIMES, step_problem
-from .timing import Column, interleaved_times, median, paired_ratio
+from .timing import Column, case_fields, interleaved_times, median, paired_ratio
 
 
 def measure(
@@ -70,13 +70,8 @@ def measure(
         profile = _profile(torch, torch_step)
         rows.append(
             {
-                "dtype": np.dtype(dtype).name,
-                "n": n,
-                "d": d,
-                "m": m,
-                "threads": threads,
+                **case_fields(dtype, n=n, d=d, m=m, threads=threads, repeats=repeats),
                 "torch_version": torch.__version__,
-                "repeats": repeats,
                 "core_s": median(times["core"]),
                 "torch_s": median(times["torch"]),
                 "torch_over_core": paired_ratio(times, "torch", "core"),
