@@ -45,21 +45,16 @@ from typing import Optional
 
 import numpy as np
 
-from .._random import RandomState, as_generator
-from .._validation import check_count, check_name, check_positive_number
-from ..links import get_link
-from ..options import CENTERINGS, LOSSES
+from .._random import RandomState
 from ..preprocessing import (
     OptimalPreprocessing,
     apply_preprocessing,
-    default_center,
-    loss_preprocessing,
-    optimal_preprocessing,
 )
 from .thresholds import (
     ThresholdResult,
-    draw_sample,
+    network_transform,
     side_functions,
+    spectral_sample,
     thresholds_from_sample,
     weights_and_sides,
 )
@@ -140,36 +135,20 @@ def spectral_overlap(
 
     Parameters
     ----------
-    link : str, Link or callable
-        As for :func:`mimkit.links.get_link` (a callable needs ``r``).
-    preprocessing : "optimal", a name, a callable T(y), or an OptimalPreprocessing
-        As for :func:`mimkit.theory.weak_recovery_threshold`.
     alpha : float or (A,) array of positive numbers
-    r : int, optional
-    center : {"mean", "identity", "none"} or None
-        Centring of T, as in :mod:`mimkit.spectral` (None: "none" for optimal, else "mean").
-    noise : float
-        Label noise standard deviation.
-    n_samples : int
-        Monte Carlo sample size (shared by every alpha).
-    random_state : None, int or Generator
+    link, preprocessing, r, center, noise, n_samples, random_state
+        As for :func:`mimkit.theory.weak_recovery_threshold` (one Monte Carlo sample serves
+        every alpha).
 
     Returns
     -------
     OverlapResult
     """
-    link = get_link(link, r)
     alphas = check_alphas(alpha)
-    noise = check_positive_number(noise, "noise", allow_zero=True)
-    n_samples = check_count(n_samples, "n_samples", minimum=1000)
-    rng = as_generator(random_state)
-    if isinstance(preprocessing, str) and preprocessing == "optimal":
-        preprocessing = optimal_preprocessing(link, noise=noise, random_state=rng)
-    if center is None:
-        center = default_center(preprocessing)
-    check_name(center, "center", CENTERINGS)
-    z, y, probe_y = draw_sample(link, noise, n_samples, rng)
-    return overlap_from_sample(preprocessing, center, alphas, z, y, probe_y)
+    preprocessing, center, sample = spectral_sample(
+        link, preprocessing, r, center, noise, n_samples, random_state
+    )
+    return overlap_from_sample(preprocessing, center, alphas, *sample)
 
 
 def network_overlap(
@@ -204,23 +183,6 @@ def network_overlap(
         n_samples=n_samples,
         random_state=rng,
     )
-
-
-def network_transform(
-    link, loss: str, r, huber_delta: float, noise: float, n_samples: int, random_state
-):
-    """``(T, link, rng)``: the loss's preprocessing with its population offset ``c``."""
-    check_name(loss, "loss", LOSSES)
-    huber_delta = check_positive_number(huber_delta, "huber_delta")
-    noise = check_positive_number(noise, "noise", allow_zero=True)
-    link = get_link(link, r)
-    rng = as_generator(random_state)
-    z = rng.standard_normal((check_count(n_samples, "n_samples", minimum=1000), link.r))
-    y = np.asarray(link(z), dtype=np.float64)
-    if noise > 0:
-        y = y + noise * rng.standard_normal(y.shape[0])
-    transform, _ = loss_preprocessing(loss, y, huber_delta)
-    return transform, link, rng
 
 
 def overlap_from_sample(

@@ -32,8 +32,8 @@ from .._validation import check_count, check_positive_number
 from ..metrics import COVERAGE_THRESHOLD
 from ..preprocessing import apply_preprocessing
 from .bulk import BulkLaw, bulk_law
-from .overlap import matrix_outliers, network_transform
-from .thresholds import draw_sample
+from .overlap import matrix_outliers
+from .thresholds import draw_sample, network_transform
 
 #: Simulated neurons behind each expectation (their Monte Carlo error is ~ 0.5 / sqrt of this).
 _NEURONS = 20_000

@@ -141,6 +141,16 @@ def weak_recovery_threshold(
     -------
     ThresholdResult
     """
+    preprocessing, center, sample = spectral_sample(
+        link, preprocessing, r, center, noise, n_samples, random_state
+    )
+    return thresholds_from_sample(preprocessing, center, *sample)
+
+
+def spectral_sample(link, preprocessing, r, center, noise, n_samples, random_state):
+    """Check the arguments shared by the spectral theory functions and draw their Monte Carlo
+    sample: returns ``(preprocessing, center, (z, y, probe_y))`` with "optimal" and a None centre
+    resolved (arguments as for :func:`weak_recovery_threshold`)."""
     link = get_link(link, r)
     noise = check_positive_number(noise, "noise", allow_zero=True)
     n_samples = check_count(n_samples, "n_samples", minimum=1000)
@@ -150,8 +160,7 @@ def weak_recovery_threshold(
     if center is None:
         center = default_center(preprocessing)
     check_name(center, "center", CENTERINGS)
-    z, y, probe_y = draw_sample(link, noise, n_samples, rng)
-    return thresholds_from_sample(preprocessing, center, z, y, probe_y)
+    return preprocessing, center, draw_sample(link, noise, n_samples, rng)
 
 
 def network_threshold(
@@ -177,20 +186,26 @@ def network_threshold(
     loss : {"squared", "absolute", "huber"}
     huber_delta : float
     """
-    check_name(loss, "loss", LOSSES)
-    huber_delta = check_positive_number(huber_delta, "huber_delta")
-    link = get_link(link, r)
-    rng = as_generator(random_state)
-    y = _labels(
-        link,
-        rng.standard_normal((check_count(n_samples, "n_samples", minimum=1000), link.r)),
-        noise,
-        rng,
+    transform, link, rng = network_transform(
+        link, loss, r, huber_delta, noise, n_samples, random_state
     )
-    transform, _ = loss_preprocessing(loss, y, huber_delta)
     return weak_recovery_threshold(
         link, transform, center="none", noise=noise, n_samples=n_samples, random_state=rng
     )
+
+
+def network_transform(
+    link, loss: str, r, huber_delta: float, noise: float, n_samples: int, random_state
+):
+    """``(T, link, rng)``: the loss's preprocessing with its population offset ``c``."""
+    check_name(loss, "loss", LOSSES)
+    huber_delta = check_positive_number(huber_delta, "huber_delta")
+    noise = check_positive_number(noise, "noise", allow_zero=True)
+    link = get_link(link, r)
+    rng = as_generator(random_state)
+    z = rng.standard_normal((check_count(n_samples, "n_samples", minimum=1000), link.r))
+    transform, _ = loss_preprocessing(loss, _labels(link, z, noise, rng), huber_delta)
+    return transform, link, rng
 
 
 def draw_sample(link, noise: float, n_samples: int, rng: np.random.Generator):
