@@ -374,6 +374,9 @@ class SAVE(_SlicedSDR):
     slice_sizes_ : (H,) int array.  n_slices_ : int, H.
     """
 
+    # Deliberate twin of SIR.__init__: scikit-learn reads an estimator's parameters from its own
+    # __init__ signature and wants them stored unchanged, so each estimator lists them (SAVE adds
+    # bias_correction and defaults to the general test).
     def __init__(
         self,
         n_directions: Union[int, str, None] = None,
