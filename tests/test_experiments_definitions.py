@@ -1,6 +1,7 @@
 """The shipped experiments: parameters, --set parsing, CLI errors, small end-to-end runs."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from mimkit.experiments import load
@@ -64,6 +65,12 @@ def test_cli_rejects_unknown_experiment_and_bad_set(tmp_path, capsys):
     assert "not a sweep output folder" in capsys.readouterr().err
 
 
+def _sweep(arguments: str, out) -> pd.DataFrame:
+    """Run ``mimkit sweep`` with ``arguments`` (ending in ``--out``) into ``out``; its records."""
+    assert main([*arguments.split(), str(out)]) == 0
+    return load(out)
+
+
 def test_list_names_every_experiment(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
@@ -72,17 +79,11 @@ def test_list_names_every_experiment(capsys):
 
 def test_three_values_three_seeds_at_d256_end_to_end(tmp_path):
     out = tmp_path / "sc"
-    status = main(
-        [
-            *(
-                "sweep sample-complexity --set d=256 --set alpha=0.5,4,16 --set steps=12 --set "
-                "width=16 --set n_test=1024 --set alpha2=4 --seeds 3 --workers 1 --quiet --out"
-            ).split(),
-            str(out),
-        ]
+    df = _sweep(
+        "sweep sample-complexity --set d=256 --set alpha=0.5,4,16 --set steps=12 --set "
+        "width=16 --set n_test=1024 --set alpha2=4 --seeds 3 --workers 1 --quiet --out",
+        out,
     )
-    assert status == 0
-    df = load(out)
     assert len(df) == 9 and df["seed"].nunique() == 9
     means = df.groupby("alpha")[["overlap", "spectral_overlap", "test_error"]].mean()
     # Below the threshold (alpha_c ~ 0.87 for z1*z2 with the Huber loss) nothing is found; far
@@ -97,18 +98,12 @@ def test_three_values_three_seeds_at_d256_end_to_end(tmp_path):
 
 
 def test_stopping_time_records_every_step_of_one_trajectory(tmp_path):
-    status = main(
-        [
-            *(
-                "sweep stopping-time --set d=128 --set alpha=8 --set max_steps=20 --set "
-                "width=16 --set n_test=512 --set alpha2=4 --seeds 1 --workers 1 --quiet "
-                "--no-plot --out"
-            ).split(),
-            str(tmp_path),
-        ]
+    df = _sweep(
+        "sweep stopping-time --set d=128 --set alpha=8 --set max_steps=20 --set "
+        "width=16 --set n_test=512 --set alpha2=4 --seeds 1 --workers 1 --quiet "
+        "--no-plot --out",
+        tmp_path,
     )
-    assert status == 0
-    df = load(tmp_path)
     assert list(df["T1"]) == recorded_steps(20) == [0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20]
     assert df["point_id"].nunique() == 1 and df["time_phase1_s"].nunique() == 1
     assert df.loc[df["T1"] == 0, "overlap"].item() < 0.1  # random init: no recovery yet
@@ -116,17 +111,11 @@ def test_stopping_time_records_every_step_of_one_trajectory(tmp_path):
 
 
 def test_small_init_gd_is_power_iteration_to_rounding(tmp_path):
-    status = main(
-        [
-            *(
-                "sweep gd-vs-power --set d=128 --set steps=8 --set init_scale=1e-6,3 --set "
-                "width=8 --seeds 1 --workers 1 --quiet --no-plot --out"
-            ).split(),
-            str(tmp_path),
-        ]
+    df = _sweep(
+        "sweep gd-vs-power --set d=128 --set steps=8 --set init_scale=1e-6,3 --set "
+        "width=8 --seeds 1 --workers 1 --quiet --no-plot --out",
+        tmp_path,
     )
-    assert status == 0
-    df = load(tmp_path)
     small, large = df[df["init_scale"] == 1e-6], df[df["init_scale"] == 3.0]
     assert list(small["step"]) == list(range(9))
     assert small["one_minus_cos_max"].max() < 1e-8

@@ -106,22 +106,15 @@ def test_killed_sweep_resumes_without_recomputing_finished_points(tmp_path, sig)
 
 def test_dask_local_cluster_and_process_pool_give_identical_records(tmp_path):
     grid = Grid({"d": [32, 64, 96], "alpha": [2.0, 4.0]}, fixed={"noise": 0.3}, seeds=2)
-    run_sweep(
-        toy.toy_point,
-        grid,
-        tmp_path / "local",
-        experiment="toy",
-        progress=False,
-        backend=LocalBackend(n_workers=2, threads_per_worker=1),
-    )
-    run_sweep(
-        toy.toy_point,
-        grid,
-        tmp_path / "dask",
-        experiment="toy",
-        progress=False,
-        backend=DaskBackend(n_workers=2, threads_per_worker=1),
-    )
+    for name, backend in (("local", LocalBackend), ("dask", DaskBackend)):
+        run_sweep(
+            toy.toy_point,
+            grid,
+            tmp_path / name,
+            experiment="toy",
+            progress=False,
+            backend=backend(n_workers=2, threads_per_worker=1),
+        )
     a, b = load(tmp_path / "local"), load(tmp_path / "dask")
     assert len(a) == len(grid)
     # Computed in worker processes, not here, and by different processes on each backend.
