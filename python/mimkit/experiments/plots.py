@@ -81,6 +81,11 @@ def finish_figure(fig: Figure, axes, title: str, *, legend_fontsize: float = 8) 
     for ax in axes:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=legend_fontsize)
+    return title_figure(fig, title)
+
+
+def title_figure(fig: Figure, title: str) -> Figure:
+    """``title`` over the figure and a tight layout (every experiment's last touch); ``fig``."""
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     return fig

@@ -28,7 +28,7 @@ from ...estimators import AMPEstimator, SpectralEstimator
 from ...links import Link, get_link
 from ...metrics import subspace_distance
 from ...theory import best_label_transform, network_threshold
-from ..plots import mean_sem
+from ..plots import mean_sem, title_figure
 from ..registry import Experiment
 from ._common import (
     THEORY_SEED,
@@ -204,13 +204,11 @@ def plot(df: pd.DataFrame, manifest: dict):
     axes[1, 0].set_ylabel("test MSE / Var(y)")
     axes[0, 0].legend(fontsize=7)
     seeds = df["seed_index"].nunique()
-    fig.suptitle(
+    return title_figure(
+        fig,
         f"the limit: network vs optimal spectral vs Bayes-optimal AMP, d = {row0['d']}; "
         f"mean $\\pm$ s.e. over {seeds} seed(s)",
-        fontsize=11,
     )
-    fig.tight_layout()
-    return fig
 
 
 def table(df: pd.DataFrame) -> pd.DataFrame:

@@ -23,7 +23,7 @@ from ...theory import (
     network_overlap,
     spectral_overlap,
 )
-from ..plots import errorbar_lines, mean_sem, new_figure, threshold_line
+from ..plots import errorbar_lines, mean_sem, new_figure, threshold_line, title_figure
 from ..registry import Experiment
 from ._amp_curve import draw_amp
 from ._common import (
@@ -154,9 +154,7 @@ def plot(df: pd.DataFrame, manifest: dict):
     draw_amp(axes[0], axes[2], df)
     axes[0].legend(fontsize=8)
     axes[1].legend(fontsize=8)
-    fig.suptitle(_title(df), fontsize=11)
-    fig.tight_layout()
-    return fig
+    return title_figure(fig, _title(df))
 
 
 def _threshold(df: pd.DataFrame):

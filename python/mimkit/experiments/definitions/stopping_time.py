@@ -20,7 +20,7 @@ import pandas as pd
 from ...metrics import neuron_alignment
 from ...options import LOSSES
 from ...theory import Phase1Curve, phase1_curve
-from ..plots import errorbar_lines, mean_sem, new_figure
+from ..plots import errorbar_lines, mean_sem, new_figure, title_figure
 from ..registry import Experiment
 from ._common import (
     THEORY_SEED,
@@ -205,14 +205,12 @@ def plot(df: pd.DataFrame, manifest: dict):
         ax.grid(alpha=0.3)
     _heatmap(axes[3], df[df["d"] == d_ref], d_ref)
     row = df.iloc[0]
-    fig.suptitle(
+    return title_figure(
+        fig,
         f"stopping time: link {row['link']}, loss {row['loss']}, width {row['width']}, "
         f"lr {row['lr']:g}, weight decay {row['weight_decay']:g}; "
         f"mean $\\pm$ s.e. over {df['seed_index'].nunique()} seeds",
-        fontsize=11,
     )
-    fig.tight_layout()
-    return fig
 
 
 def _heatmap(ax, df: pd.DataFrame, d: int) -> None:
