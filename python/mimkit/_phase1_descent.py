@@ -34,6 +34,8 @@ LINEAR_REGIME_MAX_PREACTIVATION = 1e-4
 class Phase1RunSettings:
     """Validated settings of a ``phase1_run`` call (shared by the core and the reference)."""
 
+    # Its parameters are phase1_run's, passed on in order by the deliberate twins core.phase1_run,
+    # reference.phase1_run and distributed.phase1_run_dask.
     def __init__(
         self,
         args: Phase1Inputs,
