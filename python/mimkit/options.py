@@ -33,3 +33,5 @@ ON_DIVERGENCE: tuple[str, ...] = ("raise", "warn")
 SLICINGS: tuple[str, ...] = ("dr", "equal")
 #: Dimension tests of SIR, SAVE and pHd: normal theory, general (any X), permutation.
 DIMENSION_TESTS: tuple[str, ...] = ("normal", "general", "permutation")
+#: Optimisers of joint training (``mimkit.joint_training``): full-batch L-BFGS or Adam.
+JOINT_METHODS: tuple[str, ...] = ("lbfgs", "adam")

@@ -33,6 +33,7 @@ from . import core
 from ._diagnose import explained, scale_suspects, x_scale_suspects
 from ._inputs import as_rows
 from ._phase1_descent import Phase1Result
+from ._progress import PROGRESS_DELAY_S, Progress, progress_callback
 from ._random import RandomState, as_generator
 from ._ridge import GramStats, gcv_ridge, gd_ridge, label_scale, solve_ridge
 from ._validation import (
@@ -47,13 +48,9 @@ from .options import ACTIVATIONS, LOSSES
 from .preprocessing import loss_location
 from .stream import StreamedData, row_blocks
 
-#: Seconds phase 1 must run before its progress bar appears.
-PROGRESS_DELAY_S = 2.0
 #: Entries of D2 per core call of phase 2 (~0.1-0.5 s each): Ctrl-C is honoured and the
 #: progress bar advances between calls.
 _PHASE2_BLOCK_ENTRIES = 1 << 26
-
-Progress = Union[bool, Callable[[int], None]]
 
 
 def default_n_steps(d: int) -> int:
@@ -233,7 +230,7 @@ def run_phase1(
         keep_scale=keep_scale,
         on_divergence=on_divergence,
     )
-    with _progress_callback(progress, n_steps) as callback, _diagnosed(suspects):
+    with progress_callback(progress, n_steps) as callback, _diagnosed(suspects):
         if client is None:
             res = core.phase1_run(
                 X,
@@ -297,30 +294,6 @@ def _apply_transform(fn, y: np.ndarray) -> np.ndarray:
             f"same shape, got shape {t.shape}."
         )
     return t
-
-
-class _progress_callback:
-    """Context manager yielding the core's progress callback (a tqdm bar, a user callable,
-    or None) and closing the bar afterwards."""
-
-    def __init__(self, progress: Progress, total: int):
-        self.progress, self.total, self.bar = progress, total, None
-
-    def __enter__(self):
-        if callable(self.progress):
-            return self.progress
-        if not self.progress:
-            return None
-        self.bar = tqdm(
-            total=self.total, desc="phase 1", unit="step", delay=PROGRESS_DELAY_S, leave=False
-        )
-        bar = self.bar
-        return lambda step: bar.update(step - bar.n)
-
-    def __exit__(self, *exc):
-        if self.bar is not None:
-            self.bar.close()
-        return False
 
 
 @dataclass(frozen=True, eq=False)
