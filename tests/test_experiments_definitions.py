@@ -17,6 +17,7 @@ NAMES = [
     "loss-preprocessing",
     "gd-vs-power",
     "limits",
+    "beyond-layerwise",
 ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..registry import Experiment
 from . import (
+    beyond_layerwise,
     gd_vs_power,
     learning_rate,
     limits,
@@ -21,6 +22,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         loss_preprocessing.EXPERIMENT,
         gd_vs_power.EXPERIMENT,
         limits.EXPERIMENT,
+        beyond_layerwise.EXPERIMENT,
     )
 }
 

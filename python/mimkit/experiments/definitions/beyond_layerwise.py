@@ -1,0 +1,255 @@
+"""Experiment 7: beyond layer-wise training (docs/experiments/beyond-layerwise.md).
+
+The paper trains the network layer by layer on split samples; a user who wants a predictor can
+also train it end to end. For a budget of ``n = alpha d`` samples (every method sees the same
+n), test error (MSE / Var(y)) and subspace distance against ``alpha`` of: the layer-wise
+network as in the paper (phase 1 on D1, a ``1 - phase2_fraction`` share of the samples, phase 2
+on D2, the rest), the optimal spectral method on D1 with the same phase 2 on D2, and
+scikit-learn's ``MLPRegressor`` of the same width on all n samples. The plot draws the
+theory's curves where they exist: the predicted subspace distance of the converged phase 1
+(:func:`mimkit.theory.network_overlap`) and of the optimal spectral method
+(:func:`mimkit.theory.spectral_overlap`) at D1's size, and the state evolution of
+Bayes-optimal AMP at n (:func:`mimkit.theory.amp_overlap`, r <= 2).
+
+The subspace distance of a network is that of the top-r right singular vectors of its inner
+weights W as the fitted predictor uses them (unit rows for the layer-wise networks, whose
+phase 2 normalises them).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPRegressor
+
+from ...estimators import SpectralEstimator
+from ...metrics import relative_test_error, subspace_distance
+from ...training import run_phase2
+from ..plots import mean_sem
+from ..registry import Experiment
+from ._amp_curve import amp_curve
+from ._common import (
+    Problem,
+    draw_problem,
+    fixed_defaults,
+    loss_arguments,
+    network_phase1,
+    resolve_link,
+)
+from .sample_complexity import curve_alphas, theory_overlap
+
+#: Methods: record-column prefix -> (legend label, colour; a theory curve takes its method's).
+METHODS = {
+    "layerwise": ("layer-wise (paper)", "C0"),
+    "mlp": ("MLPRegressor (scikit-learn)", "C4"),
+    "spectral": ("optimal spectral + phase 2", "C2"),
+}
+#: What the records hold per method (columns ``<method>_<metric>``).
+METRICS = ("distance", "test_error")
+
+
+def weight_subspace(W: np.ndarray, r: int) -> np.ndarray:
+    """Top-r right singular vectors of the inner weights ``W`` (m, d): (r, d), orthonormal."""
+    return np.linalg.svd(np.asarray(W, dtype=np.float64), full_matrices=False)[2][:r]
+
+
+def _layerwise(problem: Problem, params: dict, rng: np.random.Generator):
+    link = resolve_link(params["link"])
+    p1, _ = network_phase1(
+        problem.X1, problem.y1, params, loss_arguments(params, link), params["steps"], rng
+    )
+    fit = run_phase2(
+        problem.X2, problem.y2, p1.W, activation=params["activation"], random_state=rng
+    )
+    return fit.network.W, fit.network.predict(problem.Xt)
+
+
+def _mlp(problem: Problem, params: dict, rng: np.random.Generator):
+    X, y = np.vstack([problem.X1, problem.X2]), np.concatenate([problem.y1, problem.y2])
+    mlp = MLPRegressor(
+        hidden_layer_sizes=(params["width"],),
+        batch_size=256,
+        max_iter=params["mlp_max_iter"],
+        random_state=int(rng.integers(2**31 - 1)),
+    )
+    with warnings.catch_warnings():
+        # Stopping at max_iter is part of the baseline as a user runs it, not a failure.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        mlp.fit(X, y)
+    return mlp.coefs_[0].T, mlp.predict(problem.Xt)
+
+
+def _spectral(problem: Problem, params: dict, rng: np.random.Generator):
+    link = resolve_link(params["link"])
+    D = SpectralEstimator(preprocessing="optimal", link=link, random_state=rng)
+    D = D.fit(problem.X1, problem.y1).directions_
+    # As phase 1 would leave them: every neuron a random direction inside the estimated span.
+    W = rng.standard_normal((params["width"], link.r)) @ D
+    fit = run_phase2(problem.X2, problem.y2, W, activation=params["activation"], random_state=rng)
+    return D, fit.network.predict(problem.Xt)
+
+
+_FITS: dict[str, Callable] = {
+    "layerwise": _layerwise,
+    "mlp": _mlp,
+    "spectral": _spectral,
+}
+
+
+def draw_split_problem(params: dict, seed: int) -> Problem:
+    """The point's data: ``n = alpha d`` samples split into D1 and D2 (``phase2_fraction`` of
+    them), and a test set."""
+    f = float(params["phase2_fraction"])
+    if not 0 < f < 1:
+        raise ValueError(f"phase2_fraction={f}; pass a number in (0, 1), D2's share of n.")
+    a = float(params["alpha"])
+    return draw_problem({**params, "alpha": (1 - f) * a, "alpha2": f * a}, seed)
+
+
+def point(params: dict, seed: int) -> dict:
+    """Every method once on one draw of the data at (link, alpha)."""
+    problem = draw_split_problem(params, seed)
+    U = problem.model.U
+    # One child seed per method, so that adding or dropping one leaves the others' draws.
+    seeds = problem.rng.integers(2**63 - 1, size=len(METHODS))
+    record = {"n": problem.X1.shape[0] + problem.X2.shape[0], "n1": problem.X1.shape[0]}
+    for (key, fit), child in zip(_FITS.items(), seeds):
+        start = time.perf_counter()
+        W, y_pred = fit(problem, params, np.random.default_rng(child))
+        record[f"time_{key}_s"] = time.perf_counter() - start
+        record[f"{key}_distance"] = subspace_distance(weight_subspace(W, U.shape[0]), U)
+        record[f"{key}_test_error"] = relative_test_error(y_pred, problem.yt)
+    return record
+
+
+def theory_curves(df: pd.DataFrame) -> pd.DataFrame:
+    """Predicted curves of the records' link on :func:`curve_alphas` (alpha = n / d):
+    ``theory_layerwise_distance`` (converged phase 1 on D1), ``theory_reuse_distance`` (on all
+    n), ``theory_spectral_distance`` (optimal spectral on D1) and ``amp_distance``,
+    ``amp_test_error`` (Bayes-optimal AMP on all n); NaN where the theory does not reach."""
+    row = df.iloc[0]
+    link, noise = row["link"], float(row["noise"])
+    alphas = curve_alphas(df)
+    d1 = tuple(a * (1 - float(row["phase2_fraction"])) for a in alphas)
+    out = pd.DataFrame({"alpha": alphas})
+    for col, method, at in (
+        ("theory_layerwise_distance", row["loss"], d1),
+        ("theory_reuse_distance", row["loss"], alphas),
+        ("theory_spectral_distance", "optimal_spectral", d1),
+    ):
+        overlap = theory_overlap(link, method, float(row["huber_delta"]), noise, at)
+        out[col] = np.nan if overlap is None else 1.0 - overlap
+    amp = amp_curve(link, noise, alphas)
+    out["amp_distance"] = np.nan if amp is None else 1.0 - amp["overlap"].to_numpy()
+    out["amp_test_error"] = np.nan if amp is None else amp["test_error"].to_numpy()
+    return out
+
+
+#: Theory curves on the plot: column -> (label, the method it predicts (its colour) or None
+#: for AMP, panel row).
+_THEORY_LINES = {
+    "theory_layerwise_distance": ("theory: phase 1 on D1", "layerwise", 0),
+    "theory_spectral_distance": ("theory: optimal spectral on D1", "spectral", 0),
+    "amp_distance": ("AMP (Bayes-optimal, link known) on n", None, 0),
+    "amp_test_error": ("AMP (Bayes-optimal, link known) on n", None, 1),
+}
+
+
+def _stats(df: pd.DataFrame) -> pd.DataFrame:
+    cols = [f"{m}_{v}" for m in METHODS for v in METRICS]
+    return mean_sem(df, ["link", "alpha"], [*cols, *(f"time_{m}_s" for m in METHODS)])
+
+
+def plot(df: pd.DataFrame, manifest: dict):
+    """Subspace distance (top) and test error (bottom) vs alpha = n / d, one column per link,
+    with the theory's curves (thin lines)."""
+    stats = _stats(df)
+    links = list(stats["link"].unique())
+    fig = Figure(figsize=(5.2 * len(links), 8.0))
+    axes = fig.subplots(2, len(links), squeeze=False)
+    for j, name in enumerate(links):
+        g = stats[stats["link"] == name].sort_values("alpha")
+        curves = theory_curves(df[df["link"] == name])
+        for i, what in enumerate(METRICS):
+            ax = axes[i, j]
+            for method, (label, color) in METHODS.items():
+                ax.errorbar(
+                    g["alpha"],
+                    g[f"{method}_{what}"],
+                    yerr=g[f"{method}_{what}_sem"],
+                    color=color,
+                    marker="o",
+                    ms=3.5,
+                    capsize=2.5,
+                    lw=1.3,
+                    label=label,
+                )
+            for col, (label, method, panel) in _THEORY_LINES.items():
+                if panel == i and curves[col].notna().any():
+                    color, ls = ("k", "-.") if method is None else (METHODS[method][1], "--")
+                    ax.plot(curves["alpha"], curves[col], color=color, ls=ls, lw=1.1, label=label)
+            ax.set_xscale("log", base=2)
+            # Symmetric log: distances and errors from ~1 down to 1e-3, and AMP's exact 0.
+            ax.set_yscale("symlog", linthresh=1e-3)
+            ax.set_ylim(bottom=0)
+            ax.grid(alpha=0.3)
+            ax.set_xlabel(r"$\alpha = n / d$ (all samples)")
+        axes[0, j].set_title(name, fontsize=10)
+    axes[0, 0].set_ylabel("subspace distance to span(U)")
+    axes[1, 0].set_ylabel("test MSE / Var(y)")
+    axes[0, 0].legend(fontsize=7)
+    row0 = df.iloc[0]
+    fig.suptitle(
+        f"beyond layer-wise: d = {row0['d']}, width {row0['width']}, "
+        f"mean $\\pm$ s.e. over {df['seed_index'].nunique()} seed(s)",
+        fontsize=11,
+    )
+    fig.tight_layout()
+    return fig
+
+
+def table(df: pd.DataFrame) -> pd.DataFrame:
+    """Means over seeds per (link, alpha): every method's distance, test error and seconds,
+    the theory's curves at the swept alphas, and the best method for each metric."""
+    stats = _stats(df)
+    parts = []
+    for name, g in stats.groupby("link", sort=False):
+        curves = theory_curves(df[df["link"] == name])
+        parts.append(g.merge(curves, on="alpha", how="left"))
+    out = pd.concat(parts, ignore_index=True)
+    for what in METRICS:
+        cols = [f"{m}_{what}" for m in METHODS]
+        out[f"best_{what}"] = out[cols].idxmin(axis=1).str.removesuffix(f"_{what}")
+    keep = ["link", "alpha"]
+    keep += [f"{m}_{v}" for m in METHODS for v in METRICS]
+    keep += [f"time_{m}_s" for m in METHODS]
+    keep += list(_THEORY_LINES) + ["theory_reuse_distance", "best_distance", "best_test_error"]
+    return out[keep]
+
+
+_SWEPT = {"link": ["z1z2", "he2_sum"], "alpha": [2.0, 4.0, 8.0, 16.0, 32.0, 64.0]}
+
+EXPERIMENT = Experiment(
+    name="beyond-layerwise",
+    summary="layer-wise (paper) vs optimal spectral + phase 2 vs scikit-learn's MLPRegressor: "
+    "test error and subspace distance vs alpha = n/d, with the theory's curves",
+    point=point,
+    swept=_SWEPT,
+    fixed={
+        **fixed_defaults(_SWEPT, phase2=False, d=256, steps=30, n_test=4096),
+        "phase2_fraction": 0.5,
+        "mlp_max_iter": 200,
+    },
+    seeds=2,
+    full_swept={"alpha": [1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 32.0, 64.0, 128.0]},
+    full_fixed={"d": 512},
+    full_seeds=5,
+    plot=plot,
+    table=table,
+)
