@@ -157,19 +157,9 @@ def test_phase1_run_is_power_iteration_in_the_linear_regime(dtype):
     W0 = rng.standard_normal((m, d)) * 1e-12  # stays < 1e-5 over the free run below
     a = np.array([1.0, -1.0, 0.5, -0.5])
     lr = 2.0
-    run = core.phase1_run(
-        X.astype(dtype),
-        y.astype(dtype),
-        W0.astype(dtype),
-        np.zeros(m, dtype),
-        a.astype(dtype),
-        activation="quadratic",
-        loss="squared",
-        lr=lr,
-        weight_decay=1 / lr,
-        n_steps=steps,
-        keep_scale=True,
-    )
+    kw = dict(activation="quadratic", loss="squared", lr=lr, weight_decay=1 / lr, n_steps=steps)
+    inputs = (X, y, W0, np.zeros(m), a)
+    run = core.phase1_run(*(v.astype(dtype) for v in inputs), keep_scale=True, **kw)
     assert run.keep_scale
     S = reference.local_hessian(X, y)
     for j in range(m):
@@ -178,19 +168,7 @@ def test_phase1_run_is_power_iteration_in_the_linear_regime(dtype):
         # the linearisation error is O(|w x|^2) ~ 1e-16 per step; float32 rounding ~ 1e-6
         assert cosine > 1 - (1e-10 if dtype == np.float64 else 1e-5)
     # keep_scale only rescales: exp(log_scale) * W is the un-rescaled run
-    free = core.phase1_run(
-        X,
-        y,
-        W0,
-        np.zeros(m),
-        a,
-        activation="quadratic",
-        loss="squared",
-        lr=lr,
-        weight_decay=1 / lr,
-        n_steps=steps,
-        keep_scale=False,
-    )
+    free = core.phase1_run(*inputs, keep_scale=False, **kw)
     assert not free.keep_scale and np.all(free.log_scale == 0)
     if dtype == np.float64:
         assert relative_error(np.exp(run.log_scale[-1]) * run.W, free.W) < 1e-9

@@ -123,17 +123,17 @@ def test_dask_local_cluster_and_process_pool_give_identical_records(tmp_path):
     pd.testing.assert_frame_equal(a[_metric_columns(a)], b[_metric_columns(b)])
 
 
+def _toy_sweep(point, grid: Grid, folder):
+    """A toy sweep on one local worker, quietly."""
+    return run_sweep(
+        point, grid, folder, experiment="toy", progress=False, backend=LocalBackend(n_workers=1)
+    )
+
+
 def test_failed_points_are_reported_after_the_others_are_stored(tmp_path):
     grid = Grid({"bad": [False, True], "k": [1, 2]})
     with pytest.raises(PointsFailedError, match="2 of 4 points failed.*ArithmeticError") as info:
-        run_sweep(
-            toy.toy_failing,
-            grid,
-            tmp_path,
-            experiment="toy",
-            progress=False,
-            backend=LocalBackend(n_workers=1),
-        )
+        _toy_sweep(toy.toy_failing, grid, tmp_path)
     assert info.value.summary.computed == 2
     df = load(tmp_path)
     assert list(df["bad"]) == [False, False] and sorted(df["k"]) == [1, 2]
@@ -141,25 +141,11 @@ def test_failed_points_are_reported_after_the_others_are_stored(tmp_path):
 
 def test_multirow_points_and_timing_column(tmp_path):
     grid = Grid({"steps": [2, 3]}, seeds=2)
-    summary = run_sweep(
-        toy.toy_multirow,
-        grid,
-        tmp_path,
-        experiment="toy",
-        progress=False,
-        backend=LocalBackend(n_workers=1),
-    )
+    summary = _toy_sweep(toy.toy_multirow, grid, tmp_path)
     assert (summary.total, summary.computed, summary.skipped) == (4, 4, 0)
     df = load(tmp_path)
     assert len(df) == 2 * 2 + 2 * 3
     assert (df["time_point_s"] >= 0).all()
     assert list(df.loc[df["steps"] == 3, "step"]) == [0, 1, 2, 0, 1, 2]
-    again = run_sweep(
-        toy.toy_multirow,
-        Grid({"steps": [2, 3, 4]}, seeds=2),
-        tmp_path,
-        experiment="toy",
-        progress=False,
-        backend=LocalBackend(n_workers=1),
-    )
+    again = _toy_sweep(toy.toy_multirow, Grid({"steps": [2, 3, 4]}, seeds=2), tmp_path)
     assert (again.skipped, again.computed) == (4, 2)

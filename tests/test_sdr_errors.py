@@ -6,7 +6,7 @@ float64 array."""
 import numpy as np
 import pytest
 
-from _bad_inputs import NAN_Y, X, Y, case, check
+from _bad_inputs import NAN_Y, X, Y, check
 from mimkit.estimators.sdr import PHD, SAVE, SIR, SpectralEstimator
 
 SDR = [PHD, SIR, SAVE, SpectralEstimator]
@@ -59,85 +59,34 @@ def test_sdr_whitening_refuses_a_singular_covariance(estimator):
     check(lambda: estimator(2).fit(collinear, Y), ValueError, "covariance of X is singular")
 
 
+# (estimator, its parameters, the ValueError's message): every one is refused at fit.
 SDR_SETTING_CASES = [
-    case(
-        "SIR n_slices 0",
-        lambda: SIR(2, n_slices=0).fit(X, Y),
-        ValueError,
-        "n_slices must be an integer >= 1",
-    ),
-    case(
-        "SIR n_slices > n", lambda: SIR(2, n_slices=100).fit(X, Y), ValueError, "exceeds n_samples"
-    ),
-    case(
-        "SIR n_slices float", lambda: SIR(2, n_slices=2.5).fit(X, Y), ValueError, "n_slices must be"
-    ),
-    case(
-        "CSAVE slices too small",
-        lambda: SAVE(2, n_slices=40, slicing="equal", bias_correction=True).fit(X, Y),
-        ValueError,
+    (SIR, {"n_slices": 0}, "n_slices must be an integer >= 1"),
+    (SIR, {"n_slices": 100}, "exceeds n_samples"),
+    (SIR, {"n_slices": 2.5}, "n_slices must be"),
+    (
+        SAVE,
+        {"n_slices": 40, "slicing": "equal", "bias_correction": True},
         ">= 2 samples per slice",
     ),
-    case(
-        "slicing",
-        lambda: SIR(2, slicing="ties").fit(X, Y),
-        ValueError,
-        "unknown slicing 'ties'; choose one of dr, equal",
-    ),
-    case(
-        "SIR general test",
-        lambda: SIR(2, dimension_test="general").fit(X, Y),
-        ValueError,
+    (SIR, {"slicing": "ties"}, "unknown slicing 'ties'; choose one of dr, equal"),
+    (
+        SIR,
+        {"dimension_test": "general"},
         "unknown dimension_test 'general'; choose one of normal, permutation",
     ),
-    case(
-        "n_permutations 0",
-        lambda: PHD(2, dimension_test="permutation", n_permutations=0).fit(X, Y),
-        ValueError,
+    (
+        PHD,
+        {"dimension_test": "permutation", "n_permutations": 0},
         "n_permutations must be an integer >= 1",
     ),
-    case(
-        "n_directions string",
-        lambda: SIR("all").fit(X, Y),
-        ValueError,
-        "n_directions must be an integer >= 1, got 'all'. Or pass None or \"auto\".",
-    ),
-    case(
-        "Spectral preprocessing",
-        lambda: SpectralEstimator(2, preprocessing="foo").fit(X, Y),
-        ValueError,
-        "unknown preprocessing 'foo'",
-    ),
-    case(
-        "Spectral center",
-        lambda: SpectralEstimator(2, center="x").fit(X, Y),
-        ValueError,
-        "unknown center 'x'",
-    ),
-    case(
-        "Spectral which",
-        lambda: SpectralEstimator(2, which="x").fit(X, Y),
-        ValueError,
-        "unknown which 'x'",
-    ),
-    case(
-        "Spectral method",
-        lambda: SpectralEstimator(2, method="x").fit(X, Y),
-        ValueError,
-        "unknown method 'x'",
-    ),
-    case(
-        "Spectral link",
-        lambda: SpectralEstimator(preprocessing="optimal", link="foo").fit(X, Y),
-        ValueError,
-        "unknown link 'foo'",
-    ),
-    case(
-        "Spectral optimal without link",
-        lambda: SpectralEstimator(2, preprocessing="optimal").fit(X, Y),
-        ValueError,
-        "needs the link",
-    ),
+    (SIR, {"n_directions": "all"}, "n_directions must be an integer >= 1, got 'all'. Or pass"),
+    (SpectralEstimator, {"preprocessing": "foo"}, "unknown preprocessing 'foo'"),
+    (SpectralEstimator, {"center": "x"}, "unknown center 'x'"),
+    (SpectralEstimator, {"which": "x"}, "unknown which 'x'"),
+    (SpectralEstimator, {"method": "x"}, "unknown method 'x'"),
+    (SpectralEstimator, {"preprocessing": "optimal", "link": "foo"}, "unknown link 'foo'"),
+    (SpectralEstimator, {"preprocessing": "optimal"}, "needs the link"),
 ]
 
 
@@ -178,9 +127,14 @@ def test_sliced_sdr_refuses_more_slices_than_samples(estimator):
     )
 
 
-@pytest.mark.parametrize("fn, exc, match", SDR_SETTING_CASES)
-def test_sdr_setting_errors(fn, exc, match):
-    check(fn, exc, match)
+@pytest.mark.parametrize(
+    "estimator, parameters, match",
+    SDR_SETTING_CASES,
+    ids=[f"{E.__name__}-{'-'.join(p)}" for E, p, _ in SDR_SETTING_CASES],
+)
+def test_sdr_setting_errors(estimator, parameters, match):
+    parameters = {"n_directions": 2, **parameters}
+    check(lambda: estimator(**parameters).fit(X, Y), ValueError, match)
 
 
 @pytest.mark.parametrize("estimator", SDR, ids=[E.__name__ for E in SDR])
