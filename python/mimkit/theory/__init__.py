@@ -5,6 +5,11 @@
 * :mod:`.bulk` and :mod:`.phase1`: the bulk's spectral law, and phase 1 at finite d and T1;
 * :mod:`.losses`: which loss to use (every built-in loss against the optimal spectral method);
 * ``amp_overlap`` (from :mod:`mimkit.amp`): the limit, Bayes-optimal AMP's state evolution.
+
+Every function takes the problem the same way -- ``link``, what is asked (a preprocessing, a
+loss, ``alpha``), ``r=None``, then keyword-only ``noise``, Monte Carlo ``n_samples`` and
+``random_state`` -- so their signatures are deliberate look-alikes, checked one argument at a
+time by the shared helpers of :mod:`.thresholds` (``spectral_sample``, ``network_transform``).
 """
 
 from ..amp.state_evolution import amp_overlap
