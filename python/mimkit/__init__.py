@@ -20,7 +20,7 @@ from . import (
 )
 from ._config import __version__, config, show_config
 from .data import MultiIndexModel, make_multi_index
-from .estimators import PHD, SAVE, SIR, LayerwiseRegressor, SpectralEstimator
+from .estimators import PHD, SAVE, SIR, JointRegressor, LayerwiseRegressor, SpectralEstimator
 from .links import LINKS, Link, get_link
 from .network import TwoLayerNetwork
 from .preprocessing import make_preprocessing, optimal_preprocessing
@@ -34,6 +34,7 @@ __all__ = [
     "PHD",
     "SAVE",
     "SIR",
+    "JointRegressor",
     "LayerwiseRegressor",
     "Link",
     "LocalHessian",
