@@ -183,6 +183,12 @@ PREP_THEORY_CASES = [
         ValueError,
         "huber_delta must be a finite",
     ),
+    case(
+        "network threshold huber_delta past float",
+        lambda: theory.network_threshold("z1z2", "huber", huber_delta=10**400, n_samples=1000),
+        ValueError,
+        "huber_delta must be a finite real number, got 1000000",
+    ),
 ]
 
 

@@ -14,6 +14,7 @@ Policy (documented in the README and tested):
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Optional, Sequence
 
@@ -106,8 +107,25 @@ def check_name(value: str, name: str, allowed: Sequence[str]) -> str:
     return value
 
 
+def _is_finite_real(value) -> bool:
+    """A real number (not a bool) that a float can hold: 10**400 is not one."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def check_finite_number(value, name: str) -> float:
+    """``value`` as a float if it is a finite real number (not a bool), of either sign."""
+    if not _is_finite_real(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}.")
+    return float(value)
+
+
 def check_positive_number(value, name: str, *, allow_zero: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+    if not _is_finite_real(value):
         raise ValueError(f"{name} must be a finite real number, got {value!r}.")
     if value < 0 or (value == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
@@ -125,8 +143,8 @@ def check_count(
     if (
         isinstance(value, bool)
         or not isinstance(value, numbers.Integral)
-        or value < minimum
-        or (below is not None and value >= below)
+        or int(value) < minimum
+        or (below is not None and int(value) >= below)
     ):
         bound = f">= {minimum}" if below is None else f"in [{minimum}, {below})"
         raise ValueError(

@@ -24,7 +24,6 @@ or formed once by :func:`mimkit.core.local_hessian` when that is cheaper (:func:
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 from typing import Callable, Optional, Union
 
@@ -39,6 +38,7 @@ from ._validation import (
     as_matrix,
     as_vector,
     check_count,
+    check_finite_number,
     check_n_threads,
     check_name,
     check_positive_number,
@@ -133,11 +133,9 @@ class LocalHessian:
     def __init__(self, X, t, shift: float = 0.0, *, n_threads: Optional[int] = None):
         self.X = as_rows(X)
         self.t = as_vector(t, "t", self.X.dtype, self.X.shape[0])
-        if isinstance(shift, bool) or not isinstance(shift, numbers.Real) or not np.isfinite(shift):
-            raise ValueError(f"shift must be a finite number, got {shift!r}.")
-        self.shift = float(shift)
+        self.shift = check_finite_number(shift, "shift")
         check_n_threads(n_threads)
-        self.n_threads = n_threads
+        self.n_threads: Optional[int] = n_threads
 
     @classmethod
     def from_labels(
@@ -299,12 +297,7 @@ def power_iteration(
             f"scale must be a finite number or an array of shape ({k},), "
             f"got shape {np.shape(scale)}."
         )
-    if (
-        isinstance(identity_weight, bool)
-        or not isinstance(identity_weight, numbers.Real)
-        or not np.isfinite(identity_weight)
-    ):
-        raise ValueError(f"identity_weight must be a finite number, got {identity_weight!r}.")
+    check_finite_number(identity_weight, "identity_weight")
     basis = None
     if record_basis is not None:
         basis = as_matrix(record_basis, "record_basis", op.dtype, shape=(d, None))

@@ -29,7 +29,7 @@ from typing import Callable, Union
 import numpy as np
 from scipy import optimize
 
-from .._validation import as_vector, check_name, check_positive_number
+from .._validation import as_vector, check_finite_number, check_name, check_positive_number
 from ..options import LOSSES, PREPROCESSINGS
 
 Preprocessing = Union[str, Callable[[np.ndarray], np.ndarray]]
@@ -67,9 +67,7 @@ def make_preprocessing(
         )
     if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not delta > 0:
         raise ValueError(f"delta must be a positive number, got {delta!r}.")
-    if isinstance(cap, bool) or not isinstance(cap, numbers.Real) or not np.isfinite(cap):
-        raise ValueError(f"cap must be a finite number, got {cap!r}.")
-    delta, cap = float(delta), float(cap)
+    delta, cap = float(delta), check_finite_number(cap, "cap")
     transforms = {
         "identity": lambda y: y,
         "squared": lambda y: y,

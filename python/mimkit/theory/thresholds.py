@@ -417,7 +417,10 @@ def _stderr(t, z, v, lam, mu, interior: bool) -> float:
 def _merge(candidates: list, r: int, center: str, n_samples: int) -> ThresholdResult:
     """Per direction the earliest spike; a spike along an already-seen direction is dropped."""
     candidates = sorted(candidates, key=lambda c: c[0])
-    alphas, ses, dirs, sides = [], [], [], []
+    alphas: list[float] = []
+    ses: list[float] = []
+    dirs: list[np.ndarray] = []
+    sides: list[int] = []
     for alpha, se, v, side in candidates:
         if len(dirs) == r:
             break
@@ -426,7 +429,10 @@ def _merge(candidates: list, r: int, center: str, n_samples: int) -> ThresholdRe
             if np.linalg.norm(v - Q.T @ (Q @ v)) < 0.5:
                 continue
             v = v - Q.T @ (Q @ v)
-        alphas.append(alpha), ses.append(se), sides.append(side), dirs.append(v / np.linalg.norm(v))
+        alphas.append(alpha)
+        ses.append(se)
+        sides.append(side)
+        dirs.append(v / np.linalg.norm(v))
     # Invisible directions: the orthogonal complement of the seen ones.
     rest = r - len(dirs)
     if rest:
