@@ -11,13 +11,14 @@ theory's curves where they exist: the predicted subspace distance of the converg
 (:func:`mimkit.theory.spectral_overlap`) at D1's size, and the state evolution of
 Bayes-optimal AMP at n (:func:`mimkit.theory.amp_overlap`, r <= 2).
 
-The subspace distance of a network is that of the top-r right singular vectors of its inner
-weights W as the fitted predictor uses them (unit rows for the layer-wise networks, whose
-phase 2 normalises them).
+The subspace distance of a method is that of the fitted predictor's own subspace: the top-r
+eigenvectors of its average gradient outer product on the test inputs
+(:func:`gradient_subspace`), the same measure for every parametrisation.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 import warnings
 from typing import Callable
@@ -28,8 +29,10 @@ from matplotlib.figure import Figure
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor
 
-from ...estimators import SpectralEstimator
+from ...estimators import JointRegressor, SpectralEstimator
 from ...metrics import relative_test_error, subspace_distance
+from ...network import TwoLayerNetwork
+from ...reference import activation_derivative
 from ...training import run_phase2
 from ..plots import mean_sem
 from ..registry import Experiment
@@ -47,6 +50,7 @@ from .sample_complexity import curve_alphas, theory_overlap
 #: Methods: record-column prefix -> (legend label, colour; a theory curve takes its method's).
 METHODS = {
     "layerwise": ("layer-wise (paper)", "C0"),
+    "joint": ("JointRegressor (Adam, standard init)", "C3"),
     "mlp": ("MLPRegressor (scikit-learn)", "C4"),
     "spectral": ("optimal spectral + phase 2", "C2"),
 }
@@ -54,9 +58,30 @@ METHODS = {
 METRICS = ("distance", "test_error")
 
 
-def weight_subspace(W: np.ndarray, r: int) -> np.ndarray:
-    """Top-r right singular vectors of the inner weights ``W`` (m, d): (r, d), orthonormal."""
-    return np.linalg.svd(np.asarray(W, dtype=np.float64), full_matrices=False)[2][:r]
+#: A fitted two-layer predictor ``f(x) = c + sum_j a_j sigma(w_j . x + b_j)`` as
+#: ``(W (m, d), b (m,), a (m,), sigma')``.
+Predictor = tuple[np.ndarray, np.ndarray, np.ndarray, Callable[[np.ndarray], np.ndarray]]
+
+
+def gradient_subspace(X: np.ndarray, predictor: Predictor, r: int) -> np.ndarray:
+    """Top-r eigenvectors of the predictor's average gradient outer product on the rows of X,
+    ``(1/n) sum_i grad f(x_i) grad f(x_i)^T``: (r, d), orthonormal rows.
+
+    The directions the fitted function varies along, whatever its parametrisation: a neuron
+    whose outer weight is negligible does not count (standard-init networks keep many random
+    rows in W that a singular-vector subspace of W would count).
+    """
+    W, b, a, derivative = predictor
+    gradients = (derivative(X @ W.T + b) * a) @ W  # (n, d): grad f(x_i) = W^T (a * sigma')
+    return np.linalg.svd(gradients, full_matrices=False)[2][:r]
+
+
+def _derivative(activation: str) -> Callable[[np.ndarray], np.ndarray]:
+    return functools.partial(activation_derivative, activation=activation)
+
+
+def _network_predictor(network: TwoLayerNetwork) -> Predictor:
+    return network.W, network.b, network.a, _derivative(network.activation)
 
 
 def _layerwise(problem: Problem, params: dict, rng: np.random.Generator):
@@ -67,7 +92,20 @@ def _layerwise(problem: Problem, params: dict, rng: np.random.Generator):
     fit = run_phase2(
         problem.X2, problem.y2, p1.W, activation=params["activation"], random_state=rng
     )
-    return fit.network.W, fit.network.predict(problem.Xt)
+    return fit.network.predict(problem.Xt), _network_predictor(fit.network)
+
+
+def _joint(problem: Problem, params: dict, rng: np.random.Generator):
+    X, y = np.vstack([problem.X1, problem.X2]), np.concatenate([problem.y1, problem.y2])
+    joint = JointRegressor(
+        n_hidden=params["width"], activation=params["activation"], random_state=rng
+    ).fit(X, y)
+    predictor = (joint.W_, joint.b_, joint.a_, _derivative(joint.activation))
+    return joint.predict(problem.Xt), predictor
+
+
+def _relu_derivative(z: np.ndarray) -> np.ndarray:
+    return (z > 0).astype(z.dtype)
 
 
 def _mlp(problem: Problem, params: dict, rng: np.random.Generator):
@@ -82,7 +120,8 @@ def _mlp(problem: Problem, params: dict, rng: np.random.Generator):
         # Stopping at max_iter is part of the baseline as a user runs it, not a failure.
         warnings.simplefilter("ignore", ConvergenceWarning)
         mlp.fit(X, y)
-    return mlp.coefs_[0].T, mlp.predict(problem.Xt)
+    predictor = (mlp.coefs_[0].T, mlp.intercepts_[0], mlp.coefs_[1][:, 0], _relu_derivative)
+    return mlp.predict(problem.Xt), predictor
 
 
 def _spectral(problem: Problem, params: dict, rng: np.random.Generator):
@@ -92,11 +131,12 @@ def _spectral(problem: Problem, params: dict, rng: np.random.Generator):
     # As phase 1 would leave them: every neuron a random direction inside the estimated span.
     W = rng.standard_normal((params["width"], link.r)) @ D
     fit = run_phase2(problem.X2, problem.y2, W, activation=params["activation"], random_state=rng)
-    return D, fit.network.predict(problem.Xt)
+    return fit.network.predict(problem.Xt), _network_predictor(fit.network)
 
 
 _FITS: dict[str, Callable] = {
     "layerwise": _layerwise,
+    "joint": _joint,
     "mlp": _mlp,
     "spectral": _spectral,
 }
@@ -121,9 +161,10 @@ def point(params: dict, seed: int) -> dict:
     record = {"n": problem.X1.shape[0] + problem.X2.shape[0], "n1": problem.X1.shape[0]}
     for (key, fit), child in zip(_FITS.items(), seeds):
         start = time.perf_counter()
-        W, y_pred = fit(problem, params, np.random.default_rng(child))
+        y_pred, predictor = fit(problem, params, np.random.default_rng(child))
         record[f"time_{key}_s"] = time.perf_counter() - start
-        record[f"{key}_distance"] = subspace_distance(weight_subspace(W, U.shape[0]), U)
+        estimate = gradient_subspace(problem.Xt, predictor, U.shape[0])
+        record[f"{key}_distance"] = subspace_distance(estimate, U)
         record[f"{key}_test_error"] = relative_test_error(y_pred, problem.yt)
     return record
 
