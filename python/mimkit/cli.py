@@ -13,8 +13,9 @@ from typing import Optional, Sequence
 
 from .data_run import format_data_report, run_data
 from .experiments.cli import add_subcommands as add_experiment_subcommands
+from .joint_training import DEFAULT_TOL
 from .links import LINKS
-from .options import ACTIVATIONS, LOSSES, PREPROCESSINGS
+from .options import ACTIVATIONS, JOINT_METHODS, LOSSES, PHASE2_DATA, PREPROCESSINGS
 from .run_report import format_report
 from .run_workflow import RunSettings, run_problem
 from .theory_cli import add_subcommand as add_theory_subcommand
@@ -49,6 +50,30 @@ def _add_run(subparsers) -> None:
     run.add_argument("--lr", type=float, default=1.0, help="eta1 (default 1)")
     run.add_argument("--weight-decay", type=float, default=1.0, help="beta1 (default 1)")
     run.add_argument("--init-scale", type=float, default=1e-6, help="eps0 (default 1e-6)")
+    run.add_argument(
+        "--phase2-data",
+        default="fresh",
+        choices=PHASE2_DATA,
+        help="'fresh' (default): phase 2 on its own n2 samples, the paper's sample splitting; "
+        "'reuse': no D2, phase 2 refits phase 1's samples (no --alpha2)",
+    )
+    run.add_argument(
+        "--refine",
+        choices=JOINT_METHODS,
+        help="after phase 2, train all weights jointly (squared loss, D1 and D2, early "
+        "stopping on a held-out tenth) from the layer-wise network; reported as its own row",
+    )
+    run.add_argument(
+        "--refine-max-iter",
+        type=int,
+        help="L-BFGS iterations or Adam epochs of --refine (default: the method's)",
+    )
+    run.add_argument(
+        "--refine-tol",
+        type=float,
+        default=DEFAULT_TOL,
+        help=f"relative validation improvement that counts in --refine (default {DEFAULT_TOL:g})",
+    )
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--threads", type=int, help="core threads (default: all)")
     run.add_argument(
@@ -160,6 +185,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     if (settings.data is None) != (settings.target is None):
         print("mimkit run: error: --data and --target go together.", file=sys.stderr)
+        return 2
+    if settings.data is not None and (settings.refine or settings.phase2_data != "fresh"):
+        print(
+            "mimkit run: error: --refine and --phase2-data apply to sampled problems, not --data.",
+            file=sys.stderr,
+        )
         return 2
     try:
         report = run_problem(settings) if settings.data is None else run_data(settings)

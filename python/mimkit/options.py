@@ -35,3 +35,5 @@ SLICINGS: tuple[str, ...] = ("dr", "equal")
 DIMENSION_TESTS: tuple[str, ...] = ("normal", "general", "permutation")
 #: Optimisers of joint training (``mimkit.joint_training``): full-batch L-BFGS or Adam.
 JOINT_METHODS: tuple[str, ...] = ("lbfgs", "adam")
+#: Which samples phase 2 fits: its own (the paper's sample splitting) or phase 1's again.
+PHASE2_DATA: tuple[str, ...] = ("fresh", "reuse")

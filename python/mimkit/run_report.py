@@ -15,20 +15,25 @@ def format_report(report: dict) -> str:
         f"problem   {p['description']}   (r = {p['r']}, d = {p['d']}, noise = {p['noise']:g}, "
         f"theory covers: {covers})",
         f"sizes     n1 = {s['n1']} (alpha = {s['alpha']:g}), n2 = {s['n2']}, "
-        f"n_test = {s['n_test']}, width m = {s['width']}, T1 = {s['steps']} steps, {s['dtype']}",
+        f"n_test = {s['n_test']}, width m = {s['width']}, T1 = {s['steps']} steps, {s['dtype']}"
+        + (" (phase 2 reuses D1: no sample splitting)" if t.get("phase2_data") == "reuse" else ""),
         f"data      {s['data_bytes'] / 2**30:.2f} GiB as arrays"
         + (", streamed: never stored, rows regenerated on every pass" if s["streamed"] else ""),
         f"training  loss {loss}, {t['activation']}, lr = {t['lr']:g}, "
         f"weight decay = {t['weight_decay']:g}, ridge = {t['ridge']:.2g} (GCV)",
         f"time      {'labels' if s['streamed'] else 'sampling'} {sec['sampling']:.2f} s, "
         f"phase 1 {sec['phase1']:.2f} s, phase 2 {sec['phase2']:.2f} s, "
-        f"total {sec['total']:.1f} s; "
+        + (f"refine {sec['refine']:.2f} s, " if "refine" in sec else "")
+        + f"total {sec['total']:.1f} s; "
         f"peak memory {report['peak_memory_bytes'] / 2**30:.2f} GiB",
         "",
         f"{'':36}{'distance':>9}{'theory':>8}{'max angle':>11}{'test MSE/Var':>14}"
         "   coverage per direction",
     ]
     rows = [("network (layer-wise)", report["network"])]
+    refined = report.get("refined")
+    if refined is not None:
+        rows.append((f"network + refine ({t['refine']})", refined))
     rows += [(b["method"], b) for b in report.get("spectral", [])]
     amp = report.get("amp")
     if amp is not None and "skipped" not in amp:
@@ -40,6 +45,12 @@ def format_report(report: dict) -> str:
         lines.append(
             f"{name:36}{r['subspace_distance']:9.3f}{theory:>8}{r['principal_angles_deg'][-1]:10.1f}"
             f"\N{DEGREE SIGN}{r['test_error']:14.3f}   {cov}"
+        )
+    if refined is not None:
+        lines.append(
+            f"(refine: all weights trained jointly from the layer-wise network, "
+            f"{refined['iterations']} iterations, stop: {refined['stop_reason']}, best at "
+            f"{refined['best_iteration']})"
         )
     if s["streamed"]:
         lines.append(

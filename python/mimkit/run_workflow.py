@@ -20,6 +20,7 @@ from ._random import as_generator
 from .amp import amp_overlap
 from .data import MultiIndexModel
 from .estimators.amp import AMPEstimator
+from .joint_training import DEFAULT_TOL
 from .preprocessing import loss_preprocessing, make_preprocessing
 from .spectral import spectral_subspace
 from .theory import spectral_overlap
@@ -36,6 +37,9 @@ class RunSettings:
     ``"local"`` (needs ``stream``); ``timeout`` seconds to reach it. ``baselines``: also run
     the spectral baselines (never with ``stream``). ``data``, ``target``: a CSV file and its
     response column, for :func:`mimkit.data_run.run_data` instead of a sampled problem.
+    ``phase2_data``, ``refine``, ``refine_max_iter``, ``refine_tol``: as in
+    :func:`mimkit.training.train_layerwise`; with ``phase2_data='reuse'`` no D2 is sampled
+    (``alpha2`` must be None) and phase 2 (also the baselines') refits D1.
     """
 
     d: int = 512
@@ -63,6 +67,10 @@ class RunSettings:
     baselines: bool = True
     data: Optional[str] = None
     target: Optional[str] = None
+    phase2_data: str = "fresh"
+    refine: Optional[str] = None
+    refine_max_iter: Optional[int] = None
+    refine_tol: float = DEFAULT_TOL
 
 
 def run_problem(args: RunSettings) -> dict:
@@ -72,12 +80,21 @@ def run_problem(args: RunSettings) -> dict:
             "--dask needs --stream: the workers make their own rows of a streamed "
             "data set (an in-memory array would be shipped over the network)."
         )
+    if args.refine is not None and args.stream:
+        raise ValueError(
+            "--refine trains on mini-batches and a held-out slice of stored rows: drop --stream."
+        )
+    reuse = args.phase2_data == "reuse"
     n1, n2 = _sizes(args)
     dtype = np.dtype(args.dtype or ("float32" if args.stream else "float64"))
     rng = as_generator(args.seed)
     model = MultiIndexModel(args.d, args.link, r=args.r, noise=args.noise, random_state=rng)
     start = time.perf_counter()
-    (X1, y1), (X2, y2), (Xt, yt) = _sample(args, model, (n1, n2, args.n_test), dtype, rng)
+    if reuse:
+        (X1, y1), (Xt, yt) = _sample(args, model, (n1, args.n_test), dtype, rng)
+        X2 = y2 = None
+    else:
+        (X1, y1), (X2, y2), (Xt, yt) = _sample(args, model, (n1, n2, args.n_test), dtype, rng)
     sample_s = time.perf_counter() - start
     steps = default_n_steps(args.d) if args.steps is None else args.steps
     transform = make_preprocessing(args.transform) if args.transform else None
@@ -96,20 +113,20 @@ def run_problem(args: RunSettings) -> dict:
             weight_decay=args.weight_decay,
             n_steps=steps,
             init_scale=args.init_scale,
+            phase2_data=args.phase2_data,
+            refine=args.refine,
+            refine_max_iter=args.refine_max_iter,
+            refine_tol=args.refine_tol,
             n_threads=args.threads,
             random_state=rng,
             progress=True,
             client=client,
         )
-    net = fit.network
+    if reuse:  # phase 2 (the network's and the baselines') refits D1
+        X2, y2, n2 = X1, y1, n1
+    net = fit.phase2.network  # the layer-wise network; refinement is reported on its own
     y_test = Xt.labels if args.stream else yt
-    network = _evaluate(
-        neuron_subspace(net.W, model.r),
-        model,
-        net.predict(Xt),
-        y_test,
-        coverage=metrics.coverage(net.W, model.U),
-    )
+    network = _network_entry(net, model, Xt, y_test)
     labels = X1.labels if args.stream else y1
     network["theory_distance"] = _theory_distance(
         model, _phase1_T(args, transform, labels), "none", args
@@ -133,7 +150,7 @@ def run_problem(args: RunSettings) -> dict:
             "dtype": dtype.name,
             "streamed": args.stream,
             "dask": args.dask,
-            "data_bytes": (n1 + n2 + args.n_test) * args.d * dtype.itemsize,
+            "data_bytes": (n1 + (0 if reuse else n2) + args.n_test) * args.d * dtype.itemsize,
         },
         "training": {
             "loss": args.loss,
@@ -148,6 +165,8 @@ def run_problem(args: RunSettings) -> dict:
             "ridge": fit.phase2.ridge,
             "seed": args.seed,
             "threads": args.threads,
+            "phase2_data": args.phase2_data,
+            "refine": args.refine,
         },
         "seconds": {
             "sampling": sample_s,
@@ -158,10 +177,38 @@ def run_problem(args: RunSettings) -> dict:
         "peak_memory_bytes": _peak_memory_bytes(),
         "network": network,
     }
+    if fit.refinement is not None:
+        report["refined"] = _refined(fit, model, Xt, yt)
+        report["seconds"]["refine"] = fit.refinement.seconds
     if args.baselines and not args.stream:
         report["spectral"] = _baselines(args, transform, model, X1, y1, X2, y2, Xt, yt, rng)
         report["amp"] = _amp_baseline(args, model, X1, y1, X2, y2, Xt, yt, rng)
     return report
+
+
+def _refined(fit, model, Xt, yt) -> dict:
+    """The refined network's row: recovery, test error and what the joint training did."""
+    joint = fit.refinement
+    entry = {
+        "method": "network + refine",
+        "iterations": joint.n_iter,
+        "best_iteration": joint.best_iter,
+        "stop_reason": joint.stop_reason,
+        "seconds": joint.seconds,
+    }
+    entry.update(_network_entry(fit.network, model, Xt, yt))
+    return entry
+
+
+def _network_entry(net, model: MultiIndexModel, Xt, yt: np.ndarray) -> dict:
+    """A network's recovery (its neurons' top-r subspace and coverage) and test error."""
+    return _evaluate(
+        neuron_subspace(net.W, model.r),
+        model,
+        net.predict(Xt),
+        yt,
+        coverage=metrics.coverage(net.W, model.U),
+    )
 
 
 def _amp_baseline(args: RunSettings, model, X1, y1, X2, y2, Xt, yt, rng) -> dict:
@@ -197,6 +244,11 @@ def _sizes(args: RunSettings) -> tuple[int, int]:
         )
     if args.n_test < 2:
         raise ValueError("--n-test must be an integer >= 2 (the test error divides by Var(y)).")
+    if args.phase2_data == "reuse" and args.alpha2 is not None:
+        raise ValueError(
+            "--alpha2 sizes a fresh phase-2 set, but --phase2-data reuse refits phase 1's "
+            "samples: drop --alpha2 (or use --phase2-data fresh)."
+        )
     alpha2 = args.alpha if args.alpha2 is None else args.alpha2
     if not (0 < args.alpha < np.inf and 0 < alpha2 < np.inf):
         raise ValueError(
@@ -209,7 +261,7 @@ def _sizes(args: RunSettings) -> tuple[int, int]:
         )
     if not args.stream:
         itemsize = np.dtype(args.dtype or "float64").itemsize
-        total = (args.alpha + alpha2) * args.d + args.n_test
+        total = (args.alpha + (0 if args.phase2_data == "reuse" else alpha2)) * args.d + args.n_test
         check_fits(
             total * (args.d + 1) * itemsize,
             f"--alpha {args.alpha:g} (n1 + n2 + n_test = {total:.3g} rows of d = {args.d})",

@@ -14,7 +14,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._random import as_generator
 from .._validation import check_count, check_name
-from ..options import ACTIVATIONS, LOSSES
+from ..joint_training import DEFAULT_TOL
+from ..options import ACTIVATIONS, JOINT_METHODS, LOSSES, PHASE2_DATA
 from ..stream import StreamedData
 from ..training import default_n_steps, neuron_subspace, train_layerwise
 from .whitening import Whitener
@@ -57,7 +58,21 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
     ridge : 'gcv' or float >= 0, default 'gcv'
         Phase-2 per-sample ridge penalty; 'gcv' chooses it by generalised cross-validation.
     phase2_fraction : float in (0, 1), default 0.5
-        Share of the samples used as D2 (at random); ignored when ``X2, y2`` are passed to fit.
+        Share of the samples used as D2 (at random); ignored when ``X2, y2`` are passed to fit
+        and with ``phase2_data='reuse'``.
+    phase2_data : {'fresh', 'reuse'}, default 'fresh'
+        'fresh': the paper's sample splitting (D1 for phase 1, D2 for phase 2). 'reuse': no
+        split; phase 1 trains on all the samples and phase 2 fits the outer layer on them
+        again (no ``X2, y2`` then).
+    refine : {None, 'lbfgs', 'adam'}, default None
+        None: the paper's layer-wise algorithm. Otherwise, after phase 2, train all weights
+        jointly on the squared loss over D1 and D2 from the layer-wise network, with early
+        stopping on a held-out tenth (:func:`mimkit.training.train_layerwise`); better test
+        error, no longer the analysed algorithm.
+    refine_max_iter : int or None, default None
+        L-BFGS iterations or Adam epochs of the refinement; None: the method's default.
+    refine_tol : float, default 1e-5
+        Relative validation improvement that counts as progress in the refinement.
     n_threads : int or None
         Core threads; None uses all.
     random_state : int, Generator or None
@@ -69,8 +84,9 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    W_ : (n_hidden, n_features_in_) unit directions (of the whitened inputs if ``whiten``).
-    b_ : (n_hidden,) phase-2 biases.
+    W_ : (n_hidden, n_features_in_) unit directions (of the whitened inputs if ``whiten``);
+        after ``refine`` the jointly trained weights (norms no longer 1).
+    b_ : (n_hidden,) phase-2 (or refined) biases.
     a_ : (n_hidden,) outer weights.  intercept_ : float, c.
     n_features_in_ : int.
     whitener_ : :class:`~mimkit.estimators.whitening.Whitener` or None
@@ -80,6 +96,8 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
         ``offset`` (phase-1 c), ``ridge`` (chosen lam), ``n1``, ``n2``,
         ``phase1_seconds`` (all of phase 1), ``phase1_step_seconds`` (inside its steps),
         ``phase2_seconds``, ``phase1_weights`` (raw W after phase 1).
+    refinement_ : :class:`~mimkit.joint_training.JointFit` or None
+        What ``refine`` did (iterations, losses, stop reason, seconds); None without it.
     """
 
     def __init__(
@@ -95,6 +113,10 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
         init_scale: float = 1e-6,
         ridge: Union[str, float] = "gcv",
         phase2_fraction: float = 0.5,
+        phase2_data: str = "fresh",
+        refine: Optional[str] = None,
+        refine_max_iter: Optional[int] = None,
+        refine_tol: float = DEFAULT_TOL,
         n_threads: Optional[int] = None,
         random_state=None,
         verbose: bool = False,
@@ -111,6 +133,10 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
         self.init_scale = init_scale
         self.ridge = ridge
         self.phase2_fraction = phase2_fraction
+        self.phase2_data = phase2_data
+        self.refine = refine
+        self.refine_max_iter = refine_max_iter
+        self.refine_tol = refine_tol
         self.n_threads = n_threads
         self.random_state = random_state
         self.verbose = verbose
@@ -131,6 +157,9 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
         """Errors name the parameter; numeric ranges are re-checked by training."""
         check_name(self.activation, "activation", ACTIVATIONS)
         check_name(self.loss, "loss", LOSSES)
+        check_name(self.phase2_data, "phase2_data", PHASE2_DATA)
+        if self.refine is not None:
+            check_name(self.refine, "refine", JOINT_METHODS)
         if not (isinstance(self.n_steps, str) and self.n_steps == "auto"):
             check_count(self.n_steps, "n_steps", hint="Or pass 'auto'.")
         frac = self.phase2_fraction
@@ -153,7 +182,8 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
         X2, y2 : (n2, d), (n2,) arrays, optional
             An explicit phase-2 data set; then all of (X, y) is D1. Otherwise (X, y) is split
             at random by ``phase2_fraction`` (one copy of X; a stream is split into its first
-            and last rows instead, which costs nothing: its rows are independent already).
+            and last rows instead, which costs nothing: its rows are independent already), or
+            with ``phase2_data='reuse'`` not split at all.
 
         Returns
         -------
@@ -174,7 +204,10 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
         rng = as_generator(self.random_state)
         if (X2 is None) != (y2 is None):
             raise ValueError("pass both X2 and y2 (the phase-2 data set), or neither.")
-        if X2 is not None:
+        if self.phase2_data == "reuse":
+            self._no_phase2_set(X2)
+            X1, y1, X2, y2 = X, y, None, None
+        elif X2 is not None:
             X1, y1 = X, y
             X2, y2 = validate_data(self, X2, y2, dtype=X.dtype, y_numeric=True, reset=False)
             X2 = self._inputs(X2)
@@ -187,7 +220,9 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
             raise ValueError("a StreamedData carries its own labels: pass y=None (and y2=None).")
         if X2 is not None and not isinstance(X2, StreamedData):
             raise TypeError("with a streamed X, X2 must be a StreamedData too (or None).")
-        if X2 is None:
+        if self.phase2_data == "reuse":
+            self._no_phase2_set(X2)
+        elif X2 is None:
             if X.n < 3:
                 raise ValueError(
                     f"n_samples = {X.n}: need at least 3 samples to split into D1 "
@@ -201,6 +236,13 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
             )
         self.n_features_in_ = X.d
         return self._fit_data(X, None, X2, None, as_generator(self.random_state))
+
+    def _no_phase2_set(self, X2) -> None:
+        if X2 is not None:
+            raise ValueError(
+                "phase2_data='reuse' fits phase 2 on X itself: pass no X2, y2 (or use "
+                "phase2_data='fresh')."
+            )
 
     def _fit_data(self, X1, y1, X2, y2, rng) -> "LayerwiseRegressor":
         n_steps = default_n_steps(X1.shape[1]) if self.n_steps == "auto" else self.n_steps
@@ -219,6 +261,10 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
             n_steps=n_steps,
             init_scale=self.init_scale,
             ridge=self.ridge,
+            phase2_data=self.phase2_data,
+            refine=self.refine,
+            refine_max_iter=self.refine_max_iter,
+            refine_tol=self.refine_tol,
             n_threads=self.n_threads,
             random_state=rng,
             progress=bool(self.verbose),
@@ -233,12 +279,13 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
             "offset": p1.c,
             "ridge": p2.ridge,
             "n1": X1.shape[0],
-            "n2": X2.shape[0],
+            "n2": (X1 if X2 is None else X2).shape[0],
             "phase1_seconds": p1.seconds,
             "phase1_step_seconds": p1.result.step_seconds,
             "phase2_seconds": p2.seconds,
             "phase1_weights": p1.W,
         }
+        self.refinement_ = fit.refinement
         self._network = net
         return self
 
