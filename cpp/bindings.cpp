@@ -82,27 +82,48 @@ Array<T> forward_py(Input X_in, ConstMatrixRef<T> W, const Array<T>& b, const Ar
     return p;
 }
 
+// One gradient pass (gradient_pass in two_layer.hpp) into preallocated outputs, GIL released.
 template <typename T, typename Input>
-py::tuple phase1_gradient_py(Input X_in, const Array<T>& y, ConstMatrixRef<T> W, const Array<T>& b,
+PassSummary gradient_pass_py(Input X_in, const Array<T>& y, ConstMatrixRef<T> W, const Array<T>& b,
                              const Array<T>& a, const std::string& activation,
                              const std::string& loss, double huber_delta, int n_threads,
-                             Index chunk_rows) {
+                             Index chunk_rows, Array<T>& grad, OuterGradients<T> outer) {
     const auto X = source_of<T>(X_in);
     using Source = std::decay_t<decltype(X)>;
     check_shapes<T>(X, W, b, a);
     check_rows<T>(X, y, "y");
     const Activation act = activation_from_name(activation);
     const LossSpec loss_spec{loss_from_name(loss), huber_delta};
+    Eigen::Map<RowMatrix<T>> grad_map(grad.mutable_data(), W.rows(), W.cols());
+    py::gil_scoped_release release;
+    Phase1Workspace<T, Source> ws(X, W.rows(), n_threads, chunk_rows);
+    return gradient_pass<T, Source>(ws, y.data(), W, b.data(), a.data(), act, loss_spec, grad_map,
+                                    outer);
+}
+
+template <typename T, typename Input>
+py::tuple phase1_gradient_py(Input X_in, const Array<T>& y, ConstMatrixRef<T> W, const Array<T>& b,
+                             const Array<T>& a, const std::string& activation,
+                             const std::string& loss, double huber_delta, int n_threads,
+                             Index chunk_rows) {
     Array<T> grad({W.rows(), W.cols()});
-    PassSummary summary{};
-    {
-        py::gil_scoped_release release;
-        Phase1Workspace<T, Source> ws(X, W.rows(), n_threads, chunk_rows);
-        Eigen::Map<RowMatrix<T>> grad_map(grad.mutable_data(), W.rows(), W.cols());
-        summary = phase1_gradient_pass<T, Source>(ws, y.data(), W, b.data(), a.data(), act,
-                                                  loss_spec, grad_map);
-    }
+    const PassSummary summary = gradient_pass_py<T, Input>(
+        X_in, y, W, b, a, activation, loss, huber_delta, n_threads, chunk_rows, grad, {});
     return py::make_tuple(grad, summary.mean_loss, summary.max_abs_z);
+}
+
+template <typename T, typename Input>
+py::tuple full_gradient_py(Input X_in, const Array<T>& y, ConstMatrixRef<T> W, const Array<T>& b,
+                           const Array<T>& a, const std::string& activation,
+                           const std::string& loss, double huber_delta, int n_threads,
+                           Index chunk_rows) {
+    Array<T> grad({W.rows(), W.cols()});
+    Array<T> grad_b(W.rows());
+    Array<T> grad_a(W.rows());
+    const PassSummary summary = gradient_pass_py<T, Input>(
+        X_in, y, W, b, a, activation, loss, huber_delta, n_threads, chunk_rows, grad,
+        OuterGradients<T>{grad_b.mutable_data(), grad_a.mutable_data()});
+    return py::make_tuple(grad, grad_b, grad_a, summary.mean_loss);
 }
 
 template <typename T, typename Source>
@@ -341,6 +362,10 @@ void define_kernels(py::module_& m) {
           py::arg("b").noconvert(), py::arg("a").noconvert(), py::arg("activation"),
           py::arg("n_threads"), py::arg("chunk_rows"));
     m.def("phase1_gradient", &phase1_gradient_py<T, Input>, py::arg("X").noconvert(),
+          py::arg("y").noconvert(), py::arg("W").noconvert(), py::arg("b").noconvert(),
+          py::arg("a").noconvert(), py::arg("activation"), py::arg("loss"), py::arg("huber_delta"),
+          py::arg("n_threads"), py::arg("chunk_rows"));
+    m.def("full_gradient", &full_gradient_py<T, Input>, py::arg("X").noconvert(),
           py::arg("y").noconvert(), py::arg("W").noconvert(), py::arg("b").noconvert(),
           py::arg("a").noconvert(), py::arg("activation"), py::arg("loss"), py::arg("huber_delta"),
           py::arg("n_threads"), py::arg("chunk_rows"));

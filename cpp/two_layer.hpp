@@ -1,13 +1,15 @@
-// The two-layer network f(x) = sum_j a_j sigma(w_j . x + b_j): fused forward, phase-1 gradient
-// with respect to W, and the phase-1 gradient-descent loop (docs/theory.md, "Phase 1").
+// The two-layer network f(x) = sum_j a_j sigma(w_j . x + b_j): fused forward, the gradient of the
+// loss with respect to W (phase 1) or to all of W, b and a, and the phase-1 gradient-descent loop
+// (docs/theory.md, "Phase 1").
 //
 // One pass over X per step: for each chunk of rows X_c (kept in cache; read from an array or
 // generated, see row_source.hpp),
 //   Z_c = X_c W^T + b                       (GEMM, chunk x m)
-//   p_i = sum_j a_j sigma(Z_ij), g_i = l'(p_i, y_i) / n
+//   H_c = sigma(Z_c), one row at a time     p_i = H_i . a, g_i = l'(p_i, y_i) / n
 //   G_c = g * sigma'(Z_c) * a               (elementwise, in place in Z_c)
-//   grad_thread += G_c^T X_c                (GEMM, X_c still in cache)
-// and the per-thread m x d buffers are reduced once, in thread order, so a run is bitwise
+//   grad_W_thread += G_c^T X_c              (GEMM, X_c still in cache)
+//   grad_b_thread += G_i, grad_a_thread += g_i H_i   (each row, full gradient only)
+// and the per-thread buffers are reduced once, in thread order, so a run is bitwise
 // reproducible for a fixed thread count. No n x m array is ever allocated.
 #pragma once
 
@@ -66,6 +68,9 @@ struct Phase1Workspace {
     std::vector<RowMatrix<T>> chunk;  // chunk_rows x m: Z_c, then G_c in place
     std::vector<RowMatrix<T>> grad;   // m x d partial gradients
     std::vector<Vector<T>> value;     // m: sigma of one row
+    // m: partial gradients of b and a (full gradient only), in float64: a sum over all n rows
+    std::vector<Vector<double>> grad_b;
+    std::vector<Vector<double>> grad_a;
     std::vector<double> loss_sum;
     std::vector<double> max_abs_z;
 
@@ -74,6 +79,8 @@ struct Phase1Workspace {
           chunk(chunks.n_threads, RowMatrix<T>(chunks.plan.chunk_rows, m)),
           grad(chunks.n_threads, RowMatrix<T>(m, X.cols())),
           value(chunks.n_threads, Vector<T>(m)),
+          grad_b(chunks.n_threads, Vector<double>(m)),
+          grad_a(chunks.n_threads, Vector<double>(m)),
           loss_sum(chunks.n_threads),
           max_abs_z(chunks.n_threads) {}
 };
@@ -83,10 +90,20 @@ struct PassSummary {
     double max_abs_z;
 };
 
-// Rows of Z_c -> G_c in place; returns the chunk's loss sum and updates max |z|.
+// Where a gradient pass writes the gradients of b and a (m each), or nowhere (phase 1).
+template <typename T>
+struct OuterGradients {
+    T* b = nullptr;
+    T* a = nullptr;
+    bool wanted() const { return b != nullptr; }
+};
+
+// Rows of Z_c -> G_c in place; returns the chunk's loss sum and updates max |z|. With
+// grad_b / grad_a (else nullptr) it also adds each row's G_i and g_i H_i to them.
 template <typename T>
 double fuse_chunk(Activation act, Eigen::Ref<RowMatrix<T>> Z, const T* y, const T* b, const T* a,
-                  const LossSpec& loss, T inv_n, T* value, double& max_abs_z) {
+                  const LossSpec& loss, T inv_n, T* value, double& max_abs_z,
+                  Vector<double>* grad_b, Vector<double>* grad_a) {
     const Index m = Z.cols();
     const Eigen::Map<const Vector<T>> a_vec(a, m);
     const Eigen::Map<const Vector<T>> value_vec(value, m);
@@ -98,17 +115,23 @@ double fuse_chunk(Activation act, Eigen::Ref<RowMatrix<T>> Z, const T* y, const 
         T g;
         loss_sum += double(loss_value_and_slope<T>(loss, p, y[i], g));
         g *= inv_n;
-        Eigen::Map<Vector<T>>(z, m).array() *= a_vec.array() * g;
+        Eigen::Map<Vector<T>> G_i(z, m);
+        G_i.array() *= a_vec.array() * g;
+        if (grad_b != nullptr) {
+            *grad_b += G_i.template cast<double>();
+            *grad_a += double(g) * value_vec.template cast<double>();
+        }
     }
     return loss_sum;
 }
 
-// grad (m x d) = d/dW (1/n) sum_i l(p_i, y_i) over the rows of ws's source; one parallel
-// region, one pass over X.
+// grad (m x d) = d/dW (1/n) sum_i l(p_i, y_i) over the rows of ws's source, and where `outer`
+// points somewhere the gradients with respect to b and a too; one parallel region, one pass
+// over X. grad is bitwise the same with or without `outer`.
 template <typename T, typename Source>
-PassSummary phase1_gradient_pass(Phase1Workspace<T, Source>& ws, const T* y,
-                                 const ConstMatrixRef<T>& W, const T* b, const T* a, Activation act,
-                                 const LossSpec& loss, Eigen::Ref<RowMatrix<T>> grad) {
+PassSummary gradient_pass(Phase1Workspace<T, Source>& ws, const T* y, const ConstMatrixRef<T>& W,
+                          const T* b, const T* a, Activation act, const LossSpec& loss,
+                          Eigen::Ref<RowMatrix<T>> grad, OuterGradients<T> outer = {}) {
     const Index n = ws.chunks.rows();
     const Index m = W.rows();
     const T inv_n = T(1) / T(n);
@@ -120,6 +143,12 @@ PassSummary phase1_gradient_pass(Phase1Workspace<T, Source>& ws, const T* y,
         RowMatrix<T>& chunk = ws.chunk[tid];
         RowMatrix<T>& partial = ws.grad[tid];
         partial.setZero();
+        Vector<double>* grad_b = outer.wanted() ? &ws.grad_b[tid] : nullptr;
+        Vector<double>* grad_a = outer.wanted() ? &ws.grad_a[tid] : nullptr;
+        if (outer.wanted()) {
+            grad_b->setZero();
+            grad_a->setZero();
+        }
         double loss_sum = 0.0;
         double max_abs_z = 0.0;
 #pragma omp for schedule(static, 1)
@@ -129,8 +158,8 @@ PassSummary phase1_gradient_pass(Phase1Workspace<T, Source>& ws, const T* y,
             const auto Xc = ws.chunks.chunk(c);
             auto Zc = chunk.topRows(rows);
             Zc.noalias() = Xc * W.transpose();
-            loss_sum +=
-                fuse_chunk<T>(act, Zc, y + r0, b, a, loss, inv_n, ws.value[tid].data(), max_abs_z);
+            loss_sum += fuse_chunk<T>(act, Zc, y + r0, b, a, loss, inv_n, ws.value[tid].data(),
+                                      max_abs_z, grad_b, grad_a);
             partial.noalias() += Zc.transpose() * Xc;
         }
         ws.loss_sum[tid] = loss_sum;
@@ -148,6 +177,16 @@ PassSummary phase1_gradient_pass(Phase1Workspace<T, Source>& ws, const T* y,
         summary.max_abs_z = std::max(summary.max_abs_z, ws.max_abs_z[t]);
     }
     summary.mean_loss /= double(n);
+    if (outer.wanted()) {
+        Vector<double> sum_b = ws.grad_b[0];
+        Vector<double> sum_a = ws.grad_a[0];
+        for (int t = 1; t < n_threads; ++t) {
+            sum_b += ws.grad_b[t];
+            sum_a += ws.grad_a[t];
+        }
+        Eigen::Map<Vector<T>>(outer.b, m) = sum_b.template cast<T>();
+        Eigen::Map<Vector<T>>(outer.a, m) = sum_a.template cast<T>();
+    }
     return summary;
 }
 
@@ -229,8 +268,8 @@ Phase1Outcome phase1_run(const Source& X, const T* y, const T* b, const T* a,
         if (t == settings.n_steps) break;
 
         const auto step_start = std::chrono::steady_clock::now();
-        const PassSummary pass = phase1_gradient_pass<T, Source>(
-            ws, y, W, b, a, settings.activation, settings.loss, grad);
+        const PassSummary pass =
+            gradient_pass<T, Source>(ws, y, W, b, a, settings.activation, settings.loss, grad);
         record.losses[t] = pass.mean_loss;
         if (t == 0) {
             const bool linear = pass.max_abs_z < kLinearRegimeMaxPreactivation;

@@ -59,6 +59,18 @@ def phase1_gradient(
     n_threads: int,
     chunk_rows: int,
 ) -> tuple[NDArray[F], float, float]: ...
+def full_gradient(
+    X: Rows[F],
+    y: NDArray[F],
+    W: NDArray[F],
+    b: NDArray[F],
+    a: NDArray[F],
+    activation: str,
+    loss: str,
+    huber_delta: float,
+    n_threads: int,
+    chunk_rows: int,
+) -> tuple[NDArray[F], NDArray[F], NDArray[F], float]: ...
 def phase1_run(
     X: Rows[F],
     y: NDArray[F],

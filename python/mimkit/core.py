@@ -89,6 +89,39 @@ def hidden_statistics(
     )
 
 
+def _gradient_pass(
+    kernel: Callable[..., tuple],
+    X,
+    y,
+    W,
+    b,
+    a,
+    activation: str,
+    loss: str,
+    huber_delta: float,
+    n_threads: Optional[int],
+    check_finite: bool,
+) -> tuple:
+    """One native gradient pass (``kernel``: the module's phase1_gradient or full_gradient) on
+    validated, converted inputs."""
+    threads = check_n_threads(n_threads)
+    args = Phase1Inputs(
+        X, y, W, b, a, activation, loss, huber_delta, check_finite, allow_stream=True
+    )
+    return kernel(
+        native_rows(args.X),
+        args.y,
+        args.W,
+        args.b,
+        args.a,
+        args.activation,
+        args.loss,
+        args.huber_delta,
+        threads,
+        _CHUNK_ROWS,
+    )
+
+
 def phase1_gradient(
     X,
     y,
@@ -112,23 +145,60 @@ def phase1_gradient(
     grad_W : (m, d) array.
     mean_loss : float, L at W.
     """
-    threads = check_n_threads(n_threads)
-    args = Phase1Inputs(
-        X, y, W, b, a, activation, loss, huber_delta, check_finite, allow_stream=True
-    )
-    grad, mean_loss, _ = native.phase1_gradient(
-        native_rows(args.X),
-        args.y,
-        args.W,
-        args.b,
-        args.a,
-        args.activation,
-        args.loss,
-        args.huber_delta,
-        threads,
-        _CHUNK_ROWS,
+    grad, mean_loss, _ = _gradient_pass(
+        native.phase1_gradient,
+        X,
+        y,
+        W,
+        b,
+        a,
+        activation,
+        loss,
+        huber_delta,
+        n_threads,
+        check_finite,
     )
     return grad, mean_loss
+
+
+def full_gradient(
+    X,
+    y,
+    W,
+    b,
+    a,
+    *,
+    activation: str,
+    loss: str,
+    huber_delta: float = 1.0,
+    n_threads: Optional[int] = None,
+    check_finite: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Gradient of ``L = (1/n) sum_i loss(p_i, y_i)``, ``p = sigma(X W^T + b) a``, with respect
+    to all of W, b and a, in one fused pass over X (the cost of :func:`phase1_gradient`; its
+    grad_W is bitwise the same).
+
+    Losses as in :func:`phase1_gradient`. grad_b and grad_a are summed in float64 and returned
+    in the dtype of X.
+
+    Returns
+    -------
+    grad_W : (m, d) array.  grad_b : (m,) array.  grad_a : (m,) array.
+    mean_loss : float, L at (W, b, a).
+    """
+    return _gradient_pass(
+        native.full_gradient,
+        X,
+        y,
+        W,
+        b,
+        a,
+        activation,
+        loss,
+        huber_delta,
+        n_threads,
+        check_finite,
+    )
 
 
 def phase1_run(
