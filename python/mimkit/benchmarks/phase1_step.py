@@ -1,6 +1,8 @@
 """Targets 1 and 6: one phase-1 step (fused forward + backward) against numpy's two bare GEMMs
 of the same shapes (``X @ W.T`` and ``G.T @ X``, the physical limit), the numpy reference step,
 and 1 vs N threads for both the core and numpy's GEMMs (the machine's own parallel speedup).
+Also the full gradient (W, b and a in one pass, for joint training) against the phase-1 step
+in the same rounds: its extra O(n m) sums should cost <= 10%.
 
 Two weight regimes: ``phase-1`` (init scale 1e-6, the regime phase 1 actually runs in) and
 ``nonlinear`` (|w . x| ~ 0.6, every activation evaluated through exp/log).
@@ -53,6 +55,7 @@ def measure(
                 with threadpool_limits(limits=1):
                     return X @ Wr.T, G.T @ X
 
+            contenders["full"] = lambda: core.full_gradient(X, y, Wr, b, a, n_threads=threads, **kw)
             contenders["gemms_1"] = gemms_1thread
             with threadpool_limits(limits=threads):
                 contenders["gemms"] = lambda: (X @ Wr.T, G.T @ X)
@@ -75,6 +78,8 @@ def measure(
                     "reference_s": median(times["reference"]),
                     "core_over_gemms": paired_ratio(times, n_thread_core, "gemms"),
                     "reference_over_core": paired_ratio(times, "reference", n_thread_core),
+                    "full_gradient_s": median(times["full"]),
+                    "full_over_step": paired_ratio(times, "full", n_thread_core),
                     "thread_speedup": paired_ratio(times, "core_1", n_thread_core),
                     "numpy_thread_speedup": paired_ratio(times, "gemms_1", "gemms"),
                     "core_gflops": flops / median(times[n_thread_core]) / 1e9,
@@ -93,6 +98,8 @@ COLUMNS: list[Column] = [
     ("core / GEMMs", "core_over_gemms"),
     ("reference (s)", "reference_s"),
     ("reference / core", "reference_over_core"),
+    ("full gradient (s)", "full_gradient_s"),
+    ("full gradient / step", "full_over_step"),
     ("core 1-thread / N-thread", "thread_speedup"),
     ("numpy GEMMs 1-thread / N-thread", "numpy_thread_speedup"),
     ("core GFLOP/s", "core_gflops"),
