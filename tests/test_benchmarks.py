@@ -8,7 +8,15 @@ import math
 import numpy as np
 import pytest
 
-from mimkit.benchmarks import fit, local_hessian, phase1_step, stream, suite, timing
+from mimkit.benchmarks import (
+    fit,
+    local_hessian,
+    phase1_step,
+    stream,
+    suite,
+    time_to_accuracy,
+    timing,
+)
 from mimkit.benchmarks.timing import markdown_table
 
 
@@ -105,3 +113,38 @@ def test_runner_prints_tables_and_writes_json(tmp_path, monkeypatch, capsys):
     )
     with pytest.raises(ValueError, match="unknown benchmark"):
         suite.run(["nope"], quick=True, out_dir=None)
+
+
+def check_time_to_accuracy(result: dict, methods: list) -> None:
+    tta = time_to_accuracy
+    rows = result["rows"]
+    assert [r["method"] for r in rows] == methods
+    for row, trace in zip(rows, result["traces"]):
+        times = [row[f"t_{t:g}"] for t in tta.TARGETS]
+        assert times == sorted(times)  # a lower error is reached no sooner
+        for target, t in zip(tta.TARGETS, times):
+            assert math.isinf(t) == (row["best_error"] > target)
+        assert np.all(np.diff(trace["times"]) > 0) and row["t_best"] <= row["train_s"]
+        assert 0 < row["best_error"] == min(trace["errors"])
+
+
+def test_time_to_accuracy_rows_table_and_plot(tmp_path, monkeypatch):
+    tta = time_to_accuracy
+    monkeypatch.setattr(tta, "_torch_available", lambda: False)  # its import alone takes ~2 s
+    result = tta.measure(links=("z1z2",), ds=(12,), alpha=32, budget_s=0.2, n_test=200)
+    check_time_to_accuracy(result, [m for m in tta.METHODS if m != "PyTorch"])
+    assert "PyTorch is not installed" in result["skipped"][0]
+    table = tta.tables({**result, "acceptance": tta.measure_acceptance(ds=(12,), n_test=200)})
+    lines = table.splitlines()
+    assert lines[0].count("|") == len(tta.COLUMNS) + 1 and len(lines) >= 2 + len(result["rows"])
+    assert "MLPRegressor(max_iter=50)" in table and "PyTorch is not installed" in table
+    assert tta.plot(result, tmp_path / "t.png").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_time_to_accuracy_with_pytorch():
+    pytest.importorskip("torch")
+    result = time_to_accuracy.measure(
+        links=("z1z2",), ds=(12,), alpha=32, budget_s=0.3, n_test=200, methods=["PyTorch"]
+    )
+    check_time_to_accuracy(result, ["PyTorch"])

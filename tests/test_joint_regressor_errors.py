@@ -40,7 +40,6 @@ JOINT_CASES = [
     case("y length", lambda: jr(X, Y[:3]), ValueError, "inconsistent numbers of samples"),
     case("n=1", lambda: jr(X[:1], Y[:1]), ValueError, "n_samples = 1"),
     case("predict d", lambda: jr().predict(X[:, :3]), ValueError, "X has 3 features"),
-    case("subspace k", lambda: jr().subspace(0), ValueError, "k must be an integer >= 1"),
     case("unfitted", lambda: mimkit.JointRegressor().predict(X), NotFittedError, "not fitted"),
 ]
 

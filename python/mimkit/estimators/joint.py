@@ -19,7 +19,6 @@ from .._validation import check_count, check_name, check_positive_number
 from ..joint_training import DEFAULT_TOL, train_joint
 from ..network import TwoLayerNetwork
 from ..options import ACTIVATIONS, JOINT_METHODS, LOSSES
-from ..training import neuron_subspace
 
 _FLOAT_DTYPES = (np.float64, np.float32)
 
@@ -102,6 +101,9 @@ class JointRegressor(RegressorMixin, BaseEstimator):
     fit_seconds_ : float, wall time of the training (callbacks excluded).
     """
 
+    # Deliberate twin of train_joint's keywords: scikit-learn reads an estimator's parameters
+    # from its own __init__ signature and wants them stored unchanged, so they are listed here
+    # and passed on one by one in fit.
     def __init__(
         self,
         n_hidden: int = 64,
@@ -221,9 +223,3 @@ class JointRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
         return self._network.predict(X, n_threads=self.n_threads)
-
-    def subspace(self, k: int) -> np.ndarray:
-        """The network's estimate of the index subspace: top-k right singular vectors of
-        ``W_``, shape (k, d), orthonormal rows."""
-        check_is_fitted(self)
-        return neuron_subspace(self.W_, k)
