@@ -10,6 +10,8 @@ when its rows are regenerated on every pass instead of read from memory.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .. import core
@@ -36,7 +38,9 @@ def measure(
         for m in widths:
             _, y, W, b, a = step_problem(8, d, m, dtype, 1e-6)  # phase-1 weights; X, y replaced
             y = np.random.default_rng(2).standard_normal(n).astype(dtype)
-            kw = dict(activation="logcosh", loss="huber", n_threads=threads, check_finite=False)
+            kw: dict[str, Any] = dict(
+                activation="logcosh", loss="huber", n_threads=threads, check_finite=False
+            )
             times = interleaved_times(
                 {
                     "array": lambda: core.phase1_gradient(X, y, W, b, a, **kw),

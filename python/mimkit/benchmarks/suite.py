@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from .._config import config
 from ..experiments._files import make_folder
@@ -38,7 +38,8 @@ def _overhead(quick: bool):
 
 
 def _scaling(quick: bool):
-    result = fit.measure_scaling(**(dict(ds=(256, 512, 1024), repeats=1) if quick else {}))
+    options: dict[str, Any] = dict(ds=(256, 512, 1024), repeats=1) if quick else {}
+    result = fit.measure_scaling(**options)
     table = markdown_table(fit.SCALING_COLUMNS, result["rows"])
     table += (
         f"\n\nlog-log slope of fit time vs d: {result['slope_fit']:.2f} "

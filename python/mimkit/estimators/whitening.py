@@ -57,15 +57,12 @@ class Whitener:
         Xc = X - self.mean
         if self.factor is None:
             return Xc
-        return Xc @ self._inverse().T
+        # L^{-1} once (d x d, well conditioned by the pivot check), then a product: a triangular
+        # solve with n right-hand sides is much slower for n >> d.
+        return Xc @ np.linalg.inv(self.factor).T
 
     def directions(self, vectors: np.ndarray) -> np.ndarray:
         """Directions (d, k) of Z as directions of X, ``L^{-T} V``, each of unit length."""
         if self.factor is not None:
-            vectors = self._inverse().T @ vectors
+            vectors = np.linalg.inv(self.factor).T @ vectors
         return vectors / np.linalg.norm(vectors, axis=0)
-
-    def _inverse(self) -> np.ndarray:
-        # L^{-1} once (d x d, well conditioned by the pivot check), then products: a triangular
-        # solve with n right-hand sides is much slower for n >> d.
-        return np.linalg.inv(self.factor)

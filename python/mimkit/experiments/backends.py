@@ -21,7 +21,7 @@ import signal
 import time
 import traceback
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Mapping, Optional, Protocol, Sequence, Union
+from typing import Any, Callable, Generator, Iterator, Mapping, Optional, Protocol, Sequence, Union
 
 from threadpoolctl import threadpool_limits
 
@@ -53,7 +53,7 @@ class PointOutcome:
     """What computing one point gave: records, or the error that stopped it."""
 
     point: Point
-    records: Optional[list]
+    records: list  # empty when the point failed
     error: Optional[str] = None
 
 
@@ -70,7 +70,7 @@ def execute_point(fn: PointFunction, point: Point, threads: int) -> PointOutcome
             elapsed = time.perf_counter() - start
         records = [dict(out)] if isinstance(out, Mapping) else [dict(r) for r in out]
     except Exception:
-        return PointOutcome(point, None, traceback.format_exc())
+        return PointOutcome(point, [], traceback.format_exc())
     for rec in records:
         rec["time_point_s"] = elapsed
     return PointOutcome(point, records)
@@ -139,7 +139,7 @@ class LocalBackend:
         """(worker processes, threads per point) for ``n_points`` points."""
         return _split_cores(n_points, self.n_workers, self.threads_per_worker)
 
-    def run(self, fn: PointFunction, points: PointSource) -> Iterator[PointOutcome]:
+    def run(self, fn: PointFunction, points: PointSource) -> Generator[PointOutcome, None, None]:
         """Yield the outcome of every point as it finishes."""
         workers, threads = _split_cores(len(points), self.n_workers, self.threads_per_worker)
         if workers == 1:
@@ -159,7 +159,7 @@ class LocalBackend:
                 _execute_packed,
                 ((fn, point, threads),),
                 callback=done.put,
-                error_callback=lambda exc: done.put(PointOutcome(point, None, _format(exc))),
+                error_callback=lambda exc: done.put(PointOutcome(point, [], _format(exc))),
             )
             return True
 
@@ -269,7 +269,7 @@ class DaskBackend:
                 f"check the address or raise --timeout"
             ) from None
 
-    def run(self, fn: PointFunction, points: PointSource) -> Iterator[PointOutcome]:
+    def run(self, fn: PointFunction, points: PointSource) -> Generator[PointOutcome, None, None]:
         """Yield the outcome of every point as it finishes.
 
         Raises

@@ -37,7 +37,7 @@ def _non_negative(value: Any, name: str) -> None:
     check_positive_number(value, name, allow_zero=True)
 
 
-_CHECKS: dict[str, Callable[[Any, str], None]] = {
+_CHECKS: dict[str, Callable[[Any, str], Any]] = {
     "d": lambda v, n: check_count(v, n, minimum=1, hint="It is the input dimension."),
     "n_test": lambda v, n: check_count(v, n, minimum=2, hint="The test error divides by Var(y)."),
     "width": _width,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import BinaryIO, Optional, Sequence, Union
 
 import numpy as np
 import pandas as pd
@@ -91,10 +91,11 @@ def title_figure(fig: Figure, title: str) -> Figure:
     return fig
 
 
-def save_figure(fig: Figure, path: Path) -> Path:
-    """Write ``fig`` as PNG (the Agg canvas is picked by the file type, not a backend)."""
-    fig.savefig(path, dpi=DPI, bbox_inches="tight")
-    return path
+def save_figure(fig: Figure, target: Union[Path, BinaryIO]) -> Union[Path, BinaryIO]:
+    """Write ``fig`` as PNG to a path or a binary file (the Agg canvas is picked by the format,
+    not a backend); returns ``target``."""
+    fig.savefig(target, dpi=DPI, bbox_inches="tight", format="png")
+    return target
 
 
 def _cell(value) -> str:

@@ -97,16 +97,18 @@ class OptimalPreprocessing:
         r = self.basis.shape[0]
         if self._closed_form is not None:
             return self._closed_form(y)[:, None, None] * np.eye(r)
+        knots, G = self._knots, self._G
+        assert knots is not None and G is not None  # tabulated whenever there is no closed form
         if self._discrete:
             # Labels of a discrete link take the Monte Carlo levels; map each to the nearest one.
-            right = np.clip(np.searchsorted(self._knots, y), 0, len(self._knots) - 1)
+            right = np.clip(np.searchsorted(knots, y), 0, len(knots) - 1)
             left = np.maximum(right - 1, 0)
-            nearer_left = np.abs(y - self._knots[left]) <= np.abs(self._knots[right] - y)
-            return self._G[np.where(nearer_left, left, right)]
-        flat = self._G.reshape(len(self._knots), r * r)
+            nearer_left = np.abs(y - knots[left]) <= np.abs(knots[right] - y)
+            return G[np.where(nearer_left, left, right)]
+        flat = G.reshape(len(knots), r * r)
         out = np.empty((y.size, r * r))
         for j in range(r * r):
-            out[:, j] = np.interp(y, self._knots, flat[:, j])
+            out[:, j] = np.interp(y, knots, flat[:, j])
         return out.reshape(y.size, r, r)
 
     def eigenvalues(self, y: np.ndarray) -> np.ndarray:

@@ -211,7 +211,7 @@ def overlap_from_sample(
     best = np.full((A, r), -np.inf)  # |eigenvalue| of the outlier kept per direction
     subspace = np.zeros(A)
     subspace_var = np.zeros(A)
-    edges = None
+    edges: Optional[np.ndarray] = None
     for prep, count, which in matrices:
         outliers, lo_hi = matrix_outliers(prep, center, alphas, z, y, probe_y, which, cache)
         edges = lo_hi if edges is None else edges
@@ -229,6 +229,7 @@ def overlap_from_sample(
                     best[a, k] = abs(o.eigenvalue)
                     overlap[a, k], overlap_se[a, k] = o.overlap, o.overlap_se
                     eigenvalue[a, k], eigenvalue_se[a, k] = o.eigenvalue, o.eigenvalue_se
+    assert edges is not None  # there is at least one matrix
     return OverlapResult(
         alphas,
         overlap,

@@ -1,19 +1,26 @@
 """Experiment 7: beyond layer-wise training (docs/experiments/beyond-layerwise.md).
 
-The paper trains the network layer by layer on split samples; a user who wants a predictor can
-also train it end to end. For a budget of ``n = alpha d`` samples (every method sees the same
-n), test error (MSE / Var(y)) and subspace distance against ``alpha`` of: the layer-wise
-network as in the paper (phase 1 on D1, a ``1 - phase2_fraction`` share of the samples, phase 2
-on D2, the rest), the optimal spectral method on D1 with the same phase 2 on D2, and
-scikit-learn's ``MLPRegressor`` of the same width on all n samples. The plot draws the
-theory's curves where they exist: the predicted subspace distance of the converged phase 1
-(:func:`mimkit.theory.network_overlap`) and of the optimal spectral method
-(:func:`mimkit.theory.spectral_overlap`) at D1's size, and the state evolution of
-Bayes-optimal AMP at n (:func:`mimkit.theory.amp_overlap`, r <= 2).
+The paper trains the network layer by layer on split samples; a user who wants a predictor may
+switch either off. For one budget of ``n = alpha d`` samples, test error (MSE / Var(y)) and
+subspace distance against ``alpha`` of:
 
-The subspace distance of a method is that of the fitted predictor's own subspace: the top-r
-eigenvectors of its average gradient outer product on the test inputs
-(:func:`gradient_subspace`), the same measure for every parametrisation.
+- ``layerwise``: the paper's network, phase 1 on D1 (a ``1 - phase2_fraction`` share of the
+  samples), phase 2 on D2 (the rest);
+- ``refine``: that same network, then all of (W, b, a) trained jointly on D1 and D2
+  (``train_layerwise(refine=...)``);
+- ``reuse``: no sample splitting, both phases on all n (``phase2_data="reuse"``);
+- ``joint``: :class:`mimkit.estimators.JointRegressor` (standard init, Adam) on all n;
+- ``mlp``: scikit-learn's ``MLPRegressor`` of the same width (ReLU, Adam) on all n;
+- ``spectral``: the optimal spectral method on D1, its directions as phase 1's, phase 2 on D2.
+
+The plot draws the theory's curves where they exist: the predicted distance of the converged
+phase 1 (:func:`mimkit.theory.network_overlap`) on D1 and on all n, of the optimal spectral
+method (:func:`mimkit.theory.spectral_overlap`) on D1, and the state evolution of Bayes-optimal
+AMP on all n (:func:`mimkit.theory.amp_overlap`, r <= 2; docs/theory.md, "Bayes-optimal AMP").
+
+A method's subspace is its fitted predictor's: the top-r eigenvectors of the average gradient
+outer product on the test inputs (:func:`gradient_subspace`), one measure for every
+parametrisation.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ from ...estimators import JointRegressor, SpectralEstimator
 from ...metrics import relative_test_error, subspace_distance
 from ...network import TwoLayerNetwork
 from ...reference import activation_derivative
-from ...training import run_phase2
+from ...training import run_phase2, train_layerwise
 from ..plots import mean_sem
 from ..registry import Experiment
 from ._amp_curve import amp_curve
@@ -42,7 +49,6 @@ from ._common import (
     draw_problem,
     fixed_defaults,
     loss_arguments,
-    network_phase1,
     resolve_link,
 )
 from .sample_complexity import curve_alphas, theory_overlap
@@ -50,6 +56,8 @@ from .sample_complexity import curve_alphas, theory_overlap
 #: Methods: record-column prefix -> (legend label, colour; a theory curve takes its method's).
 METHODS = {
     "layerwise": ("layer-wise (paper)", "C0"),
+    "refine": ("layer-wise + refine", "C1"),
+    "reuse": ("layer-wise, no sample splitting", "C9"),
     "joint": ("JointRegressor (Adam, standard init)", "C3"),
     "mlp": ("MLPRegressor (scikit-learn)", "C4"),
     "spectral": ("optimal spectral + phase 2", "C2"),
@@ -84,62 +92,109 @@ def _network_predictor(network: TwoLayerNetwork) -> Predictor:
     return network.W, network.b, network.a, _derivative(network.activation)
 
 
-def _layerwise(problem: Problem, params: dict, rng: np.random.Generator):
-    link = resolve_link(params["link"])
-    p1, _ = network_phase1(
-        problem.X1, problem.y1, params, loss_arguments(params, link), params["steps"], rng
-    )
-    fit = run_phase2(
-        problem.X2, problem.y2, p1.W, activation=params["activation"], random_state=rng
-    )
-    return fit.network.predict(problem.Xt), _network_predictor(fit.network)
+#: A method's result: (predictions on the test set, the fitted predictor, seconds to fit).
+Outcome = tuple[np.ndarray, Predictor, float]
 
 
-def _joint(problem: Problem, params: dict, rng: np.random.Generator):
-    X, y = np.vstack([problem.X1, problem.X2]), np.concatenate([problem.y1, problem.y2])
+def _outcome(network: TwoLayerNetwork, Xt: np.ndarray, seconds: float) -> Outcome:
+    return network.predict(Xt), _network_predictor(network), seconds
+
+
+def _train_layerwise(X1, y1, X2, y2, params: dict, rng, **options):
+    """:func:`mimkit.train_layerwise` with the point's network settings."""
+    return train_layerwise(
+        X1,
+        y1,
+        X2,
+        y2,
+        n_hidden=params["width"],
+        activation=params["activation"],
+        lr=params["lr"],
+        weight_decay=params["weight_decay"],
+        n_steps=int(params["steps"]),
+        init_scale=params["init_scale"],
+        random_state=rng,
+        **loss_arguments(params, resolve_link(params["link"])),
+        **options,
+    )
+
+
+def _layerwise(problem: Problem, params: dict, rng) -> dict[str, Outcome]:
+    """The paper's network and its refinement from exactly that network (one training)."""
+    fit = _train_layerwise(
+        problem.X1, problem.y1, problem.X2, problem.y2, params, rng, refine=params["refine"]
+    )
+    seconds = fit.phase1.seconds + fit.phase2.seconds
+    return {
+        "layerwise": _outcome(fit.phase2.network, problem.Xt, seconds),
+        "refine": _outcome(fit.network, problem.Xt, seconds + fit.refinement.seconds),
+    }
+
+
+def _all_samples(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
+    return np.vstack([problem.X1, problem.X2]), np.concatenate([problem.y1, problem.y2])
+
+
+def _reuse(problem: Problem, params: dict, rng) -> dict[str, Outcome]:
+    """No sample splitting: both phases on all n samples."""
+    X, y = _all_samples(problem)
+    start = time.perf_counter()
+    fit = _train_layerwise(X, y, None, None, params, rng, phase2_data="reuse")
+    return {"reuse": _outcome(fit.network, problem.Xt, time.perf_counter() - start)}
+
+
+def _joint(problem: Problem, params: dict, rng) -> dict[str, Outcome]:
+    X, y = _all_samples(problem)
+    start = time.perf_counter()
     joint = JointRegressor(
         n_hidden=params["width"], activation=params["activation"], random_state=rng
     ).fit(X, y)
+    seconds = time.perf_counter() - start
     predictor = (joint.W_, joint.b_, joint.a_, _derivative(joint.activation))
-    return joint.predict(problem.Xt), predictor
+    return {"joint": (joint.predict(problem.Xt), predictor, seconds)}
 
 
 def _relu_derivative(z: np.ndarray) -> np.ndarray:
     return (z > 0).astype(z.dtype)
 
 
-def _mlp(problem: Problem, params: dict, rng: np.random.Generator):
-    X, y = np.vstack([problem.X1, problem.X2]), np.concatenate([problem.y1, problem.y2])
+def _mlp(problem: Problem, params: dict, rng) -> dict[str, Outcome]:
+    X, y = _all_samples(problem)
     mlp = MLPRegressor(
         hidden_layer_sizes=(params["width"],),
         batch_size=256,
         max_iter=params["mlp_max_iter"],
         random_state=int(rng.integers(2**31 - 1)),
     )
+    start = time.perf_counter()
     with warnings.catch_warnings():
         # Stopping at max_iter is part of the baseline as a user runs it, not a failure.
         warnings.simplefilter("ignore", ConvergenceWarning)
         mlp.fit(X, y)
+    seconds = time.perf_counter() - start
     predictor = (mlp.coefs_[0].T, mlp.intercepts_[0], mlp.coefs_[1][:, 0], _relu_derivative)
-    return mlp.predict(problem.Xt), predictor
+    return {"mlp": (mlp.predict(problem.Xt), predictor, seconds)}
 
 
-def _spectral(problem: Problem, params: dict, rng: np.random.Generator):
+def _spectral(problem: Problem, params: dict, rng) -> dict[str, Outcome]:
     link = resolve_link(params["link"])
+    start = time.perf_counter()
     D = SpectralEstimator(preprocessing="optimal", link=link, random_state=rng)
     D = D.fit(problem.X1, problem.y1).directions_
     # As phase 1 would leave them: every neuron a random direction inside the estimated span.
     W = rng.standard_normal((params["width"], link.r)) @ D
     fit = run_phase2(problem.X2, problem.y2, W, activation=params["activation"], random_state=rng)
-    return fit.network.predict(problem.Xt), _network_predictor(fit.network)
+    return {"spectral": _outcome(fit.network, problem.Xt, time.perf_counter() - start)}
 
 
-_FITS: dict[str, Callable] = {
-    "layerwise": _layerwise,
-    "joint": _joint,
-    "mlp": _mlp,
-    "spectral": _spectral,
-}
+#: The trainings of a point, in order; each gives one or more methods' outcomes.
+_FITS: tuple[Callable[[Problem, dict, np.random.Generator], dict[str, Outcome]], ...] = (
+    _layerwise,
+    _reuse,
+    _joint,
+    _mlp,
+    _spectral,
+)
 
 
 def draw_split_problem(params: dict, seed: int) -> Problem:
@@ -156,16 +211,17 @@ def point(params: dict, seed: int) -> dict:
     """Every method once on one draw of the data at (link, alpha)."""
     problem = draw_split_problem(params, seed)
     U = problem.model.U
-    # One child seed per method, so that adding or dropping one leaves the others' draws.
-    seeds = problem.rng.integers(2**63 - 1, size=len(METHODS))
+    # One child seed per training, so that adding or dropping one leaves the others' draws.
+    seeds = problem.rng.integers(2**63 - 1, size=len(_FITS))
     record = {"n": problem.X1.shape[0] + problem.X2.shape[0], "n1": problem.X1.shape[0]}
-    for (key, fit), child in zip(_FITS.items(), seeds):
-        start = time.perf_counter()
-        y_pred, predictor = fit(problem, params, np.random.default_rng(child))
-        record[f"time_{key}_s"] = time.perf_counter() - start
-        estimate = gradient_subspace(problem.Xt, predictor, U.shape[0])
-        record[f"{key}_distance"] = subspace_distance(estimate, U)
-        record[f"{key}_test_error"] = relative_test_error(y_pred, problem.yt)
+    for fit, child in zip(_FITS, seeds):
+        for key, (y_pred, predictor, seconds) in fit(
+            problem, params, np.random.default_rng(child)
+        ).items():
+            estimate = gradient_subspace(problem.Xt, predictor, U.shape[0])
+            record[f"{key}_distance"] = subspace_distance(estimate, U)
+            record[f"{key}_test_error"] = relative_test_error(y_pred, problem.yt)
+            record[f"time_{key}_s"] = seconds
     return record
 
 
@@ -196,6 +252,7 @@ def theory_curves(df: pd.DataFrame) -> pd.DataFrame:
 #: for AMP, panel row).
 _THEORY_LINES = {
     "theory_layerwise_distance": ("theory: phase 1 on D1", "layerwise", 0),
+    "theory_reuse_distance": ("theory: phase 1 on all n", "reuse", 0),
     "theory_spectral_distance": ("theory: optimal spectral on D1", "spectral", 0),
     "amp_distance": ("AMP (Bayes-optimal, link known) on n", None, 0),
     "amp_test_error": ("AMP (Bayes-optimal, link known) on n", None, 1),
@@ -236,22 +293,24 @@ def plot(df: pd.DataFrame, manifest: dict):
                     color, ls = ("k", "-.") if method is None else (METHODS[method][1], "--")
                     ax.plot(curves["alpha"], curves[col], color=color, ls=ls, lw=1.1, label=label)
             ax.set_xscale("log", base=2)
-            # Symmetric log: distances and errors from ~1 down to 1e-3, and AMP's exact 0.
-            ax.set_yscale("symlog", linthresh=1e-3)
+            # Symmetric log: distances and errors from ~1 down to 1e-4, and AMP's exact 0.
+            ax.set_yscale("symlog", linthresh=1e-4)
             ax.set_ylim(bottom=0)
             ax.grid(alpha=0.3)
             ax.set_xlabel(r"$\alpha = n / d$ (all samples)")
         axes[0, j].set_title(name, fontsize=10)
     axes[0, 0].set_ylabel("subspace distance to span(U)")
     axes[1, 0].set_ylabel("test MSE / Var(y)")
-    axes[0, 0].legend(fontsize=7)
+    # One legend for all panels, under them: every method and curve, none hiding data.
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8)
     row0 = df.iloc[0]
     fig.suptitle(
         f"beyond layer-wise: d = {row0['d']}, width {row0['width']}, "
         f"mean $\\pm$ s.e. over {df['seed_index'].nunique()} seed(s)",
         fontsize=11,
     )
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig
 
 
@@ -270,7 +329,7 @@ def table(df: pd.DataFrame) -> pd.DataFrame:
     keep = ["link", "alpha"]
     keep += [f"{m}_{v}" for m in METHODS for v in METRICS]
     keep += [f"time_{m}_s" for m in METHODS]
-    keep += list(_THEORY_LINES) + ["theory_reuse_distance", "best_distance", "best_test_error"]
+    keep += [*_THEORY_LINES, "best_distance", "best_test_error"]
     return out[keep]
 
 
@@ -278,13 +337,14 @@ _SWEPT = {"link": ["z1z2", "he2_sum"], "alpha": [2.0, 4.0, 8.0, 16.0, 32.0, 64.0
 
 EXPERIMENT = Experiment(
     name="beyond-layerwise",
-    summary="layer-wise (paper) vs optimal spectral + phase 2 vs scikit-learn's MLPRegressor: "
-    "test error and subspace distance vs alpha = n/d, with the theory's curves",
+    summary="layer-wise (paper), + refine, without sample splitting, JointRegressor, "
+    "MLPRegressor, optimal spectral + phase 2: test error and subspace distance vs alpha = n/d",
     point=point,
     swept=_SWEPT,
     fixed={
         **fixed_defaults(_SWEPT, phase2=False, d=256, steps=30, n_test=4096),
         "phase2_fraction": 0.5,
+        "refine": "lbfgs",
         "mlp_max_iter": 200,
     },
     seeds=2,

@@ -58,6 +58,7 @@ def point(params: dict, seed: int) -> list:
     time_pi = time.perf_counter() - start
     U = problem.model.U
     records = []
+    assert p1.result.recorded is not None and pi.recorded is not None  # record_steps given
     for step, W, V in zip(steps, p1.result.recorded, pi.recorded):
         gd = _unit_rows(np.asarray(W, dtype=np.float64))
         pw = _unit_rows(np.asarray(V, dtype=np.float64).T)

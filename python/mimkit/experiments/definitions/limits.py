@@ -61,7 +61,7 @@ LEVELS = (0.5, 0.9)
 
 def resolve(name: str) -> Link:
     """The link of a case name (error lists them)."""
-    check_name(name, "case", LINK_CASES)
+    check_name(name, "case", tuple(LINK_CASES))
     base, r = LINK_CASES[name]
     return get_link(base, r)
 

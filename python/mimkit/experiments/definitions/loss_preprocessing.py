@@ -81,7 +81,7 @@ def table(df: pd.DataFrame) -> pd.DataFrame:
     stats = mean_sem(df, ["loss", "alpha"], ["overlap", "spectral_overlap", "test_error"])
     curves = {loss: predicted_at(df, loss) for loss in stats["loss"].unique()}
     stats["theory_overlap"] = [
-        np.nan if curves[loss] is None else curves[loss][float(a)]
+        np.nan if (curve := curves[loss]) is None else curve[float(a)]
         for loss, a in zip(stats["loss"], stats["alpha"])
     ]
     first, overall = {}, {}

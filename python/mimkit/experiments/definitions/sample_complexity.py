@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import time
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 import pandas as pd
@@ -92,7 +92,11 @@ def theory_overlap(
     link = resolve_link(link_name)
     if not link.theory_covers:
         return None
-    common = {"noise": noise, "n_samples": _THEORY_SAMPLES, "random_state": THEORY_SEED}
+    common: dict[str, Any] = {
+        "noise": noise,
+        "n_samples": _THEORY_SAMPLES,
+        "random_state": THEORY_SEED,
+    }
     if loss == "optimal_spectral":
         res = spectral_overlap(link, "optimal", alphas, **common)
     elif loss in ("optimal", "best_scalar"):
