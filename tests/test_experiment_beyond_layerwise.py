@@ -17,7 +17,7 @@ from mimkit.experiments.definitions.sample_complexity import theory_overlap
 # d = 128 at alpha = n/d = 4 and 32: phase 1 and the spectral method see n1 = 2d and 16d.
 _TOY = (
     "sweep beyond-layerwise --set d=128 --set alpha=4,32 --set link=z1z2 --set width=8 "
-    "--set mlp_max_iter=30 --set n_test=1024 --seeds 1 --workers 1 --quiet"
+    "--set mlp_max_iter=30 --set n_test=1024 --seeds 1 --workers 1 --threads 1 --quiet"
 )
 
 
