@@ -381,15 +381,27 @@ ACCEPTANCE_COLUMNS: list[Column] = [
 
 def plot(result: dict, path: Path) -> Path:
     """Test error against training wall time, one panel per problem, one line per method."""
+    from matplotlib.ticker import NullFormatter
+
     from ..experiments.plots import finish_figure, new_figure, save_figure
 
     problems = list(dict.fromkeys((t["link"], t["d"]) for t in result["traces"]))
+    colors = {name: f"C{k}" for k, name in enumerate(METHODS)}
     fig, axes = new_figure(len(problems), (4.2 * len(problems), 3.6))
     for ax, (link, d) in zip(axes, problems):
         for trace in result["traces"]:
             if (trace["link"], trace["d"]) == (link, d):
+                # one point for a method that only yields its final fit
                 style = "o" if len(trace["times"]) == 1 else "-"
-                ax.plot(trace["times"], trace["errors"], style, ms=4, lw=1.3, label=trace["method"])
+                ax.plot(
+                    trace["times"],
+                    trace["errors"],
+                    style,
+                    color=colors[trace["method"]],
+                    ms=5,
+                    lw=1.3,
+                    label=trace["method"],
+                )
         for target in TARGETS:
             ax.axhline(target, color="k", ls=":", lw=0.8)
         ax.set(
@@ -399,6 +411,7 @@ def plot(result: dict, path: Path) -> Path:
             ylabel="test MSE / Var(y)",
             title=f"{link}, d = {d}",
         )
+        ax.xaxis.set_minor_formatter(NullFormatter())  # log-axis minor labels overlap
     finish_figure(
         fig,
         axes,
