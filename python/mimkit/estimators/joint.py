@@ -3,7 +3,7 @@
 The baseline that the layer-wise algorithm (docs/theory.md, "The network") is measured against:
 the same network and core, but a standard random initialisation and all of (W, b, a) trained
 jointly by :func:`mimkit.joint_training.train_joint` (Adam on mini-batches or full-batch
-L-BFGS, early stopping on a held-out slice).
+L-BFGS, early stopping on a held-out slice). Theory: docs/theory.md, "Beyond layer-wise".
 """
 
 from __future__ import annotations
