@@ -27,6 +27,7 @@ layer-wise + refine once each on the same z1*z2 data and reports both test error
 from __future__ import annotations
 
 import math
+import os
 import time
 import warnings
 from pathlib import Path
@@ -299,6 +300,10 @@ def measure(
             traces.append(
                 {"link": link, "d": d, "method": name, "times": rec.times, "errors": errors}
             )
+            tqdm.write(
+                f"{link} d={d} {name}: best {errors[best]:.3g} at {rec.times[best]:.3g} s "
+                f"of {train_s:.3g} s ({stop})"
+            )
     return {
         "rows": rows,
         "traces": traces,
@@ -347,6 +352,10 @@ def measure_acceptance(
             row["half_error"] = row["refine_error"] <= row["mlp_error"] / 2
             row["faster"] = row["refine_s"] < row["mlp_s"]
             rows.append(row)
+            tqdm.write(
+                f"acceptance d={d}: MLPRegressor {row['mlp_error']:.3g} in {row['mlp_s']:.3g} s, "
+                f"layer-wise + refine {row['refine_error']:.3g} in {row['refine_s']:.3g} s"
+            )
     return rows
 
 
@@ -426,9 +435,11 @@ def run(quick: bool) -> tuple[dict, str]:
     Full sizes: z1*z2 and he2_sum at d = 512 and 1024, 120 s per method, and the acceptance
     comparison at d = 256 and 512 (about 30 minutes on 2 cores). ``quick``: d = 128, 5 s.
     """
-    sizes = dict(ds=(128,), budget_s=5.0) if quick else {}
-    result = measure(**sizes)
-    result["acceptance"] = measure_acceptance(**(dict(ds=(128,)) if quick else {}))
+    load_before = os.getloadavg()[0]
+    acceptance = measure_acceptance(**(dict(ds=(128,)) if quick else {}))
+    result = measure(**(dict(ds=(128,), budget_s=5.0) if quick else {}))
+    # Other processes' load slows every method alike only if it is steady: say what it was.
+    result.update(acceptance=acceptance, load_before=load_before, load_after=os.getloadavg()[0])
     return result, tables(result)
 
 
@@ -440,6 +451,11 @@ def tables(result: dict) -> str:
         f"{result['threads']} threads, budget {result['budget_s']:g} s per method; times are "
         "training only (snapshots scored afterwards)."
     )
+    if "load_before" in result:
+        parts[-1] += (
+            f" Load average (1 min) {result['load_before']:.2f} at the start, "
+            f"{result['load_after']:.2f} at the end."
+        )
     if "acceptance" in result:
         parts.append(markdown_table(ACCEPTANCE_COLUMNS, result["acceptance"]))
     return "\n\n".join(parts)
