@@ -9,6 +9,7 @@
 #include <Eigen/Core>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cpu_features.hpp"
@@ -82,48 +83,37 @@ Array<T> forward_py(Input X_in, ConstMatrixRef<T> W, const Array<T>& b, const Ar
     return p;
 }
 
-// One gradient pass (gradient_pass in two_layer.hpp) into preallocated outputs, GIL released.
-template <typename T, typename Input>
-PassSummary gradient_pass_py(Input X_in, const Array<T>& y, ConstMatrixRef<T> W, const Array<T>& b,
-                             const Array<T>& a, const std::string& activation,
-                             const std::string& loss, double huber_delta, int n_threads,
-                             Index chunk_rows, Array<T>& grad, OuterGradients<T> outer) {
+// The gradient with respect to W (phase1_gradient: grad_W, mean loss, max |z|) or, with `Full`,
+// to W, b and a (full_gradient: grad_W, grad_b, grad_a, mean loss), in one pass over X.
+template <typename T, typename Input, bool Full>
+py::tuple gradient_py(Input X_in, const Array<T>& y, ConstMatrixRef<T> W, const Array<T>& b,
+                      const Array<T>& a, const std::string& activation, const std::string& loss,
+                      double huber_delta, int n_threads, Index chunk_rows) {
     const auto X = source_of<T>(X_in);
     using Source = std::decay_t<decltype(X)>;
     check_shapes<T>(X, W, b, a);
     check_rows<T>(X, y, "y");
     const Activation act = activation_from_name(activation);
     const LossSpec loss_spec{loss_from_name(loss), huber_delta};
+    Array<T> grad({W.rows(), W.cols()});
+    Array<T> grad_b(Full ? W.rows() : 0);
+    Array<T> grad_a(Full ? W.rows() : 0);
     Eigen::Map<RowMatrix<T>> grad_map(grad.mutable_data(), W.rows(), W.cols());
-    py::gil_scoped_release release;
-    Phase1Workspace<T, Source> ws(X, W.rows(), n_threads, chunk_rows);
-    return gradient_pass<T, Source>(ws, y.data(), W, b.data(), a.data(), act, loss_spec, grad_map,
-                                    outer);
-}
-
-template <typename T, typename Input>
-py::tuple phase1_gradient_py(Input X_in, const Array<T>& y, ConstMatrixRef<T> W, const Array<T>& b,
-                             const Array<T>& a, const std::string& activation,
-                             const std::string& loss, double huber_delta, int n_threads,
-                             Index chunk_rows) {
-    Array<T> grad({W.rows(), W.cols()});
-    const PassSummary summary = gradient_pass_py<T, Input>(
-        X_in, y, W, b, a, activation, loss, huber_delta, n_threads, chunk_rows, grad, {});
-    return py::make_tuple(grad, summary.mean_loss, summary.max_abs_z);
-}
-
-template <typename T, typename Input>
-py::tuple full_gradient_py(Input X_in, const Array<T>& y, ConstMatrixRef<T> W, const Array<T>& b,
-                           const Array<T>& a, const std::string& activation,
-                           const std::string& loss, double huber_delta, int n_threads,
-                           Index chunk_rows) {
-    Array<T> grad({W.rows(), W.cols()});
-    Array<T> grad_b(W.rows());
-    Array<T> grad_a(W.rows());
-    const PassSummary summary = gradient_pass_py<T, Input>(
-        X_in, y, W, b, a, activation, loss, huber_delta, n_threads, chunk_rows, grad,
-        OuterGradients<T>{grad_b.mutable_data(), grad_a.mutable_data()});
-    return py::make_tuple(grad, grad_b, grad_a, summary.mean_loss);
+    const OuterGradients<T> outer =
+        Full ? OuterGradients<T>{grad_b.mutable_data(), grad_a.mutable_data()}
+             : OuterGradients<T>{};
+    PassSummary summary{};
+    {
+        py::gil_scoped_release release;
+        Phase1Workspace<T, Source> ws(X, W.rows(), n_threads, chunk_rows);
+        summary = gradient_pass<T, Source>(ws, y.data(), W, b.data(), a.data(), act, loss_spec,
+                                           grad_map, outer);
+    }
+    if constexpr (Full) {
+        return py::make_tuple(grad, grad_b, grad_a, summary.mean_loss);
+    } else {
+        return py::make_tuple(grad, summary.mean_loss, summary.max_abs_z);
+    }
 }
 
 template <typename T, typename Source>
@@ -361,14 +351,14 @@ void define_kernels(py::module_& m) {
     m.def("forward", &forward_py<T, Input>, py::arg("X").noconvert(), py::arg("W").noconvert(),
           py::arg("b").noconvert(), py::arg("a").noconvert(), py::arg("activation"),
           py::arg("n_threads"), py::arg("chunk_rows"));
-    m.def("phase1_gradient", &phase1_gradient_py<T, Input>, py::arg("X").noconvert(),
-          py::arg("y").noconvert(), py::arg("W").noconvert(), py::arg("b").noconvert(),
-          py::arg("a").noconvert(), py::arg("activation"), py::arg("loss"), py::arg("huber_delta"),
-          py::arg("n_threads"), py::arg("chunk_rows"));
-    m.def("full_gradient", &full_gradient_py<T, Input>, py::arg("X").noconvert(),
-          py::arg("y").noconvert(), py::arg("W").noconvert(), py::arg("b").noconvert(),
-          py::arg("a").noconvert(), py::arg("activation"), py::arg("loss"), py::arg("huber_delta"),
-          py::arg("n_threads"), py::arg("chunk_rows"));
+    // phase1_gradient and full_gradient take the same arguments
+    for (const auto& [name, kernel] : {std::pair{"phase1_gradient", &gradient_py<T, Input, false>},
+                                       std::pair{"full_gradient", &gradient_py<T, Input, true>}}) {
+        m.def(name, kernel, py::arg("X").noconvert(), py::arg("y").noconvert(),
+              py::arg("W").noconvert(), py::arg("b").noconvert(), py::arg("a").noconvert(),
+              py::arg("activation"), py::arg("loss"), py::arg("huber_delta"), py::arg("n_threads"),
+              py::arg("chunk_rows"));
+    }
     m.def("phase1_run", &phase1_run_py<T, Input>, py::arg("X").noconvert(),
           py::arg("y").noconvert(), py::arg("W0").noconvert(), py::arg("b").noconvert(),
           py::arg("a").noconvert(), py::arg("activation"), py::arg("loss"), py::arg("huber_delta"),

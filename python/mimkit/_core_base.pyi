@@ -59,6 +59,8 @@ def phase1_gradient(
     n_threads: int,
     chunk_rows: int,
 ) -> tuple[NDArray[F], float, float]: ...
+
+# full_gradient takes phase1_gradient's arguments (one binding serves both)
 def full_gradient(
     X: Rows[F],
     y: NDArray[F],

@@ -161,6 +161,8 @@ def phase1_gradient(
     return grad, mean_loss
 
 
+# full_gradient spells out phase1_gradient's signature (a deliberate twin: the public API
+# names its arguments); both are one _gradient_pass.
 def full_gradient(
     X,
     y,
