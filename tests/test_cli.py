@@ -1,6 +1,7 @@
 """The `mimkit` console script: the default problem is learnt; text and JSON reports; errors."""
 
 import json
+import re
 
 from mimkit.cli import build_parser, main
 
@@ -83,3 +84,49 @@ def test_streamed_run_never_stores_the_data(capsys):
     assert main("run --stream --d 64 --alpha 8 --n-test 500 --dtype float64".split()) == 0
     out = capsys.readouterr().out
     assert "streamed: never stored" in out and "peak memory" in out and "float64" in out
+
+
+SMALL_RUN = "run --d 32 --alpha 16 --n-test 1000 --width 16 --seed 1".split()
+
+
+def test_refine_adds_the_refined_network_to_the_report(capsys):
+    assert main([*SMALL_RUN, "--no-baseline", "--refine", "lbfgs", "--refine-max-iter", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "network + refine (lbfgs)" in out and "refine: all weights trained jointly" in out
+    assert (
+        main(
+            [*SMALL_RUN, "--no-baseline", "--refine", "lbfgs", "--refine-max-iter", "10", "--json"]
+        )
+        == 0
+    )
+    report = json.loads(capsys.readouterr().out)
+    refined, layerwise = report["refined"], report["network"]
+    assert (refined["iterations"], refined["stop_reason"]) == (10, "max_iter")
+    assert report["training"]["refine"] == "lbfgs" and "refine" in report["seconds"]
+    # The layer-wise row is the network before refinement; refining lowers the test error.
+    assert refined["test_error"] < layerwise["test_error"]
+    assert set(refined) >= {"subspace_distance", "coverage", "seconds", "best_iteration"}
+
+
+def test_reuse_samples_no_second_set(capsys):
+    assert main([*SMALL_RUN, "--phase2-data", "reuse", "--no-baseline", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["sizes"]["n1"] == report["sizes"]["n2"] == 16 * 32
+    assert report["sizes"]["data_bytes"] == (16 * 32 + 1000) * 32 * 8
+    assert report["training"]["phase2_data"] == "reuse" and "refined" not in report
+    assert main([*SMALL_RUN, "--phase2-data", "reuse", "--no-baseline"]) == 0
+    assert "phase 2 reuses D1: no sample splitting" in capsys.readouterr().out
+
+
+def test_refine_and_reuse_argument_errors(capsys):
+    for args, message in (
+        (["--phase2-data", "reuse", "--alpha2", "8"], "drop --alpha2"),
+        (["--refine", "lbfgs", "--stream"], "--refine trains on .* drop --stream"),
+        (["--refine", "adam", "--refine-max-iter", "-1"], "max_iter must be an integer >= 0"),
+        (["--refine", "adam", "--refine-tol", "-1"], "tol must be >= 0"),
+        (["--refine", "lbfgs", "--data", "x.csv", "--target", "y"], "apply to sampled problems"),
+    ):
+        assert main([*SMALL_RUN, "--no-baseline", *args]) == 2
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and err.startswith("mimkit run: error: ")
+        assert re.search(message, err), err

@@ -61,6 +61,20 @@ LAYERWISE_CASES = [
         "phase 2 needs n_samples >= 2",
     ),
     case("subspace k=0", lambda: lw().subspace(0), ValueError, "k must be an integer >= 1"),
+    case("phase2_data", lambda: lw(phase2_data="both"), ValueError, "unknown phase2_data 'both'"),
+    case("refine", lambda: lw(refine="sgd"), ValueError, "unknown refine 'sgd'"),
+    case(
+        "refine_max_iter",
+        lambda: lw(refine="adam", refine_max_iter=1.5),
+        ValueError,
+        "max_iter must be an integer >= 0",
+    ),
+    case(
+        "reuse with X2",
+        lambda: mimkit.LayerwiseRegressor(phase2_data="reuse").fit(X, Y, X2=X, y2=Y),
+        ValueError,
+        "phase2_data='reuse' fits phase 2 on X itself: pass no X2, y2",
+    ),
 ]
 
 

@@ -8,6 +8,9 @@ import pytest
 
 from _bad_inputs import INF_Y, NAN_X, NAN_Y, STR, W, X, Y, case, check, layouts
 from mimkit import training
+from mimkit.data import MultiIndexModel
+
+STREAM = MultiIndexModel(5, "z1z2", random_state=0).stream(60, np.float64, random_state=1)
 
 
 def p1(**kw):
@@ -116,6 +119,50 @@ TRAINING_CASES = [
         "X2 has 3 features but X1 has 5",
     ),
     case("layerwise y2 length", lambda: tl(y2=Y[:3]), ValueError, "y2 has length 3; expected 60"),
+    case(
+        "layerwise phase2_data",
+        lambda: tl(phase2_data="split"),
+        ValueError,
+        "unknown phase2_data 'split'; choose one of fresh, reuse",
+    ),
+    case(
+        "layerwise reuse with X2",
+        lambda: tl(phase2_data="reuse"),
+        ValueError,
+        "phase2_data='reuse' fits phase 2 on \\(X1, y1\\): pass X2=None",
+    ),
+    case(
+        "layerwise fresh without X2",
+        lambda: training.train_layerwise(X, Y, n_hidden=4),
+        ValueError,
+        "X2 is None: phase2_data='fresh' .* or phase2_data='reuse'",
+    ),
+    case(
+        "layerwise refine name",
+        lambda: tl(refine="sgd"),
+        ValueError,
+        "unknown refine 'sgd'; choose one of lbfgs, adam",
+    ),
+    case(
+        "layerwise refine_max_iter<0",
+        lambda: tl(refine="lbfgs", refine_max_iter=-1),
+        ValueError,
+        "max_iter must be an integer >= 0",
+    ),
+    case(
+        "layerwise refine_tol nan",
+        lambda: tl(refine="lbfgs", refine_tol=np.nan),
+        ValueError,
+        "tol must be a finite",
+    ),
+    case(
+        "layerwise refine a stream",
+        lambda: training.train_layerwise(
+            STREAM, None, STREAM, None, n_hidden=4, n_steps=1, refine="lbfgs"
+        ),
+        TypeError,
+        "joint training needs X as an array .* X.rows\\(\\)",
+    ),
 ]
 
 

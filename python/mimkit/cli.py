@@ -66,7 +66,7 @@ def _add_run(subparsers) -> None:
     run.add_argument(
         "--refine-max-iter",
         type=int,
-        help="L-BFGS iterations or Adam epochs of --refine (default: the method's)",
+        help="L-BFGS iterations or Adam epochs of --refine (default 30 / 15)",
     )
     run.add_argument(
         "--refine-tol",

@@ -70,7 +70,8 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
         stopping on a held-out tenth (:func:`mimkit.training.train_layerwise`); better test
         error, no longer the analysed algorithm.
     refine_max_iter : int or None, default None
-        L-BFGS iterations or Adam epochs of the refinement; None: the method's default.
+        L-BFGS iterations or Adam epochs of the refinement; None: 30 / 15
+        (``mimkit.training.REFINE_MAX_ITER``).
     refine_tol : float, default 1e-5
         Relative validation improvement that counts as progress in the refinement.
     n_threads : int or None
