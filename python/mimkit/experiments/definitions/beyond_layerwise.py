@@ -18,9 +18,9 @@ phase 1 (:func:`mimkit.theory.network_overlap`) on D1 and on all n, of the optim
 method (:func:`mimkit.theory.spectral_overlap`) on D1, and the state evolution of Bayes-optimal
 AMP on all n (:func:`mimkit.theory.amp_overlap`, r <= 2; docs/theory.md, "Bayes-optimal AMP").
 
-A method's subspace is its fitted predictor's: the top-r eigenvectors of the average gradient
-outer product on the test inputs (:func:`gradient_subspace`), one measure for every
-parametrisation.
+A method's subspace is its fitted predictor's, one measure for every parametrisation: the
+top-r eigenvectors of the average gradient outer product on the test inputs
+(:func:`gradient_subspace`; docs/theory.md, "Beyond layer-wise").
 """
 
 from __future__ import annotations
@@ -259,6 +259,12 @@ _THEORY_LINES = {
 }
 
 
+def _links(df: pd.DataFrame) -> list[str]:
+    """The records' links, the default grid's first and in its order."""
+    present = set(df["link"])
+    return [n for n in _SWEPT["link"] if n in present] + sorted(present - set(_SWEPT["link"]))
+
+
 def _stats(df: pd.DataFrame) -> pd.DataFrame:
     cols = [f"{m}_{v}" for m in METHODS for v in METRICS]
     return mean_sem(df, ["link", "alpha"], [*cols, *(f"time_{m}_s" for m in METHODS)])
@@ -268,7 +274,7 @@ def plot(df: pd.DataFrame, manifest: dict):
     """Subspace distance (top) and test error (bottom) vs alpha = n / d, one column per link,
     with the theory's curves (thin lines)."""
     stats = _stats(df)
-    links = list(stats["link"].unique())
+    links = _links(df)
     fig = Figure(figsize=(5.2 * len(links), 8.0))
     axes = fig.subplots(2, len(links), squeeze=False)
     for j, name in enumerate(links):
@@ -302,8 +308,11 @@ def plot(df: pd.DataFrame, manifest: dict):
     axes[0, 0].set_ylabel("subspace distance to span(U)")
     axes[1, 0].set_ylabel("test MSE / Var(y)")
     # One legend for all panels, under them: every method and curve, none hiding data.
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8)
+    legend = {}
+    for ax in axes.flat:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            legend.setdefault(label, handle)
+    fig.legend(legend.values(), legend.keys(), loc="lower center", ncol=3, fontsize=8)
     row0 = df.iloc[0]
     fig.suptitle(
         f"beyond layer-wise: d = {row0['d']}, width {row0['width']}, "
@@ -319,7 +328,8 @@ def table(df: pd.DataFrame) -> pd.DataFrame:
     the theory's curves at the swept alphas, and the best method for each metric."""
     stats = _stats(df)
     parts = []
-    for name, g in stats.groupby("link", sort=False):
+    for name in _links(df):
+        g = stats[stats["link"] == name]
         curves = theory_curves(df[df["link"] == name])
         parts.append(g.merge(curves, on="alpha", how="left"))
     out = pd.concat(parts, ignore_index=True)
