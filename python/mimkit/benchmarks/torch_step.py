@@ -13,6 +13,8 @@ from .phase1_step import REGIMES, step_problem
 from .timing import Column, case_fields, interleaved_times, median, paired_ratio
 
 
+# Deliberate twin of phase1_step.measure's signature: torch's step is timed on the same problem
+# sizes as the core's step it is compared with.
 def measure(
     n: int = 32768,
     d: int = 1024,
