@@ -131,3 +131,13 @@ def test_ctrl_c_returns_the_best_weights_so_far(run_with_interrupts):
     assert lines["reason"] == "interrupted"
     assert lines["best"] == "1" and int(lines["iterations"]) >= 1
     assert lines["warned"] == "1"
+
+
+def test_a_tuple_of_data_sets_trains_like_their_concatenation(problem):
+    # The union is gathered into the same training and held-out rows either way.
+    _, X, y, _, _, net = problem
+    args = dict(activation="logcosh", max_iter=3, random_state=0)
+    parts = train_joint((X[:700], X[700:]), (y[:700], y[700:]), net.W, net.b, net.a, **args)
+    whole = train_joint(X, y, net.W, net.b, net.a, **args)
+    np.testing.assert_array_equal(parts.W, whole.W)
+    np.testing.assert_array_equal(parts.validation_loss, whole.validation_loss)

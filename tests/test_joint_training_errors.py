@@ -6,7 +6,7 @@ import pytest
 
 from _bad_inputs import NAN_X, NAN_Y, W, X, Y, case, check
 from mimkit.data import MultiIndexModel
-from mimkit.joint_training import train_joint, train_joint_on_parts
+from mimkit.joint_training import train_joint
 
 B, A = np.zeros(6), np.ones(6) / 6
 
@@ -76,18 +76,16 @@ JOINT_CASES = [
         "joint training needs X as an array",
     ),
     case(
-        "parts not a list",
-        lambda: train_joint_on_parts((X, Y), W, B, A, activation="logcosh"),
+        "tuple X, array y",
+        lambda: tj(X=(X, X), y=Y),
         TypeError,
-        "parts must be a non-empty list of \\(X, y\\) pairs",
+        "X is a tuple of data sets: pass y as a tuple",
     ),
     case(
-        "parts disagree",
-        lambda: train_joint_on_parts(
-            [(X, Y), (X[:, :3], Y)], W, B, A, activation="logcosh", max_iter=1
-        ),
+        "tuple X disagrees",
+        lambda: tj(X=(X, X[:, :3]), y=(Y, Y)),
         ValueError,
-        "data set 1 has dtype float64 and 3 features but the first has float64 and 5",
+        "data set 1 of X has dtype float64 and 3 features but the first has float64 and 5",
     ),
 ]
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional
 
 import numpy as np
 from scipy import optimize
@@ -255,7 +255,10 @@ def train_joint(
 
     Parameters
     ----------
-    X : (n, d) float32/float64 array.  y : (n,) labels (centred by your output offset).
+    X : (n, d) float32/float64 array, or a tuple of (n_k, d) arrays of one dtype
+        Training data; a tuple is the union of its arrays' rows (y then a tuple of (n_k,)
+        labels), copied once into the training and held-out sets instead of concatenated first.
+    y : (n,) labels, centred by your output offset.
     W : (m, d), b : (m,), a : (m,)
         Starting weights (trained in float64; each gradient pass runs in the dtype of X).
     activation : {'logcosh', 'quadratic', 'cos'}.  loss : {'squared', 'absolute', 'huber'}.
@@ -300,59 +303,8 @@ def train_joint(
     Ctrl-C stops the fit and returns the best weights so far, with stop_reason 'interrupted'
     and a RuntimeWarning.
     """
-    return train_joint_on_parts(
-        [(X, y)],
-        W,
-        b,
-        a,
-        activation=activation,
-        loss=loss,
-        huber_delta=huber_delta,
-        method=method,
-        max_iter=max_iter,
-        tol=tol,
-        validation_fraction=validation_fraction,
-        n_iter_no_change=n_iter_no_change,
-        batch_size=batch_size,
-        learning_rate=learning_rate,
-        l2=l2,
-        n_threads=n_threads,
-        random_state=random_state,
-        progress=progress,
-        callback=callback,
-        on_divergence=on_divergence,
-    )
-
-
-def train_joint_on_parts(
-    parts: Sequence[tuple],
-    W,
-    b,
-    a,
-    *,
-    activation: str,
-    loss: str = "squared",
-    huber_delta: float = 1.0,
-    method: str = "lbfgs",
-    max_iter: Optional[int] = None,
-    tol: float = DEFAULT_TOL,
-    validation_fraction: float = 0.1,
-    n_iter_no_change: int = 10,
-    batch_size: int = 256,
-    learning_rate: float = 1e-3,
-    l2: float = 0.0,
-    n_threads: Optional[int] = None,
-    random_state: RandomState = None,
-    progress: bool = False,
-    callback: Optional[Callback] = None,
-    on_divergence: str = "raise",
-) -> JointFit:
-    """:func:`train_joint` on the union of the data sets ``parts = [(X1, y1), (X2, y2), ...]``
-    (same n_features and dtype), copying their rows once into the training and held-out sets
-    instead of concatenating them first. Arguments as in :func:`train_joint`.
-    """
     start_time = time.perf_counter()
-    parts = _parts(parts)
+    parts = _parts(X, y)
     dtype, d = parts[0][0].dtype, parts[0][0].shape[1]
     W = as_matrix(W, "W", np.dtype(np.float64), shape=(None, d), exact_dtype=False)
     m = W.shape[0]
@@ -439,24 +391,31 @@ def train_joint_on_parts(
     )
 
 
-def _parts(parts) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The data sets validated: arrays of one dtype and width, labels of matching length."""
-    if isinstance(parts, tuple) or not isinstance(parts, Sequence) or not parts:
-        raise TypeError("parts must be a non-empty list of (X, y) pairs.")
+def _parts(X, y) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(X, y), or the pairs of a tuple X and tuple y, validated: arrays of one dtype and
+    width, labels of matching length."""
+    if isinstance(X, tuple):
+        if not (isinstance(y, tuple) and len(y) == len(X) > 0):
+            raise TypeError(
+                "X is a tuple of data sets: pass y as a tuple of their labels, one per set."
+            )
+        pairs = list(zip(X, y))
+    else:
+        pairs = [(X, y)]
     checked = []
-    for k, (X, y) in enumerate(parts):
-        if isinstance(X, StreamedData):
+    for k, (Xk, yk) in enumerate(pairs):
+        if isinstance(Xk, StreamedData):
             raise TypeError(
                 "joint training needs X as an array (it draws mini-batches and a held-out "
                 "slice by row); pass X.rows() to materialise a StreamedData."
             )
-        X = as_rows(X, allow_stream=False)
-        if checked and (X.dtype, X.shape[1]) != (checked[0][0].dtype, checked[0][0].shape[1]):
+        Xk = as_rows(Xk, allow_stream=False)
+        if checked and (Xk.dtype, Xk.shape[1]) != (checked[0][0].dtype, checked[0][0].shape[1]):
             raise ValueError(
-                f"data set {k} has dtype {X.dtype} and {X.shape[1]} features but the first has "
-                f"{checked[0][0].dtype} and {checked[0][0].shape[1]}; they must agree."
+                f"data set {k} of X has dtype {Xk.dtype} and {Xk.shape[1]} features but the "
+                f"first has {checked[0][0].dtype} and {checked[0][0].shape[1]}; they must agree."
             )
-        checked.append((X, as_vector(y, "y", X.dtype, X.shape[0])))
+        checked.append((Xk, as_vector(yk, "y", Xk.dtype, Xk.shape[0])))
     return checked
 
 

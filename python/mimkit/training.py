@@ -43,7 +43,7 @@ from ._validation import (
     check_name,
     check_positive_number,
 )
-from .joint_training import DEFAULT_TOL, JointFit, train_joint_on_parts
+from .joint_training import DEFAULT_TOL, JointFit, train_joint
 from .network import TwoLayerNetwork, symmetric_init
 from .options import ACTIVATIONS, JOINT_METHODS, LOSSES, PHASE2_DATA
 from .preprocessing import loss_location
@@ -515,7 +515,7 @@ def train_layerwise(
         so every sample goes to phase 1.
     refine : {None, 'lbfgs', 'adam'}
         After phase 2, train all of (W, b, a) jointly on the squared loss of y over D1 and D2
-        together (:func:`mimkit.joint_training.train_joint_on_parts`), starting from exactly
+        together (:func:`mimkit.joint_training.train_joint`), starting from exactly
         the layer-wise network (its offset c kept), with early stopping on a held-out tenth.
         Needs arrays (not StreamedData).
     refine_max_iter : int, optional
@@ -593,8 +593,9 @@ def train_layerwise(
         return LayerwiseFit(p2.network, p1, p2)
     net = p2.network
     parts = [(X1, y1)] if phase2_data == "reuse" else [(X1, y1), (X2, y2)]
-    joint = train_joint_on_parts(
-        [(X, _data(X, y)[1] - net.c) for X, y in parts],
+    joint = train_joint(
+        tuple(X for X, _ in parts),
+        tuple(_data(X, y)[1] - net.c for X, y in parts),
         net.W,
         net.b,
         net.a,
