@@ -41,25 +41,25 @@ def test_every_method_is_measured_on_the_same_samples(toy):
 def test_layerwise_and_spectral_follow_their_theory(toy):
     df = load(toy).set_index("alpha")
     # Predicted distances at n = 32 d: converged Huber phase 1 on D1 (n1 = 16 d) 0.139, on all
-    # n (no splitting) 0.071, optimal spectral on D1 0.061. Their seed-to-seed spread at
-    # d = 128 is ~0.01 there; near the threshold (n1 = 2 d) it is ~0.1, so only the fall
-    # with alpha is asserted at alpha = 4.
+    # n (no splitting) 0.071, optimal spectral on D1 0.061. Their seed-to-seed standard
+    # deviation at d = 128 with 8 neurons is at most 0.02 there (0.06: three of them); near the
+    # threshold (n1 = 2 d) it is ~0.06, so only the fall with alpha is asserted at alpha = 4.
     for method, loss, n1 in (
         ("layerwise", "huber", 0.5),
         ("reuse", "huber", 1.0),
         ("spectral", "optimal_spectral", 0.5),
     ):
         far, near = 1.0 - theory_overlap("z1z2", loss, 1.0, 0.0, (32.0 * n1, 4.0 * n1))
-        assert abs(df.loc[32.0, f"{method}_distance"] - far) < 0.05
+        assert abs(df.loc[32.0, f"{method}_distance"] - far) < 0.06
         assert df.loc[4.0, f"{method}_distance"] > near - 0.3
         assert df.loc[32.0, f"{method}_test_error"] < df.loc[4.0, f"{method}_test_error"] - 0.3
 
 
 def test_refinement_keeps_or_improves_the_layerwise_network(toy):
     df = load(toy).set_index("alpha")
-    # Refinement starts from the layer-wise network and keeps its best held-out weights, so
-    # it cannot end worse on held-out data than where it started (the 1024 test points move a
-    # relative error by ~sqrt(2 / 1024) = 4%; 20% is a loose bound).
+    # Refinement starts from the layer-wise network and keeps its best weights on a held-out
+    # tenth, so it cannot end worse there than where it started; on the test set it can only
+    # by the two samples' disagreement (6 seeds at alpha = 4 and 32: ratio 0.09-1.04).
     assert (df["refine_test_error"] <= 1.2 * df["layerwise_test_error"]).all()
     assert (df["time_refine_s"] >= df["time_layerwise_s"]).all()  # it includes the layer-wise fit
 
