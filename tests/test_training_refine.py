@@ -78,13 +78,30 @@ def test_reuse_gives_phase_2_the_phase_1_samples(problem):
     assert refined.refinement.n_train + refined.refinement.n_validation == X1.shape[0]
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("method", ["lbfgs", "adam"])
-def test_refinement_at_d_256_beats_a_quarter_of_the_layerwise_error(method):
-    # Issue 15's setting: z1*z2, d = 256, n = 64 d, 64 neurons, default refine budgets.
-    # Measured (seed 0): layer-wise 0.13, + L-BFGS 0.012, + Adam 0.013.
+@pytest.fixture(scope="module")
+def d256():
+    """Issue 15's setting: z1*z2, d = 256, n = 64 d (D1, D2 of 32 d each), a test set, and
+    the test error of MLPRegressor(64, batch_size=256, max_iter=50) on the same n samples."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPRegressor
+    from threadpoolctl import threadpool_limits
+
     model = MultiIndexModel(256, "z1z2", random_state=0)
     (X1, y1), (X2, y2), (Xt, yt) = (model.sample(n) for n in (32 * 256, 32 * 256, 5000))
+    mlp = MLPRegressor(hidden_layer_sizes=(64,), batch_size=256, max_iter=50, random_state=0)
+    # One BLAS thread: faster for these small batches than threads that wait on each other.
+    with threadpool_limits(limits=1, user_api="blas"), pytest.warns(ConvergenceWarning):
+        mlp.fit(np.concatenate([X1, X2]), np.concatenate([y1, y2]))
+    return (X1, y1), (X2, y2), (Xt, yt), relative_test_error(mlp.predict(Xt), yt)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["lbfgs", "adam"])
+def test_refinement_at_d_256_beats_the_layerwise_network_and_mlp(d256, method):
+    # Default refine budgets. Measured (seed 0): layer-wise 0.13, + L-BFGS 0.012, + Adam 0.013;
+    # MLPRegressor 0.12 (the issue's acceptance asks for half of it).
+    (X1, y1), (X2, y2), (Xt, yt), mlp_error = d256
     fit = train_layerwise(X1, y1, X2, y2, refine=method, random_state=0)
-    before = relative_test_error(fit.phase2.network.predict(Xt), yt)
-    assert relative_test_error(fit.network.predict(Xt), yt) < 0.25 * before
+    refined = relative_test_error(fit.network.predict(Xt), yt)
+    assert refined < 0.25 * relative_test_error(fit.phase2.network.predict(Xt), yt)
+    assert refined < 0.5 * mlp_error
