@@ -131,11 +131,11 @@ def check_time_to_accuracy(result: dict, methods: list) -> None:
 def test_time_to_accuracy_rows_table_and_plot(tmp_path, monkeypatch):
     tta = time_to_accuracy
     monkeypatch.setattr(tta, "_torch_available", lambda: False)  # its import alone takes ~2 s
-    result = tta.measure(links=("z1z2",), ds=(12,), alpha=32, budget_s=0.1, n_test=200)
+    result = tta.measure(links=("z1z2",), ds=(12,), alpha=32, budget_s=0.1, n_test=200, threads=1)
     check_time_to_accuracy(result, [m for m in tta.METHODS if m != "PyTorch"])
     assert "PyTorch is not installed" in result["skipped"][0]
     table = tta.tables(
-        {**result, "acceptance": tta.measure_acceptance(ds=(12,), alpha=16, n_test=200)}
+        {**result, "acceptance": tta.measure_acceptance(ds=(12,), alpha=16, n_test=200, threads=1)}
     )
     lines = table.splitlines()
     assert lines[0].count("|") == len(tta.COLUMNS) + 1 and len(lines) >= 2 + len(result["rows"])
@@ -147,6 +147,12 @@ def test_time_to_accuracy_rows_table_and_plot(tmp_path, monkeypatch):
 def test_time_to_accuracy_with_pytorch():
     pytest.importorskip("torch")
     result = time_to_accuracy.measure(
-        links=("z1z2",), ds=(12,), alpha=32, budget_s=0.3, n_test=200, methods=["PyTorch"]
+        links=("z1z2",),
+        ds=(12,),
+        alpha=32,
+        budget_s=0.3,
+        n_test=200,
+        threads=1,
+        methods=["PyTorch"],
     )
     check_time_to_accuracy(result, ["PyTorch"])

@@ -10,9 +10,9 @@ from _bad_inputs import INF_Y, NAN_X, X, Y, case, check
 
 
 def jr(X_=X, y_=Y, **params):
-    return mimkit.JointRegressor(**{"n_hidden": 4, "max_iter": 2, "random_state": 0, **params}).fit(
-        X_, y_
-    )
+    return mimkit.JointRegressor(
+        **{"n_hidden": 4, "max_iter": 2, "n_threads": 1, "random_state": 0, **params}
+    ).fit(X_, y_)
 
 
 JOINT_CASES = [
