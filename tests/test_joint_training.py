@@ -94,7 +94,7 @@ def test_float32_data_trains_in_float64_weights(problem):
     _, X, y, Xt, yt, net = problem
     fit = train_joint(
         X.astype(np.float32), y, net.W, net.b, net.a, activation="logcosh", max_iter=20,
-        random_state=0,
+        random_state=0, progress=True,
     )  # fmt: skip
     assert fit.W.dtype == fit.b.dtype == fit.a.dtype == np.float64
     assert _error(fit.W, fit.b, fit.a, Xt, yt) < _error(net.W, net.b, net.a, Xt, yt)
@@ -117,8 +117,8 @@ def test_ctrl_c_returns_the_best_weights_so_far(run_with_interrupts):
             warnings.simplefilter("always")
             print("latency", interrupted(lambda: fits.append(train_joint(
                 X, y, W, b, a, activation="logcosh", method="adam", max_iter=10**6,
-                n_iter_no_change=10**6, tol=0.0, learning_rate=1e-4, random_state=0)),
-                delay=1.5))
+                n_iter_no_change=10**6, tol=0.0, learning_rate=1e-4, n_threads=1,
+                random_state=0)), delay=0.5))
         fit = fits[0]
         print("reason", fit.stop_reason)
         print("best", int(fit.best_iter == np.argmin(fit.validation_loss)))

@@ -52,7 +52,10 @@ def test_refinement_lowers_the_test_error_on_z1z2(problem, layerwise, method):
     # samples removes most of it within a few iterations (measured after 10: 0.019 L-BFGS,
     # 0.017 Adam); half is a wide margin. 10 iterations keep the test fast.
     model, X1, y1, X2, y2, Xt, yt = problem
-    fit = train_layerwise(X1, y1, X2, y2, refine=method, refine_max_iter=10, random_state=0)
+    # One core thread: Adam's mini-batches are short calls that extra threads only slow down.
+    fit = train_layerwise(
+        X1, y1, X2, y2, refine=method, refine_max_iter=10, n_threads=1, random_state=0
+    )
     before = relative_test_error(layerwise.network.predict(Xt), yt)
     after = relative_test_error(fit.network.predict(Xt), yt)
     assert after < 0.5 * before
