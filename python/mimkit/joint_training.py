@@ -30,10 +30,10 @@ from ._validation import as_matrix, as_vector, check_count, check_name, check_po
 from .options import ACTIVATIONS, JOINT_METHODS, LOSSES, ON_DIVERGENCE
 from .stream import StreamedData
 
-#: Default iteration budgets. L-BFGS from the layer-wise network reaches its validation
-#: minimum on z1*z2 (d = 256, 64 d samples, 64 neurons) in ~100-200 iterations of one full
-#: gradient pass each; Adam needs ~20-40 epochs at lr 1e-3. Early stopping ends most fits well
-#: before these caps, which only bound a fit that keeps improving slowly.
+#: Default iteration budgets: caps for a fit that keeps improving slowly, not its usual end.
+#: Adam: 200 epochs, MLPRegressor's default, with the same early stopping (10 evaluations).
+#: L-BFGS: from the layer-wise network on z1*z2 (n = 64 d, 64 neurons) it stops by itself
+#: ('converged') after 200-270 iterations at d = 256-512; 500 leaves room for harder starts.
 DEFAULT_MAX_ITER = {"lbfgs": 500, "adam": 200}
 #: Relative improvement of the validation loss that counts as progress (and L-BFGS's own
 #: relative-decrease stop). Small: early stopping, not this, should end a fit.
@@ -57,8 +57,9 @@ class JointFit:
     best_iter : int
         The iteration ``W, b, a`` come from (0: the start).
     train_loss : (n_iter + 1,) float64
-        Mean training loss per evaluation (index 0 at the start). L-BFGS: at the iterate;
-        Adam: the mean of the epoch's mini-batch losses (each before its step).
+        Training objective (mean loss plus the l2 term) per evaluation, index 0 at the start.
+        L-BFGS: at the iterate; Adam: the mean over the epoch's mini-batches, each before its
+        step.
     validation_loss : (n_iter + 1,) float64
         Mean loss on the held-out slice per evaluation; empty when ``validation_fraction=0``.
     stop_reason : {'converged', 'no_improvement', 'max_iter', 'interrupted', 'diverged'}
@@ -136,7 +137,7 @@ class _Objective:
                 grad[: m * d] += s.l2 * W.ravel()
                 grad[m * d + m :] += s.l2 * a
         if not (np.isfinite(value) and np.isfinite(grad).all()):
-            self._diverged(value)
+            self.diverged(value)
         return value, grad
 
     def _pass(self, theta, X, y):
@@ -155,7 +156,7 @@ class _Objective:
             check_finite=False,
         )
 
-    def _diverged(self, value: float) -> None:
+    def diverged(self, value: float) -> None:
         s = self.settings
         fix = "lower learning_rate" if s.method == "adam" else "try method='adam'"
         message = (
@@ -191,7 +192,7 @@ class _Tracker:
         else:
             val = self.objective.data_loss(theta, *self.validation)
             if not np.isfinite(val):
-                self.objective._diverged(val)
+                self.objective.diverged(val)
             self.val.append(val)
             if val < self.best_val:
                 self.best, self.best_iter, self.best_val = theta.copy(), iteration, val
@@ -376,13 +377,15 @@ def train_joint(
     if tracker.best is None:  # stopped before the start was evaluated
         tracker.best = theta
     W_best, b_best, a_best = objective.unpack(tracker.best)
+    # An interrupt between an evaluation's training and held-out loss leaves that one out.
+    n_evaluations = len(tracker.train) if validation is None else len(tracker.val)
     return JointFit(
         W=W_best.copy(),
         b=b_best.copy(),
         a=a_best.copy(),
-        n_iter=max(len(tracker.train) - 1, 0),
+        n_iter=max(n_evaluations - 1, 0),
         best_iter=tracker.best_iter,
-        train_loss=np.array(tracker.train),
+        train_loss=np.array(tracker.train[:n_evaluations]),
         validation_loss=np.array(tracker.val),
         stop_reason=stop_reason,
         seconds=time.perf_counter() - start_time - tracker.callback_seconds,
