@@ -147,13 +147,13 @@ TRAINING_CASES = [
         "layerwise refine_max_iter<0",
         lambda: tl(refine="lbfgs", refine_max_iter=-1),
         ValueError,
-        "max_iter must be an integer >= 0",
+        "refine_max_iter must be an integer >= 0",
     ),
     case(
         "layerwise refine_tol nan",
         lambda: tl(refine="lbfgs", refine_tol=np.nan),
         ValueError,
-        "tol must be a finite",
+        "refine_tol must be a finite",
     ),
     case(
         "layerwise refine a stream",
@@ -161,7 +161,7 @@ TRAINING_CASES = [
             STREAM, None, STREAM, None, n_hidden=4, n_steps=1, refine="lbfgs"
         ),
         TypeError,
-        "joint training needs X as an array .* X.rows\\(\\)",
+        "refine needs X1 and X2 as arrays .* X.rows\\(\\)",
     ),
 ]
 

@@ -525,8 +525,17 @@ def train_layerwise(
         Relative improvement that counts (:func:`mimkit.joint_training.train_joint`).
     """
     phase2_data = check_name(phase2_data, "phase2_data", PHASE2_DATA)
+    # Refinement's settings are checked before the phases run, not after.
     if refine is not None:
         check_name(refine, "refine", JOINT_METHODS)
+        if refine_max_iter is not None:
+            check_count(refine_max_iter, "refine_max_iter")
+        check_positive_number(refine_tol, "refine_tol", allow_zero=True)
+        if isinstance(X1, StreamedData) or isinstance(X2, StreamedData):
+            raise TypeError(
+                "refine needs X1 and X2 as arrays (joint training draws mini-batches and a "
+                "held-out slice by row); pass X.rows() to materialise a StreamedData."
+            )
     if phase2_data == "reuse":
         if X2 is not None or y2 is not None:
             raise ValueError(
