@@ -70,6 +70,23 @@ def test_phase2_fraction_must_split_the_samples():
         draw_split_problem({**params, "phase2_fraction": 1.0}, 0)
 
 
+@pytest.mark.parametrize(
+    "item, message",
+    [
+        ("refine=bfgs", "--set refine=bfgs: unknown refine 'bfgs'; choose one of lbfgs, adam"),
+        ("phase2_fraction=1.5", "--set phase2_fraction=1.5: phase2_fraction=1.5; pass a number"),
+        ("mlp_max_iter=0", "--set mlp_max_iter=0: mlp_max_iter must be an integer >= 1"),
+    ],
+)
+def test_bad_settings_are_refused_before_any_point_runs(tmp_path, capsys, item, message):
+    out = tmp_path / "never"
+    # A tiny grid, so that a value wrongly let through costs a second, not the default run.
+    tiny = "--set d=16 --set alpha=2 --set link=z1z2 --seeds 1 --workers 1 --quiet --no-plot"
+    assert main(["sweep", "beyond-layerwise", "--set", item, *tiny.split(), "--out", str(out)]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
 @pytest.mark.slow
 def test_plot_and_table_carry_the_theory_curves(toy):
     assert main(["plot", str(toy)]) == 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .._validation import check_count, check_name, check_positive_number
-from ..options import ACTIVATIONS
+from ..options import ACTIVATIONS, JOINT_METHODS
 from .grid import Grid
 from .registry import Experiment
 
@@ -27,6 +27,12 @@ def _link(value: Any, name: str) -> None:
     if not isinstance(value, str):
         raise ValueError(f"{name} must be a link name, got {value!r}")
     resolve_link(value)
+
+
+def _share(value: Any, name: str) -> None:
+    from .definitions.beyond_layerwise import check_share
+
+    check_share(value, name)
 
 
 def _positive(value: Any, name: str) -> None:
@@ -52,6 +58,9 @@ _CHECKS: dict[str, Callable[[Any, str], Any]] = {
     "max_steps": lambda v, n: check_count(v, n),
     "link": _link,
     "activation": lambda v, n: check_name(v, n, ACTIVATIONS),
+    "refine": lambda v, n: check_name(v, n, JOINT_METHODS),
+    "phase2_fraction": _share,
+    "mlp_max_iter": lambda v, n: check_count(v, n, minimum=1),
 }
 
 

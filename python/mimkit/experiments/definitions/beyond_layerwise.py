@@ -36,6 +36,7 @@ from matplotlib.figure import Figure
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor
 
+from ..._validation import check_positive_number
 from ...estimators import JointRegressor, SpectralEstimator
 from ...metrics import relative_test_error, subspace_distance
 from ...network import TwoLayerNetwork
@@ -197,12 +198,19 @@ _FITS: tuple[Callable[[Problem, dict, np.random.Generator], dict[str, Outcome]],
 )
 
 
+def check_share(value, name: str) -> float:
+    """``value`` as a float strictly between 0 and 1 (D2's share of the samples); ValueError
+    naming ``name`` otherwise."""
+    value = check_positive_number(value, name)
+    if value >= 1:
+        raise ValueError(f"{name}={value!r}; pass a number in (0, 1), D2's share of n.")
+    return value
+
+
 def draw_split_problem(params: dict, seed: int) -> Problem:
     """The point's data: ``n = alpha d`` samples split into D1 and D2 (``phase2_fraction`` of
     them), and a test set."""
-    f = float(params["phase2_fraction"])
-    if not 0 < f < 1:
-        raise ValueError(f"phase2_fraction={f}; pass a number in (0, 1), D2's share of n.")
+    f = check_share(params["phase2_fraction"], "phase2_fraction")
     a = float(params["alpha"])
     return draw_problem({**params, "alpha": (1 - f) * a, "alpha2": f * a}, seed)
 
