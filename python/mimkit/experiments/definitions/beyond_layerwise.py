@@ -28,7 +28,8 @@ from __future__ import annotations
 import functools
 import time
 import warnings
-from typing import Callable
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -46,7 +47,6 @@ from ..plots import mean_sem
 from ..registry import Experiment
 from ._amp_curve import amp_curve
 from ._common import (
-    Problem,
     draw_problem,
     fixed_defaults,
     loss_arguments,
@@ -93,6 +93,25 @@ def _network_predictor(network: TwoLayerNetwork) -> Predictor:
     return network.W, network.b, network.a, _derivative(network.activation)
 
 
+@dataclass(frozen=True, eq=False)
+class Split:
+    """A point's data: D1 (X1, y1), D2 (X2, y2), the test set (Xt, yt), the truth U (r, d),
+    and the generator that drew them (for the point's remaining draws)."""
+
+    X1: np.ndarray
+    y1: np.ndarray
+    X2: np.ndarray
+    y2: np.ndarray
+    Xt: np.ndarray
+    yt: np.ndarray
+    U: np.ndarray
+    rng: np.random.Generator
+
+    def all_samples(self) -> tuple[np.ndarray, np.ndarray]:
+        """D1 and D2 together: the n samples of the methods that do not split."""
+        return np.vstack([self.X1, self.X2]), np.concatenate([self.y1, self.y2])
+
+
 #: A method's result: (predictions on the test set, the fitted predictor, seconds to fit).
 Outcome = tuple[np.ndarray, Predictor, float]
 
@@ -120,7 +139,7 @@ def _train_layerwise(X1, y1, X2, y2, params: dict, rng, **options):
     )
 
 
-def _layerwise(problem: Problem, params: dict, rng) -> dict[str, Outcome]:
+def _layerwise(problem: Split, params: dict, rng) -> dict[str, Outcome]:
     """The paper's network and its refinement from exactly that network (one training)."""
     fit = _train_layerwise(
         problem.X1, problem.y1, problem.X2, problem.y2, params, rng, refine=params["refine"]
@@ -132,20 +151,16 @@ def _layerwise(problem: Problem, params: dict, rng) -> dict[str, Outcome]:
     }
 
 
-def _all_samples(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
-    return np.vstack([problem.X1, problem.X2]), np.concatenate([problem.y1, problem.y2])
-
-
-def _reuse(problem: Problem, params: dict, rng) -> dict[str, Outcome]:
+def _reuse(problem: Split, params: dict, rng) -> dict[str, Outcome]:
     """No sample splitting: both phases on all n samples."""
-    X, y = _all_samples(problem)
+    X, y = problem.all_samples()
     start = time.perf_counter()
     fit = _train_layerwise(X, y, None, None, params, rng, phase2_data="reuse")
     return {"reuse": _outcome(fit.network, problem.Xt, time.perf_counter() - start)}
 
 
-def _joint(problem: Problem, params: dict, rng) -> dict[str, Outcome]:
-    X, y = _all_samples(problem)
+def _joint(problem: Split, params: dict, rng) -> dict[str, Outcome]:
+    X, y = problem.all_samples()
     start = time.perf_counter()
     joint = JointRegressor(
         n_hidden=params["width"], activation=params["activation"], random_state=rng
@@ -159,8 +174,8 @@ def _relu_derivative(z: np.ndarray) -> np.ndarray:
     return (z > 0).astype(z.dtype)
 
 
-def _mlp(problem: Problem, params: dict, rng) -> dict[str, Outcome]:
-    X, y = _all_samples(problem)
+def _mlp(problem: Split, params: dict, rng) -> dict[str, Outcome]:
+    X, y = problem.all_samples()
     mlp = MLPRegressor(
         hidden_layer_sizes=(params["width"],),
         batch_size=256,
@@ -177,7 +192,7 @@ def _mlp(problem: Problem, params: dict, rng) -> dict[str, Outcome]:
     return {"mlp": (mlp.predict(problem.Xt), predictor, seconds)}
 
 
-def _spectral(problem: Problem, params: dict, rng) -> dict[str, Outcome]:
+def _spectral(problem: Split, params: dict, rng) -> dict[str, Outcome]:
     link = resolve_link(params["link"])
     start = time.perf_counter()
     D = SpectralEstimator(preprocessing="optimal", link=link, random_state=rng)
@@ -189,7 +204,7 @@ def _spectral(problem: Problem, params: dict, rng) -> dict[str, Outcome]:
 
 
 #: The trainings of a point, in order; each gives one or more methods' outcomes.
-_FITS: tuple[Callable[[Problem, dict, np.random.Generator], dict[str, Outcome]], ...] = (
+_FITS: tuple[Callable[[Split, dict, np.random.Generator], dict[str, Outcome]], ...] = (
     _layerwise,
     _reuse,
     _joint,
@@ -207,18 +222,31 @@ def check_share(value, name: str) -> float:
     return value
 
 
-def draw_split_problem(params: dict, seed: int) -> Problem:
+def draw_split_problem(params: dict, seed: int) -> Split:
     """The point's data: ``n = alpha d`` samples split into D1 and D2 (``phase2_fraction`` of
     them), and a test set."""
     f = check_share(params["phase2_fraction"], "phase2_fraction")
     a = float(params["alpha"])
-    return draw_problem({**params, "alpha": (1 - f) * a, "alpha2": f * a}, seed)
+    problem = draw_problem({**params, "alpha": (1 - f) * a, "alpha2": f * a}, seed)
+    # draw_problem draws D2 and the test set whenever alpha2 is given.
+    assert problem.X2 is not None and problem.y2 is not None
+    assert problem.Xt is not None and problem.yt is not None
+    return Split(
+        problem.X1,
+        problem.y1,
+        problem.X2,
+        problem.y2,
+        problem.Xt,
+        problem.yt,
+        problem.model.U,
+        problem.rng,
+    )
 
 
 def point(params: dict, seed: int) -> dict:
     """Every method once on one draw of the data at (link, alpha)."""
     problem = draw_split_problem(params, seed)
-    U = problem.model.U
+    U = problem.U
     # One child seed per training, so that adding or dropping one leaves the others' draws.
     seeds = problem.rng.integers(2**63 - 1, size=len(_FITS))
     record = {"n": problem.X1.shape[0] + problem.X2.shape[0], "n1": problem.X1.shape[0]}
@@ -302,9 +330,9 @@ def plot(df: pd.DataFrame, manifest: dict):
                     lw=1.3,
                     label=label,
                 )
-            for col, (label, method, panel) in _THEORY_LINES.items():
+            for col, (label, predicted, panel) in _THEORY_LINES.items():
                 if panel == i and curves[col].notna().any():
-                    color, ls = ("k", "-.") if method is None else (METHODS[method][1], "--")
+                    color, ls = ("k", "-.") if predicted is None else (METHODS[predicted][1], "--")
                     ax.plot(curves["alpha"], curves[col], color=color, ls=ls, lw=1.1, label=label)
             ax.set_xscale("log", base=2)
             # Symmetric log: distances and errors from ~1 down to 1e-4, and AMP's exact 0.
@@ -316,11 +344,11 @@ def plot(df: pd.DataFrame, manifest: dict):
     axes[0, 0].set_ylabel("subspace distance to span(U)")
     axes[1, 0].set_ylabel("test MSE / Var(y)")
     # One legend for all panels, under them: every method and curve, none hiding data.
-    legend = {}
+    legend: dict[str, Any] = {}
     for ax in axes.flat:
         for handle, label in zip(*ax.get_legend_handles_labels()):
             legend.setdefault(label, handle)
-    fig.legend(legend.values(), legend.keys(), loc="lower center", ncol=3, fontsize=8)
+    fig.legend(list(legend.values()), list(legend), loc="lower center", ncol=3, fontsize=8)
     row0 = df.iloc[0]
     fig.suptitle(
         f"beyond layer-wise: d = {row0['d']}, width {row0['width']}, "
@@ -351,7 +379,7 @@ def table(df: pd.DataFrame) -> pd.DataFrame:
     return out[keep]
 
 
-_SWEPT = {"link": ["z1z2", "he2_sum"], "alpha": [2.0, 4.0, 8.0, 16.0, 32.0, 64.0]}
+_SWEPT: dict[str, list] = {"link": ["z1z2", "he2_sum"], "alpha": [2.0, 4.0, 8.0, 16.0, 32.0, 64.0]}
 
 EXPERIMENT = Experiment(
     name="beyond-layerwise",
