@@ -105,3 +105,16 @@ def test_docs_pages_named_in_the_code_exist():
         if not (ROOT / page).is_file()
     ]
     assert not missing, "pointers to docs pages that do not exist:\n" + "\n".join(missing)
+
+
+def test_markdown_has_no_control_characters():
+    # A LaTeX backslash written through a non-raw string turns into one (\a, \f, \t, \n...).
+    control = re.compile(r"[\x00-\x08\x0b-\x1f]")
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    bad = [
+        f"{page.relative_to(ROOT)}:{number}"
+        for page in pages
+        for number, line in enumerate(page.read_text().splitlines(), 1)
+        if control.search(line)
+    ]
+    assert not bad, "control characters in:\n" + "\n".join(bad)
