@@ -1,5 +1,7 @@
 """Joint training of all of (W, b, a) (mimkit.joint_training)."""
 
+import time
+
 import numpy as np
 import pytest
 
@@ -141,3 +143,15 @@ def test_a_tuple_of_data_sets_trains_like_their_concatenation(problem):
     whole = train_joint(X, y, net.W, net.b, net.a, **args)
     np.testing.assert_array_equal(parts.W, whole.W)
     np.testing.assert_array_equal(parts.validation_loss, whole.validation_loss)
+
+
+def test_callback_time_is_not_billed_to_the_fit(problem):
+    _, X, y, _, _, net = problem
+    start = time.perf_counter()
+    fit = train_joint(
+        X, y, net.W, net.b, net.a, activation="logcosh", max_iter=3, validation_fraction=0.0,
+        callback=lambda *_: time.sleep(0.1),
+    )  # fmt: skip
+    wall = time.perf_counter() - start
+    # Four evaluations (the start and three iterations) slept 0.4 s outside the fit's clock.
+    assert wall - fit.seconds >= 0.4
