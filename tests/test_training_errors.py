@@ -156,6 +156,12 @@ TRAINING_CASES = [
         "refine_tol must be a finite",
     ),
     case(
+        "layerwise refine mixed dtypes",
+        lambda: tl(X2=X.astype(np.float32), refine="lbfgs"),
+        TypeError,
+        "refine trains on X1 and X2 together, but X1 is float64 and X2 float32",
+    ),
+    case(
         "layerwise refine a stream",
         lambda: training.train_layerwise(
             STREAM, None, STREAM, None, n_hidden=4, n_steps=1, refine="lbfgs"

@@ -42,6 +42,7 @@ from ._validation import (
     check_count,
     check_name,
     check_positive_number,
+    compute_dtype,
 )
 from .joint_training import DEFAULT_TOL, JointFit, train_joint
 from .network import TwoLayerNetwork, symmetric_init
@@ -471,6 +472,26 @@ class LayerwiseFit:
     refinement: Optional[JointFit] = None
 
 
+def _check_refine(X1, X2, phase2_data, refine, refine_max_iter, refine_tol) -> None:
+    """Refinement's settings, and data it can train on: arrays of one dtype."""
+    check_name(refine, "refine", JOINT_METHODS)
+    if refine_max_iter is not None:
+        check_count(refine_max_iter, "refine_max_iter")
+    check_positive_number(refine_tol, "refine_tol", allow_zero=True)
+    if isinstance(X1, StreamedData) or isinstance(X2, StreamedData):
+        raise TypeError(
+            "refine needs X1 and X2 as arrays (joint training draws mini-batches and a "
+            "held-out slice by row); pass X.rows() to materialise a StreamedData."
+        )
+    if phase2_data == "fresh" and X2 is not None:
+        dtypes = compute_dtype(X1, "X1"), compute_dtype(X2, "X2")
+        if dtypes[0] != dtypes[1]:
+            raise TypeError(
+                f"refine trains on X1 and X2 together, but X1 is {dtypes[0]} and X2 "
+                f"{dtypes[1]}; pass both in one dtype."
+            )
+
+
 def train_layerwise(
     X1,
     y1,
@@ -525,17 +546,8 @@ def train_layerwise(
         Relative improvement that counts (:func:`mimkit.joint_training.train_joint`).
     """
     phase2_data = check_name(phase2_data, "phase2_data", PHASE2_DATA)
-    # Refinement's settings are checked before the phases run, not after.
-    if refine is not None:
-        check_name(refine, "refine", JOINT_METHODS)
-        if refine_max_iter is not None:
-            check_count(refine_max_iter, "refine_max_iter")
-        check_positive_number(refine_tol, "refine_tol", allow_zero=True)
-        if isinstance(X1, StreamedData) or isinstance(X2, StreamedData):
-            raise TypeError(
-                "refine needs X1 and X2 as arrays (joint training draws mini-batches and a "
-                "held-out slice by row); pass X.rows() to materialise a StreamedData."
-            )
+    if refine is not None:  # checked before the phases run, not after them
+        _check_refine(X1, X2, phase2_data, refine, refine_max_iter, refine_tol)
     if phase2_data == "reuse":
         if X2 is not None or y2 is not None:
             raise ValueError(
