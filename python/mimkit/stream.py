@@ -24,6 +24,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ._native import native
+from ._progress import PROGRESS_DELAY_S
 from ._validation import check_count, check_n_threads
 
 if TYPE_CHECKING:
@@ -31,8 +32,6 @@ if TYPE_CHECKING:
 
 #: Rows per block of the label pass.
 _BLOCK_ROWS = 16384
-#: Seconds a pass over a stream runs before its progress bar appears.
-_PROGRESS_DELAY_S = 2.0
 
 
 class StreamedData:
@@ -154,7 +153,7 @@ class StreamedData:
         """``(start, stop)`` over the data set in steps of ``rows``, with a progress bar that
         appears only when the pass takes more than a few seconds."""
         steps = tqdm(
-            range(0, self.n, rows), desc=what, unit="block", delay=_PROGRESS_DELAY_S, leave=False
+            range(0, self.n, rows), desc=what, unit="block", delay=PROGRESS_DELAY_S, leave=False
         )
         for start in steps:
             yield start, min(start + rows, self.n)
