@@ -1,11 +1,15 @@
 """LayerwiseRegressor: scikit-learn compliance, learning, reproducibility, parameter errors."""
 
+import inspect
+
 import numpy as np
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from mimkit import LayerwiseRegressor, MultiIndexModel
+from mimkit.estimators.layerwise import TRAINING_PARAMETERS
 from mimkit.metrics import subspace_distance
+from mimkit.training import train_layerwise
 
 #: No scikit-learn check is expected to fail. The estimator declares the ``poor_score``
 #: regressor tag: phase 1 cannot see a linear target (sigma'(0) = 0 and the symmetric init
@@ -142,3 +146,12 @@ def test_refine_keeps_what_the_joint_training_did(problem):
     # (0.11 -> 0.02 measured; see tests/test_training_refine.py).
     np.testing.assert_array_equal(est.history_["phase1_weights"], base.history_["phase1_weights"])
     assert est.score(Xt, yt) > base.score(Xt, yt) + 0.05
+
+
+def test_every_shared_parameter_reaches_train_layerwise():
+    # The estimator passes TRAINING_PARAMETERS on by name; a parameter of both that is missing
+    # from it would be silently ignored.
+    ours = set(LayerwiseRegressor().get_params())
+    theirs = set(inspect.signature(train_layerwise).parameters)
+    passed_otherwise = {"n_steps", "random_state"}  # resolved in fit ("auto", one generator)
+    assert set(TRAINING_PARAMETERS) == (ours & theirs) - passed_otherwise

@@ -492,6 +492,8 @@ def _check_refine(X1, X2, phase2_data, refine, refine_max_iter, refine_tol) -> N
             )
 
 
+# Deliberate twin of run_phase1's and run_phase2's signatures: the one-call API takes each
+# phase's arguments under the same names and passes them on.
 def train_layerwise(
     X1,
     y1,

@@ -21,6 +21,12 @@ from ..training import default_n_steps, neuron_subspace, train_layerwise
 from .whitening import Whitener
 
 _FLOAT_DTYPES = (np.float64, np.float32)
+#: Estimator parameters passed to :func:`~mimkit.training.train_layerwise` as they are (a test
+#: checks both sides have each name).
+TRAINING_PARAMETERS = tuple(
+    "n_hidden activation loss huber_delta label_transform lr weight_decay init_scale ridge "
+    "phase2_data refine refine_max_iter refine_tol n_threads".split()
+)
 
 
 class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
@@ -101,6 +107,8 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
         What ``refine`` did (iterations, losses, stop reason, seconds); None without it.
     """
 
+    # Deliberate twin of train_layerwise's signature (scikit-learn reads the parameters from
+    # __init__); TRAINING_PARAMETERS passes the shared ones on.
     def __init__(
         self,
         n_hidden: int = 64,
@@ -252,21 +260,8 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
             y1,
             X2,
             y2,
-            n_hidden=self.n_hidden,
-            activation=self.activation,
-            loss=self.loss,
-            huber_delta=self.huber_delta,
-            label_transform=self.label_transform,
-            lr=self.lr,
-            weight_decay=self.weight_decay,
+            **{name: getattr(self, name) for name in TRAINING_PARAMETERS},
             n_steps=n_steps,
-            init_scale=self.init_scale,
-            ridge=self.ridge,
-            phase2_data=self.phase2_data,
-            refine=self.refine,
-            refine_max_iter=self.refine_max_iter,
-            refine_tol=self.refine_tol,
-            n_threads=self.n_threads,
             random_state=rng,
             progress=bool(self.verbose),
         )
