@@ -59,15 +59,19 @@ struct GaussianRowSource {
     }
 };
 
-// The set-up every chunked pass over a source shares: its chunk plan, its thread count and one
-// chunk_rows x d row buffer per thread (allocated for a generating source only). A pass runs
-// one parallel region with `n_threads` threads and asks for chunk c of the plan from inside it.
+// The set-up every chunked pass over a source shares: its chunk plan, its thread count (at most
+// one per chunk) and one chunk_rows x d row buffer per thread (allocated for a generating source
+// only). A pass runs one parallel region with `n_threads` threads and asks for chunk c of the plan
+// from inside it.
 template <typename T, typename Source>
 class ChunkedRows {
 public:
     ChunkedRows(const Source& X, int threads, Index chunk_rows)
         : plan(plan_chunks(X.rows(), X.cols(), sizeof(T), chunk_rows)),
-          n_threads(resolve_threads(threads)),
+          // No more threads than chunks: a short call (a mini-batch) would otherwise wake
+          // threads that have nothing to do, which costs more than the call on a busy machine.
+          n_threads(
+              int(std::max<Index>(1, std::min<Index>(resolve_threads(threads), plan.n_chunks)))),
           X_(X),
           buffer_(n_threads,
                   Source::kGenerates ? RowMatrix<T>(plan.chunk_rows, X.cols()) : RowMatrix<T>()) {}

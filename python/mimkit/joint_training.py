@@ -285,11 +285,9 @@ def train_joint(
     l2 : float >= 0
         Weight decay on W and a (not on the biases).
     n_threads : int, optional
-        Core threads (None: all); a fixed seed and thread count reproduce a fit. Adam's
-        mini-batches are short calls (a batch of 256 rows at d <= 512 is one cache chunk of
-        the core): on a busy machine pass 1, since threads that wait on each other at every
-        call cost more than they save (refining z1*z2 at d = 256: 0.8 s on one thread, 1-14 s
-        on two, with other jobs running).
+        Core threads (None: all); a fixed seed and thread count reproduce a fit. A core call
+        uses at most one thread per cache chunk of rows, so Adam's mini-batches (a batch of
+        256 rows at d <= 512 is one chunk) run on one thread whatever is asked.
     random_state : int, Generator or None
         Draws the held-out slice and Adam's batch order.
     progress : bool
