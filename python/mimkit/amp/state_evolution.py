@@ -96,6 +96,8 @@ def _posterior_of_overlap(Q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (vecs * np.sqrt(vals)) @ vecs.T, (vecs * (1.0 - vals)) @ vecs.T
 
 
+# Its signature follows the theory functions' (link, what is asked, r, then noise, n_samples,
+# random_state; see mimkit.theory): a deliberate look-alike of theory.network_threshold's.
 def amp_overlap(
     link,
     alpha: float,
