@@ -84,6 +84,26 @@ def finish_figure(fig: Figure, axes, title: str, *, legend_fontsize: float = 8) 
     return title_figure(fig, title)
 
 
+#: How a sweep's fixed settings read in a figure title (column -> format of its value).
+_SETTING_LABELS = {
+    "link": "link {}",
+    "loss": "loss {}",
+    "d": "d = {}",
+    "alpha": "$\\alpha$ = {:g}",
+    "width": "width {}",
+    "steps": "T1 = {}",
+    "lr": "lr {:g}",
+    "weight_decay": "weight decay {:g}",
+}
+
+
+def sweep_title(df: pd.DataFrame, what: str, settings: Sequence[str]) -> str:
+    """``"what: <each setting of the first record>; mean +- s.e. over N seeds"``."""
+    row = df.iloc[0]
+    shown = ", ".join(_SETTING_LABELS[name].format(row[name]) for name in settings)
+    return f"{what}: {shown}; mean $\\pm$ s.e. over {df['seed_index'].nunique()} seeds"
+
+
 def title_figure(fig: Figure, title: str) -> Figure:
     """``title`` over the figure and a tight layout (every experiment's last touch); ``fig``."""
     fig.suptitle(title, fontsize=11)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ...spectral import LocalHessian, power_iteration
-from ..plots import errorbar_lines, finish_figure, mean_sem, new_figure
+from ..plots import errorbar_lines, finish_figure, mean_sem, new_figure, sweep_title
 from ..registry import Experiment
 from ._common import (
     draw_problem,
@@ -122,12 +122,8 @@ def plot(df: pd.DataFrame, manifest: dict):
     axes[1].set_title("worst neuron's disagreement GD vs power iteration", fontsize=10)
     for ax in axes:
         ax.set_xlabel("phase-1 step")
-    row = df.iloc[0]
-    title = (
-        f"GD vs power iteration: link {row['link']}, loss {row['loss']}, d = "
-        f"{row['d']}, $\\alpha$ = {row['alpha']:g}, width {row['width']}; "
-        f"{df['seed_index'].nunique()} seeds"
-    )
+    settings = ("link", "loss", "d", "alpha", "width")
+    title = sweep_title(df, "GD vs power iteration", settings)
     return finish_figure(fig, axes, title, legend_fontsize=7)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..plots import errorbar_lines, finish_figure, mean_sem, new_figure
+from ..plots import errorbar_lines, finish_figure, mean_sem, new_figure, sweep_title
 from ..registry import Experiment
 from ._common import fixed_defaults, subspace_metrics
 from .stopping_time import recorded_trajectory
@@ -48,13 +48,8 @@ def plot(df: pd.DataFrame, manifest: dict):
     axes[1].set_title("recovery vs steps, per learning rate", fontsize=10)
     for ax in axes:
         ax.set_ylabel("1 - subspace distance")
-    row = df.iloc[0]
-    title = (
-        f"learning rate: link {row['link']}, loss {row['loss']}, d = {row['d']}, "
-        f"$\\alpha$ = {row['alpha']:g}, weight decay {row['weight_decay']:g}; "
-        f"mean $\\pm$ s.e. over {df['seed_index'].nunique()} seeds"
-    )
-    return finish_figure(fig, axes, title)
+    settings = ("link", "loss", "d", "alpha", "weight_decay")
+    return finish_figure(fig, axes, sweep_title(df, "learning rate", settings))
 
 
 def table(df: pd.DataFrame) -> pd.DataFrame:

@@ -17,7 +17,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ..plots import mean_sem, new_figure, title_figure
+from ..plots import mean_sem, new_figure, sweep_title, title_figure
 from ..registry import Experiment
 from ._amp_curve import draw_amp
 from ._common import fixed_defaults, theory_threshold
@@ -66,13 +66,8 @@ def plot(df: pd.DataFrame, manifest: dict):
         ax.grid(alpha=0.3)
     draw_amp(axes[0], axes[1], df)
     axes[0].legend(fontsize=8)
-    row = df.iloc[0]
-    return title_figure(
-        fig,
-        f"loss as preprocessing: link {row['link']}, d = {row['d']}, width "
-        f"{row['width']}, T1 = {row['steps']}; mean $\\pm$ s.e. over "
-        f"{df['seed_index'].nunique()} seeds",
-    )
+    settings = ("link", "d", "width", "steps")
+    return title_figure(fig, sweep_title(df, "loss as preprocessing", settings))
 
 
 def table(df: pd.DataFrame) -> pd.DataFrame:

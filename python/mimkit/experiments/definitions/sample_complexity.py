@@ -23,7 +23,7 @@ from ...theory import (
     network_overlap,
     spectral_overlap,
 )
-from ..plots import errorbar_lines, mean_sem, new_figure, threshold_line, title_figure
+from ..plots import errorbar_lines, mean_sem, new_figure, sweep_title, threshold_line, title_figure
 from ..registry import Experiment
 from ._amp_curve import draw_amp
 from ._common import (
@@ -158,22 +158,14 @@ def plot(df: pd.DataFrame, manifest: dict):
     draw_amp(axes[0], axes[2], df)
     axes[0].legend(fontsize=8)
     axes[1].legend(fontsize=8)
-    return title_figure(fig, _title(df))
+    settings = ("link", "loss", "width", "steps")
+    return title_figure(fig, sweep_title(df, "sample complexity", settings))
 
 
 def _threshold(df: pd.DataFrame):
     row = df.iloc[0]
     return theory_threshold(
         row["link"], row["loss"], float(row["huber_delta"]), float(row["noise"])
-    )
-
-
-def _title(df: pd.DataFrame) -> str:
-    row = df.iloc[0]
-    seeds = df["seed_index"].nunique()
-    return (
-        f"sample complexity: link {row['link']}, loss {row['loss']}, width {row['width']}, "
-        f"T1 = {row['steps']}; mean $\\pm$ s.e. over {seeds} seeds"
     )
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 from ...metrics import neuron_alignment
 from ...options import LOSSES
 from ...theory import Phase1Curve, phase1_curve
-from ..plots import errorbar_lines, mean_sem, new_figure, title_figure
+from ..plots import errorbar_lines, mean_sem, new_figure, sweep_title, title_figure
 from ..registry import Experiment
 from ._common import (
     THEORY_SEED,
@@ -204,13 +204,8 @@ def plot(df: pd.DataFrame, manifest: dict):
         ax.set_xlabel("phase-1 steps T1 (0 drawn at 1/2)")
         ax.grid(alpha=0.3)
     _heatmap(axes[3], df[df["d"] == d_ref], d_ref)
-    row = df.iloc[0]
-    return title_figure(
-        fig,
-        f"stopping time: link {row['link']}, loss {row['loss']}, width {row['width']}, "
-        f"lr {row['lr']:g}, weight decay {row['weight_decay']:g}; "
-        f"mean $\\pm$ s.e. over {df['seed_index'].nunique()} seeds",
-    )
+    settings = ("link", "loss", "width", "lr", "weight_decay")
+    return title_figure(fig, sweep_title(df, "stopping time", settings))
 
 
 def _heatmap(ax, df: pd.DataFrame, d: int) -> None:
