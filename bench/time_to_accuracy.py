@@ -1,6 +1,6 @@
 """Benchmark 'time-to-accuracy' (see bench/README.md): wall time of each way of training the
 two-layer network to test MSE/Var 0.5, 0.2 and 0.05, its best error within 120 s, and the
-acceptance comparison with MLPRegressor(max_iter=50). About 30 minutes on 2 cores: run it on a
+acceptance comparison with MLPRegressor(max_iter=50). About 8 minutes on 2 cores: run it on a
 quiet machine, with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset:
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \

@@ -131,7 +131,7 @@ def _add_bench(subparsers) -> None:
         "bench",
         help="benchmarks against numpy, scikit-learn (and PyTorch where installed)",
         description="Run the benchmarks (default: all, at quick sizes with --quick; "
-        "time-to-accuracy alone takes ~30 minutes at full size). For a fair comparison with "
+        "time-to-accuracy alone takes ~8 minutes at full size). For a fair comparison with "
         "numpy run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset.",
     )
     add_arguments(bench)
