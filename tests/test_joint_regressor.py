@@ -16,6 +16,7 @@ def test_sklearn_compatible(estimator, check):
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")  # the array-API check
 def test_sklearn_compatible_with_lbfgs():
     check_estimator(JointRegressor(solver="lbfgs", n_threads=1, random_state=0))
 
