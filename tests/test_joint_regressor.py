@@ -8,6 +8,7 @@ from sklearn.utils.estimator_checks import check_estimator, parametrize_with_che
 
 from mimkit import JointRegressor, MultiIndexModel
 from mimkit.estimators.joint import standard_init
+from mimkit.metrics import subspace_distance
 
 
 @parametrize_with_checks([JointRegressor(n_threads=1, random_state=0)])
@@ -50,6 +51,10 @@ def test_learns_z1z2_end_to_end(z1z2):
     assert 0 <= est.best_iter_ <= est.n_iter_
     assert est.stop_reason_ in {"converged", "no_improvement", "max_iter"}
     assert est.intercept_ == pytest.approx(np.mean(y))
+    # A predictor this close to z1*z2 varies along span(u1, u2) only (measured distance 1e-4;
+    # a random plane in d = 8 is at 1 - 2/8 = 0.75).
+    U = MultiIndexModel(8, "z1z2", random_state=0).U
+    assert subspace_distance(est.subspace(Xt, 2), U) < 0.01
 
 
 def test_reproducible_and_callback_sees_the_network(z1z2):

@@ -5,6 +5,7 @@ import pytest
 
 from mimkit.metrics import (
     coverage,
+    gradient_subspace,
     neuron_alignment,
     neuron_overlaps,
     principal_angles,
@@ -12,6 +13,7 @@ from mimkit.metrics import (
     relative_test_error,
     subspace_distance,
 )
+from mimkit.network import TwoLayerNetwork
 
 
 def _basis(rng, r, d):
@@ -81,3 +83,26 @@ def test_metric_errors():
         subspace_distance(np.eye(4)[:2], np.eye(5)[:2])
     with pytest.raises(ValueError, match="NaN"):
         principal_angles(np.full((1, 3), np.nan), np.eye(3)[:1])
+
+
+def test_gradient_subspace_is_the_span_a_network_varies_along():
+    rng = np.random.default_rng(0)
+    d, m = 12, 6
+    U = np.linalg.qr(rng.standard_normal((d, 2)))[0].T  # (2, d) orthonormal
+    # Neurons inside span(U) with weight, plus neurons at random directions with outer weight
+    # 0: the function depends on span(U) only, whatever W's other rows are.
+    W = np.vstack([rng.standard_normal((m, 2)) @ U, rng.standard_normal((m, d))])
+    a = np.concatenate([rng.standard_normal(m), np.zeros(m)])
+    net = TwoLayerNetwork(W, rng.standard_normal(2 * m), a, 0.3, "logcosh")
+    X = rng.standard_normal((500, d))
+    G = net.input_gradients(X)
+    assert subspace_distance(gradient_subspace(G, 2), U) < 1e-20
+    # W's own top singular vectors see the random rows instead.
+    assert subspace_distance(np.linalg.svd(W)[2][:2], U) > 0.1
+    # The gradients are f's: central differences of predict, O(h^2) truncation ~ 1e-10.
+    h, x = 1e-5, X[:3]
+    for k in range(d):
+        e = np.zeros(d)
+        e[k] = h
+        numeric = (net.predict(x + e) - net.predict(x - e)) / (2 * h)
+        np.testing.assert_allclose(G[:3, k], numeric, atol=1e-8)

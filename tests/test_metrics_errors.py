@@ -56,6 +56,19 @@ def test_subspace_metrics_accept_int_read_only_and_strided_arrays(fn_name):
 
 
 METRIC_CASES = [
+    case("gradient_subspace k 0", lambda: metrics.gradient_subspace(W, 0), ValueError, "k must be"),
+    case(
+        "gradient_subspace k > d",
+        lambda: metrics.gradient_subspace(W, W.shape[1] + 1),
+        ValueError,
+        "k must be an integer in",
+    ),
+    case(
+        "gradient_subspace nan",
+        lambda: metrics.gradient_subspace(np.full((3, 4), np.nan), 1),
+        ValueError,
+        "gradients contains NaN",
+    ),
     case(
         "coverage threshold str",
         lambda: metrics.coverage(W, U, "a"),

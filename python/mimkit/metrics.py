@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import as_vector, check_positive_number
+from ._validation import as_vector, check_count, check_positive_number
 
 
 def _rows(A, name: str) -> np.ndarray:
@@ -90,6 +90,30 @@ def subspace_distance(U_hat, U) -> float:
     QH, QU = _pair(U_hat, U, "U_hat", "U")
     cos2 = np.sum((QH @ QU.T) ** 2)
     return float((QH.shape[0] + QU.shape[0] - 2.0 * cos2) / (2.0 * QU.shape[0]))
+
+
+def gradient_subspace(gradients, k: int) -> np.ndarray:
+    """The k directions a fitted function varies along most: the top-k eigenvectors of its
+    average gradient outer product ``(1/n) sum_i g_i g_i^T`` (docs/theory.md, "Beyond
+    layer-wise").
+
+    Unlike the span of a network's first-layer rows, this ignores neurons whose outer weight is
+    negligible, so it compares networks trained any way (and any differentiable predictor).
+
+    Parameters
+    ----------
+    gradients : (n, d) array
+        ``grad f(x_i)`` at n inputs, e.g. :meth:`mimkit.network.TwoLayerNetwork.input_gradients`
+        on a test set.
+    k : int, 1 <= k <= d.
+
+    Returns
+    -------
+    (k, d) array with orthonormal rows.
+    """
+    G = _rows(gradients, "gradients")
+    k = check_count(k, "k", minimum=1, below=G.shape[1] + 1)
+    return np.linalg.svd(G, full_matrices=False)[2][:k]
 
 
 def neuron_overlaps(W, U) -> np.ndarray:

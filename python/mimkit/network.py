@@ -11,8 +11,12 @@ from typing import Optional
 import numpy as np
 
 from . import core
-from ._validation import check_count, check_name, compute_dtype
+from ._validation import as_matrix, check_count, check_name, compute_dtype
 from .options import ACTIVATIONS
+
+#: sigma' of each activation, elementwise, in numpy (the core's own is in cpp/activation.hpp; the
+#: numpy oracle keeps its own in mimkit.reference).
+ACTIVATION_DERIVATIVES = {"logcosh": np.tanh, "quadratic": np.positive, "cos": np.sin}
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,6 +61,18 @@ class TwoLayerNetwork:
         return self.c + core.forward(
             X, self._weights_for(X), self.b, self.a, self.activation, n_threads=n_threads
         )
+
+    def input_gradients(self, X) -> np.ndarray:
+        """Gradient of f with respect to the input at each row of X,
+        ``grad f(x) = W^T (a * sigma'(W x + b))``: shape (n, d), float64.
+
+        Their average outer product is supported on the span of the directions f varies along
+        (:func:`mimkit.metrics.gradient_subspace`); an n x m array is formed, so pass a test set
+        of moderate size.
+        """
+        X = as_matrix(X, "X", np.float64, shape=(None, self.n_features))
+        derivative = ACTIVATION_DERIVATIVES[self.activation]
+        return (derivative(X @ self.W.T + self.b) * self.a) @ self.W
 
     def hidden(self, X, *, n_threads: Optional[int] = None) -> np.ndarray:
         """Hidden features ``sigma(X W^T + b)``, shape (n, m), in the dtype of X."""

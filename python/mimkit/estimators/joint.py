@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._random import as_generator
 from .._validation import check_count, check_name, check_positive_number
 from ..joint_training import DEFAULT_TOL, train_joint
+from ..metrics import gradient_subspace
 from ..network import TwoLayerNetwork
 from ..options import ACTIVATIONS, JOINT_METHODS, LOSSES
 
@@ -223,3 +224,15 @@ class JointRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
         return self._network.predict(X, n_threads=self.n_threads)
+
+    def subspace(self, X, k: int) -> np.ndarray:
+        """The k directions the fitted network varies along most on the inputs X (top
+        eigenvectors of its average gradient outer product; :func:`mimkit.metrics.
+        gradient_subspace`): (k, n_features_in_) orthonormal rows.
+
+        Not W's singular vectors: end-to-end training keeps rows of W at random directions
+        whose outer weights have shrunk to nearly zero, and those would count there.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
+        return gradient_subspace(self._network.input_gradients(X), k)

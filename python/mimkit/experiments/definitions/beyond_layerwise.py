@@ -20,12 +20,11 @@ AMP on all n (:func:`mimkit.theory.amp_overlap`, r <= 2; docs/theory.md, "Bayes-
 
 A method's subspace is its fitted predictor's, one measure for every parametrisation: the
 top-r eigenvectors of the average gradient outer product on the test inputs
-(:func:`gradient_subspace`; docs/theory.md, "Beyond layer-wise").
+(:func:`mimkit.metrics.gradient_subspace`; docs/theory.md, "Beyond layer-wise").
 """
 
 from __future__ import annotations
 
-import functools
 import time
 import warnings
 from dataclasses import dataclass
@@ -39,9 +38,8 @@ from sklearn.neural_network import MLPRegressor
 
 from ..._validation import check_positive_number
 from ...estimators import JointRegressor, SpectralEstimator
-from ...metrics import relative_test_error, subspace_distance
+from ...metrics import gradient_subspace, relative_test_error, subspace_distance
 from ...network import TwoLayerNetwork
-from ...reference import activation_derivative
 from ...training import run_phase2, train_layerwise
 from ..plots import mean_sem
 from ..registry import Experiment
@@ -67,32 +65,6 @@ METHODS = {
 METRICS = ("distance", "test_error")
 
 
-#: A fitted two-layer predictor ``f(x) = c + sum_j a_j sigma(w_j . x + b_j)`` as
-#: ``(W (m, d), b (m,), a (m,), sigma')``.
-Predictor = tuple[np.ndarray, np.ndarray, np.ndarray, Callable[[np.ndarray], np.ndarray]]
-
-
-def gradient_subspace(X: np.ndarray, predictor: Predictor, r: int) -> np.ndarray:
-    """Top-r eigenvectors of the predictor's average gradient outer product on the rows of X,
-    ``(1/n) sum_i grad f(x_i) grad f(x_i)^T``: (r, d), orthonormal rows.
-
-    The directions the fitted function varies along, whatever its parametrisation: a neuron
-    whose outer weight is negligible does not count (standard-init networks keep many random
-    rows in W that a singular-vector subspace of W would count).
-    """
-    W, b, a, derivative = predictor
-    gradients = (derivative(X @ W.T + b) * a) @ W  # (n, d): grad f(x_i) = W^T (a * sigma')
-    return np.linalg.svd(gradients, full_matrices=False)[2][:r]
-
-
-def _derivative(activation: str) -> Callable[[np.ndarray], np.ndarray]:
-    return functools.partial(activation_derivative, activation=activation)
-
-
-def _network_predictor(network: TwoLayerNetwork) -> Predictor:
-    return network.W, network.b, network.a, _derivative(network.activation)
-
-
 @dataclass(frozen=True, eq=False)
 class Split:
     """A point's data: D1 (X1, y1), D2 (X2, y2), the test set (Xt, yt), the truth U (r, d),
@@ -112,12 +84,13 @@ class Split:
         return np.vstack([self.X1, self.X2]), np.concatenate([self.y1, self.y2])
 
 
-#: A method's result: (predictions on the test set, the fitted predictor, seconds to fit).
-Outcome = tuple[np.ndarray, Predictor, float]
+#: A method's result on the test set: (predictions (n,), input gradients of the fitted function
+#: (n, d), seconds to fit). Every subspace is read off the gradients (metrics.gradient_subspace).
+Outcome = tuple[np.ndarray, np.ndarray, float]
 
 
 def _outcome(network: TwoLayerNetwork, Xt: np.ndarray, seconds: float) -> Outcome:
-    return network.predict(Xt), _network_predictor(network), seconds
+    return network.predict(Xt), network.input_gradients(Xt), seconds
 
 
 def _train_layerwise(X1, y1, X2, y2, params: dict, rng, **options):
@@ -166,12 +139,8 @@ def _joint(problem: Split, params: dict, rng) -> dict[str, Outcome]:
         n_hidden=params["width"], activation=params["activation"], random_state=rng
     ).fit(X, y)
     seconds = time.perf_counter() - start
-    predictor = (joint.W_, joint.b_, joint.a_, _derivative(joint.activation))
-    return {"joint": (joint.predict(problem.Xt), predictor, seconds)}
-
-
-def _relu_derivative(z: np.ndarray) -> np.ndarray:
-    return (z > 0).astype(z.dtype)
+    network = TwoLayerNetwork(joint.W_, joint.b_, joint.a_, joint.intercept_, joint.activation)
+    return {"joint": _outcome(network, problem.Xt, seconds)}
 
 
 def _mlp(problem: Split, params: dict, rng) -> dict[str, Outcome]:
@@ -188,8 +157,10 @@ def _mlp(problem: Split, params: dict, rng) -> dict[str, Outcome]:
         warnings.simplefilter("ignore", ConvergenceWarning)
         mlp.fit(X, y)
     seconds = time.perf_counter() - start
-    predictor = (mlp.coefs_[0].T, mlp.intercepts_[0], mlp.coefs_[1][:, 0], _relu_derivative)
-    return {"mlp": (mlp.predict(problem.Xt), predictor, seconds)}
+    # Its ReLU network's input gradients, W^T (a * 1[W x + b > 0]).
+    W, b, a = mlp.coefs_[0].T, mlp.intercepts_[0], mlp.coefs_[1][:, 0]
+    gradients = ((problem.Xt @ W.T + b > 0) * a) @ W
+    return {"mlp": (mlp.predict(problem.Xt), gradients, seconds)}
 
 
 def _spectral(problem: Split, params: dict, rng) -> dict[str, Outcome]:
@@ -251,10 +222,10 @@ def point(params: dict, seed: int) -> dict:
     seeds = problem.rng.integers(2**63 - 1, size=len(_FITS))
     record = {"n": problem.X1.shape[0] + problem.X2.shape[0], "n1": problem.X1.shape[0]}
     for fit, child in zip(_FITS, seeds):
-        for key, (y_pred, predictor, seconds) in fit(
+        for key, (y_pred, gradients, seconds) in fit(
             problem, params, np.random.default_rng(child)
         ).items():
-            estimate = gradient_subspace(problem.Xt, predictor, U.shape[0])
+            estimate = gradient_subspace(gradients, U.shape[0])
             record[f"{key}_distance"] = subspace_distance(estimate, U)
             record[f"{key}_test_error"] = relative_test_error(y_pred, problem.yt)
             record[f"time_{key}_s"] = seconds
