@@ -94,8 +94,8 @@ def subspace_distance(U_hat, U) -> float:
 
 def gradient_subspace(gradients, k: int) -> np.ndarray:
     """The k directions a fitted function varies along most: the top-k eigenvectors of its
-    average gradient outer product ``(1/n) sum_i g_i g_i^T`` (docs/theory.md, "Beyond
-    layer-wise").
+    average gradient outer product ``(1/n) sum_i g_i g_i^T``
+    (docs/theory.md, "Beyond layer-wise").
 
     Unlike the span of a network's first-layer rows, this ignores neurons whose outer weight is
     negligible, so it compares networks trained any way (and any differentiable predictor).
