@@ -19,6 +19,7 @@ import numbers
 from typing import Optional, Sequence
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 
 def compute_dtype(X, name: str = "X") -> np.dtype:
@@ -46,7 +47,7 @@ def _check_finite(arr: np.ndarray, name: str) -> None:
 def as_matrix(
     A,
     name: str,
-    dtype: np.dtype,
+    dtype: DTypeLike,
     *,
     shape: Sequence[Optional[int]] = (None, None),
     exact_dtype: bool = True,
@@ -84,7 +85,7 @@ def as_matrix(
 
 
 def as_vector(
-    v, name: str, dtype: np.dtype, length: int, *, check_finite: bool = True
+    v, name: str, dtype: DTypeLike, length: int, *, check_finite: bool = True
 ) -> np.ndarray:
     """Return ``v`` as a contiguous 1-D array of ``dtype`` and the given length."""
     arr = np.asarray(v)

@@ -175,10 +175,13 @@ class _Tracker:
     def __init__(self, objective: _Objective, validation, callback, progress):
         self.objective, self.validation = objective, validation
         self.callback, self.progress = callback, progress
-        self.train, self.val = [], []
-        self.best, self.best_iter, self.best_val = None, 0, np.inf
-        self.reference_val, self.stale = None, 0
-        self.reference_train, self.train_stale = None, 0
+        self.train: list[float] = []
+        self.val: list[float] = []
+        self.best: Optional[np.ndarray] = None
+        self.best_iter, self.best_val = 0, np.inf
+        self.reference_val: Optional[float] = None
+        self.reference_train: Optional[float] = None
+        self.stale = self.train_stale = 0
         self.callback_seconds = 0.0
 
     def evaluate(self, theta: np.ndarray, train_loss: float) -> Optional[str]:
@@ -376,9 +379,8 @@ def train_joint(
             stop_reason = "interrupted"
         except _Diverged:
             stop_reason = "diverged"
-    if tracker.best is None:  # stopped before the start was evaluated
-        tracker.best = theta
-    W_best, b_best, a_best = objective.unpack(tracker.best)
+    # The start when stopped before it was evaluated.
+    W_best, b_best, a_best = objective.unpack(theta if tracker.best is None else tracker.best)
     # An interrupt between an evaluation's training and held-out loss leaves that one out.
     n_evaluations = len(tracker.train) if validation is None else len(tracker.val)
     return JointFit(
@@ -407,7 +409,7 @@ def _parts(X, y) -> list[tuple[np.ndarray, np.ndarray]]:
         pairs = list(zip(X, y))
     else:
         pairs = [(X, y)]
-    checked = []
+    checked: list[tuple[np.ndarray, np.ndarray]] = []
     for k, (Xk, yk) in enumerate(pairs):
         if isinstance(Xk, StreamedData):
             raise TypeError(

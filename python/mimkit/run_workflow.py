@@ -10,7 +10,7 @@ import contextlib
 import time
 import warnings
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -131,7 +131,7 @@ def run_problem(args: RunSettings) -> dict:
     network["theory_distance"] = _theory_distance(
         model, _phase1_T(args, transform, labels), "none", args
     )
-    report = {
+    report: dict[str, Any] = {
         "problem": {
             "link": model.link.name,
             "description": model.link.description,
@@ -215,7 +215,7 @@ def _amp_baseline(args: RunSettings, model, X1, y1, X2, y2, Xt, yt, rng) -> dict
     """Bayes-optimal GAMP on D1 with the link known (the limit; mimkit.amp), with the
     network's phase 2 on its subspace as for the spectral rows; skipped for r > 2, where the
     r-dimensional channel quadrature makes every iteration slow."""
-    entry = {"method": "AMP (Bayes-optimal, link known)"}
+    entry: dict[str, Any] = {"method": "AMP (Bayes-optimal, link known)"}
     if model.r > 2:
         return {**entry, "skipped": f"r = {model.r} > 2: the channel quadrature is too slow"}
     start = time.perf_counter()

@@ -568,7 +568,7 @@ def spectral_subspace(
             op = LocalHessian.from_labels(
                 X, y, prep.with_direction(int(group[0])), center=center, n_threads=n_threads
             )
-            vals, vecs = eigenpairs(op, len(group) if auto else min(len(group), k))
+            vals, vecs = eigenpairs(op, len(group) if auto or k is None else min(len(group), k))
             blocks.append(vecs)
             values.append(vals)
         vecs = np.concatenate(blocks, axis=1)[:, :k]

@@ -350,7 +350,7 @@ def _hidden_statistics(
     y = y / scale if scale != 1.0 else y
     V, b, y_dtype = V.astype(dtype), b.astype(dtype), y.astype(dtype, copy=False)
     block_rows = max(1, _PHASE2_BLOCK_ENTRIES // X.shape[1])
-    sums = None
+    sums: Optional[list[np.ndarray]] = None
     blocks = row_blocks(X, block_rows)
     for start, X_block in tqdm(
         blocks,
@@ -369,8 +369,10 @@ def _hidden_statistics(
             n_threads=n_threads,
             check_finite=False,
         )
-        sums = part if sums is None else [total + more for total, more in zip(sums, part)]
-    return GramStats.from_sums(*sums, y, scale)
+        sums = list(part) if sums is None else [total + more for total, more in zip(sums, part)]
+    assert sums is not None  # X has at least one row
+    sum_h, gram, h_dot_y = sums
+    return GramStats.from_sums(sum_h, gram, h_dot_y, y, scale)
 
 
 def run_phase2(
@@ -425,13 +427,13 @@ def run_phase2(
     start = time.perf_counter()
     V = unit_directions(W)
     rng = as_generator(random_state)
-    b = bias_scale * rng.standard_normal(V.shape[0])
+    b = bias_scale * rng.standard_normal((V.shape[0],))
     stats = _hidden_statistics(X, y, V, b, activation, n_threads)
     if not (np.isfinite(stats.G).all() and np.isfinite(stats.q).all()):
         what = "phase 2's feature statistics overflow"
         causes = x_scale_suspects(X.dtype, _rms(X))
         raise FloatingPointError(explained(what, causes) if causes else what + ".")
-    lam = gcv_ridge(stats) if ridge == "gcv" else ridge
+    lam = gcv_ridge(stats) if ridge == "gcv" else float(ridge)
     a, c = solve_ridge(stats, lam) if solver == "ridge" else gd_ridge(stats, lam, gd_steps)
     network = TwoLayerNetwork(V, b, a, c, activation)
     return Phase2Output(network, float(lam), solver, time.perf_counter() - start)

@@ -10,6 +10,9 @@ Two weight regimes: ``phase-1`` (init scale 1e-6, the regime phase 1 actually ru
 
 from __future__ import annotations
 
+import functools
+from typing import Any, Callable
+
 import numpy as np
 from threadpoolctl import threadpool_limits
 
@@ -42,13 +45,13 @@ def measure(
     for dtype in dtypes:
         X, y, W, b, a = step_problem(n, d, m, dtype, 1.0)
         G = np.random.default_rng(1).standard_normal((n, m)).astype(dtype)
-        kw = dict(activation="logcosh", loss="huber", check_finite=False)
+        kw: dict[str, Any] = dict(activation="logcosh", loss="huber", check_finite=False)
         for regime in regimes:
             Wr = (W * REGIMES[regime]).astype(dtype)
-            contenders = {}
+            contenders: dict[str, Callable[[], Any]] = {}
             for t in sorted({1, threads}):
-                contenders[f"core_{t}"] = lambda t=t: core.phase1_gradient(
-                    X, y, Wr, b, a, n_threads=t, **kw
+                contenders[f"core_{t}"] = functools.partial(
+                    core.phase1_gradient, X, y, Wr, b, a, n_threads=t, **kw
                 )
 
             def gemms_1thread():

@@ -254,7 +254,11 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
             )
 
     def _fit_data(self, X1, y1, X2, y2, rng) -> "LayerwiseRegressor":
-        n_steps = default_n_steps(X1.shape[1]) if self.n_steps == "auto" else self.n_steps
+        n_steps = (
+            default_n_steps(X1.shape[1])
+            if self.n_steps == "auto"
+            else check_count(self.n_steps, "n_steps")
+        )
         fit = train_layerwise(
             X1,
             y1,
@@ -331,9 +335,10 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
 
     def _inputs(self, X: np.ndarray) -> np.ndarray:
         """X as the network sees it: whitened (in the dtype of X) when ``whiten``."""
-        if getattr(self, "whitener_", None) is None:
+        whitener = getattr(self, "whitener_", None)
+        if whitener is None:
             return X
-        return np.ascontiguousarray(self.whitener_.transform(X.astype(np.float64)), dtype=X.dtype)
+        return np.ascontiguousarray(whitener.transform(X.astype(np.float64)), dtype=X.dtype)
 
     def subspace(self, k: int) -> np.ndarray:
         """Estimated index subspace: top-k right singular vectors of ``W_``, shape (k, d),
@@ -342,7 +347,8 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
         (orthonormalised)."""
         check_is_fitted(self)
         V = neuron_subspace(self.W_, k)
-        if getattr(self, "whitener_", None) is None:
+        whitener = getattr(self, "whitener_", None)
+        if whitener is None:
             return V
-        Q = np.linalg.qr(self.whitener_.directions(V.T))[0]
+        Q = np.linalg.qr(whitener.directions(V.T))[0]
         return Q.T

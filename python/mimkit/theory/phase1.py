@@ -190,10 +190,15 @@ def curve_from_sample(
     rho = np.array([o.overlap for o in outliers])
     rho_se = np.array([o.overlap_se for o in outliers])
     dirs = np.array([o.direction for o in outliers]).reshape(len(outliers), z.shape[1])
-    curve = simulate_neurons(zeta, rho, dirs, law, d, n_steps, n_hidden, as_generator(rng))
+    alignment, alignment_spread, coverage, coverage_spread = simulate_neurons(
+        zeta, rho, dirs, law, d, n_steps, n_hidden, as_generator(rng)
+    )
     return Phase1Curve(
         np.arange(n_steps + 1),
-        *curve,
+        alignment,
+        alignment_spread,
+        coverage,
+        coverage_spread,
         zeta,
         zeta_se,
         rho,
