@@ -3,12 +3,14 @@
 import json
 import os
 import sqlite3
+import threading
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from mimkit.experiments import store as store_module
 from mimkit.experiments.grid import Grid
 from mimkit.experiments.store import DATABASE, ResultStore, load
 
@@ -188,3 +190,39 @@ def test_an_old_folder_with_linked_points_is_refused(tmp_path):
     (tmp_path / "out" / "points").symlink_to(outside / "points")
     with pytest.raises(ValueError, match="symbolic link"):
         load(tmp_path / "out")
+
+
+def test_a_database_locked_by_another_process_is_waited_for_not_called_damaged(
+    tmp_path, monkeypatch
+):
+    # Another sweep that is creating the database holds an exclusive lock while we open it.
+    holder = sqlite3.connect(tmp_path / DATABASE, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("CREATE TABLE other_sweep_busy(x)")
+    release = threading.Timer(0.3, lambda: holder.execute("COMMIT"))
+    release.start()
+    with ResultStore(tmp_path, create=True):
+        pass
+    release.join()
+    holder.close()
+    # SQLite may also report a lock at once instead of waiting (a read snapshot that must
+    # become a write): opening retries until its deadline, then names the lock.
+    real_open, calls = store_module.ResultStore._open, []
+
+    def busy_twice(self):
+        calls.append(1)
+        if len(calls) <= 2:
+            raise store_module._Busy
+        return real_open(self)
+
+    monkeypatch.setattr(store_module.ResultStore, "_open", busy_twice)
+    with ResultStore(tmp_path):
+        assert len(calls) == 3
+
+    def always_busy(self):
+        raise store_module._Busy
+
+    monkeypatch.setattr(store_module.ResultStore, "_open", always_busy)
+    monkeypatch.setattr(store_module, "_BUSY_TIMEOUT_S", 0.2)
+    with pytest.raises(ValueError, match="stayed locked by another process"):
+        ResultStore(tmp_path)

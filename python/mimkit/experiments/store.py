@@ -56,6 +56,8 @@ DATABASE = "results.sqlite"
 BOOKKEEPING = ("point_id", "seed_index", "seed")
 #: A claim whose owner has not refreshed its heartbeat for this long is free again.
 LEASE_S = 600.0
+#: How long opening the store waits for another process's lock before giving up.
+_BUSY_TIMEOUT_S = 60.0
 
 PathLike = Union[str, os.PathLike]
 
@@ -140,6 +142,10 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+class _Busy(Exception):
+    """The database is locked by another connection (retry)."""
+
+
 class ResultStore:
     """The results database of an output folder (see the module docstring).
 
@@ -188,8 +194,24 @@ class ResultStore:
             )
 
     def _connect(self) -> sqlite3.Connection:
+        # Another sweep creating or converting the database holds a lock that SQLite may report
+        # at once instead of waiting for (switching to WAL takes an exclusive lock): wait for
+        # it like for any busy database, and call only a real fault damage.
+        deadline = time.monotonic() + _BUSY_TIMEOUT_S
+        while True:
+            try:
+                return self._open()
+            except _Busy:
+                if time.monotonic() > deadline:
+                    raise ValueError(
+                        f"{self.path} stayed locked by another process for "
+                        f"{_BUSY_TIMEOUT_S:g} s; retry when it is done"
+                    ) from None
+                time.sleep(0.05)
+
+    def _open(self) -> sqlite3.Connection:
         try:
-            conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+            conn = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
         except sqlite3.Error as exc:
             raise ValueError(f"cannot open {self.path}: {exc}") from None
         try:
@@ -201,8 +223,11 @@ class ResultStore:
             conn.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             conn.close()
-            if isinstance(exc, sqlite3.OperationalError) and "readonly" in str(exc):
-                raise ValueError(f"cannot write {self.path}: read-only") from None
+            if isinstance(exc, sqlite3.OperationalError):
+                if "locked" in str(exc) or "busy" in str(exc):
+                    raise _Busy from None
+                if "readonly" in str(exc):
+                    raise ValueError(f"cannot write {self.path}: read-only") from None
             raise ValueError(
                 f"{self.path} is damaged ({exc}); move it away to start afresh, or restore a copy"
             ) from None
