@@ -26,7 +26,14 @@ from . import core
 from ._inputs import as_rows
 from ._progress import progress_callback
 from ._random import RandomState, as_generator
-from ._validation import as_matrix, as_vector, check_count, check_name, check_positive_number
+from ._validation import (
+    as_matrix,
+    as_vector,
+    check_count,
+    check_n_threads,
+    check_name,
+    check_positive_number,
+)
 from .options import ACTIVATIONS, JOINT_METHODS, LOSSES, ON_DIVERGENCE
 from .stream import StreamedData
 
@@ -105,6 +112,56 @@ class _Settings:
     l2: float
     n_threads: Optional[int]
     on_divergence: str
+    validation_fraction: float
+
+
+def check_settings(
+    *,
+    activation,
+    loss,
+    huber_delta,
+    method,
+    max_iter,
+    tol,
+    validation_fraction,
+    n_iter_no_change,
+    batch_size,
+    learning_rate,
+    l2,
+    n_threads,
+    on_divergence="raise",
+    method_name: str = "method",
+) -> _Settings:
+    """:func:`train_joint`'s settings checked (each error names its argument; the method's
+    argument as ``method_name``), ``max_iter=None`` resolved to the method's default."""
+    method = check_name(method, method_name, JOINT_METHODS)
+    settings = _Settings(
+        activation=check_name(activation, "activation", ACTIVATIONS),
+        loss=check_name(loss, "loss", LOSSES),
+        huber_delta=check_positive_number(huber_delta, "huber_delta"),
+        method=method,
+        max_iter=check_count(
+            DEFAULT_MAX_ITER[method] if max_iter is None else max_iter,
+            "max_iter",
+            hint="It counts L-BFGS iterations or Adam epochs; None picks the default.",
+        ),
+        tol=check_positive_number(tol, "tol", allow_zero=True),
+        n_iter_no_change=check_count(n_iter_no_change, "n_iter_no_change", minimum=1),
+        batch_size=check_count(batch_size, "batch_size", minimum=1),
+        learning_rate=check_positive_number(learning_rate, "learning_rate"),
+        l2=check_positive_number(l2, "l2", allow_zero=True),
+        n_threads=None if check_n_threads(n_threads) == 0 else n_threads,
+        on_divergence=check_name(on_divergence, "on_divergence", ON_DIVERGENCE),
+        validation_fraction=check_positive_number(
+            validation_fraction, "validation_fraction", allow_zero=True
+        ),
+    )
+    if settings.validation_fraction >= 1:
+        raise ValueError(
+            f"validation_fraction must be in [0, 1), got {validation_fraction!r}; e.g. 0.1 "
+            "holds out a tenth of the samples for early stopping (0 turns it off)."
+        )
+    return settings
 
 
 class _Objective:
@@ -316,31 +373,22 @@ def train_joint(
     m = W.shape[0]
     b = as_vector(b, "b", np.float64, m)
     a = as_vector(a, "a", np.float64, m)
-    method = check_name(method, "method", JOINT_METHODS)
-    settings = _Settings(
-        activation=check_name(activation, "activation", ACTIVATIONS),
-        loss=check_name(loss, "loss", LOSSES),
-        huber_delta=check_positive_number(huber_delta, "huber_delta"),
+    settings = check_settings(
+        activation=activation,
+        loss=loss,
+        huber_delta=huber_delta,
         method=method,
-        max_iter=check_count(
-            DEFAULT_MAX_ITER[method] if max_iter is None else max_iter,
-            "max_iter",
-            hint="It counts L-BFGS iterations or Adam epochs; None picks the default.",
-        ),
-        tol=check_positive_number(tol, "tol", allow_zero=True),
-        n_iter_no_change=check_count(n_iter_no_change, "n_iter_no_change", minimum=1),
-        batch_size=check_count(batch_size, "batch_size", minimum=1),
-        learning_rate=check_positive_number(learning_rate, "learning_rate"),
-        l2=check_positive_number(l2, "l2", allow_zero=True),
-        n_threads=None if n_threads is None else check_count(n_threads, "n_threads", minimum=1),
-        on_divergence=check_name(on_divergence, "on_divergence", ON_DIVERGENCE),
+        max_iter=max_iter,
+        tol=tol,
+        validation_fraction=validation_fraction,
+        n_iter_no_change=n_iter_no_change,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        l2=l2,
+        n_threads=n_threads,
+        on_divergence=on_divergence,
     )
-    fraction = check_positive_number(validation_fraction, "validation_fraction", allow_zero=True)
-    if fraction >= 1:
-        raise ValueError(
-            f"validation_fraction must be in [0, 1), got {validation_fraction!r}; e.g. 0.1 "
-            "holds out a tenth of the samples for early stopping."
-        )
+    fraction = settings.validation_fraction
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable(iteration, W, b, a) or None, got {callback!r}.")
     rng = as_generator(random_state)

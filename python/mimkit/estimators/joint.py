@@ -15,11 +15,10 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._random import as_generator
-from .._validation import check_count, check_name, check_positive_number
-from ..joint_training import DEFAULT_TOL, train_joint
+from .._validation import check_count
+from ..joint_training import DEFAULT_TOL, check_settings, train_joint
 from ..metrics import gradient_subspace
 from ..network import TwoLayerNetwork
-from ..options import ACTIVATIONS, JOINT_METHODS, LOSSES
 
 _FLOAT_DTYPES = (np.float64, np.float32)
 
@@ -144,25 +143,21 @@ class JointRegressor(RegressorMixin, BaseEstimator):
     def _check_params(self) -> None:
         """Parameter errors before any data is looked at; each names its parameter."""
         check_count(self.n_hidden, "n_hidden", minimum=1, hint="The width m, e.g. 64.")
-        check_name(self.activation, "activation", ACTIVATIONS)
-        check_name(self.loss, "loss", LOSSES)
-        check_name(self.solver, "solver", JOINT_METHODS)
-        check_positive_number(self.huber_delta, "huber_delta")
-        if self.max_iter is not None:
-            check_count(self.max_iter, "max_iter", hint="Adam epochs or L-BFGS iterations.")
-        check_positive_number(self.tol, "tol", allow_zero=True)
-        fraction = check_positive_number(
-            self.validation_fraction, "validation_fraction", allow_zero=True
+        check_settings(
+            activation=self.activation,
+            loss=self.loss,
+            huber_delta=self.huber_delta,
+            method=self.solver,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            validation_fraction=self.validation_fraction,
+            n_iter_no_change=self.n_iter_no_change,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            l2=self.l2,
+            n_threads=self.n_threads,
+            method_name="solver",
         )
-        if fraction >= 1:
-            raise ValueError(
-                f"validation_fraction must be in [0, 1), got {fraction!r} (0 turns early "
-                "stopping off)."
-            )
-        check_count(self.n_iter_no_change, "n_iter_no_change", minimum=1)
-        check_count(self.batch_size, "batch_size", minimum=1)
-        check_positive_number(self.learning_rate, "learning_rate")
-        check_positive_number(self.l2, "l2", allow_zero=True)
         if self.callback is not None and not callable(self.callback):
             raise TypeError(
                 f"callback={self.callback!r}; pass a callable(iteration, W, b, a) or None."
