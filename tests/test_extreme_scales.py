@@ -9,7 +9,7 @@ import mimkit
 from mimkit import core, reference
 from mimkit.cli import main
 from mimkit.estimators import LayerwiseRegressor
-from mimkit.training import run_phase2
+from mimkit.training import run_phase2, train_layerwise
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +53,6 @@ def test_labels_near_the_float64_limit_keep_their_fit(problem):
 
 
 _FIT_CASES = {
-    "X entries 1e154": (dict(), 1e154, r"root-mean-square \S+e\+15[34], .* standardise X"),
-    "X entries 1e-150": (dict(), 1e-150, r"root-mean-square \S+e-15[01], .* standardise X"),
     "lr 1e160": (dict(lr=1e160), 1.0, "lr = 1e\\+160 is far above 1: lower lr"),
     "weight_decay 1e160": (dict(weight_decay=1e160), 1.0, "lower weight_decay"),
     "huber_delta 1e-300": (dict(huber_delta=1e-300), 1.0, "raise huber_delta"),
@@ -70,6 +68,22 @@ def test_a_breakdown_names_the_argument_to_change(problem, case):
         LayerwiseRegressor(n_hidden=8, random_state=0, **settings).fit(X * x_factor, y)
     # keep_scale is no option of the estimator: never advised there.
     assert "keep_scale" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "x_factor, message",
+    [
+        (1e154, r"root-mean-square \S+e\+15[34], .* standardise X"),
+        (1e-150, r"root-mean-square \S+e-15[01], .* standardise X"),
+    ],
+)
+def test_train_layerwise_names_x_scale_it_cannot_handle(problem, x_factor, message):
+    # The function trains on X as given (the estimators rescale it first: see
+    # test_regressors_are_scale_equivariant).
+    _, X, y, _, _ = problem
+    Xs = X * x_factor
+    with pytest.raises(FloatingPointError, match=message):
+        train_layerwise(Xs[:300], y[:300], Xs[300:], y[300:], n_hidden=8, random_state=0)
 
 
 def test_all_zero_inputs_are_refused_up_front(problem):

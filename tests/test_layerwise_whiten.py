@@ -43,7 +43,9 @@ def test_whitening_maps_every_later_input(affine_data):
     Zall = est.whitener_.transform(X)
     np.testing.assert_allclose(Zall.T @ Zall / X.shape[0], np.eye(X.shape[1]), atol=1e-10)
     np.testing.assert_allclose(est.transform(X[:50]), est._network.hidden(Z), rtol=1e-12)
-    np.testing.assert_allclose(est.predict(X[:50]), est._network.predict(Z), rtol=1e-12)
+    np.testing.assert_allclose(
+        est.predict(X[:50]), est.y_scale_ * est._network.predict(Z), rtol=1e-12
+    )
     assert est.transform(X[:5].astype(np.float32)).dtype == np.float32
 
 

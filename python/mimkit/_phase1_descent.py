@@ -123,6 +123,23 @@ def report_divergence(on_divergence: str, step: int, loss: float, lr: float) -> 
     warnings.warn(message + " Returning the weights of that step.", RuntimeWarning, stacklevel=3)
 
 
+def report_collapse(on_divergence: str, log_scale: np.ndarray, y: Optional[np.ndarray]) -> None:
+    """Raise FloatingPointError (or warn) when W collapsed to exactly zero (log scale -inf)
+    although the labels are not all zero: then the gradient underflowed, it did not vanish.
+    (All-zero labels, S = 0, send W to zero legitimately.)"""
+    collapsed = np.flatnonzero(np.isneginf(log_scale))
+    if collapsed.size == 0 or y is None or not np.any(y != 0):
+        return
+    message = (
+        f"phase 1's weights underflowed to exactly zero at step {collapsed[0] - 1} although "
+        f"the labels are not all zero: the gradient is the product of the labels y, the outer "
+        f"weights a and X, and fell below the float range; rescale them (e.g. standardise y)."
+    )
+    if on_divergence == "raise":
+        raise FloatingPointError(message)
+    warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+
 #: ``gradient(W) -> (grad_W (m, d), mean_loss, max |X W^T + b|)`` at the weights W.
 GradientFunction = Callable[[np.ndarray], tuple[np.ndarray, float, float]]
 

@@ -19,7 +19,12 @@ import numpy as np
 
 from ._inputs import Phase1Inputs, as_block, local_hessian_inputs
 from ._native import native
-from ._phase1_descent import Phase1Result, Phase1RunSettings, report_divergence
+from ._phase1_descent import (
+    Phase1Result,
+    Phase1RunSettings,
+    report_collapse,
+    report_divergence,
+)
 from ._validation import check_n_threads
 from .stream import native_rows
 
@@ -316,6 +321,7 @@ def phase1_run(
         recorded[steps > diverged_at] = np.nan
     elif diverged_at >= 0:
         report_divergence(run.on_divergence, diverged_at, diverged_loss, run.lr)
+    report_collapse(run.on_divergence, log_scale, args.y)
     return Phase1Result(
         W=W,
         record_steps=steps,

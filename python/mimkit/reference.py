@@ -14,7 +14,7 @@ from typing import Optional, Union
 import numpy as np
 
 from ._inputs import Phase1Inputs, as_block, local_hessian_inputs
-from ._phase1_descent import Phase1Result, Phase1RunSettings, phase1_descent
+from ._phase1_descent import Phase1Result, Phase1RunSettings, phase1_descent, report_collapse
 from ._validation import check_n_threads
 
 _LN2 = np.log(2.0)
@@ -249,7 +249,9 @@ def phase1_run(
         on_divergence,
         check_finite,
     )
-    return phase1_descent(lambda W: _gradient(args, W), args.W, run, progress)
+    result = phase1_descent(lambda W: _gradient(args, W), args.W, run, progress)
+    report_collapse(run.on_divergence, result.log_scale, args.y)
+    return result
 
 
 def local_hessian_matvec(

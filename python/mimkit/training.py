@@ -36,6 +36,7 @@ from ._phase1_descent import Phase1Result
 from ._progress import PROGRESS_DELAY_S, Progress, progress_callback
 from ._random import RandomState, as_generator
 from ._ridge import GramStats, gcv_ridge, gd_ridge, label_scale, solve_ridge
+from ._scale import root_mean_square
 from ._validation import (
     as_matrix,
     as_vector,
@@ -81,23 +82,12 @@ def default_n_steps(d: int) -> int:
 
 
 def _rms(X) -> float:
-    """Root-mean-square entry of X, without an (n, d) temporary; 1 for a StreamedData (its
-    entries are N(0, 1) by construction, and measuring would cost a pass over the stream).
-
-    einsum's own loop, not BLAS: a multithreaded BLAS dot would leave OpenBLAS's threads
-    spinning for ~0.1 s, stealing the cores from the phase-1 core call that follows.
-    """
+    """Root-mean-square entry of X (:func:`mimkit._scale.root_mean_square`); 1 for a
+    StreamedData (its entries are N(0, 1) by construction, and measuring would cost a pass over
+    the stream)."""
     if isinstance(X, StreamedData):
         return 1.0
-    mean_square = float(np.einsum("ij,ij->", X, X)) / max(X.size, 1)
-    if 0.0 < mean_square < np.inf or X.size == 0:
-        return math.sqrt(mean_square)
-    # Squares that overflow or underflow (entries beyond ~1e154 or below ~1e-154): measure
-    # X / max|X| instead (a temporary, only at such scales).
-    peak = float(np.max(np.abs(X)))
-    if peak == 0.0:
-        return 0.0
-    return peak * math.sqrt(float(np.einsum("ij,ij->", X / peak, X / peak)) / X.size)
+    return root_mean_square(X)
 
 
 def _data(X, y, name: str = "y"):

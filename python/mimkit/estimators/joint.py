@@ -15,10 +15,12 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._random import as_generator
+from .._scale import r2_score_scaled
 from .._validation import check_count
 from ..joint_training import DEFAULT_TOL, check_settings, train_joint
 from ..metrics import gradient_subspace
 from ..network import TwoLayerNetwork
+from ._fit_state import atomic_fit, data_scales, divided
 
 _FLOAT_DTYPES = (np.float64, np.float32)
 
@@ -52,7 +54,10 @@ class JointRegressor(RegressorMixin, BaseEstimator):
     ``c`` fixed to the mean of y, and all of (W, b, a) trained jointly on the full loss, by
     Adam on mini-batches or by full-batch L-BFGS, with early stopping on a held-out slice
     (the best-validation weights are kept). Inputs are expected standardised, as for
-    :class:`~mimkit.estimators.LayerwiseRegressor`.
+    :class:`~mimkit.estimators.LayerwiseRegressor`, and rescaled the same way: X and y - mean
+    are divided by the powers of two nearest their root-mean-square (``x_scale_``,
+    ``y_scale_``; 1 for standardised data), so the fit is exactly equivariant under powers of
+    two and ``huber_delta``, ``learning_rate`` and ``l2`` act in the units of the rescaled data.
 
     Parameters
     ----------
@@ -61,7 +66,7 @@ class JointRegressor(RegressorMixin, BaseEstimator):
     activation : {'logcosh', 'quadratic', 'cos'}, default 'logcosh'
     loss : {'squared', 'absolute', 'huber'}, default 'squared'
     huber_delta : float, default 1.0
-        Huber threshold in units of y.
+        Huber threshold in units of ``y / y_scale_``.
     solver : {'adam', 'lbfgs'}, default 'adam'
         'adam': mini-batches of ``batch_size``, one evaluation per epoch (scikit-learn's and
         PyTorch users' default); 'lbfgs': full batch, one core pass per evaluation.
@@ -87,15 +92,18 @@ class JointRegressor(RegressorMixin, BaseEstimator):
         Show a progress bar when the fit runs longer than 2 s.
     callback : callable or None
         ``callback(iteration, W, b, a)`` at every evaluation with copies of the weights (the
-        network is ``intercept_ + sum_j a_j sigma(w_j . x + b_j)``, ``intercept_`` the mean of
-        the y passed to fit); its time is not part of the training.
+        network is ``intercept_ + sum_j a_j sigma(w_j . x / x_scale_ + b_j)``, ``intercept_``
+        the mean of the y passed to fit); its time is not part of the training.
 
     Attributes
     ----------
-    W_ : (n_hidden, n_features_in_) inner weights.  b_ : (n_hidden,) biases.
-    a_ : (n_hidden,) outer weights.  intercept_ : float, c.  n_features_in_ : int.
+    W_ : (n_hidden, n_features_in_) inner weights, acting on ``X / x_scale_``.
+    b_ : (n_hidden,) biases.  a_ : (n_hidden,) outer weights.  intercept_ : float, c.
+    x_scale_, y_scale_ : float, the powers of two X and y - mean were divided by.
+    n_features_in_ : int.
     n_iter_ : int, iterations (epochs) run.  best_iter_ : int, the one the weights come from.
-    loss_curve_ : (n_iter_ + 1,) training loss per evaluation (index 0: the initialisation).
+    loss_curve_ : (n_iter_ + 1,) training loss per evaluation (index 0: the initialisation), of
+        the rescaled data.
     validation_loss_curve_ : (n_iter_ + 1,) held-out loss per evaluation (empty without one).
     stop_reason_ : {'converged', 'no_improvement', 'max_iter', 'interrupted', 'diverged'}.
     fit_seconds_ : float, wall time of the training (callbacks excluded).
@@ -174,16 +182,21 @@ class JointRegressor(RegressorMixin, BaseEstimator):
         -------
         self
         """
+        with atomic_fit(self):
+            return self._fit(X, y)
+
+    def _fit(self, X, y) -> "JointRegressor":
         self._check_params()
         X, y = validate_data(self, X, y, dtype=_FLOAT_DTYPES, y_numeric=True)
+        self.x_scale_, self.y_scale_ = data_scales(X, y)
         rng = as_generator(self.random_state)
         W, b, a = standard_init(self.n_hidden, X.shape[1], rng)
         # The offset is not trained: with it fixed at mean(y) the network fits y - c, as the
         # layer-wise network's phase 2 does with its intercept.
         self.intercept_ = float(np.mean(y, dtype=np.float64))
         fit = train_joint(
-            X,
-            (y - self.intercept_).astype(X.dtype, copy=False),
+            divided(X, self.x_scale_),
+            divided(y - self.intercept_, self.y_scale_).astype(X.dtype, copy=False),
             W,
             b,
             a,
@@ -201,9 +214,10 @@ class JointRegressor(RegressorMixin, BaseEstimator):
             n_threads=self.n_threads,
             random_state=rng,
             progress=bool(self.verbose),
-            callback=self.callback,
+            callback=self._scaled_callback(),
         )
-        self.W_, self.b_, self.a_ = fit.W, fit.b, fit.a
+        # Outer weights in units of y (exact: y_scale_ is a power of two).
+        self.W_, self.b_, self.a_ = fit.W, fit.b, fit.a * self.y_scale_
         self.n_iter_, self.best_iter_, self.stop_reason_ = (
             fit.n_iter,
             fit.best_iter,
@@ -211,14 +225,24 @@ class JointRegressor(RegressorMixin, BaseEstimator):
         )
         self.loss_curve_, self.validation_loss_curve_ = fit.train_loss, fit.validation_loss
         self.fit_seconds_ = fit.seconds
-        self._network = TwoLayerNetwork(fit.W, fit.b, fit.a, self.intercept_, self.activation)
+        self._network = TwoLayerNetwork(fit.W, fit.b, self.a_, self.intercept_, self.activation)
         return self
+
+    def _scaled_callback(self) -> Optional[Callable]:
+        """The user's callback, given outer weights in units of y (as ``a_``)."""
+        callback, y_scale = self.callback, self.y_scale_
+        if callback is None or y_scale == 1.0:
+            return callback
+        return lambda iteration, W, b, a: callback(iteration, W, b, a * y_scale)
 
     def predict(self, X) -> np.ndarray:
         """Network output, shape (n,), in the dtype of X."""
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
+        X = self._inputs(X)  # checks the fit first
         return self._network.predict(X, n_threads=self.n_threads)
+
+    def score(self, X, y, sample_weight=None) -> float:
+        """R^2 of the predictions (finite for labels up to float64's largest)."""
+        return r2_score_scaled(y, self.predict(X), sample_weight)
 
     def subspace(self, X, k: int) -> np.ndarray:
         """The k directions the fitted network varies along most on the inputs X (top
@@ -228,6 +252,11 @@ class JointRegressor(RegressorMixin, BaseEstimator):
         Not W's singular vectors: end-to-end training keeps rows of W at random directions
         whose outer weights have shrunk to nearly zero, and those would count there.
         """
+        X = self._inputs(X)
+        return gradient_subspace(self._network.input_gradients(X), k)
+
+    def _inputs(self, X) -> np.ndarray:
+        """X checked against the fit and divided by ``x_scale_``, as the network sees it."""
         check_is_fitted(self)
         X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
-        return gradient_subspace(self._network.input_gradients(X), k)
+        return divided(X, getattr(self, "x_scale_", 1.0))

@@ -13,11 +13,13 @@ from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._random import as_generator
+from .._scale import data_scale, r2_score_scaled
 from .._validation import check_count, check_name
 from ..joint_training import DEFAULT_TOL
 from ..options import ACTIVATIONS, JOINT_METHODS, LOSSES, PHASE2_DATA
 from ..stream import StreamedData
 from ..training import default_n_steps, neuron_subspace, train_layerwise
+from ._fit_state import atomic_fit, data_scales, divided
 from .whitening import Whitener
 
 _FLOAT_DTYPES = (np.float64, np.float32)
@@ -44,6 +46,15 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
     mapped the same way. This gives the inputs the theory's first two moments, not its
     Gaussian law: the phase-1 analysis (docs/theory.md) does not cover it.
 
+    Scale: X and y are first divided by ``x_scale_`` and ``y_scale_``, the powers of two nearest
+    the root-mean-square of X and the standard deviation of y (1 for standardised data, which
+    is then fitted exactly as without this step). The fit is therefore equivariant: for
+    ``c = 2^k``, ``fit(c X, y)`` predicts on ``c X`` exactly what ``fit(X, y)`` predicts on X,
+    and ``fit(X, c y)`` predicts exactly c times as much. For other c a factor in [0.71, 1.41]
+    remains, which ``huber_delta`` and ``label_transform`` see (both act on ``y / y_scale_``):
+    the fit is of the same quality, not the same bits. Scales outside about [1e-289, 1e289]
+    are refused, naming X or y.
+
     Parameters
     ----------
     n_hidden : int, even, default 64
@@ -52,9 +63,10 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
     loss : {'huber', 'squared', 'absolute'}, default 'huber'
         Phase-1 loss; its derivative is the label preprocessing (Huber: ``clip(y - c)``).
     huber_delta : float, default 1.0
-        Huber threshold in units of y.
+        Huber threshold in units of ``y / y_scale_`` (of y for standardised labels).
     label_transform : callable or None
-        Phase 1 trains on ``label_transform(y)`` ("squared on T(y)"); phase 2 fits y.
+        Phase 1 trains on ``label_transform(y / y_scale_)`` ("squared on T(y)"); phase 2
+        fits y.
     lr, weight_decay : float, default 1.0
         eta1, beta1; their product 1 makes phase 1 clean power iteration.
     n_steps : int or 'auto', default 'auto'
@@ -91,14 +103,19 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    W_ : (n_hidden, n_features_in_) unit directions (of the whitened inputs if ``whiten``);
-        after ``refine`` the jointly trained weights (norms no longer 1).
+    W_ : (n_hidden, n_features_in_) unit directions, acting on ``X / x_scale_`` (on the
+        whitened X if ``whiten``); after ``refine`` the jointly trained weights (norms no longer 1).
     b_ : (n_hidden,) phase-2 (or refined) biases.
-    a_ : (n_hidden,) outer weights.  intercept_ : float, c.
+    a_ : (n_hidden,) outer weights.  intercept_ : float, c.  Both in units of y: the
+        prediction is ``intercept_ + sum_j a_j sigma(w_j . x / x_scale_ + b_j)`` (w_j . z
+        with z the whitened x if ``whiten``).
+    x_scale_, y_scale_ : float
+        The powers of two X and y were divided by (above; 1 for a StreamedData's rows; with
+        ``whiten`` the whitening of X makes its scale irrelevant).
     n_features_in_ : int.
     whitener_ : :class:`~mimkit.estimators.whitening.Whitener` or None
         The centring and whitening of X (``whiten=True``).
-    history_ : dict
+    history_ : dict, in the units of the rescaled data:
         ``n_steps``, ``phase1_loss`` (per step), ``log_scale``, ``keep_scale``,
         ``offset`` (phase-1 c), ``ridge`` (chosen lam), ``n1``, ``n2``,
         ``phase1_seconds`` (all of phase 1), ``phase1_step_seconds`` (inside its steps),
@@ -198,6 +215,10 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
         -------
         self
         """
+        with atomic_fit(self):
+            return self._fit(X, y, X2, y2)
+
+    def _fit(self, X, y, X2, y2) -> "LayerwiseRegressor":
         self._check_params()
         if isinstance(X, StreamedData):
             if self.whiten:
@@ -208,7 +229,9 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
             self.whitener_ = None
             return self._fit_stream(X, y, X2, y2)
         X, y = validate_data(self, X, y, dtype=_FLOAT_DTYPES, y_numeric=True)
-        self.whitener_ = Whitener.fit(X.astype(np.float64)) if self.whiten else None
+        self.x_scale_, self.y_scale_ = data_scales(X, y)
+        y = divided(y, self.y_scale_)
+        self.whitener_ = self._fit_whitener(X) if self.whiten else None
         X = self._inputs(X)
         rng = as_generator(self.random_state)
         if (X2 is None) != (y2 is None):
@@ -219,7 +242,7 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
         elif X2 is not None:
             X1, y1 = X, y
             X2, y2 = validate_data(self, X2, y2, dtype=X.dtype, y_numeric=True, reset=False)
-            X2 = self._inputs(X2)
+            X2, y2 = self._inputs(X2), divided(y2, self.y_scale_)
         else:
             X1, y1, X2, y2 = self._split(X, y, rng)
         return self._fit_data(X1, y1, X2, y2, rng)
@@ -244,7 +267,10 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
                 f"X2 has {X2.d} features but X has {X.d}; both phases need the same n_features."
             )
         self.n_features_in_ = X.d
-        return self._fit_data(X, None, X2, None, as_generator(self.random_state))
+        # A stream's rows are N(0, 1) by construction; its labels are those of its link.
+        self.x_scale_, self.y_scale_ = 1.0, data_scale(X.labels, "y", centre=True)
+        y1, y2 = (None if Xk is None else divided(Xk.labels, self.y_scale_) for Xk in (X, X2))
+        return self._fit_data(X, y1, X2, y2, as_generator(self.random_state))
 
     def _no_phase2_set(self, X2) -> None:
         if X2 is not None:
@@ -270,7 +296,9 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
             progress=bool(self.verbose),
         )
         net, p1, p2 = fit.network, fit.phase1, fit.phase2
-        self.W_, self.b_, self.a_, self.intercept_ = net.W, net.b, net.a, net.c
+        # Outer weights and offset in the units of y (exact: y_scale_ is a power of two).
+        self.W_, self.b_ = net.W, net.b
+        self.a_, self.intercept_ = net.a * self.y_scale_, net.c * self.y_scale_
         self.history_ = {
             "n_steps": n_steps,
             "phase1_loss": p1.result.loss,
@@ -305,13 +333,16 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
     def predict(self, X) -> np.ndarray:
         """Network output, shape (n,); X may be a StreamedData."""
         X = self._fitted_inputs(X)  # checks the fit first
-        return self._network.predict(X, n_threads=self.n_threads)
+        out = self._network.predict(X, n_threads=self.n_threads)
+        scale = getattr(self, "y_scale_", 1.0)
+        return out if scale == 1.0 else out * scale
 
     def score(self, X, y=None, sample_weight=None) -> float:
-        """R^2 of the predictions; y=None takes a StreamedData's own labels."""
+        """R^2 of the predictions (finite for labels up to float64's largest); y=None takes a
+        StreamedData's own labels."""
         if y is None and isinstance(X, StreamedData):
             y = X.labels
-        return super().score(X, y, sample_weight=sample_weight)
+        return r2_score_scaled(y, self.predict(X), sample_weight)
 
     def transform(self, X) -> np.ndarray:
         """Hidden features ``sigma(X W_^T + b_)``, shape (n, n_hidden), in the dtype of X;
@@ -331,14 +362,27 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
             )
         if getattr(self, "whitener_", None) is not None:
             raise ValueError("fitted with whiten=True: pass X as an array (it is whitened).")
+        if getattr(self, "x_scale_", 1.0) != 1.0:
+            raise ValueError(
+                f"fitted on X of scale {self.x_scale_:.3g} (a stream's rows have scale 1): "
+                f"pass X as an array."
+            )
         return X
 
     def _inputs(self, X: np.ndarray) -> np.ndarray:
-        """X as the network sees it: whitened (in the dtype of X) when ``whiten``."""
+        """X as the network sees it: whitened (in the dtype of X) when ``whiten``, otherwise
+        divided by ``x_scale_``."""
         whitener = getattr(self, "whitener_", None)
         if whitener is None:
-            return X
+            return divided(X, getattr(self, "x_scale_", 1.0))
         return np.ascontiguousarray(whitener.transform(X.astype(np.float64)), dtype=X.dtype)
+
+    def _fit_whitener(self, X: np.ndarray) -> Whitener:
+        """The whitening of X, its moments taken on ``X / x_scale_`` (their squares stay in
+        range; exact, so the same numbers as on X wherever those did not overflow)."""
+        scaled = Whitener.fit(divided(X, self.x_scale_).astype(np.float64))
+        assert scaled.factor is not None  # whiten=True
+        return Whitener(scaled.mean * self.x_scale_, scaled.factor * self.x_scale_)
 
     def subspace(self, k: int) -> np.ndarray:
         """Estimated index subspace: top-k right singular vectors of ``W_``, shape (k, d),
