@@ -111,19 +111,42 @@ def test_phase2_in_blocks_of_rows_equals_one_pass(monkeypatch):
     assert blocks.c == pytest.approx(whole.c, rel=1e-10)
 
 
-def test_gcv_picks_the_brute_force_minimiser():
-    X, y, W = _phase2_problem()
+@pytest.mark.parametrize("n2", [300, 40])  # n2 > m = 64 and n2 < m
+def test_gcv_picks_the_brute_force_minimiser(n2):
+    X, y, _ = _phase2_problem()
+    W = np.random.default_rng(5).standard_normal((64, X.shape[1]))
+    X, y = X[:n2], y[:n2]
     out = run_phase2(X, y, W, random_state=0)
     H = out.network.hidden(X)
     Hc, yc, n = H - H.mean(0), y - y.mean(), len(y)
     scale = np.trace(Hc.T @ Hc) / H.shape[1] / n
 
     def gcv(lam):
+        # The hat matrix of the centred fit; the intercept takes one more degree of freedom,
+        # and each of the others counts 1.4 times (modified GCV).
         hat = Hc @ np.linalg.solve(Hc.T @ Hc + n * lam * np.eye(H.shape[1]), Hc.T)
-        return n * np.sum((yc - hat @ yc) ** 2) / (n - np.trace(hat)) ** 2
+        residual_df = n - 1 - 1.4 * np.trace(hat)
+        return n * np.sum((yc - hat @ yc) ** 2) / residual_df**2 if residual_df > 0.5 else np.inf
 
     grid = _ridge._GCV_GRID * scale
     assert out.ridge == pytest.approx(grid[np.argmin([gcv(lam) for lam in grid])], rel=1e-9)
+
+
+@pytest.mark.parametrize("ratio", [0.1, 0.3, 0.5, 0.9, 1.0, 1.1, 2.0, 10.0])
+def test_gcv_never_loses_to_the_mean_on_noise(ratio):
+    # Labels independent of x: the best predictor is the mean. Its test MSE/Var is
+    # 1 + (ybar - 0)^2; what the fitted features add on top is E_x (f(x) - ybar)^2, computed
+    # here without label noise. GCV must keep it within sampling noise (0.05) whatever n2/m;
+    # plain GCV on the uncentred degrees of freedom interpolated when n2 < m (excess 0.3-100).
+    m, d = 64, 32
+    rng = np.random.default_rng(0)
+    W, X_test = rng.standard_normal((m, d)), rng.standard_normal((4000, d))
+    n2 = max(3, round(ratio * m))
+    for seed in range(4):
+        draw = np.random.default_rng(100 + seed)
+        X, y = draw.standard_normal((n2, d)), draw.standard_normal(n2)
+        fit = run_phase2(X, y, W, random_state=seed).network
+        assert np.mean((fit.predict(X_test) - y.mean()) ** 2) <= 0.05
 
 
 def test_phase2_gd_converges_to_ridge():
