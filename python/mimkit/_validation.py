@@ -101,6 +101,22 @@ def as_vector(
     return arr
 
 
+def real_output(values, what: str) -> np.ndarray:
+    """The output of a user callable (``what``: e.g. "link 'f'") as an array of real numbers;
+    complex or non-numeric values (strings, objects) are a TypeError naming ``what``."""
+    out = np.asarray(values)
+    if np.iscomplexobj(out):
+        raise TypeError(
+            f"{what} returned complex values; it must be real-valued (take np.abs or np.real "
+            f"inside it if that is what you mean)."
+        )
+    if not (np.issubdtype(out.dtype, np.number) or out.dtype == np.bool_):
+        raise TypeError(
+            f"{what} returned values of dtype {out.dtype}; it must return real numbers (floats)."
+        )
+    return out
+
+
 def check_name(value: str, name: str, allowed: Sequence[str]) -> str:
     """``value`` if it is one of ``allowed`` (the tuples of :mod:`mimkit.options`)."""
     if not isinstance(value, str) or value not in allowed:
@@ -154,11 +170,22 @@ def check_count(
     return int(value)
 
 
+#: Most threads a core call accepts: far above any machine's cores, far below the C int the
+#: bindings take (a larger count was reported as pybind's "incompatible function arguments").
+MAX_THREADS = 4096
+
+
 def check_n_threads(n_threads) -> int:
     """0 means 'all OpenMP threads'; None is the same."""
     if n_threads is None:
         return 0
-    return check_count(n_threads, "n_threads", minimum=1)
+    return check_count(
+        n_threads,
+        "n_threads",
+        minimum=1,
+        below=MAX_THREADS + 1,
+        hint="Pass None to use all cores.",
+    )
 
 
 def check_record_steps(record_steps, n_steps: int) -> np.ndarray:

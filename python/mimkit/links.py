@@ -22,7 +22,7 @@ from typing import Callable, Optional, Union
 import numpy as np
 
 from ._native import native
-from ._validation import check_count
+from ._validation import check_count, real_output
 
 
 @dataclass(frozen=True)
@@ -69,12 +69,7 @@ class Link:
             raise TypeError(f"z has non-real dtype {z.dtype}; pass a float array.")
         if z.ndim != 2 or z.shape[1] != self.r:
             raise ValueError(f"link {self.name!r} takes z of shape (n, {self.r}), got {z.shape}.")
-        out = np.asarray(self.fn(z))
-        if np.iscomplexobj(out):
-            raise TypeError(
-                f"link {self.name!r} returned complex values; a link must be real-valued "
-                f"(take np.abs or np.real inside it if that is what you mean)."
-            )
+        out = real_output(self.fn(z), f"link {self.name!r}")
         if out.shape == (z.shape[0], 1):
             out = out[:, 0]
         if out.shape != (z.shape[0],):

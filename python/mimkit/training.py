@@ -23,6 +23,7 @@ import contextlib
 import functools
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Union
 
@@ -44,6 +45,7 @@ from ._validation import (
     check_name,
     check_positive_number,
     compute_dtype,
+    real_output,
 )
 from .joint_training import DEFAULT_TOL, JointFit, train_joint
 from .network import TwoLayerNetwork, symmetric_init
@@ -285,17 +287,17 @@ def _diagnosed(suspects: Callable[[], list]):
 def _apply_transform(fn, y: np.ndarray) -> np.ndarray:
     if not callable(fn):
         raise TypeError(f"label_transform must be a callable on (n,) arrays, got {fn!r}.")
-    t = np.asarray(fn(y))
-    if np.iscomplexobj(t):
-        raise TypeError(
-            "label_transform returned complex values; return real ones (take np.abs or "
-            "np.real yourself if that is what you mean)."
-        )
-    t = t.astype(np.float64, copy=False)
-    if t.shape != y.shape or not np.isfinite(t).all():
+    t = real_output(fn(y), "label_transform").astype(np.float64, copy=False)
+    if t.shape != y.shape:
         raise ValueError(
-            f"label_transform must map y of shape {y.shape} to finite values of the "
-            f"same shape, got shape {t.shape}."
+            f"label_transform must map y of shape {y.shape} to values of the same shape, got "
+            f"shape {t.shape}."
+        )
+    bad = int(np.count_nonzero(~np.isfinite(t)))
+    if bad:
+        raise ValueError(
+            f"label_transform returned {bad} NaN or inf values (of {t.size}); it must map every "
+            f"label to a finite number."
         )
     return t
 
@@ -484,6 +486,25 @@ def _check_refine(X1, X2, phase2_data, refine, refine_max_iter, refine_tol) -> N
             )
 
 
+def _warn_unused_refine_settings(refine_max_iter, refine_tol) -> None:
+    """refine_* settings given without refine would be ignored in silence: say so."""
+    unused = [
+        f"{name}={value!r}"
+        for name, value, default in (
+            ("refine_max_iter", refine_max_iter, None),
+            ("refine_tol", refine_tol, DEFAULT_TOL),
+        )
+        if value is not default and value != default
+    ]
+    if unused:
+        warnings.warn(
+            f"{' and '.join(unused)} without refine: ignored (there is no refinement); pass "
+            f"refine='lbfgs' or 'adam' to refine, or leave them at their defaults.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 # Deliberate twin of run_phase1's and run_phase2's signatures: the one-call API takes each
 # phase's arguments under the same names and passes them on.
 def train_layerwise(
@@ -542,6 +563,8 @@ def train_layerwise(
     phase2_data = check_name(phase2_data, "phase2_data", PHASE2_DATA)
     if refine is not None:  # checked before the phases run, not after them
         _check_refine(X1, X2, phase2_data, refine, refine_max_iter, refine_tol)
+    else:
+        _warn_unused_refine_settings(refine_max_iter, refine_tol)
     if phase2_data == "reuse":
         if X2 is not None or y2 is not None:
             raise ValueError(

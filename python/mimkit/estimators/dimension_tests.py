@@ -32,6 +32,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._validation import check_count
+
 #: Rows shown at least (dr's default ``numdir``), as far as the dimension allows.
 MIN_ROWS = 4
 
@@ -156,6 +158,22 @@ def sequential_table(
             dimension = i
     table = pd.DataFrame.from_records(records)
     return table, n_rows if dimension is None else dimension
+
+
+#: Most permutations a permutation test runs (each refits the kernel): p-values resolve to
+#: 1 / (1 + n_permutations), so 1e5 already resolves 1e-5, and more would run for hours.
+MAX_PERMUTATIONS = 100_000
+
+
+def check_n_permutations(n_permutations) -> int:
+    """``n_permutations`` as an int in [1, MAX_PERMUTATIONS]."""
+    return check_count(
+        n_permutations,
+        "n_permutations",
+        minimum=1,
+        below=MAX_PERMUTATIONS + 1,
+        hint="p-values resolve to 1 / (1 + n_permutations); 1000 is usual.",
+    )
 
 
 def permutation_pvalue(

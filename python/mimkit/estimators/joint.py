@@ -20,7 +20,8 @@ from .._validation import check_count
 from ..joint_training import DEFAULT_TOL, check_settings, train_joint
 from ..metrics import gradient_subspace
 from ..network import TwoLayerNetwork
-from ._fit_state import atomic_fit, data_scales, divided
+from ..stream import StreamedData
+from ._fit_state import atomic_fit, data_scales, divided, fitted_stream
 
 _FLOAT_DTYPES = (np.float64, np.float32)
 
@@ -236,7 +237,7 @@ class JointRegressor(RegressorMixin, BaseEstimator):
         return lambda iteration, W, b, a: callback(iteration, W, b, a * y_scale)
 
     def predict(self, X) -> np.ndarray:
-        """Network output, shape (n,), in the dtype of X."""
+        """Network output, shape (n,), in the dtype of X; X may be a StreamedData."""
         X = self._inputs(X)  # checks the fit first
         return self._network.predict(X, n_threads=self.n_threads)
 
@@ -252,11 +253,19 @@ class JointRegressor(RegressorMixin, BaseEstimator):
         Not W's singular vectors: end-to-end training keeps rows of W at random directions
         whose outer weights have shrunk to nearly zero, and those would count there.
         """
+        if isinstance(X, StreamedData):
+            raise TypeError(
+                "subspace needs X as an array (it forms an n x n_hidden matrix); pass X.rows() "
+                "of a moderate test set."
+            )
         X = self._inputs(X)
         return gradient_subspace(self._network.input_gradients(X), k)
 
-    def _inputs(self, X) -> np.ndarray:
-        """X checked against the fit and divided by ``x_scale_``, as the network sees it."""
+    def _inputs(self, X):
+        """X checked against the fit and divided by ``x_scale_``, as the network sees it; a
+        StreamedData as it is."""
         check_is_fitted(self)
+        if isinstance(X, StreamedData):
+            return fitted_stream(self, X)
         X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
         return divided(X, getattr(self, "x_scale_", 1.0))

@@ -14,12 +14,12 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._random import as_generator
 from .._scale import data_scale, r2_score_scaled
-from .._validation import check_count, check_name
+from .._validation import check_count, check_n_threads, check_name
 from ..joint_training import DEFAULT_TOL
 from ..options import ACTIVATIONS, JOINT_METHODS, LOSSES, PHASE2_DATA
 from ..stream import StreamedData
 from ..training import default_n_steps, neuron_subspace, train_layerwise
-from ._fit_state import atomic_fit, data_scales, divided
+from ._fit_state import atomic_fit, data_scales, divided, fitted_stream
 from .whitening import Whitener
 
 _FLOAT_DTYPES = (np.float64, np.float32)
@@ -181,6 +181,7 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
 
     def _check_params(self) -> None:
         """Errors name the parameter; numeric ranges are re-checked by training."""
+        check_n_threads(self.n_threads)
         check_name(self.activation, "activation", ACTIVATIONS)
         check_name(self.loss, "loss", LOSSES)
         check_name(self.phase2_data, "phase2_data", PHASE2_DATA)
@@ -355,19 +356,9 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         if not isinstance(X, StreamedData):
             return self._inputs(validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False))
-        if X.d != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.d} features, but {type(self).__name__} is expecting "
-                f"{self.n_features_in_} features as input."
-            )
         if getattr(self, "whitener_", None) is not None:
             raise ValueError("fitted with whiten=True: pass X as an array (it is whitened).")
-        if getattr(self, "x_scale_", 1.0) != 1.0:
-            raise ValueError(
-                f"fitted on X of scale {self.x_scale_:.3g} (a stream's rows have scale 1): "
-                f"pass X as an array."
-            )
-        return X
+        return fitted_stream(self, X)
 
     def _inputs(self, X: np.ndarray) -> np.ndarray:
         """X as the network sees it: whitened (in the dtype of X) when ``whiten``, otherwise

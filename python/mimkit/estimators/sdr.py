@@ -42,10 +42,14 @@ from .._validation import check_count, check_name
 from ..links import get_link
 from ..options import CENTERINGS, DIMENSION_TESTS, EIGEN_METHODS, EIGEN_WHICH, SLICINGS
 from ..spectral import orient_signs, spectral_subspace
+from ..stream import StreamedData
 from . import dimension_tests as dt
+from ._fit_state import fitted_stream
 from .slicing import default_n_slices, equal_slices, slice_response
 from .whitening import Whitener
 
+#: Rows of a StreamedData made at a time by transform (8 MiB of float64 at d = 1024).
+_TRANSFORM_CHUNK_ROWS = 1024
 #: The p-value column of ``dimension_tests_`` read by each ``dimension_test``.
 _PVALUE_COLUMN = {
     "normal": "p_value",
@@ -119,6 +123,11 @@ class _SDRBase(TransformerMixin, BaseEstimator):
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
         if X.shape[0] < 2:
             raise ValueError(f"n_samples = {X.shape[0]}; at least 2 samples are needed.")
+        if np.ptp(y) == 0:
+            raise ValueError(
+                f"y has a single value ({float(y[0])!r}); {type(self).__name__} needs a response "
+                "that varies."
+            )
         k = self._check_n_directions(X.shape[1])
         vecs, vals, mean = self._fit_directions(X, np.asarray(y, dtype=np.float64), k)
         self.directions_ = orient_signs(vecs).T
@@ -128,10 +137,17 @@ class _SDRBase(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
-        """Project onto the directions: ``(X - mean_) @ directions_.T``, shape (n, k)."""
+        """Project onto the directions: ``(X - mean_) @ directions_.T``, shape (n, k), float64;
+        X may be a :class:`~mimkit.stream.StreamedData` (projected chunk by chunk)."""
         check_is_fitted(self, "directions_")
-        X = validate_data(self, X, reset=False, dtype=np.float64)
-        return (X - self.mean_) @ self.directions_.T
+        if not isinstance(X, StreamedData):
+            X = validate_data(self, X, reset=False, dtype=np.float64)
+            return (X - self.mean_) @ self.directions_.T
+        fitted_stream(self, X)
+        out = np.empty((X.n, self.directions_.shape[0]))
+        for start, rows in X.chunks(_TRANSFORM_CHUNK_ROWS):
+            out[start : start + rows.shape[0]] = (rows - self.mean_) @ self.directions_.T
+        return out
 
 
 class _KernelSDR(_SDRBase):
@@ -148,14 +164,9 @@ class _KernelSDR(_SDRBase):
         dt.check_level(self.level)
         check_name(self.dimension_test, "dimension_test", self._tests)
         if self.dimension_test == "permutation":
-            check_count(self.n_permutations, "n_permutations", minimum=1)
+            dt.check_n_permutations(self.n_permutations)
 
     def _fit_directions(self, X, y, k):
-        if np.ptp(y) == 0:
-            raise ValueError(
-                f"y has a single value ({float(y[0])!r}); {type(self).__name__} needs a response "
-                "that varies."
-            )
         whitener = Whitener.fit(X, self.whiten)
         kernel = self._kernel(whitener.transform(X), y)
         rng = as_generator(self.random_state) if self.dimension_test == "permutation" else None
@@ -507,6 +518,11 @@ class SpectralEstimator(_SDRBase):
 
     def _check_params(self) -> None:
         super()._check_params()
+        if self.r is not None and self.link is None:
+            raise ValueError(
+                f"r={self.r!r} is the r of link, and there is no link: pass link too (r is "
+                f"needed with a callable link), or leave r=None."
+            )
         if self.center is not None:
             check_name(self.center, "center", CENTERINGS)
         if self.which is not None:

@@ -29,7 +29,13 @@ from typing import Callable, Union
 import numpy as np
 from scipy import optimize
 
-from .._validation import as_vector, check_finite_number, check_name, check_positive_number
+from .._validation import (
+    as_vector,
+    check_finite_number,
+    check_name,
+    check_positive_number,
+    real_output,
+)
 from ..options import LOSSES, PREPROCESSINGS
 
 Preprocessing = Union[str, Callable[[np.ndarray], np.ndarray]]
@@ -111,7 +117,7 @@ def apply_preprocessing(preprocessing: Preprocessing, y: np.ndarray) -> np.ndarr
         raise TypeError(
             f"preprocessing must be a name or a callable T(y), got {type(preprocessing).__name__}."
         )
-    t = np.asarray(fn(y), dtype=np.float64)
+    t = real_output(fn(y), "preprocessing").astype(np.float64, copy=False)
     if t.shape != y.shape:
         raise ValueError(
             f"preprocessing returned shape {t.shape} for y of shape {y.shape}; "
