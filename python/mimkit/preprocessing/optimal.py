@@ -7,10 +7,26 @@ see :mod:`mimkit.theory`). When all ``G(y)`` are diagonal in one basis ``v_1..v_
 index space (true for every library link covered by the theory) ``T*`` is a scalar weighting
 per direction, ``T_k(y) = lambda_k(y) / (1 + lambda_k(y))`` with ``lambda_k(y) = v_k^T G(y)
 v_k``; a scalar spectral method uses one of them and sees direction k at the top of its
-spectrum. ``G`` is estimated by Monte Carlo in r dimensions: exactly per value for discrete
-labels, otherwise in quantile bins of y with linear interpolation between bin means (constant
-beyond the outermost bin means). Closed forms are used where known (``norm2``: ``lambda = y - 1``,
-so phase retrieval ``y = z^2`` has ``T*(y) = (y - 1) / y``; ``he2_sum``: ``lambda = y / r``).
+spectrum.
+
+``G`` is tabulated at label values (knots) and interpolated linearly between them (constant
+beyond the outermost knots); discrete labels (at most 64 values) are tabulated per value.
+*Quadrature* (r <= 3, the default; :mod:`mimkit._label_law`): for a discrete label, ``G`` per
+value is a ratio of two expectations over the polar rule, whose sectors end on the coordinate
+hyperplanes where ``sign``-type links jump (so it is exact up to the rule's smooth-integrand
+error); for a continuous label without noise, ``p(y) G(y)`` at each knot is an integral over
+the level set ``{g(z) = y}`` (:meth:`mimkit._quadrature.RayRule.level_set`: the crossing of
+every ray, weighted by the chi density over ``|dg/drho|``); with noise it is
+``E_z[(z z^T - I) phi_sigma(y - g(z))]`` over the rule. At r = 3 a continuous label's table is
+Monte Carlo's (below): the level-set integral over the 2-sphere converges too slowly there,
+and the theory then computes everything by Monte Carlo (:mod:`mimkit._label_law`).
+The knots are 121 label quantiles equally spaced in normal scores between probabilities 1e-4 and 1 - 1e-4; with ``G`` smooth in
+y, linear interpolation errs by ``O(h^2)``. A link whose level sets some ray crosses twice
+(``staircase``, ``tanh_committee``: the level-set integral is singular at tangent rays) gets
+bin averages instead, on the rule cut at the knots (a deterministic partition in y), tabulated
+at the bins' mean labels: ``O(h^2)`` too, with a larger constant.
+*Monte Carlo*: ``G`` per value or in quantile bins of y, tabulated at the bin means.
+Closed forms are used where known (``norm2``: ``lambda = y - 1``, so phase retrieval ``y = z^2`` has ``T*(y) = (y - 1) / y``; ``he2_sum``: ``lambda = y / r``).
 """
 
 from __future__ import annotations
@@ -21,6 +37,7 @@ from typing import Callable, Optional
 import numpy as np
 from scipy import special
 
+from .._label_law import ATOL, RTOL, QuadratureLaw, resolve_method
 from .._random import RandomState, as_generator
 from .._validation import check_count, check_positive_number
 from ..links import Link, get_link
@@ -29,6 +46,9 @@ from ..links import Link, get_link
 _MIN_SECOND_MOMENT = 1e-12
 #: A label with at most this many distinct values in the Monte Carlo sample counts as discrete.
 _MAX_DISCRETE_LEVELS = 64
+#: Knots of the quadrature table for continuous labels, and their tail probability.
+_KNOTS = 121
+_KNOT_TAIL = 1e-4
 
 
 @dataclass(frozen=True, eq=False)
@@ -170,6 +190,8 @@ def optimal_preprocessing(
     n_bins: int = 60,
     random_state: RandomState = None,
     exact: bool = True,
+    method: str = "auto",
+    law: Optional[QuadratureLaw] = None,
 ) -> OptimalPreprocessing:
     """Estimate ``T*(y) = G(y) (I + G(y))^{-1}`` for a link (module docstring).
 
@@ -188,6 +210,11 @@ def optimal_preprocessing(
     random_state : None, int or Generator
     exact : bool
         Use closed forms where known (``norm2``, ``he2_sum`` without noise).
+    method : {"auto", "quadrature", "monte_carlo"}
+        "auto": quadrature for r <= 3 (module docstring), else Monte Carlo with ``n_samples``
+        draws in ``n_bins`` bins.
+    law : QuadratureLaw, optional
+        The quadrature rule to use (the theory passes its own, to check convergence).
 
     Returns
     -------
@@ -200,8 +227,12 @@ def optimal_preprocessing(
     check_count(n_samples, "n_samples", minimum=1000)
     check_count(n_bins, "n_bins", minimum=2)
     rng = as_generator(random_state)
+    method = resolve_method(method, link.r)
     closed = _closed_form(link, float(noise)) if exact else None
     r = link.r
+    law = law or QuadratureLaw(link, float(noise)) if method == "quadrature" else None
+    if law is not None and quadrature_tabulates(link, law, exact):
+        return _by_quadrature(link, closed, law)
     if closed is not None:
         # lambda is the same for every direction: one group, any basis; E[lambda^2] by MC.
         y = link(rng.standard_normal((n_samples, r)))
@@ -242,6 +273,107 @@ def optimal_preprocessing(
     return OptimalPreprocessing(
         link, basis, strength, groups, offdiag_ok, False, 0, knots, G, discrete, None
     )
+
+
+def quadrature_tabulates(link: Link, law: QuadratureLaw, exact: bool = True) -> bool:
+    """Whether :func:`optimal_preprocessing` computes this link's table by quadrature (closed
+    forms, discrete labels, r <= 2), not Monte Carlo (module docstring)."""
+    if exact and _closed_form(link, law.noise) is not None:
+        return True
+    discrete = law.noise == 0 and np.unique(law.sample().y).size <= _MAX_DISCRETE_LEVELS
+    return discrete or link.r <= 2
+
+
+def _by_quadrature(link: Link, closed, law: QuadratureLaw) -> OptimalPreprocessing:
+    """:func:`optimal_preprocessing` by quadrature (module docstring)."""
+    r = link.r
+    base = law.sample()
+    if closed is not None:
+        strength = np.full(r, float(base.mean(closed(base.y) ** 2)))
+        return OptimalPreprocessing(
+            link, np.eye(r), strength, (np.arange(r),), True, True, 0, None, None, False, closed
+        )
+    rows, cols = np.triu_indices(r)
+    levels, inverse = np.unique(base.y, return_inverse=True)
+    discrete = law.noise == 0 and levels.size <= _MAX_DISCRETE_LEVELS
+    if discrete:
+        pairs = base.z[:, rows] * base.z[:, cols]
+        prob = np.bincount(inverse, weights=base.weights, minlength=levels.size)
+        moments = np.stack(
+            [
+                np.bincount(inverse, weights=base.weights * p, minlength=levels.size)
+                for p in pairs.T
+            ],
+            axis=1,
+        )
+        knots = levels
+    else:
+        scores = np.linspace(special.ndtri(_KNOT_TAIL), -special.ndtri(_KNOT_TAIL), _KNOTS)
+        knots = np.unique([base.quantile(base.y, q) for q in special.ndtr(scores)])
+        knots, moments, prob = _conditional_moments(law, knots, rows, cols)
+    G = np.empty((knots.size, r, r))
+    G[:, rows, cols] = moments / prob[:, None]
+    G[:, cols, rows] = G[:, rows, cols]
+    G -= np.eye(r)
+    prob = prob / prob.sum()
+    basis = _joint_basis(G, prob)
+    rotated = np.einsum("ki,bij,lj->bkl", basis, G, basis)
+    off = ~np.eye(r, dtype=bool)
+    scale = prob @ np.sum(rotated**2, axis=(1, 2))
+    offdiag_ok = bool(prob @ np.sum(rotated[:, off] ** 2, axis=1) <= RTOL**2 * scale + 1e-12)
+    lam = np.diagonal(rotated, axis1=1, axis2=2)
+    floor = np.broadcast_to(((RTOL * np.abs(rotated) + ATOL) ** 2), rotated.shape)
+    table = OptimalPreprocessing(
+        link, basis, np.ones(r), (np.arange(r),), offdiag_ok, False, 0, knots, G, discrete, None
+    )
+    strength = base.mean(table.eigenvalues(base.y) ** 2)
+    order = np.argsort(-strength, kind="stable")
+    basis, lam, strength = basis[order], lam[:, order], strength[order]
+    groups = _group_directions(lam, floor, prob)
+    return OptimalPreprocessing(
+        link, basis, strength, groups, offdiag_ok, False, 0, knots, G, discrete, None
+    )
+
+
+def _conditional_moments(law: QuadratureLaw, knots: np.ndarray, rows, cols):
+    """Knots, ``P(knot) E[z_i z_j | y = knot]`` (K, pairs) and the mass ``P(knot)`` (K,) given
+    to each knot for the joint basis (module docstring)."""
+    if law.noise > 0:
+        z, w = law.rays.nodes()
+        g = law.link(z)
+        kernel = np.exp(-0.5 * ((knots[:, None] - g[None, :]) / law.noise) ** 2)
+        moments, density = kernel @ (w[:, None] * z[:, rows] * z[:, cols]), kernel @ w
+    else:
+        ray, _, level = law.rays.crossings(knots)
+        once = np.bincount(ray * knots.size + level).max(initial=0) <= 1
+        if not once:
+            return _binned_moments(law, knots, rows, cols)
+        moments, density = law.rays.level_set(knots, lambda z: z[:, rows] * z[:, cols])
+    keep = density > 0
+    knots, moments, density = knots[keep], moments[keep], density[keep]
+    # Mass per knot: density times the trapezoid width around it.
+    prob = density * (np.gradient(knots) if knots.size > 1 else np.ones(1))
+    return knots, moments / density[:, None] * prob[:, None], prob
+
+
+def _binned_moments(law: QuadratureLaw, edges: np.ndarray, rows, cols):
+    """Bin averages between the label values ``edges`` on the rule cut at them: for links whose
+    level sets some rays cross twice (the level-set integral is then singular at tangent
+    rays). Knots are the bins' mean labels."""
+    s = law.sample(edges)
+    bins = np.searchsorted(edges, s.y)
+    size = edges.size + 1
+    prob = np.bincount(bins, weights=s.weights, minlength=size)
+    keep = prob > 0
+    knots = np.bincount(bins, weights=s.weights * s.y, minlength=size)[keep] / prob[keep]
+    moments = np.stack(
+        [
+            np.bincount(bins, weights=s.weights * s.z[:, i] * s.z[:, j], minlength=size)[keep]
+            for i, j in zip(rows, cols)
+        ],
+        axis=1,
+    )
+    return knots, moments, prob[keep]
 
 
 def _binned_conditional_covariance(z: np.ndarray, labels: np.ndarray, n_groups: int):
