@@ -5,18 +5,21 @@ with ``z ~ N(0, I_r)`` and ``y = g(z) + noise * eps``. Both methods give a
 :class:`LabelSample`: points ``z`` with labels ``y`` and weights summing to 1, so the rest of
 the theory is one code path (a weighted mean over the points).
 
-* ``"quadrature"`` (r <= 3): the polar rule of :class:`mimkit._quadrature.RayRule`, its rays cut
+* ``"quadrature"`` (r <= 3, r <= 2 with label noise): the polar rule of :class:`mimkit._quadrature.RayRule`, its rays cut
   where the label transform ``T`` has a kink or a jump (``breaks``: ``c`` for the absolute
   loss, ``c +- delta`` for Huber, 0 for ``sign``/``modulus``, the cap of ``capped``); the
   sphere's sectors end on the coordinate hyperplanes, where ``sign(z1 z2)``-like links jump.
-  Label noise adds Gauss–Legendre nodes in the normal's probability for ``eps``, cut where
-  ``g(z) + noise * eps`` crosses a break. Every result is also computed at half the nodes per
+  Label noise makes ``eps`` one more coordinate of the rule, so ``g(z) + noise * eps`` is cut
+  at the breaks like a noiseless label. Every result is also computed at half the nodes per
   dimension; the two must agree within ``RTOL`` relative (``ATOL`` absolute), else a
   :class:`mimkit._quadrature.QuadratureWarning` says by how much they did not. The reported
   standard errors are that bound (or the larger observed difference).
 * ``"monte_carlo"``: ``n_samples`` Gaussian draws (the only method for r > 3); standard errors
   by the delta method.
-* ``"auto"`` (default): quadrature for r <= 3, else Monte Carlo.
+* ``"auto"`` (default): quadrature for noiseless labels with r <= 3 and noisy ones with
+  r = 1, else Monte Carlo: a noisy label with r = 2 needs a 3-dimensional rule, and those
+  (like the level-set integrals at r = 3) converge too slowly for the stated tolerance where
+  rays cross a level twice. ``method="quadrature"`` still runs them (with the check).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from typing import Optional
 import numpy as np
 from scipy import optimize
 
-from ._quadrature import RayRule, normal_pieces
+from ._quadrature import RayRule
 from ._random import as_generator
 from ._validation import check_name
 
@@ -35,10 +38,10 @@ from ._validation import check_name
 RTOL = 1e-2
 ATOL = 1e-3
 METHODS = ("auto", "quadrature", "monte_carlo")
-#: Quadrature is used up to this r (the rule's size grows like nodes^r).
-MAX_QUADRATURE_R = 3
-#: (angular nodes per sector, radial nodes per piece, noise nodes per piece) per r, full rule.
-_NODES = {1: (1, 16, 8), 2: (16, 8, 8), 3: (10, 8, 6)}
+#: Quadrature is used up to this dimension, r plus one with noise (the rule grows like nodes^r).
+MAX_QUADRATURE_DIM = 3
+#: (angular nodes per sector, radial nodes per piece) per dimension, full rule.
+_NODES = {1: (1, 16), 2: (16, 8), 3: (10, 8)}
 #: Probe points of the boundedness check (thresholds module docstring).
 _PROBE_SCALES = (8.0, 1.0 / 8.0)
 _PROBE_POINTS = 20_000
@@ -83,23 +86,28 @@ class LabelSample:
             return RTOL * abs(float(self.mean(values))) + ATOL
         return float(np.std(values) / np.sqrt(values.size))
 
-    def quantile(self, values: np.ndarray, q: float) -> float:
-        """Weighted ``q``-quantile of ``values`` (n,)."""
+    def quantile(self, values: np.ndarray, q):
+        """Weighted ``q``-quantile(s) of ``values`` (n,): a float, or an array for an array q."""
         if not self.is_quadrature:
-            return float(np.quantile(values, q))
+            return np.quantile(values, q) if np.ndim(q) else float(np.quantile(values, q))
         order = np.argsort(values, kind="stable")
         cum = np.cumsum(self.weights[order])
-        return float(values[order][min(np.searchsorted(cum, q * cum[-1]), values.size - 1)])
+        at = np.minimum(np.searchsorted(cum, np.asarray(q) * cum[-1]), values.size - 1)
+        found = values[order][at]
+        return found if np.ndim(q) else float(found)
 
 
-def resolve_method(method: str, r: int) -> str:
-    """``"quadrature"`` or ``"monte_carlo"`` for ``method`` in :data:`METHODS` at this r."""
+def resolve_method(method: str, r: int, noise: float = 0.0) -> str:
+    """``"quadrature"`` or ``"monte_carlo"`` for ``method`` in :data:`METHODS` at this r and
+    noise (label noise is one more dimension of the rule)."""
     check_name(method, "method", METHODS)
+    dim = quadrature_dimension(r, noise)
     if method == "auto":
-        return "quadrature" if r <= MAX_QUADRATURE_R else "monte_carlo"
-    if method == "quadrature" and r > MAX_QUADRATURE_R:
+        return "quadrature" if dim <= (MAX_QUADRATURE_DIM if noise == 0 else 2) else "monte_carlo"
+    if method == "quadrature" and dim > MAX_QUADRATURE_DIM:
         raise ValueError(
-            f"method='quadrature' supports r <= {MAX_QUADRATURE_R}, got r = {r}; use "
+            f"method='quadrature' supports r <= {MAX_QUADRATURE_DIM} (r <= "
+            f"{MAX_QUADRATURE_DIM - 1} with label noise), got r = {r}, noise = {noise:g}; use "
             "method='monte_carlo' (or 'auto')."
         )
     return method
@@ -130,23 +138,29 @@ def monte_carlo_sample(link, noise: float, n_samples: int, random_state) -> Labe
 class QuadratureLaw:
     """Quadrature rules of ``(z, y)`` for one link and noise level, cut at any breaks.
 
+    With noise, ``eps`` is one more Gaussian coordinate: the rule runs in ``r + 1`` dimensions
+    on ``(z, eps) -> g(z) + noise * eps``, so the breaks cut it exactly as without noise.
+
     Parameters
     ----------
-    link : Link (r <= 3).  noise : float.
+    link : Link.  noise : float (``r + (noise > 0) <= 3``).
     fraction : 1.0 for the full rule, 0.5 for the half rule of the convergence check.
     """
 
     def __init__(self, link, noise: float, fraction: float = 1.0):
-        n_angle, n_radial, n_noise = _NODES[link.r]
-        self.link, self.noise = link, float(noise)
-        self.n_noise = max(2, int(round(n_noise * fraction)))
+        self.link, self.noise, self.fraction = link, float(noise), float(fraction)
+        self.dim = quadrature_dimension(link.r, self.noise)
+        n_angle, n_radial = _NODES[self.dim]
+        r = link.r
 
-        def checked(z):
-            return labels(link, z, 0.0, None)
+        def label(points):
+            y = labels(link, points[:, :r], 0.0, None)
+            return y + self.noise * points[:, r] if self.noise > 0 else y
 
+        self.label = label
         self.rays = RayRule(
-            checked,
-            link.r,
+            label,
+            self.dim,
             max(1, int(round(n_angle * fraction))),
             max(2, int(round(n_radial * fraction))),
         )
@@ -157,26 +171,24 @@ class QuadratureLaw:
         breaks = tuple(sorted({float(b) for b in breaks if np.isfinite(b)}))
         if breaks in self._cache:
             return self._cache[breaks]
-        if self.noise > 0:
-            z, w = self.rays.nodes()
-            g = self.link(z)
-            splits = (np.array(breaks)[None, :] - g[:, None]) / self.noise
-            eps, v = normal_pieces(splits if breaks else np.zeros((g.size, 0)), self.n_noise)
-            per = eps.shape[1]
-            y = (g[:, None] + self.noise * eps).ravel()
-            weights = (w[:, None] * v).ravel()
-            z = np.repeat(z, per, axis=0)
-        else:
-            z, weights = self.rays.nodes(breaks)
-            y = np.asarray(self.link(z), dtype=np.float64)
+        points, weights = self.rays.nodes(breaks)
+        y = self.label(points)
         weights = weights / weights.sum()
-        step = max(1, z.shape[0] // _PROBE_POINTS)
-        probe_z = np.concatenate([z[::step] * s for s in _PROBE_SCALES])
+        step = max(1, points.shape[0] // _PROBE_POINTS)
+        probe = np.concatenate([points[::step] * s for s in _PROBE_SCALES])
+        r = self.link.r
         with np.errstate(all="ignore"):
-            probe_y = np.asarray(self.link(probe_z), dtype=np.float64)
-        out = LabelSample(z, y, weights, probe_y, "quadrature")
+            probe_y = np.asarray(self.link(probe[:, :r]), dtype=np.float64)
+            if self.noise > 0:  # as Monte Carlo's probe: inputs scaled, noise not
+                probe_y = probe_y + self.noise * np.tile(points[::step, r], len(_PROBE_SCALES))
+        out = LabelSample(points[:, :r], y, weights, probe_y, "quadrature")
         self._cache[breaks] = out
         return out
+
+
+def quadrature_dimension(r: int, noise: float) -> int:
+    """Dimension of the quadrature rule: r, plus one for label noise."""
+    return r + (1 if noise > 0 else 0)
 
 
 def preprocessing_breaks(preprocessing) -> tuple:
@@ -247,13 +259,3 @@ def _solve(equation, y: np.ndarray, start: Optional[float] = None) -> float:
 def half_rule(law: QuadratureLaw) -> QuadratureLaw:
     """The same law at half the nodes per dimension (the convergence check's reference)."""
     return QuadratureLaw(law.link, law.noise, 0.5)
-
-
-def sample_for(
-    method: str, link, noise: float, n_samples: int, rng, law: Optional[QuadratureLaw], breaks
-) -> LabelSample:
-    """The Monte Carlo sample, or the quadrature rule cut at ``breaks``."""
-    if method == "monte_carlo":
-        return monte_carlo_sample(link, noise, n_samples, rng)
-    assert law is not None
-    return law.sample(breaks)

@@ -25,9 +25,6 @@ any other state-evolution or hierarchy code that needs expectations over the ind
   law given the label, for ``E[. | y]``): ``p(y) E[h(z) | y] = E_theta[sum_{g(rho* theta) = y}
   chi_r(rho*) h(rho* theta) / |d g / d rho|]``.
 
-* :func:`normal_pieces`: nodes for ``E h(eps)``, ``eps ~ N(0, 1)``, split at given points
-  (Gauss–Legendre in the normal's probability on each piece), for label noise.
-
 Accuracy is judged by the caller with :func:`check_agreement`: the same computation at half
 the nodes per dimension must agree within a stated tolerance, otherwise a
 :class:`QuadratureWarning` says by how much it did not.
@@ -226,27 +223,6 @@ class RayRule:
             axis=1,
         )
         return moments, density
-
-
-def normal_pieces(splits: np.ndarray, n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes for ``E h(eps)``, ``eps ~ N(0, 1)``, with h smooth between the points ``splits``.
-
-    Each row of ``splits`` (n, k) cuts the line; each piece is mapped onto its probability
-    interval by the normal quantile function and integrated by Gauss–Legendre.
-
-    Returns
-    -------
-    nodes : (n, (k + 1) n_nodes) array.  weights : same shape, each row summing to 1.
-    """
-    splits = np.sort(np.atleast_2d(np.asarray(splits, dtype=np.float64)), axis=1)
-    n = splits.shape[0]
-    cdf = np.concatenate([np.zeros((n, 1)), special.ndtr(splits), np.ones((n, 1))], axis=1)
-    lo, width = cdf[:, :-1], np.diff(cdf, axis=1)  # (n, k + 1)
-    u, w = unit_legendre(n_nodes)
-    p = lo[:, :, None] + width[:, :, None] * u[None, None, :]
-    nodes = special.ndtri(np.clip(p, 1e-300, 1.0 - 1e-16)).reshape(n, -1)
-    weights = (width[:, :, None] * w[None, None, :]).reshape(n, -1)
-    return nodes, weights
 
 
 def excess(value, reference, rtol: float, atol: float) -> float:

@@ -11,22 +11,19 @@ spectrum.
 
 ``G`` is tabulated at label values (knots) and interpolated linearly between them (constant
 beyond the outermost knots); discrete labels (at most 64 values) are tabulated per value.
-*Quadrature* (r <= 3, the default; :mod:`mimkit._label_law`): for a discrete label, ``G`` per
-value is a ratio of two expectations over the polar rule, whose sectors end on the coordinate
-hyperplanes where ``sign``-type links jump (so it is exact up to the rule's smooth-integrand
-error); for a continuous label without noise, ``p(y) G(y)`` at each knot is an integral over
-the level set ``{g(z) = y}`` (:meth:`mimkit._quadrature.RayRule.level_set`: the crossing of
-every ray, weighted by the chi density over ``|dg/drho|``); with noise it is
-``E_z[(z z^T - I) phi_sigma(y - g(z))]`` over the rule. At r = 3 a continuous label's table is
-Monte Carlo's (below): the level-set integral over the 2-sphere converges too slowly there,
-and the theory then computes everything by Monte Carlo (:mod:`mimkit._label_law`).
-The knots are 121 label quantiles equally spaced in normal scores between probabilities 1e-4 and 1 - 1e-4; with ``G`` smooth in
-y, linear interpolation errs by ``O(h^2)``. A link whose level sets some ray crosses twice
-(``staircase``, ``tanh_committee``: the level-set integral is singular at tangent rays) gets
-bin averages instead, on the rule cut at the knots (a deterministic partition in y), tabulated
-at the bins' mean labels: ``O(h^2)`` too, with a larger constant.
-*Monte Carlo*: ``G`` per value or in quantile bins of y, tabulated at the bin means.
-Closed forms are used where known (``norm2``: ``lambda = y - 1``, so phase retrieval ``y = z^2`` has ``T*(y) = (y - 1) / y``; ``he2_sum``: ``lambda = y / r``).
+*Quadrature* (r <= 3, the default; docs/theory.md, "How expectations are computed"): for a
+discrete label, ``G`` per value is a ratio of two expectations over the polar rule of
+:mod:`mimkit._quadrature`; for a continuous label without noise, ``p(y) G(y)`` at each knot is
+an integral over the level set ``{g(z) = y}`` (:meth:`mimkit._quadrature.RayRule.level_set`),
+with noise ``E_z[(z z^T - I) phi_sigma(y - g(z))]``. The knots, 81 label quantiles equally
+spaced in normal scores between probabilities 1e-4 and 1 - 1e-4, are refined where linear
+interpolation misses the midpoint value (:func:`_refine`). A link whose level sets some ray
+crosses twice (``staircase``, ``tanh_committee``) gets bin averages on the rule cut at the
+knots instead, tabulated at the bins' mean labels. A continuous label at r = 3 is tabulated by
+Monte Carlo (:func:`quadrature_tabulates`): the level-set integral over the 2-sphere converges
+too slowly. *Monte Carlo*: ``G`` per value or in quantile bins of y, tabulated at the bin
+means. Closed forms are used where known (``norm2``: ``lambda = y - 1``, so phase retrieval
+``y = z^2`` has ``T*(y) = (y - 1) / y``; ``he2_sum``: ``lambda = y / r``).
 """
 
 from __future__ import annotations
@@ -47,8 +44,12 @@ _MIN_SECOND_MOMENT = 1e-12
 #: A label with at most this many distinct values in the Monte Carlo sample counts as discrete.
 _MAX_DISCRETE_LEVELS = 64
 #: Knots of the quadrature table for continuous labels, and their tail probability.
-_KNOTS = 121
+_KNOTS = 81
 _KNOT_TAIL = 1e-4
+#: Adaptive refinement of that table (:func:`_refine`).
+_TABLE_TOL = 1e-3
+_TABLE_MASS = 1e-7
+_REFINEMENTS = 30
 
 
 @dataclass(frozen=True, eq=False)
@@ -227,7 +228,7 @@ def optimal_preprocessing(
     check_count(n_samples, "n_samples", minimum=1000)
     check_count(n_bins, "n_bins", minimum=2)
     rng = as_generator(random_state)
-    method = resolve_method(method, link.r)
+    method = resolve_method(method, link.r, float(noise))
     closed = _closed_form(link, float(noise)) if exact else None
     r = link.r
     law = law or QuadratureLaw(link, float(noise)) if method == "quadrature" else None
@@ -308,8 +309,9 @@ def _by_quadrature(link: Link, closed, law: QuadratureLaw) -> OptimalPreprocessi
         )
         knots = levels
     else:
-        scores = np.linspace(special.ndtri(_KNOT_TAIL), -special.ndtri(_KNOT_TAIL), _KNOTS)
-        knots = np.unique([base.quantile(base.y, q) for q in special.ndtr(scores)])
+        n_knots = max(11, int(round(_KNOTS * law.fraction)))  # half for the check's half rule
+        scores = np.linspace(special.ndtri(_KNOT_TAIL), -special.ndtri(_KNOT_TAIL), n_knots)
+        knots = np.unique(base.quantile(base.y, special.ndtr(scores)))
         knots, moments, prob = _conditional_moments(law, knots, rows, cols)
     G = np.empty((knots.size, r, r))
     G[:, rows, cols] = moments / prob[:, None]
@@ -337,23 +339,47 @@ def _by_quadrature(link: Link, closed, law: QuadratureLaw) -> OptimalPreprocessi
 
 def _conditional_moments(law: QuadratureLaw, knots: np.ndarray, rows, cols):
     """Knots, ``P(knot) E[z_i z_j | y = knot]`` (K, pairs) and the mass ``P(knot)`` (K,) given
-    to each knot for the joint basis (module docstring)."""
-    if law.noise > 0:
-        z, w = law.rays.nodes()
-        g = law.link(z)
-        kernel = np.exp(-0.5 * ((knots[:, None] - g[None, :]) / law.noise) ** 2)
-        moments, density = kernel @ (w[:, None] * z[:, rows] * z[:, cols]), kernel @ w
-    else:
-        ray, _, level = law.rays.crossings(knots)
-        once = np.bincount(ray * knots.size + level).max(initial=0) <= 1
-        if not once:
-            return _binned_moments(law, knots, rows, cols)
-        moments, density = law.rays.level_set(knots, lambda z: z[:, rows] * z[:, cols])
-    keep = density > 0
-    knots, moments, density = knots[keep], moments[keep], density[keep]
+    to each knot for the joint basis (module docstring); the knots refined by :func:`_refine`."""
+    ray, _, level = law.rays.crossings(knots)
+    if law.dim > 2 or np.bincount(ray * knots.size + level).max(initial=0) > 1:
+        return _binned_moments(law, knots, rows, cols)
+
+    def at(levels):
+        # The rule's points are (z, eps) with noise: the pairs are of z's coordinates.
+        return law.rays.level_set(levels, lambda points: points[:, rows] * points[:, cols])
+
+    knots, moments, density = _refine(at, knots)
     # Mass per knot: density times the trapezoid width around it.
     prob = density * (np.gradient(knots) if knots.size > 1 else np.ones(1))
     return knots, moments / density[:, None] * prob[:, None], prob
+
+
+def _refine(at, knots: np.ndarray):
+    """Knots where linear interpolation of ``E[z z^T | y]`` is within ``_TABLE_TOL`` (times
+    ``1 + |value|``) of the value at every midpoint, unless the interval holds less than
+    ``_TABLE_MASS`` of the law: midpoints that fail are added, up to ``_REFINEMENTS`` rounds (a
+    log singularity, as ``z1 z2`` has at y = 0, needs one round per halving)."""
+    moments, density = at(knots)
+    keep = density > 0
+    knots, moments, density = knots[keep], moments[keep], density[keep]
+    for _ in range(_REFINEMENTS):
+        mid = 0.5 * (knots[:-1] + knots[1:])
+        mid_moments, mid_density = at(mid)
+        value = moments / density[:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mid_value = mid_moments / mid_density[:, None]
+        error = np.max(np.abs(mid_value - 0.5 * (value[:-1] + value[1:])), axis=1)
+        scale = 1.0 + np.max(np.abs(mid_value), axis=1)
+        mass = 0.5 * (density[:-1] + density[1:]) * np.diff(knots)
+        add = (mid_density > 0) & (error > _TABLE_TOL * scale) & (mass > _TABLE_MASS)
+        if not add.any():
+            break
+        knots = np.concatenate([knots, mid[add]])
+        moments = np.concatenate([moments, mid_moments[add]])
+        density = np.concatenate([density, mid_density[add]])
+        order = np.argsort(knots)
+        knots, moments, density = knots[order], moments[order], density[order]
+    return knots, moments, density
 
 
 def _binned_moments(law: QuadratureLaw, edges: np.ndarray, rows, cols):

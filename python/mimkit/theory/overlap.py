@@ -202,7 +202,8 @@ def network_overlap(
 
 def overlap_gaps(result: OverlapResult, reference: OverlapResult) -> list:
     """The compared values of two overlap results."""
-    bounded = np.all(np.isfinite(result.bulk_edges), axis=1, keepdims=True)
+    bounded = np.all(np.isfinite(result.bulk_edges) & np.isfinite(reference.bulk_edges), axis=1)
+    bounded = bounded[:, None]
     return [
         (result.subspace_overlap, reference.subspace_overlap),
         (result.overlap, reference.overlap),

@@ -196,7 +196,7 @@ class Problem:
         link = get_link(link, r)
         noise = check_positive_number(noise, "noise", allow_zero=True)
         n_samples = check_count(n_samples, "n_samples", minimum=1000)
-        method = resolve_method(method, link.r)
+        method = resolve_method(method, link.r, noise)
         return cls(link, float(noise), n_samples, method, as_generator(random_state))
 
     def sample(self, law: Optional[QuadratureLaw], breaks=()) -> LabelSample:
