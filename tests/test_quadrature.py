@@ -10,7 +10,7 @@ from scipy import integrate, stats
 from mimkit._quadrature import QuadratureWarning, RayRule, check_agreement
 from mimkit.cli import main
 from mimkit.links import LINKS, get_link
-from mimkit.theory import phase1_curve, weak_recovery_threshold
+from mimkit.theory import phase1_curve, spectral_overlap, weak_recovery_threshold
 
 
 def test_ray_rule_cut_at_a_level_integrates_the_step_exactly():
@@ -94,3 +94,16 @@ def test_theory_command_notes_links_outside_the_theory(capsys):
     assert "outside the theory" in capsys.readouterr().out
     assert main(["theory", "z1z2", "--alpha", "4"]) == 0
     assert "outside the theory" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("link", ["sign_z1z2", "norm2", "he2_sum", "z1z2"])
+def test_optimal_outlier_sits_at_one_over_alpha(link):
+    # For T = G / (1 + G) the outlier is at exactly 1 / alpha (to rounding where T is exact:
+    # discrete labels, closed forms); z1z2's tabulated T needs the refined knots near y = 0,
+    # without which it came out 4% low at alpha = 4. Equal outliers keep orthogonal
+    # directions, so every direction gets its overlap.
+    alphas = np.array([3.0, 5.0])
+    res = spectral_overlap(link, "optimal", alphas)
+    tol = 2e-3 if link == "z1z2" else 1e-10
+    np.testing.assert_allclose(res.eigenvalue * alphas[:, None], 1.0, atol=tol)
+    assert np.all(res.overlap > 0.1)

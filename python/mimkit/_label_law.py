@@ -3,23 +3,23 @@ r"""How the theory's expectations over ``(z, y)`` are computed: quadrature or Mo
 Every quantity of :mod:`mimkit.theory` is an expectation ``E[f(y)]`` or ``E[f(y) (z z^T - I)]``
 with ``z ~ N(0, I_r)`` and ``y = g(z) + noise * eps``. Both methods give a
 :class:`LabelSample`: points ``z`` with labels ``y`` and weights summing to 1, so the rest of
-the theory is one code path (a weighted mean over the points).
+the theory is one code path (a weighted mean over the points). docs/theory.md, "How
+expectations are computed", has the details and the accuracy.
 
-* ``"quadrature"`` (r <= 3, r <= 2 with label noise): the polar rule of :class:`mimkit._quadrature.RayRule`, its rays cut
-  where the label transform ``T`` has a kink or a jump (``breaks``: ``c`` for the absolute
-  loss, ``c +- delta`` for Huber, 0 for ``sign``/``modulus``, the cap of ``capped``); the
-  sphere's sectors end on the coordinate hyperplanes, where ``sign(z1 z2)``-like links jump.
-  Label noise makes ``eps`` one more coordinate of the rule, so ``g(z) + noise * eps`` is cut
-  at the breaks like a noiseless label. Every result is also computed at half the nodes per
-  dimension; the two must agree within ``RTOL`` relative (``ATOL`` absolute), else a
+* ``"quadrature"``: the polar rule of :class:`mimkit._quadrature.RayRule`, its rays cut where
+  the label transform ``T`` has a kink or a jump (its ``breaks``: ``c`` for the absolute loss,
+  ``c +- delta`` for Huber, 0 for ``sign``/``modulus``, the cap of ``capped``); the sphere's
+  sectors end on the coordinate hyperplanes, where ``sign(z1 z2)``-like links jump. Label
+  noise makes ``eps`` one more coordinate of the rule, so ``g(z) + noise * eps`` is cut at the
+  breaks like a noiseless label. Every result is also computed at half the nodes per
+  dimension; the two must agree within ``RTOL`` relative plus ``ATOL`` absolute, else a
   :class:`mimkit._quadrature.QuadratureWarning` says by how much they did not. The reported
   standard errors are that bound (or the larger observed difference).
-* ``"monte_carlo"``: ``n_samples`` Gaussian draws (the only method for r > 3); standard errors
-  by the delta method.
+* ``"monte_carlo"``: ``n_samples`` Gaussian draws; standard errors by the delta method.
 * ``"auto"`` (default): quadrature for noiseless labels with r <= 3 and noisy ones with
   r = 1, else Monte Carlo: a noisy label with r = 2 needs a 3-dimensional rule, and those
-  (like the level-set integrals at r = 3) converge too slowly for the stated tolerance where
-  rays cross a level twice. ``method="quadrature"`` still runs them (with the check).
+  converge too slowly for the stated tolerance where rays cross a level twice.
+  ``method="quadrature"`` still runs them (up to 3 dimensions, with the check).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ METHODS = ("auto", "quadrature", "monte_carlo")
 #: Quadrature is used up to this dimension, r plus one with noise (the rule grows like nodes^r).
 MAX_QUADRATURE_DIM = 3
 #: (angular nodes per sector, radial nodes per piece) per dimension, full rule.
-_NODES = {1: (1, 16), 2: (16, 8), 3: (10, 8)}
+_NODES = {1: (1, 16), 2: (16, 8), 3: (6, 6)}
 #: Probe points of the boundedness check (thresholds module docstring).
 _PROBE_SCALES = (8.0, 1.0 / 8.0)
 _PROBE_POINTS = 20_000
@@ -76,8 +76,14 @@ class LabelSample:
         return self.method == "quadrature"
 
     def mean(self, values: np.ndarray) -> np.ndarray:
-        """Weighted mean over the points (axis 0)."""
-        return self.weights @ values
+        """Weighted mean over the points (axis 0).
+
+        A product and a sum, not ``weights @ values``: a BLAS dot product of one long vector
+        may start threads, which costs far more than the sum on a busy machine.
+        """
+        values = np.asarray(values)
+        weights = self.weights.reshape((-1,) + (1,) * (values.ndim - 1))
+        return np.sum(weights * values, axis=0)
 
     def stderr(self, values: np.ndarray) -> float:
         """Standard error of the mean of ``values`` (n,): Monte Carlo's; quadrature's stated
@@ -228,7 +234,7 @@ def quadrature_location(law: QuadratureLaw, loss: str, huber_delta: float) -> fl
     def equation(c):
         s = law.sample(loss_transform(loss, c, huber_delta).breaks)
         if loss == "absolute":
-            return 0.5 - float(s.weights @ (s.y <= c))
+            return 0.5 - float(s.mean(s.y <= c))
         return float(s.mean(np.clip(s.y - c, -huber_delta, huber_delta)))
 
     return _solve(equation, base.y, start=_rough_location(base, loss, huber_delta))

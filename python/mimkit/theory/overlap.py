@@ -349,6 +349,7 @@ def _side_outliers(
         )
     edges = lam_bar * (inv + moments.H(lam_bar, power=1, degree=1))
     found = []
+    bases: dict = {}  # per alpha index: (lambda*, eigenbasis of F there), for equal outliers
     for k in range(n_visible if with_outliers else 0):
 
         def mu(lam, idx, k=k):
@@ -371,7 +372,14 @@ def _side_outliers(
                 right[i] *= 2.0
         lam_star = _decreasing_root(mu, left, right, has)
         for i, a in enumerate(has):
-            found.append((a, *_outlier(moments, lam_star[i], k, inv[a])))
+            lam = lam_star[i]
+            basis = np.linalg.eigh(moments.F(lam)[0])[1][:, ::-1]
+            # Equal outliers (a symmetric link, exactly so by quadrature) have no preferred
+            # eigenvectors: take them from one decomposition, so that they stay orthogonal.
+            if a in bases and abs(lam - bases[a][0]) <= 1e-9 * lam:
+                basis = bases[a][1]
+            bases[a] = (lam, basis)
+            found.append((a, *_outlier(moments, lam, basis[:, k], inv[a])))
     return edges, found
 
 
@@ -402,12 +410,10 @@ def _decreasing_root(fun, lo, hi, idx, n_iter: int = 100) -> np.ndarray:
     return x
 
 
-def _outlier(moments, lam: float, k: int, inv: float):
-    """Location, overlap, their standard errors (delta method; quadrature: the stated bound)
-    and the direction at lambda*."""
+def _outlier(moments, lam: float, v: np.ndarray, inv: float):
+    """Location, overlap and their standard errors (delta method; quadrature: the stated bound)
+    of the outlier along the eigenvector ``v`` of F(lambda*), and ``v``."""
     t, z, N, sample = moments.t, moments.z, moments.N, moments.sample
-    vals, vecs = np.linalg.eigh(moments.F(lam)[0])
-    v = vecs[:, ::-1][:, k]
     gap = lam - t
     w = t / gap
     p = (z @ v) ** 2 - 1.0
