@@ -107,3 +107,21 @@ def test_optimal_outlier_sits_at_one_over_alpha(link):
     tol = 2e-3 if link == "z1z2" else 1e-10
     np.testing.assert_allclose(res.eigenvalue * alphas[:, None], 1.0, atol=tol)
     assert np.all(res.overlap > 0.1)
+
+
+def test_noisy_labels_by_quadrature_agree_with_monte_carlo():
+    # Label noise is one more coordinate of the rule (r = 1: a 2-dimensional rule).
+    for preprocessing, center in [("huber", "mean"), ("optimal", None)]:
+        q = weak_recovery_threshold("norm2", preprocessing, r=1, center=center, noise=0.3)
+        m = weak_recovery_threshold(
+            "norm2",
+            preprocessing,
+            r=1,
+            center=center,
+            noise=0.3,
+            n_samples=200_000,
+            method="monte_carlo",
+            random_state=0,
+        )
+        assert q.method == "quadrature"
+        assert abs(q.alpha_c[0] - m.alpha_c[0]) <= 3 * np.hypot(q.stderr[0], m.stderr[0])
