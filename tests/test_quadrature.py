@@ -10,7 +10,12 @@ from scipy import integrate, stats
 from mimkit._quadrature import QuadratureWarning, RayRule, check_agreement
 from mimkit.cli import main
 from mimkit.links import LINKS, get_link
-from mimkit.theory import phase1_curve, spectral_overlap, weak_recovery_threshold
+from mimkit.theory import (
+    network_threshold,
+    phase1_curve,
+    spectral_overlap,
+    weak_recovery_threshold,
+)
 
 
 def test_ray_rule_cut_at_a_level_integrates_the_step_exactly():
@@ -125,3 +130,17 @@ def test_noisy_labels_by_quadrature_agree_with_monte_carlo():
         )
         assert q.method == "quadrature"
         assert abs(q.alpha_c[0] - m.alpha_c[0]) <= 3 * np.hypot(q.stderr[0], m.stderr[0])
+
+
+def test_median_of_an_even_two_point_law_is_an_atom():
+    # sign(z1 z2) is +-1 with probability 1/2 each: a sample's median is one of the atoms. With
+    # c = -1, T = 1{z1 z2 > 0}: along (1, 1)/sqrt2, m = E[T ((v.z)^2 - 1)] = E|z1 z2| / 2 = 1/pi,
+    # F = m / (lambda - 1) and H = (1/2) / (lambda - 1)^2 meet at lambda - 1 = pi / 2, so
+    # alpha_c = (pi / 2) / m = pi^2 / 2; along (1, -1)/sqrt2 the signal is negative: unseen.
+    q = network_threshold("sign_z1z2", "absolute")
+    m = network_threshold(
+        "sign_z1z2", "absolute", n_samples=100_000, method="monte_carlo", random_state=0
+    )
+    assert q.alpha_c[1] == np.inf and m.alpha_c[1] == np.inf
+    assert abs(q.alpha_c[0] - np.pi**2 / 2) < 1e-3
+    assert abs(q.alpha_c[0] - m.alpha_c[0]) <= 3 * np.hypot(q.stderr[0], m.stderr[0])

@@ -214,7 +214,8 @@ def quadrature_location(law: QuadratureLaw, loss: str, huber_delta: float) -> fl
     The median solves ``P(y <= c) = 1/2`` and the Huber location ``E clip(y - c) = 0``, each
     evaluated on the rule cut at the current ``c`` (so the step or the kinks fall on piece
     boundaries) and solved by Brent's method from the uncut rule's estimate. For discrete
-    labels the atoms are exact: a median inside a gap between atoms is the gap's middle.
+    labels the atoms are exact, and the median is the lower one where two atoms split the mass
+    evenly (``sign_z1z2``: -1; by the link's symmetry +1 gives the same thresholds).
     """
     base = law.sample()
     if loss == "squared":
@@ -224,9 +225,9 @@ def quadrature_location(law: QuadratureLaw, loss: str, huber_delta: float) -> fl
         mass = np.bincount(inverse, weights=base.weights)
         if loss == "absolute":
             cum = np.cumsum(mass)
-            k = int(np.searchsorted(cum, 0.5 - 1e-12))
-            tie = abs(cum[k] - 0.5) <= 1e-12 and k + 1 < atoms.size
-            return float(0.5 * (atoms[k] + atoms[k + 1]) if tie else atoms[k])
+            # The lower median (smallest c with P(y <= c) >= 1/2), also where the atoms split
+            # the mass evenly: a sample's median sits on one of the two atoms, not between.
+            return float(atoms[min(int(np.searchsorted(cum, 0.5 - 1e-12)), atoms.size - 1)])
         return _solve(lambda c: mass @ np.clip(atoms - c, -huber_delta, huber_delta), atoms)
 
     from .preprocessing import loss_transform  # its breaks: where T is not smooth

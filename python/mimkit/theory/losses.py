@@ -199,8 +199,8 @@ def best_label_transform(
     -------
     callable
         ``T(y)`` on (n,) arrays, usable as ``label_transform`` (the squared loss on it); its
-        attributes ``knots``, ``values`` and ``alpha_c`` (the full-recovery threshold, network
-        convention: T centred by its mean) describe it.
+        attributes ``knots``, ``values``, ``breaks`` (the knots: its kinks) and ``alpha_c`` (the
+        full-recovery threshold, network convention: T centred by its mean) describe it.
     """
     link = get_link(link, r)
     n_knots = check_count(n_knots, "n_knots", minimum=2)
@@ -215,6 +215,7 @@ def best_label_transform(
         def transform(v):
             return np.interp(np.asarray(v, dtype=np.float64), knots, values)
 
+        transform.breaks = tuple(knots)  # type: ignore[attr-defined]  # its kinks, for quadrature
         return transform
 
     def objective(values):
