@@ -144,3 +144,13 @@ def test_median_of_an_even_two_point_law_is_an_atom():
     assert q.alpha_c[1] == np.inf and m.alpha_c[1] == np.inf
     assert abs(q.alpha_c[0] - np.pi**2 / 2) < 1e-3
     assert abs(q.alpha_c[0] - m.alpha_c[0]) <= 3 * np.hypot(q.stderr[0], m.stderr[0])
+
+
+def test_gauss_hermite_integrates_gaussian_moments_exactly():
+    from mimkit._quadrature import gauss_hermite
+
+    nodes, weights = gauss_hermite(6, 2)
+    assert abs(weights.sum() - 1) < 1e-14
+    # E[u1^4 u2^2] = 3 and E[u1^3 u2] = 0: polynomials of degree <= 11 per coordinate are exact.
+    assert abs(weights @ (nodes[:, 0] ** 4 * nodes[:, 1] ** 2) - 3) < 1e-12
+    assert abs(weights @ (nodes[:, 0] ** 3 * nodes[:, 1])) < 1e-12
