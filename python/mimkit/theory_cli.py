@@ -3,7 +3,9 @@
 Prints :func:`mimkit.theory.compare_losses`: per built-in loss (and the optimal spectral
 method as the reference) the weak-recovery thresholds, the predicted overlap
 ``1 - subspace_distance`` at each ``--alpha`` and, with ``--d``, the predicted phase-1 window in
-T1.
+T1. Expectations are by quadrature for r <= 3 (:mod:`mimkit._label_law`), else Monte Carlo
+(``--samples``, ``--seed``). A link the theory does not cover (``theory_covers`` false or
+unknown) gets a note saying so above the table, as ``mimkit run`` does.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import json
 import math
 import sys
 
-from .links import LINKS
+from .links import LINKS, get_link
 
 
 def add_subcommand(subparsers) -> None:
@@ -35,7 +37,10 @@ def add_subcommand(subparsers) -> None:
     theory.add_argument("--max-steps", type=int, default=300, help="longest T1 (default 300)")
     theory.add_argument("--noise", type=float, default=0.0, help="label noise sd (default 0)")
     theory.add_argument(
-        "--samples", type=int, default=200_000, help="Monte Carlo samples (default 200000)"
+        "--samples",
+        type=int,
+        default=200_000,
+        help="Monte Carlo samples, used for r > 3 (default 200000; r <= 3: quadrature)",
     )
     theory.add_argument("--seed", type=int, default=0, help="Monte Carlo seed (default 0)")
     theory.add_argument("--json", action="store_true", help="print the table as JSON records")
@@ -59,6 +64,13 @@ def cmd_theory(args: argparse.Namespace) -> int:
     except (ValueError, TypeError) as err:
         print(f"mimkit theory: {err}", file=sys.stderr)
         return 2
+    covers = get_link(args.link, args.r).theory_covers
+    note = None
+    if not covers:
+        note = (
+            f"note: link {args.link!r} is outside the theory (theory covers: "
+            f"{'no' if covers is False else 'unknown'}); these numbers need not describe training."
+        )
     if args.json:
         records = [
             {
@@ -67,8 +79,11 @@ def cmd_theory(args: argparse.Namespace) -> int:
             }
             for row in table.to_dict(orient="records")
         ]
-        print(json.dumps({"link": args.link, "d": args.d, "rows": records}, indent=2))
+        document = {"link": args.link, "d": args.d, "theory_covers": covers, "rows": records}
+        print(json.dumps(document, indent=2))
         return 0
+    if note is not None:
+        print(note)
     print(f"link {args.link}: thresholds alpha_c, overlap 1 - subspace distance at n1 = alpha d")
     if args.d is not None:
         print(f"T1 window at d = {args.d}: steps where every direction has coverage >= 0.1")

@@ -4,7 +4,12 @@
 Theory: docs/theory.md, "Phase 1" (losses as preprocessings) and "Spectral methods".
 """
 
-from .optimal import OptimalPreprocessing, default_center, optimal_preprocessing
+from .optimal import (
+    OptimalPreprocessing,
+    default_center,
+    optimal_preprocessing,
+    quadrature_tabulates,
+)
 from .transforms import (
     Preprocessing,
     apply_preprocessing,
@@ -24,4 +29,5 @@ __all__ = [
     "loss_transform",
     "make_preprocessing",
     "optimal_preprocessing",
+    "quadrature_tabulates",
 ]

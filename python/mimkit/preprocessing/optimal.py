@@ -7,10 +7,23 @@ see :mod:`mimkit.theory`). When all ``G(y)`` are diagonal in one basis ``v_1..v_
 index space (true for every library link covered by the theory) ``T*`` is a scalar weighting
 per direction, ``T_k(y) = lambda_k(y) / (1 + lambda_k(y))`` with ``lambda_k(y) = v_k^T G(y)
 v_k``; a scalar spectral method uses one of them and sees direction k at the top of its
-spectrum. ``G`` is estimated by Monte Carlo in r dimensions: exactly per value for discrete
-labels, otherwise in quantile bins of y with linear interpolation between bin means (constant
-beyond the outermost bin means). Closed forms are used where known (``norm2``: ``lambda = y - 1``,
-so phase retrieval ``y = z^2`` has ``T*(y) = (y - 1) / y``; ``he2_sum``: ``lambda = y / r``).
+spectrum.
+
+``G`` is tabulated at label values (knots) and interpolated linearly between them (constant
+beyond the outermost knots); discrete labels (at most 64 values) are tabulated per value.
+*Quadrature* (r <= 3, the default; docs/theory.md, "How expectations are computed"): for a
+discrete label, ``G`` per value is a ratio of two expectations over the polar rule of
+:mod:`mimkit._quadrature`; for a continuous label without noise, ``p(y) G(y)`` at each knot is
+an integral over the level set ``{g(z) = y}`` (:meth:`mimkit._quadrature.RayRule.level_set`),
+with noise ``E_z[(z z^T - I) phi_sigma(y - g(z))]``. The knots, 81 label quantiles equally
+spaced in normal scores between probabilities 1e-4 and 1 - 1e-4, are refined where linear
+interpolation misses the midpoint value (:func:`_refine`). A link whose level sets some ray
+crosses twice (``staircase``, ``tanh_committee``) gets bin averages on the rule cut at the
+knots instead, tabulated at the bins' mean labels. A continuous label at r = 3 is tabulated by
+Monte Carlo (:func:`quadrature_tabulates`): the level-set integral over the 2-sphere converges
+too slowly. *Monte Carlo*: ``G`` per value or in quantile bins of y, tabulated at the bin
+means. Closed forms are used where known (``norm2``: ``lambda = y - 1``, so phase retrieval
+``y = z^2`` has ``T*(y) = (y - 1) / y``; ``he2_sum``: ``lambda = y / r``).
 """
 
 from __future__ import annotations
@@ -21,6 +34,7 @@ from typing import Callable, Optional
 import numpy as np
 from scipy import special
 
+from .._label_law import ATOL, RTOL, QuadratureLaw, resolve_method
 from .._random import RandomState, as_generator
 from .._validation import check_count, check_positive_number
 from ..links import Link, get_link
@@ -29,6 +43,13 @@ from ..links import Link, get_link
 _MIN_SECOND_MOMENT = 1e-12
 #: A label with at most this many distinct values in the Monte Carlo sample counts as discrete.
 _MAX_DISCRETE_LEVELS = 64
+#: Knots of the quadrature table for continuous labels, and their tail probability.
+_KNOTS = 81
+_KNOT_TAIL = 1e-4
+#: Adaptive refinement of that table (:func:`_refine`).
+_TABLE_TOL = 1e-3
+_TABLE_MASS = 1e-7
+_REFINEMENTS = 30
 
 
 @dataclass(frozen=True, eq=False)
@@ -170,6 +191,8 @@ def optimal_preprocessing(
     n_bins: int = 60,
     random_state: RandomState = None,
     exact: bool = True,
+    method: str = "auto",
+    law: Optional[QuadratureLaw] = None,
 ) -> OptimalPreprocessing:
     """Estimate ``T*(y) = G(y) (I + G(y))^{-1}`` for a link (module docstring).
 
@@ -188,6 +211,11 @@ def optimal_preprocessing(
     random_state : None, int or Generator
     exact : bool
         Use closed forms where known (``norm2``, ``he2_sum`` without noise).
+    method : {"auto", "quadrature", "monte_carlo"}
+        "auto": quadrature for r <= 3 (module docstring), else Monte Carlo with ``n_samples``
+        draws in ``n_bins`` bins.
+    law : QuadratureLaw, optional
+        The quadrature rule to use (the theory passes its own, to check convergence).
 
     Returns
     -------
@@ -200,8 +228,12 @@ def optimal_preprocessing(
     check_count(n_samples, "n_samples", minimum=1000)
     check_count(n_bins, "n_bins", minimum=2)
     rng = as_generator(random_state)
+    method = resolve_method(method, link.r, float(noise))
     closed = _closed_form(link, float(noise)) if exact else None
     r = link.r
+    law = law or QuadratureLaw(link, float(noise)) if method == "quadrature" else None
+    if law is not None and quadrature_tabulates(link, law, exact):
+        return _by_quadrature(link, closed, law)
     if closed is not None:
         # lambda is the same for every direction: one group, any basis; E[lambda^2] by MC.
         y = link(rng.standard_normal((n_samples, r)))
@@ -242,6 +274,132 @@ def optimal_preprocessing(
     return OptimalPreprocessing(
         link, basis, strength, groups, offdiag_ok, False, 0, knots, G, discrete, None
     )
+
+
+def quadrature_tabulates(link: Link, law: QuadratureLaw, exact: bool = True) -> bool:
+    """Whether :func:`optimal_preprocessing` computes this link's table by quadrature (closed
+    forms, discrete labels, r <= 2), not Monte Carlo (module docstring)."""
+    if exact and _closed_form(link, law.noise) is not None:
+        return True
+    discrete = law.noise == 0 and np.unique(law.sample().y).size <= _MAX_DISCRETE_LEVELS
+    return discrete or link.r <= 2
+
+
+def _by_quadrature(link: Link, closed, law: QuadratureLaw) -> OptimalPreprocessing:
+    """:func:`optimal_preprocessing` by quadrature (module docstring)."""
+    r = link.r
+    base = law.sample()
+    if closed is not None:
+        strength = np.full(r, float(base.mean(closed(base.y) ** 2)))
+        return OptimalPreprocessing(
+            link, np.eye(r), strength, (np.arange(r),), True, True, 0, None, None, False, closed
+        )
+    rows, cols = np.triu_indices(r)
+    levels, inverse = np.unique(base.y, return_inverse=True)
+    discrete = law.noise == 0 and levels.size <= _MAX_DISCRETE_LEVELS
+    if discrete:
+        pairs = base.z[:, rows] * base.z[:, cols]
+        prob = np.bincount(inverse, weights=base.weights, minlength=levels.size)
+        moments = np.stack(
+            [
+                np.bincount(inverse, weights=base.weights * p, minlength=levels.size)
+                for p in pairs.T
+            ],
+            axis=1,
+        )
+        knots = levels
+    else:
+        n_knots = max(11, int(round(_KNOTS * law.fraction)))  # half for the check's half rule
+        scores = np.linspace(special.ndtri(_KNOT_TAIL), -special.ndtri(_KNOT_TAIL), n_knots)
+        knots = np.unique(base.quantile(base.y, special.ndtr(scores)))
+        knots, moments, prob = _conditional_moments(law, knots, rows, cols)
+    G = np.empty((knots.size, r, r))
+    G[:, rows, cols] = moments / prob[:, None]
+    G[:, cols, rows] = G[:, rows, cols]
+    G -= np.eye(r)
+    prob = prob / prob.sum()
+    basis = _joint_basis(G, prob)
+    rotated = np.einsum("ki,bij,lj->bkl", basis, G, basis)
+    off = ~np.eye(r, dtype=bool)
+    scale = prob @ np.sum(rotated**2, axis=(1, 2))
+    offdiag_ok = bool(prob @ np.sum(rotated[:, off] ** 2, axis=1) <= RTOL**2 * scale + 1e-12)
+    lam = np.diagonal(rotated, axis1=1, axis2=2)
+    floor = np.broadcast_to(((RTOL * np.abs(rotated) + ATOL) ** 2), rotated.shape)
+    table = OptimalPreprocessing(
+        link, basis, np.ones(r), (np.arange(r),), offdiag_ok, False, 0, knots, G, discrete, None
+    )
+    strength = base.mean(table.eigenvalues(base.y) ** 2)
+    order = np.argsort(-strength, kind="stable")
+    basis, lam, strength = basis[order], lam[:, order], strength[order]
+    groups = _group_directions(lam, floor, prob)
+    return OptimalPreprocessing(
+        link, basis, strength, groups, offdiag_ok, False, 0, knots, G, discrete, None
+    )
+
+
+def _conditional_moments(law: QuadratureLaw, knots: np.ndarray, rows, cols):
+    """Knots, ``P(knot) E[z_i z_j | y = knot]`` (K, pairs) and the mass ``P(knot)`` (K,) given
+    to each knot for the joint basis (module docstring); the knots refined by :func:`_refine`."""
+    ray, _, level = law.rays.crossings(knots)
+    if law.dim > 2 or np.bincount(ray * knots.size + level).max(initial=0) > 1:
+        return _binned_moments(law, knots, rows, cols)
+
+    def at(levels):
+        # The rule's points are (z, eps) with noise: the pairs are of z's coordinates.
+        return law.rays.level_set(levels, lambda points: points[:, rows] * points[:, cols])
+
+    knots, moments, density = _refine(at, knots)
+    # Mass per knot: density times the trapezoid width around it.
+    prob = density * (np.gradient(knots) if knots.size > 1 else np.ones(1))
+    return knots, moments / density[:, None] * prob[:, None], prob
+
+
+def _refine(at, knots: np.ndarray):
+    """Knots where linear interpolation of ``E[z z^T | y]`` is within ``_TABLE_TOL`` (times
+    ``1 + |value|``) of the value at every midpoint, unless the interval holds less than
+    ``_TABLE_MASS`` of the law: midpoints that fail are added, up to ``_REFINEMENTS`` rounds (a
+    log singularity, as ``z1 z2`` has at y = 0, needs one round per halving)."""
+    moments, density = at(knots)
+    keep = density > 0
+    knots, moments, density = knots[keep], moments[keep], density[keep]
+    for _ in range(_REFINEMENTS):
+        mid = 0.5 * (knots[:-1] + knots[1:])
+        mid_moments, mid_density = at(mid)
+        value = moments / density[:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mid_value = mid_moments / mid_density[:, None]
+        error = np.max(np.abs(mid_value - 0.5 * (value[:-1] + value[1:])), axis=1)
+        scale = 1.0 + np.max(np.abs(mid_value), axis=1)
+        mass = 0.5 * (density[:-1] + density[1:]) * np.diff(knots)
+        add = (mid_density > 0) & (error > _TABLE_TOL * scale) & (mass > _TABLE_MASS)
+        if not add.any():
+            break
+        knots = np.concatenate([knots, mid[add]])
+        moments = np.concatenate([moments, mid_moments[add]])
+        density = np.concatenate([density, mid_density[add]])
+        order = np.argsort(knots)
+        knots, moments, density = knots[order], moments[order], density[order]
+    return knots, moments, density
+
+
+def _binned_moments(law: QuadratureLaw, edges: np.ndarray, rows, cols):
+    """Bin averages between the label values ``edges`` on the rule cut at them: for links whose
+    level sets some rays cross twice (the level-set integral is then singular at tangent
+    rays). Knots are the bins' mean labels."""
+    s = law.sample(edges)
+    bins = np.searchsorted(edges, s.y)
+    size = edges.size + 1
+    prob = np.bincount(bins, weights=s.weights, minlength=size)
+    keep = prob > 0
+    knots = np.bincount(bins, weights=s.weights * s.y, minlength=size)[keep] / prob[keep]
+    moments = np.stack(
+        [
+            np.bincount(bins, weights=s.weights * s.z[:, i] * s.z[:, j], minlength=size)[keep]
+            for i, j in zip(rows, cols)
+        ],
+        axis=1,
+    )
+    return knots, moments, prob[keep]
 
 
 def _binned_conditional_covariance(z: np.ndarray, labels: np.ndarray, n_groups: int):

@@ -59,7 +59,8 @@ def make_preprocessing(
     Returns
     -------
     callable
-        ``T(y)`` mapping an (n,) array to an (n,) float array; its ``__name__`` is ``name``.
+        ``T(y)`` mapping an (n,) array to an (n,) float array; its ``__name__`` is ``name``,
+        its ``breaks`` the labels where it has a kink or a jump (for the theory's quadrature).
     """
     if not isinstance(name, str) or name not in PREPROCESSINGS:
         raise ValueError(
@@ -89,6 +90,13 @@ def make_preprocessing(
         return np.asarray(inner(np.asarray(y, dtype=np.float64)), dtype=np.float64)
 
     transform.__name__ = name
+    transform.breaks = {  # type: ignore[attr-defined]
+        "sign": (0.0,),
+        "absolute": (0.0,),
+        "modulus": (0.0,),
+        "huber": (-delta, delta),
+        "capped": (cap,),
+    }.get(name, ())
     return transform
 
 
@@ -185,7 +193,8 @@ def loss_transform(
 ) -> Callable[[np.ndarray], np.ndarray]:
     """``T(y) = -loss'(c, y)`` for a given output offset ``c`` (see :func:`loss_preprocessing`).
 
-    Returns a callable mapping labels (n,) to float64 weights (n,).
+    Returns a callable mapping labels (n,) to float64 weights (n,); its ``breaks`` are the
+    labels where it has a kink or a jump (for the theory's quadrature).
     """
     check_name(loss, "loss", LOSSES)
     if loss == "squared":
@@ -202,4 +211,8 @@ def loss_transform(
             return np.clip(np.asarray(v, dtype=np.float64) - c, -huber_delta, huber_delta)
 
     transform.__name__ = f"-{loss}'(c={c:.4g}, y)"
+    transform.breaks = {  # type: ignore[attr-defined]
+        "absolute": (c,),
+        "huber": (c - huber_delta, c + huber_delta),
+    }.get(loss, ())
     return transform

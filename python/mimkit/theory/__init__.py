@@ -7,11 +7,14 @@
 * ``amp_overlap`` (from :mod:`mimkit.amp`): the limit, Bayes-optimal AMP's state evolution.
 
 Every function takes the problem the same way -- ``link``, what is asked (a preprocessing, a
-loss, ``alpha``), ``r=None``, then keyword-only ``noise``, Monte Carlo ``n_samples`` and
-``random_state`` -- so their signatures are deliberate look-alikes, checked one argument at a
-time by the shared helpers of :mod:`.thresholds` (``spectral_sample``, ``network_transform``).
+loss, ``alpha``), ``r=None``, then keyword-only ``noise``, Monte Carlo ``n_samples``,
+``method`` and ``random_state`` -- so their signatures are deliberate look-alikes, checked by
+one helper (:class:`.thresholds.Problem`). Expectations are by quadrature for r <= 3 (a
+:class:`QuadratureWarning` where it misses its stated tolerance) and Monte Carlo otherwise
+(:mod:`mimkit._label_law`; docs/theory.md, "How expectations are computed").
 """
 
+from .._quadrature import QuadratureWarning
 from ..amp.state_evolution import amp_overlap
 from .losses import best_label_transform, compare_losses
 from .overlap import OverlapResult, network_overlap, spectral_overlap
@@ -21,6 +24,7 @@ from .thresholds import ThresholdResult, network_threshold, weak_recovery_thresh
 __all__ = [
     "OverlapResult",
     "Phase1Curve",
+    "QuadratureWarning",
     "ThresholdResult",
     "amp_overlap",
     "best_label_transform",

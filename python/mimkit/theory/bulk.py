@@ -24,6 +24,7 @@ from the support of t.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 from scipy import optimize
@@ -52,34 +53,50 @@ class BulkLaw:
     scaled_moments: np.ndarray
 
 
-def compress(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Atoms and probabilities standing in for the sample ``t`` (module docstring)."""
-    t = np.sort(np.asarray(t, dtype=np.float64))
-    values, counts = np.unique(t, return_counts=True)
-    heavy = counts >= _ATOM_FRACTION * t.size
-    atoms, probs = [values[heavy]], [counts[heavy] / t.size]
-    rest = t[~np.isin(t, values[heavy])]
+def compress(t: np.ndarray, weights: Optional[np.ndarray] = None) -> tuple[np.ndarray, np.ndarray]:
+    """Atoms and probabilities standing in for the sample ``t`` with probabilities ``weights``
+    (None: uniform; module docstring). Weighted points go in groups of equal count too, each
+    atom at its group's weighted mean."""
+    t = np.asarray(t, dtype=np.float64)
+    if weights is None:
+        weights = np.full(t.size, 1.0 / t.size)
+    order = np.argsort(t, kind="stable")
+    t, weights = t[order], np.asarray(weights, dtype=np.float64)[order]
+    values, inverse = np.unique(t, return_inverse=True)
+    mass = np.bincount(inverse, weights=weights)
+    counts = np.bincount(inverse)
+    heavy = (counts >= _ATOM_FRACTION * t.size) | (mass >= _ATOM_FRACTION)
+    atoms, probs = [values[heavy]], [mass[heavy]]
+    light = ~heavy[inverse]
+    rest, rest_w = t[light], weights[light]
     if rest.size:
-        groups = np.array_split(rest, min(_GROUPS, rest.size))
-        atoms.append(np.array([g.mean() for g in groups]))
-        probs.append(np.array([g.size for g in groups]) / t.size)
-    return np.concatenate(atoms), np.concatenate(probs)
+        parts = np.array_split(np.arange(rest.size), min(_GROUPS, rest.size))
+        group_w = np.array([rest_w[p].sum() for p in parts])
+        atoms.append(np.array([rest_w[p] @ rest[p] for p in parts]) / group_w)
+        probs.append(group_w)
+    atoms_all, probs_all = np.concatenate(atoms), np.concatenate(probs)
+    keep = probs_all > 0
+    return atoms_all[keep], probs_all[keep] / probs_all[keep].sum()
 
 
-def bulk_law(t: np.ndarray, alpha: float, max_order: int) -> BulkLaw:
+def bulk_law(
+    t: np.ndarray, alpha: float, max_order: int, weights: Optional[np.ndarray] = None
+) -> BulkLaw:
     """Edges and moments ``m_0 .. m_max_order`` of the bulk for weights ``t`` (a sample).
 
     Parameters
     ----------
-    t : (N,) Monte Carlo sample of the weights (bounded).
+    t : (N,) sample (or quadrature nodes) of the weights (bounded).
     alpha : float, ``n / d``.
     max_order : int
+    weights : (N,) array, optional
+        Probabilities of the points of ``t`` (None: a Monte Carlo sample, uniform).
 
     Returns
     -------
     BulkLaw
     """
-    atoms, probs = compress(t)
+    atoms, probs = compress(t, weights)
     inv = 1.0 / alpha
     lo, hi = float(atoms.min()), float(atoms.max())
     width = max(hi - lo, abs(hi), abs(lo))

@@ -3,7 +3,8 @@ scalar label transform.
 
 Each loss is the preprocessing ``T(y) = -loss'(c, y)`` (docs/theory.md, "Phase 1"), so its
 threshold, overlap and finite-d stopping window follow from :mod:`.thresholds`,
-:mod:`.overlap` and :mod:`.phase1`; all rows are computed on one Monte Carlo sample. The
+:mod:`.overlap` and :mod:`.phase1`; all rows are computed by one quadrature rule (cut at each
+row's kinks) for r <= 3, else on one Monte Carlo sample (:mod:`mimkit._label_law`). The
 reference row is the optimal preprocessing ``G (I + G)^{-1}`` (one matrix per group of
 directions), the best spectral method of this family.
 
@@ -17,20 +18,24 @@ a network with one scalar transform can do within the family.
 
 from __future__ import annotations
 
+import functools
 from typing import Callable, Optional, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from .._label_law import monte_carlo_sample
 from .._random import RandomState, as_generator
 from .._validation import check_count, check_positive_number
 from ..links import get_link
-from ..preprocessing import loss_preprocessing, optimal_preprocessing
+from ..preprocessing import loss_preprocessing, optimal_preprocessing, quadrature_tabulates
 from .overlap import check_alphas, overlap_from_sample
 from .phase1 import curve_from_sample
-from .thresholds import draw_sample, thresholds_from_sample
+from .thresholds import Problem, thresholds_from_sample
 
+#: The reference row: the optimal spectral method.
+OPTIMAL_ROW = "optimal (spectral)"
 #: Huber thresholds of the table (the network's ``huber_delta``).
 HUBER_DELTAS = (0.5, 1.0, 2.0)
 
@@ -46,6 +51,7 @@ def compare_losses(
     n_hidden: int = 64,
     noise: float = 0.0,
     n_samples: int = 200_000,
+    method: str = "auto",
     random_state: RandomState = None,
 ) -> pd.DataFrame:
     """Thresholds, predicted overlaps and T1 windows of every built-in loss, and the optimum.
@@ -67,7 +73,10 @@ def compare_losses(
         Network width (coverage is a fraction of neurons).
     noise : float
     n_samples : int
-        Monte Carlo sample size, shared by every row.
+        Monte Carlo sample size, shared by every row (``method="monte_carlo"``).
+    method : {"auto", "quadrature", "monte_carlo"}
+        As for :func:`mimkit.theory.weak_recovery_threshold`; with quadrature the thresholds
+        and overlaps of every row are checked at half the nodes.
     random_state : None, int or Generator
 
     Returns
@@ -78,7 +87,6 @@ def compare_losses(
         ``T1_window@a`` ("first-last" steps where every direction has coverage >= 0.1, "-"
         if none; the optimal row is a spectral method and has none).
     """
-    link = get_link(link, r)
     alphas = check_alphas(alpha) if alpha is not None else np.zeros(0)
     if d is not None:
         if alphas.size == 0:
@@ -86,49 +94,71 @@ def compare_losses(
         d = check_count(d, "d", minimum=2)
     max_steps = check_count(max_steps, "max_steps", minimum=1)
     n_hidden = check_count(n_hidden, "n_hidden", minimum=1)
-    noise = check_positive_number(noise, "noise", allow_zero=True)
-    n_samples = check_count(n_samples, "n_samples", minimum=1000)
     deltas = [check_positive_number(v, "huber_deltas") for v in huber_deltas]
-    rng = as_generator(random_state)
-    z, y, probe_y = draw_sample(link, noise, n_samples, rng)
+    problem = Problem.check(link, r, noise, n_samples, method, random_state)
+    neuron_seed = int(problem.rng.integers(2**63)) if problem.method == "quadrature" else 0
     methods = [("squared", "squared", 1.0), ("absolute", "absolute", 1.0)]
     methods += [(f"huber({v:g})", "huber", v) for v in deltas]
-    rows = []
-    for name, loss, delta in methods:
-        transform, _ = loss_preprocessing(loss, y, delta)
-        rows.append(
-            _row(
-                name, transform, "none", link.r, alphas, d, z, y, probe_y, rng, max_steps, n_hidden
-            )
+
+    def compute(law):
+        # Quadrature: the same simulated neurons for both rules of the convergence check.
+        rng = problem.rng if law is None else np.random.default_rng(neuron_seed)
+        shared = problem.sample(None) if law is None else None
+        rows = []
+        for name, loss, delta in methods:
+            if shared is not None:
+                transform, _ = loss_preprocessing(loss, shared.y, delta)
+                sample = shared
+            else:
+                transform = problem.loss_transform(loss, delta, law)
+                sample = law.sample(transform.breaks)
+            rows.append(_row(name, transform, "none", alphas, d, sample, rng, max_steps, n_hidden))
+        if law is None or quadrature_tabulates(problem.link, law):
+            optimal, _ = problem.preprocessing("optimal", None, law)
+            sample = shared if shared is not None else law.sample()
+            rows.append(_row(OPTIMAL_ROW, optimal, "none", alphas, None, sample, rng, 0, 0))
+        else:
+            rows.append(monte_carlo_optimal_row())
+        return pd.DataFrame(rows)
+
+    @functools.lru_cache(maxsize=1)
+    def monte_carlo_optimal_row() -> dict:
+        """The optimal row when its table is Monte Carlo's (a continuous label at r = 3), once:
+        both rules of the convergence check reuse it."""
+        optimal = optimal_preprocessing(
+            problem.link, noise=problem.noise, random_state=problem.rng, method="monte_carlo"
         )
-    optimal = optimal_preprocessing(link, noise=noise, random_state=rng)
-    rows.append(
-        _row("optimal (spectral)", optimal, "none", link.r, alphas, None, z, y, probe_y, rng, 0, 0)
-    )
-    return pd.DataFrame(rows)
+        sample = monte_carlo_sample(problem.link, problem.noise, problem.n_samples, problem.rng)
+        return _row(OPTIMAL_ROW, optimal, "none", alphas, None, sample, problem.rng, 0, 0)
+
+    return problem.run(compute, _table_gaps, lambda table, _: table, "compare_losses")
 
 
-def _row(name, transform, center, r, alphas, d, z, y, probe_y, rng, max_steps, n_hidden) -> dict:
+def _table_gaps(table: pd.DataFrame, reference: pd.DataFrame) -> list:
+    """The numeric columns (thresholds, overlaps) of two tables."""
+    columns = [c for c in table.columns if c.startswith(("alpha_c", "overlap@"))]
+    return [(table[c].to_numpy(float), reference[c].to_numpy(float)) for c in columns]
+
+
+def _row(name, transform, center, alphas, d, sample, rng, max_steps, n_hidden) -> dict:
     cache: dict = {}
-    th = thresholds_from_sample(transform, center, z, y, probe_y, cache)
+    th = thresholds_from_sample(transform, center, sample, cache)
     row = {"method": name, "alpha_c": th.overall, "alpha_c_first": th.first}
     row.update({f"alpha_c_{k + 1}": float(a) for k, a in enumerate(np.sort(th.alpha_c))})
     if alphas.size:
-        res = overlap_from_sample(transform, center, alphas, z, y, probe_y, cache)
+        res = overlap_from_sample(transform, center, alphas, sample, cache)
         row.update({f"overlap@{a:g}": float(v) for a, v in zip(alphas, res.subspace_overlap)})
     if d is not None:
         for a in alphas:
             row[f"T1_window@{a:g}"] = _window(
-                transform, center, z, y, probe_y, a, d, max_steps, n_hidden, rng
+                transform, center, sample, a, d, max_steps, n_hidden, rng
             )
     return row
 
 
-def _window(transform, center, z, y, probe_y, alpha, d, max_steps, n_hidden, rng) -> str:
+def _window(transform, center, sample, alpha, d, max_steps, n_hidden, rng) -> str:
     try:
-        curve = curve_from_sample(
-            transform, center, z, y, probe_y, alpha, d, max_steps, n_hidden, rng
-        )
+        curve = curve_from_sample(transform, center, sample, alpha, d, max_steps, n_hidden, rng)
     except ValueError:  # unbounded weights: no finite-d curve
         return "-"
     window = curve.window()
@@ -169,8 +199,8 @@ def best_label_transform(
     -------
     callable
         ``T(y)`` on (n,) arrays, usable as ``label_transform`` (the squared loss on it); its
-        attributes ``knots``, ``values`` and ``alpha_c`` (the full-recovery threshold, network
-        convention: T centred by its mean) describe it.
+        attributes ``knots``, ``values``, ``breaks`` (the knots: its kinks) and ``alpha_c`` (the
+        full-recovery threshold, network convention: T centred by its mean) describe it.
     """
     link = get_link(link, r)
     n_knots = check_count(n_knots, "n_knots", minimum=2)
@@ -178,22 +208,23 @@ def best_label_transform(
     n_samples = check_count(n_samples, "n_samples", minimum=1000)
     max_evaluations = check_count(max_evaluations, "max_evaluations", minimum=1)
     rng = as_generator(random_state)
-    z, y, probe_y = draw_sample(link, noise, n_samples, rng)
-    knots = np.unique(np.quantile(y, np.linspace(0.02, 0.98, n_knots)))
+    sample = monte_carlo_sample(link, noise, n_samples, rng)
+    knots = np.unique(np.quantile(sample.y, np.linspace(0.02, 0.98, n_knots)))
 
     def make(values):
         def transform(v):
             return np.interp(np.asarray(v, dtype=np.float64), knots, values)
 
+        transform.breaks = tuple(knots)  # type: ignore[attr-defined]  # its kinks, for quadrature
         return transform
 
     def objective(values):
         if np.ptp(values) <= 0:
             return 1e12
-        th = thresholds_from_sample(make(values), "mean", z, y, probe_y)
+        th = thresholds_from_sample(make(values), "mean", sample)
         return min(th.overall, 1e12)
 
-    optimal = optimal_preprocessing(link, noise=noise, random_state=rng)
+    optimal = optimal_preprocessing(link, noise=noise, random_state=rng, method="monte_carlo")
     starts = [knots.copy(), optimal(knots)]
     start = min(starts, key=objective)
     found = optimize.minimize(

@@ -34,29 +34,36 @@ their squared overlaps over r. The optimal preprocessing with several groups of 
 builds one matrix per group and takes its top ``len(group)`` eigenvectors, as
 :func:`mimkit.spectral.spectral_subspace` does.
 
-Expectations are Monte Carlo means over one sample shared by all alphas; standard errors are by
-the delta method through the fixed point ``mu_k(lambda*) = 1/alpha``.
+Expectations are weighted means over one :class:`~mimkit._label_law.LabelSample` shared by
+all alphas: quadrature nodes for r <= 3 (accuracy and its check: :mod:`mimkit._label_law`),
+else Monte Carlo draws, whose standard errors are by the delta method through the fixed point
+``mu_k(lambda*) = 1/alpha``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 import numpy as np
 
+from .._label_law import LabelSample, preprocessing_breaks
 from .._random import RandomState
+from .._validation import check_name, check_positive_number
+from ..options import LOSSES
 from ..preprocessing import (
     OptimalPreprocessing,
     apply_preprocessing,
 )
 from .thresholds import (
+    Problem,
     ThresholdResult,
-    network_transform,
+    quadrature_errors,
     side_functions,
-    spectral_sample,
+    threshold_gaps,
     thresholds_from_sample,
     weights_and_sides,
+    with_threshold_errors,
 )
 
 
@@ -72,7 +79,7 @@ class OverlapResult:
         Squared cosine between each hidden direction (ordered and oriented as
         ``thresholds.directions``) and its outlier eigenvector; 0 below its threshold.
     overlap_stderr : (A, r) array
-        Monte Carlo standard errors of ``overlap``.
+        Standard errors of ``overlap`` (Monte Carlo's, or quadrature's error bound).
     subspace_overlap : (A,) array
         Predicted ``1 - subspace_distance`` of the top-r eigenvectors (module docstring).
     subspace_stderr : (A,) array
@@ -84,9 +91,11 @@ class OverlapResult:
         Lower and upper edge of the bulk (``-inf`` / ``inf`` for an unbounded side). With one
         matrix per group (optimal preprocessing), the edges of the first group's matrix.
     thresholds : ThresholdResult
-        The thresholds on the same Monte Carlo sample (directions, sides).
+        The thresholds on the same sample (directions, sides).
     center : str
     n_samples : int
+        Monte Carlo sample size, or number of quadrature nodes.
+    method : "quadrature" or "monte_carlo"
     """
 
     alpha: np.ndarray
@@ -100,6 +109,7 @@ class OverlapResult:
     thresholds: ThresholdResult
     center: str
     n_samples: int
+    method: str = "monte_carlo"
 
     @property
     def subspace_distance(self) -> np.ndarray:
@@ -129,6 +139,7 @@ def spectral_overlap(
     center: Optional[str] = None,
     noise: float = 0.0,
     n_samples: int = 400_000,
+    method: str = "auto",
     random_state: RandomState = None,
 ) -> OverlapResult:
     """Asymptotic overlaps of the spectral method with weights ``T(y)`` at ``alpha = n / d``.
@@ -136,19 +147,23 @@ def spectral_overlap(
     Parameters
     ----------
     alpha : float or (A,) array of positive numbers
-    link, preprocessing, r, center, noise, n_samples, random_state
-        As for :func:`mimkit.theory.weak_recovery_threshold` (one Monte Carlo sample serves
-        every alpha).
+    link, preprocessing, r, center, noise, n_samples, method, random_state
+        As for :func:`mimkit.theory.weak_recovery_threshold` (one sample or rule serves every
+        alpha).
 
     Returns
     -------
     OverlapResult
     """
     alphas = check_alphas(alpha)
-    preprocessing, center, sample = spectral_sample(
-        link, preprocessing, r, center, noise, n_samples, random_state
-    )
-    return overlap_from_sample(preprocessing, center, alphas, *sample)
+    problem = Problem.check(link, r, noise, n_samples, method, random_state)
+
+    def compute(law):
+        prep, cen = problem.preprocessing(preprocessing, center, law)
+        sample = problem.sample(law, preprocessing_breaks(prep))
+        return overlap_from_sample(prep, cen, alphas, sample)
+
+    return problem.run(compute, overlap_gaps, with_overlap_errors, "spectral_overlap")
 
 
 def network_overlap(
@@ -160,6 +175,7 @@ def network_overlap(
     huber_delta: float = 1.0,
     noise: float = 0.0,
     n_samples: int = 400_000,
+    method: str = "auto",
     random_state: RandomState = None,
 ) -> OverlapResult:
     """What phase 1 with ``loss`` converges to for large T1: :func:`spectral_overlap` of
@@ -167,32 +183,60 @@ def network_overlap(
 
     Parameters
     ----------
-    link, alpha, r, noise, n_samples, random_state : as for :func:`spectral_overlap`.
+    link, alpha, r, noise, n_samples, method, random_state : as for :func:`spectral_overlap`.
     loss : {"squared", "absolute", "huber"}
     huber_delta : float
     """
-    transform, link, rng = network_transform(
-        link, loss, r, huber_delta, noise, n_samples, random_state
-    )
-    return spectral_overlap(
-        link,
-        transform,
-        alpha,
-        center="none",
-        noise=noise,
-        n_samples=n_samples,
-        random_state=rng,
+    check_name(loss, "loss", LOSSES)
+    huber_delta = check_positive_number(huber_delta, "huber_delta")
+    problem = Problem.check(link, r, noise, n_samples, method, random_state)
+    alphas = check_alphas(alpha)
+
+    def compute(law):
+        transform = problem.loss_transform(loss, huber_delta, law)
+        sample = problem.sample(law, transform.breaks)
+        return overlap_from_sample(transform, "none", alphas, sample)
+
+    return problem.run(compute, overlap_gaps, with_overlap_errors, "network_overlap")
+
+
+def overlap_gaps(result: OverlapResult, reference: OverlapResult) -> list:
+    """The compared values of two overlap results: overlaps, bulk edges and thresholds. The
+    outlier locations are not compared (they get the observed difference as their standard
+    error): for the optimal preprocessing at large alpha the outlier sits just above the top
+    of the weights, where the half rule resolves the tail poorly."""
+    bounded = np.all(np.isfinite(result.bulk_edges) & np.isfinite(reference.bulk_edges), axis=1)
+    bounded = bounded[:, None]
+    return [
+        (result.subspace_overlap, reference.subspace_overlap),
+        (result.overlap, reference.overlap),
+        # An edge next to an unbounded side depends on the extreme nodes, not on the law.
+        (
+            np.where(bounded, result.bulk_edges, np.inf),
+            np.where(bounded, reference.bulk_edges, np.inf),
+        ),
+    ] + threshold_gaps(result.thresholds, reference.thresholds)
+
+
+def with_overlap_errors(result: OverlapResult, reference: OverlapResult) -> OverlapResult:
+    """``result`` with quadrature's standard errors (:func:`.thresholds.quadrature_errors`)."""
+    return replace(
+        result,
+        overlap_stderr=quadrature_errors(result.overlap, reference.overlap),
+        subspace_stderr=quadrature_errors(result.subspace_overlap, reference.subspace_overlap),
+        eigenvalue_stderr=quadrature_errors(result.eigenvalue, reference.eigenvalue),
+        thresholds=with_threshold_errors(result.thresholds, reference.thresholds),
     )
 
 
 def overlap_from_sample(
-    preprocessing, center: str, alphas, z, y, probe_y, cache: Optional[dict] = None
+    preprocessing, center: str, alphas, sample: LabelSample, cache: Optional[dict] = None
 ) -> OverlapResult:
-    """:func:`spectral_overlap` on a given Monte Carlo sample (T resolved, alphas checked);
+    """:func:`spectral_overlap` on a given :class:`LabelSample` (T resolved, alphas checked);
     ``cache`` as for :func:`mimkit.theory.thresholds.side_functions`."""
-    N, r = z.shape
+    r = sample.z.shape[1]
     cache = {} if cache is None else cache
-    thresholds = thresholds_from_sample(preprocessing, center, z, y, probe_y, cache)
+    thresholds = thresholds_from_sample(preprocessing, center, sample, cache)
     grouped = isinstance(preprocessing, OptimalPreprocessing) and len(preprocessing.groups) > 1
     if grouped:
         matrices = [
@@ -213,7 +257,7 @@ def overlap_from_sample(
     subspace_var = np.zeros(A)
     edges: Optional[np.ndarray] = None
     for prep, count, which in matrices:
-        outliers, lo_hi = matrix_outliers(prep, center, alphas, z, y, probe_y, which, cache)
+        outliers, lo_hi = matrix_outliers(prep, center, alphas, sample, which, cache)
         edges = lo_hi if edges is None else edges
         bulk = np.max(np.abs(lo_hi), axis=1) if which == "abs" else lo_hi[:, 1]
         for a in range(A):
@@ -241,7 +285,8 @@ def overlap_from_sample(
         edges,
         thresholds,
         center,
-        N,
+        sample.size,
+        sample.method,
     )
 
 
@@ -260,11 +305,11 @@ def check_alphas(alpha) -> np.ndarray:
     return alphas
 
 
-def matrix_outliers(prep, center: str, alphas, z, y, probe_y, which: str, cache: dict):
+def matrix_outliers(prep, center: str, alphas, sample: LabelSample, which: str, cache: dict):
     """Outliers of one matrix D on both sides (``which="abs"``) or the top (``"largest"``),
     as a list of :class:`Outlier`, and its bulk edges (A, 2)."""
-    t, sides, unbounded = weights_and_sides(prep, center, y, probe_y)
-    shift = float(np.mean(apply_preprocessing(prep, y))) if center == "identity" else 0.0
+    t, sides, unbounded = weights_and_sides(prep, center, sample)
+    shift = float(sample.mean(apply_preprocessing(prep, sample.y))) if center == "identity" else 0.0
     # A side without weights of its sign keeps edge 0, a bound: the bulk then lies on one side.
     edges = np.zeros((alphas.size, 2))
     outliers = []
@@ -275,7 +320,7 @@ def matrix_outliers(prep, center: str, alphas, z, y, probe_y, which: str, cache:
         if side not in sides:
             continue
         top_only = which == "largest" and side == -1
-        side_edges, found = _side_outliers(side * t, z, alphas, cache, not top_only)
+        side_edges, found = _side_outliers(side * t, sample, alphas, cache, not top_only)
         edges[:, col] = side * side_edges
         for a, zeta, zeta_se, c, c_se, v in found:
             outliers.append(Outlier(a, side, side * zeta - shift, zeta_se, c, c_se, v))
@@ -283,7 +328,7 @@ def matrix_outliers(prep, center: str, alphas, z, y, probe_y, which: str, cache:
 
 
 def _side_outliers(
-    t: np.ndarray, z: np.ndarray, alphas: np.ndarray, cache: dict, with_outliers: bool = True
+    t: np.ndarray, sample: LabelSample, alphas: np.ndarray, cache: dict, with_outliers: bool = True
 ):
     """Upper bulk edge per alpha and the top outliers of D for weights t (module docstring).
 
@@ -291,7 +336,7 @@ def _side_outliers(
     direction)`` (empty without ``with_outliers``). Every root is found for all alphas at
     once: a grid bracket, then safeguarded Newton steps, each one pass over the sample.
     """
-    moments, grid, mus, hs, n_visible = side_functions(t, z, cache)
+    moments, grid, mus, hs, n_visible = side_functions(t, sample, cache)
     inv = 1.0 / alphas
     # lambda_bar: H decreases from H(tau+) to 0; where H(tau+) < 1/alpha it is tau itself.
     inside = hs[0] > inv
@@ -306,6 +351,7 @@ def _side_outliers(
         )
     edges = lam_bar * (inv + moments.H(lam_bar, power=1, degree=1))
     found = []
+    bases: dict = {}  # per alpha index: (lambda*, eigenbasis of F there), for equal outliers
     for k in range(n_visible if with_outliers else 0):
 
         def mu(lam, idx, k=k):
@@ -328,7 +374,14 @@ def _side_outliers(
                 right[i] *= 2.0
         lam_star = _decreasing_root(mu, left, right, has)
         for i, a in enumerate(has):
-            found.append((a, *_outlier(moments, lam_star[i], k, inv[a])))
+            lam = lam_star[i]
+            basis = np.linalg.eigh(moments.F(lam)[0])[1][:, ::-1]
+            # Equal outliers (a symmetric link, exactly so by quadrature) have no preferred
+            # eigenvectors: take them from one decomposition, so that they stay orthogonal.
+            if a in bases and abs(lam - bases[a][0]) <= 1e-9 * lam:
+                basis = bases[a][1]
+            bases[a] = (lam, basis)
+            found.append((a, *_outlier(moments, lam, basis[:, k], inv[a])))
     return edges, found
 
 
@@ -359,18 +412,20 @@ def _decreasing_root(fun, lo, hi, idx, n_iter: int = 100) -> np.ndarray:
     return x
 
 
-def _outlier(moments, lam: float, k: int, inv: float):
-    """Location, overlap, their delta-method standard errors and the direction at lambda*."""
-    t, z, N = moments.t, moments.z, moments.N
-    vals, vecs = np.linalg.eigh(moments.F(lam)[0])
-    v = vecs[:, ::-1][:, k]
+def _outlier(moments, lam: float, v: np.ndarray, inv: float):
+    """Location, overlap and their standard errors (delta method; quadrature: the stated bound)
+    of the outlier along the eigenvector ``v`` of F(lambda*), and ``v``."""
+    t, z, N, sample = moments.t, moments.z, moments.N, moments.sample
     gap = lam - t
     w = t / gap
     p = (z @ v) ** 2 - 1.0
     a_i, h_i, b_i, e_i = w * p, w * w, t * p / gap**2, w
-    A, Hl, B, E = a_i.mean(), h_i.mean(), b_i.mean(), e_i.mean()
+    A, Hl, B, E = (float(sample.mean(x)) for x in (a_i, h_i, b_i, e_i))
     zeta = lam * (inv + E)
     c = (inv - Hl) / (lam * B)
+    if sample.is_quadrature:
+        bound = quadrature_errors(np.array([zeta, c]), np.array([zeta, c]))
+        return zeta, float(bound[0]), float(np.clip(c, 0.0, 1.0)), float(bound[1]), v
     # Delta method: lambda* moves by dA / B when the sample mean A = mu_k(lambda*) fluctuates.
     dH = -2.0 * np.mean(h_i / gap)
     dB = -2.0 * np.mean(b_i / gap)

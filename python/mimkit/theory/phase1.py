@@ -22,21 +22,27 @@ more.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 import numpy as np
 
+from .._label_law import LabelSample
 from .._random import RandomState, as_generator
-from .._validation import check_count, check_positive_number
+from .._validation import check_count, check_name, check_positive_number
 from ..metrics import COVERAGE_THRESHOLD
+from ..options import LOSSES
 from ..preprocessing import apply_preprocessing
 from .bulk import BulkLaw, bulk_law
 from .overlap import matrix_outliers
-from .thresholds import draw_sample, network_transform
+from .thresholds import Problem, quadrature_errors
 
 #: Simulated neurons behind each expectation (their Monte Carlo error is ~ 0.5 / sqrt of this).
 _NEURONS = 20_000
+#: Longest curve: each step simulates _NEURONS neurons (about 1 ms), so 10^4 steps take seconds.
+MAX_STEPS = 10_000
+#: Smallest alpha: below it the bulk's edge ~ 1/alpha leaves floating point (overflow in psi).
+MIN_ALPHA = 1e-8
 
 
 @dataclass(frozen=True, eq=False)
@@ -113,6 +119,7 @@ def phase1_curve(
     n_hidden: int = 64,
     noise: float = 0.0,
     n_samples: int = 400_000,
+    method: str = "auto",
     random_state: RandomState = None,
 ) -> Phase1Curve:
     """Finite-d prediction of phase 1 (power iteration on S from a random start).
@@ -124,11 +131,11 @@ def phase1_curve(
     loss : {"squared", "absolute", "huber"}
         Phase 1 iterates on S with ``T(y) = -loss'(c, y)`` (c at its population value).
     alpha : float
-        ``n1 / d``.
+        ``n1 / d``, at least ``MIN_ALPHA`` (1e-8).
     d : int
         Input dimension (the bulk's weight grows with d; the signal's does not).
     n_steps : int
-        Last step T1 of the curve.
+        Last step T1 of the curve, at most ``MAX_STEPS`` (10^4).
     r : int, optional
     huber_delta : float
     n_hidden : int
@@ -136,8 +143,12 @@ def phase1_curve(
     noise : float
         Label noise standard deviation.
     n_samples : int
-        Monte Carlo sample size in r dimensions.
+        Monte Carlo sample size in r dimensions (``method="monte_carlo"``).
+    method : {"auto", "quadrature", "monte_carlo"}
+        How the expectations behind the outliers and the bulk are computed (as for
+        :func:`mimkit.theory.weak_recovery_threshold`; the neurons are always simulated).
     random_state : None, int or Generator
+        The Monte Carlo sample and the simulated neurons.
 
     Returns
     -------
@@ -150,38 +161,84 @@ def phase1_curve(
         unbounded tails): the top of S is then a few extreme samples, outside this theory.
     """
     alpha = check_positive_number(alpha, "alpha")
+    if alpha < MIN_ALPHA:
+        raise ValueError(
+            f"alpha must be at least {MIN_ALPHA:g} (got {alpha:g}): below it the bulk's edge "
+            "leaves floating point, and no direction is recovered anyway."
+        )
     d = check_count(d, "d", minimum=2)
     n_steps = check_count(n_steps, "n_steps", minimum=0)
-    n_hidden = check_count(n_hidden, "n_hidden", minimum=1)
-    n_samples = check_count(n_samples, "n_samples", minimum=1000)
-    transform, link, rng = network_transform(
-        link, loss, r, huber_delta, noise, n_samples, random_state
-    )
-    z, y, probe_y = draw_sample(link, noise, n_samples, rng)
-    try:
-        return curve_from_sample(transform, "none", z, y, probe_y, alpha, d, n_steps, n_hidden, rng)
-    except ValueError as err:
+    if n_steps > MAX_STEPS:
         raise ValueError(
-            f"loss {loss!r} on link {link.name!r}: {err} Use a bounded loss ('huber' or "
-            "'absolute')."
-        ) from None
+            f"n_steps must be at most {MAX_STEPS} (got {n_steps}): each step simulates "
+            f"{_NEURONS} neurons; a longer curve would run for minutes. Pass a smaller n_steps."
+        )
+    n_hidden = check_count(n_hidden, "n_hidden", minimum=1)
+    check_name(loss, "loss", LOSSES)
+    huber_delta = check_positive_number(huber_delta, "huber_delta")
+    problem = Problem.check(link, r, noise, n_samples, method, random_state)
+    neuron_seed = int(problem.rng.integers(2**63)) if problem.method == "quadrature" else 0
+
+    def compute(law):
+        transform = problem.loss_transform(loss, huber_delta, law)
+        sample = problem.sample(law, transform.breaks)
+        # Quadrature: the same neurons for both rules, so the check compares expectations alone.
+        rng = problem.rng if law is None else np.random.default_rng(neuron_seed)
+        try:
+            return curve_from_sample(transform, "none", sample, alpha, d, n_steps, n_hidden, rng)
+        except ValueError as err:
+            raise ValueError(
+                f"loss {loss!r} on link {problem.link.name!r}: {err} Use a bounded loss "
+                "('huber' or 'absolute')."
+            ) from None
+
+    return problem.run(compute, curve_gaps, with_curve_errors, "phase1_curve")
+
+
+def curve_gaps(result: "Phase1Curve", reference: "Phase1Curve") -> list:
+    """The compared values of two curves: the outliers and the bulk's edges."""
+    same = result.eigenvalues.shape == reference.eigenvalues.shape
+    return [
+        (
+            result.eigenvalues,
+            reference.eigenvalues if same else np.full_like(result.eigenvalues, np.inf),
+        ),
+        (result.overlaps, reference.overlaps if same else np.full_like(result.overlaps, np.inf)),
+        (result.bulk.edges, reference.bulk.edges),
+    ]
+
+
+def with_curve_errors(result: "Phase1Curve", reference: "Phase1Curve") -> "Phase1Curve":
+    """``result`` with quadrature's standard errors of the outliers."""
+    return replace(
+        result,
+        eigenvalue_stderr=quadrature_errors(result.eigenvalues, reference.eigenvalues),
+        overlap_stderr=quadrature_errors(result.overlaps, reference.overlaps),
+    )
 
 
 def curve_from_sample(
-    transform, center: str, z, y, probe_y, alpha: float, d: int, n_steps: int, n_hidden: int, rng
+    transform,
+    center: str,
+    sample: LabelSample,
+    alpha: float,
+    d: int,
+    n_steps: int,
+    n_hidden: int,
+    rng,
 ) -> Phase1Curve:
     """:func:`phase1_curve` for weights ``T(y)`` centred as ``center`` ("none" or "mean"), on a
-    given Monte Carlo sample (:func:`mimkit.theory.thresholds.draw_sample`)."""
-    outliers, edges = matrix_outliers(
-        transform, center, np.array([alpha]), z, y, probe_y, "abs", {}
-    )
+    given :class:`~mimkit._label_law.LabelSample`."""
+    outliers, edges = matrix_outliers(transform, center, np.array([alpha]), sample, "abs", {})
     if not np.all(np.isfinite(edges)):
         raise ValueError(
             "the weights T(y) are unbounded: the top of S is a few extreme samples and no "
             "finite-d curve follows."
         )
-    t = apply_preprocessing(transform, y)
-    law = bulk_law(t - t.mean() if center == "mean" else t, alpha, 2 * n_steps)
+    t = apply_preprocessing(transform, sample.y)
+    if center == "mean":
+        t = t - sample.mean(t)
+    law = bulk_law(t, alpha, 2 * n_steps, sample.weights)
     outliers.sort(key=lambda o: -abs(o.eigenvalue))
     zeta = _merge_equal(
         np.array([o.eigenvalue for o in outliers]), np.array([o.eigenvalue_se for o in outliers])
@@ -189,7 +246,7 @@ def curve_from_sample(
     zeta_se = np.array([o.eigenvalue_se for o in outliers])
     rho = np.array([o.overlap for o in outliers])
     rho_se = np.array([o.overlap_se for o in outliers])
-    dirs = np.array([o.direction for o in outliers]).reshape(len(outliers), z.shape[1])
+    dirs = np.array([o.direction for o in outliers]).reshape(len(outliers), sample.z.shape[1])
     alignment, alignment_spread, coverage, coverage_spread = simulate_neurons(
         zeta, rho, dirs, law, d, n_steps, n_hidden, as_generator(rng)
     )
@@ -208,7 +265,7 @@ def curve_from_sample(
         float(alpha),
         d,
         n_hidden,
-        z.shape[0],
+        sample.size,
     )
 
 

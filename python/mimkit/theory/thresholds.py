@@ -39,34 +39,49 @@ is the scalar rule per eigen-direction; otherwise directions are eigenvectors of
 eigenvalues of D come from single samples with the largest weights, growing like ``log n``: no
 fixed alpha suffices and the threshold is ``inf``. Boundedness is judged by probing the link at
 inputs scaled by 8 and 1/8: a side counts as unbounded when the probe's weights exceed the
-sample's by more than half their spread. Expectations are Monte Carlo means in r dimensions;
-standard errors are by the delta method through the fixed point.
+sample's by more than half their spread. Expectations are weighted means over the points of a
+:class:`~mimkit._label_law.LabelSample` -- quadrature nodes for r <= 3, else Monte
+Carlo draws (:mod:`mimkit._label_law` states the accuracy); Monte Carlo standard
+errors are by the delta method through the fixed point.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 import numpy as np
 from scipy import optimize
 
+from .._label_law import (
+    ATOL,
+    RTOL,
+    LabelSample,
+    QuadratureLaw,
+    half_rule,
+    labels,
+    monte_carlo_sample,
+    preprocessing_breaks,
+    quadrature_location,
+    resolve_method,
+)
+from .._quadrature import check_agreement
 from .._random import RandomState, as_generator
 from .._validation import check_count, check_name, check_positive_number
-from ..links import get_link
+from ..links import Link, get_link
 from ..options import CENTERINGS, LOSSES
 from ..preprocessing import (
     OptimalPreprocessing,
     apply_preprocessing,
     default_center,
-    loss_preprocessing,
+    loss_location,
+    loss_transform,
     make_preprocessing,
     optimal_preprocessing,
+    quadrature_tabulates,
 )
 
-#: Probe scales for the boundedness check (module docstring).
-_PROBE_SCALES = (8.0, 1.0 / 8.0)
 #: Signals E[t (v.z)^2 - t] below this many standard errors count as invisible.
 _VISIBLE_SE = 3.0
 _GRID_POINTS = 120
@@ -81,13 +96,16 @@ class ThresholdResult:
     alpha_c : (r,) array
         Threshold ``n/d`` per direction, ascending; ``inf`` where the method cannot see it.
     stderr : (r,) array
-        Monte Carlo standard error of each threshold (``nan`` where inf).
+        Standard error of each threshold (``nan`` where inf): Monte Carlo's, or quadrature's
+        error bound (:mod:`mimkit._label_law`).
     directions : (r, r) array
         Rows: the directions in z coordinates (``z = U x``), in the order of ``alpha_c``.
     side : (r,) int array
         +1: the direction shows at the top of the spectrum, -1: at the bottom, 0: invisible.
     center : str
     n_samples : int
+        Monte Carlo sample size, or number of quadrature nodes.
+    method : "quadrature" or "monte_carlo"
     """
 
     alpha_c: np.ndarray
@@ -96,6 +114,7 @@ class ThresholdResult:
     side: np.ndarray
     center: str
     n_samples: int
+    method: str = "monte_carlo"
 
     @property
     def overall(self) -> float:
@@ -116,6 +135,7 @@ def weak_recovery_threshold(
     center: Optional[str] = None,
     noise: float = 0.0,
     n_samples: int = 400_000,
+    method: str = "auto",
     random_state: RandomState = None,
 ) -> ThresholdResult:
     """Asymptotic ``alpha_c = n/d`` of the spectral method with label weights ``T(y)``.
@@ -127,40 +147,127 @@ def weak_recovery_threshold(
     preprocessing : "optimal", a name, a callable T(y), or an OptimalPreprocessing
         ``"optimal"``: each group of directions with a common optimal weighting
         ``lambda_k / (1 + lambda_k)`` gets its own matrix (as :func:`mimkit.spectral.
-        spectral_subspace` does); its thresholds are ``1 / E[lambda_k(y)^2]``.
+        spectral_subspace` does); its thresholds are ``1 / E[lambda_k(y)^2]``. A callable is
+        integrated as smooth unless it lists its kinks and jumps in an attribute ``breaks``
+        (label values; quadrature only).
     r : int, optional
     center : {"mean", "identity", "none"} or None
         Centring of T, as in :mod:`mimkit.spectral` (None: "none" for optimal, else "mean").
     noise : float
         Label noise standard deviation.
     n_samples : int
-        Monte Carlo sample size.
+        Monte Carlo sample size (``method="monte_carlo"``).
+    method : {"auto", "quadrature", "monte_carlo"}
+        How expectations are computed (:mod:`mimkit._label_law`): "auto" is
+        quadrature for r <= 3 (accuracy ``RTOL`` relative, checked), else Monte Carlo.
     random_state : None, int or Generator
+        Monte Carlo only.
 
     Returns
     -------
     ThresholdResult
     """
-    preprocessing, center, sample = spectral_sample(
-        link, preprocessing, r, center, noise, n_samples, random_state
-    )
-    return thresholds_from_sample(preprocessing, center, *sample)
+    problem = Problem.check(link, r, noise, n_samples, method, random_state)
+
+    def compute(law):
+        prep, cen = problem.preprocessing(preprocessing, center, law)
+        return thresholds_from_sample(prep, cen, problem.sample(law, preprocessing_breaks(prep)))
+
+    return problem.run(compute, threshold_gaps, with_threshold_errors, "weak_recovery_threshold")
 
 
-def spectral_sample(link, preprocessing, r, center, noise, n_samples, random_state):
-    """Check the arguments shared by the spectral theory functions and draw their Monte Carlo
-    sample: returns ``(preprocessing, center, (z, y, probe_y))`` with "optimal" and a None centre
-    resolved (arguments as for :func:`weak_recovery_threshold`)."""
-    link = get_link(link, r)
-    noise = check_positive_number(noise, "noise", allow_zero=True)
-    n_samples = check_count(n_samples, "n_samples", minimum=1000)
-    rng = as_generator(random_state)
-    if isinstance(preprocessing, str) and preprocessing == "optimal":
-        preprocessing = optimal_preprocessing(link, noise=noise, random_state=rng)
-    if center is None:
-        center = default_center(preprocessing)
-    check_name(center, "center", CENTERINGS)
-    return preprocessing, center, draw_sample(link, noise, n_samples, rng)
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """A checked theory problem: link, noise and how expectations are computed.
+
+    :meth:`run` calls ``compute(law)`` with the quadrature law (and again at half the nodes, to
+    check convergence) or once with None for Monte Carlo, whose sample then comes from ``rng``
+    in the order the Monte Carlo code has always drawn it.
+    """
+
+    link: Link
+    noise: float
+    n_samples: int
+    method: str
+    rng: np.random.Generator
+
+    @classmethod
+    def check(cls, link, r, noise, n_samples, method, random_state) -> "Problem":
+        link = get_link(link, r)
+        noise = check_positive_number(noise, "noise", allow_zero=True)
+        n_samples = check_count(n_samples, "n_samples", minimum=1000)
+        method = resolve_method(method, link.r, noise)
+        return cls(link, float(noise), n_samples, method, as_generator(random_state))
+
+    def sample(self, law: Optional[QuadratureLaw], breaks=()) -> LabelSample:
+        """The Monte Carlo sample (from rng) or the rule of ``law`` cut at ``breaks``."""
+        if law is None:
+            return monte_carlo_sample(self.link, self.noise, self.n_samples, self.rng)
+        return law.sample(breaks)
+
+    def preprocessing(self, preprocessing, center, law: Optional[QuadratureLaw]):
+        """``(T, center)`` with "optimal" and a None centre resolved."""
+        if isinstance(preprocessing, str) and preprocessing == "optimal":
+            if law is not None and not quadrature_tabulates(self.link, law):
+                raise _MonteCarloOnly
+            preprocessing = optimal_preprocessing(
+                self.link, noise=self.noise, random_state=self.rng, method=self.method, law=law
+            )
+        if center is None:
+            center = default_center(preprocessing)
+        check_name(center, "center", CENTERINGS)
+        return preprocessing, center
+
+    def loss_transform(self, loss: str, huber_delta: float, law: Optional[QuadratureLaw]):
+        """``T(y) = -loss'(c, y)`` with ``c`` at its population value, its kinks in ``breaks``."""
+        if law is None:
+            z = self.rng.standard_normal((self.n_samples, self.link.r))
+            c = loss_location(loss, labels(self.link, z, self.noise, self.rng), huber_delta)
+        else:
+            c = quadrature_location(law, loss, huber_delta)
+        return loss_transform(loss, c, huber_delta)
+
+    def run(self, compute, gaps, with_errors, what: str):
+        """``compute(law)``; for quadrature also at half the nodes, checked (module docstring
+        of :mod:`mimkit._label_law`) and with the standard errors set by ``with_errors``."""
+        if self.method == "monte_carlo":
+            return compute(None)
+        law = QuadratureLaw(self.link, self.noise)
+        try:
+            result = compute(law)
+        except _MonteCarloOnly:
+            return compute(None)
+        reference = compute(half_rule(law))
+        check_agreement(gaps(result, reference), RTOL, ATOL, what)
+        return with_errors(result, reference)
+
+
+class _MonteCarloOnly(Exception):
+    """The optimal preprocessing of this link is tabulated by Monte Carlo (a continuous label at
+    r = 3): the whole computation then is Monte Carlo, with its standard errors."""
+
+
+def threshold_gaps(result: "ThresholdResult", reference: "ThresholdResult") -> list:
+    """The compared values of two threshold results (sorted thresholds)."""
+    return [(np.sort(result.alpha_c), np.sort(reference.alpha_c))]
+
+
+def with_threshold_errors(result: "ThresholdResult", reference: "ThresholdResult"):
+    """``result`` with standard errors ``max(RTOL |alpha| + ATOL, |alpha - half-node alpha|)``."""
+    return replace(result, stderr=quadrature_errors(result.alpha_c, reference.alpha_c))
+
+
+def quadrature_errors(value: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """The stated bound ``RTOL |value| + ATOL`` or the observed gap to the half-node value, the
+    larger (nan where value is not finite); shapes must match, else the bound alone."""
+    value = np.asarray(value, dtype=np.float64)
+    bound = RTOL * np.abs(value) + ATOL
+    reference = np.asarray(reference, dtype=np.float64)
+    if reference.shape == value.shape:
+        with np.errstate(invalid="ignore"):
+            gap = np.abs(value - reference)
+        bound = np.where(np.isfinite(gap), np.maximum(bound, gap), bound)
+    return np.where(np.isfinite(value), bound, np.nan)
 
 
 def network_threshold(
@@ -171,6 +278,7 @@ def network_threshold(
     huber_delta: float = 1.0,
     noise: float = 0.0,
     n_samples: int = 400_000,
+    method: str = "auto",
     random_state: RandomState = None,
 ) -> ThresholdResult:
     """Predicted threshold of the network's phase 1 with ``loss`` (docs/theory.md, "Phase 1").
@@ -182,47 +290,25 @@ def network_threshold(
 
     Parameters
     ----------
-    link, r, noise, n_samples, random_state : as for :func:`weak_recovery_threshold`.
+    link, r, noise, n_samples, method, random_state : as for :func:`weak_recovery_threshold`.
     loss : {"squared", "absolute", "huber"}
     huber_delta : float
     """
-    transform, link, rng = network_transform(
-        link, loss, r, huber_delta, noise, n_samples, random_state
-    )
-    return weak_recovery_threshold(
-        link, transform, center="none", noise=noise, n_samples=n_samples, random_state=rng
-    )
-
-
-def network_transform(
-    link, loss: str, r, huber_delta: float, noise: float, n_samples: int, random_state
-):
-    """``(T, link, rng)``: the loss's preprocessing with its population offset ``c``."""
     check_name(loss, "loss", LOSSES)
     huber_delta = check_positive_number(huber_delta, "huber_delta")
-    noise = check_positive_number(noise, "noise", allow_zero=True)
-    link = get_link(link, r)
-    rng = as_generator(random_state)
-    z = rng.standard_normal((check_count(n_samples, "n_samples", minimum=1000), link.r))
-    transform, _ = loss_preprocessing(loss, _labels(link, z, noise, rng), huber_delta)
-    return transform, link, rng
+    problem = Problem.check(link, r, noise, n_samples, method, random_state)
 
+    def compute(law):
+        transform = problem.loss_transform(loss, huber_delta, law)
+        return thresholds_from_sample(transform, "none", problem.sample(law, transform.breaks))
 
-def draw_sample(link, noise: float, n_samples: int, rng: np.random.Generator):
-    """Monte Carlo sample ``z`` (n_samples, r), labels ``y`` and the boundedness probe's labels."""
-    z = rng.standard_normal((n_samples, link.r))
-    y = _labels(link, z, noise, rng)
-    m = min(n_samples, 20_000)
-    probe_z = np.concatenate([z[:m] * s for s in _PROBE_SCALES])
-    with np.errstate(all="ignore"):
-        probe_y = _labels(link, probe_z, noise, rng, check=False)
-    return z, y, probe_y
+    return problem.run(compute, threshold_gaps, with_threshold_errors, "network_threshold")
 
 
 def thresholds_from_sample(
-    preprocessing, center: str, z, y, probe_y, cache: Optional[dict] = None
+    preprocessing, center: str, sample: LabelSample, cache: Optional[dict] = None
 ) -> ThresholdResult:
-    """:func:`weak_recovery_threshold` on a given sample (:func:`draw_sample`), T resolved.
+    """:func:`weak_recovery_threshold` on a given :class:`LabelSample`, T resolved.
 
     ``cache`` (a dict) keeps :func:`side_functions` for callers that reuse the sample.
     """
@@ -230,50 +316,41 @@ def thresholds_from_sample(
         candidates = []
         for group in preprocessing.groups:
             prep = preprocessing.with_direction(int(group[0]))
-            found = _candidates(prep, center, z, y, probe_y, cache)
+            found = _candidates(prep, center, sample, cache)
             candidates += [c for c in found if c[3] == 1][: len(group)]
     else:
-        candidates = _candidates(preprocessing, center, z, y, probe_y, cache)
-    return _merge(candidates, z.shape[1], center, z.shape[0])
+        candidates = _candidates(preprocessing, center, sample, cache)
+    return _merge(candidates, sample.z.shape[1], center, sample)
 
 
-def _labels(link, z: np.ndarray, noise: float, rng: np.random.Generator, check: bool = True):
-    y = np.asarray(link(z), dtype=np.float64)
-    if noise > 0:
-        y = y + noise * rng.standard_normal(y.shape[0])
-    if check and not np.isfinite(y).all():
-        raise ValueError(f"link {link.name!r} produced NaN or inf labels on Gaussian inputs.")
-    return y
-
-
-def _candidates(preprocessing, center: str, z, y, probe_y, cache=None) -> list:
+def _candidates(preprocessing, center: str, sample: LabelSample, cache=None) -> list:
     """(alpha, stderr, direction, side) for every visible spike on both sides."""
-    t, sides, _ = weights_and_sides(preprocessing, center, y, probe_y)
+    t, sides, _ = weights_and_sides(preprocessing, center, sample)
     out = []
     for side in sides:
-        out += [(a, se, v, side) for a, se, v in _side_spikes(side * t, z, cache)]
+        out += [(a, se, v, side) for a, se, v in _side_spikes(side * t, sample, cache)]
     return out
 
 
-def weights_and_sides(preprocessing, center: str, y, probe_y) -> tuple[np.ndarray, list, list]:
+def weights_and_sides(preprocessing, center: str, sample: LabelSample) -> tuple:
     """Centred weights ``t`` (n,), the sides (+1 top, -1 bottom) that can carry a spike, and the
     unbounded sides.
 
     A side is dropped when it has no positive weights, constant weights, or is unbounded (the
     probe's weights exceed the sample's by more than half their spread: module docstring).
     """
-    t = apply_preprocessing(preprocessing, y)
-    offset = t.mean() if center == "mean" else 0.0
+    t = apply_preprocessing(preprocessing, sample.y)
+    offset = float(sample.mean(t)) if center == "mean" else 0.0
     t = t - offset
     fn = make_preprocessing(preprocessing) if isinstance(preprocessing, str) else preprocessing
     with np.errstate(all="ignore"):
-        probe_t = np.asarray(fn(probe_y), dtype=np.float64)
+        probe_t = np.asarray(fn(sample.probe_y), dtype=np.float64)
     probe_t = probe_t - offset
     sides, unbounded = [], []
     for side in (1, -1):
         st = side * t
         tau = float(st.max())
-        spread = tau - float(np.quantile(st, 0.25))
+        spread = tau - sample.quantile(st, 0.25)
         if spread <= 0:
             spread = tau - float(st.min())
         probe_max = np.max(side * probe_t) if np.isfinite(probe_t).all() else np.inf
@@ -290,15 +367,17 @@ class SideMoments:
     Parameters
     ----------
     t : (N,) weights (the side's sign applied).
-    z : (N, r) Monte Carlo directions.
+    sample : LabelSample, the points (z, y) and their probabilities.
     """
 
     #: Lambdas per pass: bounds the (N, chunk) temporary of the weights.
     _CHUNK = 8
 
-    def __init__(self, t: np.ndarray, z: np.ndarray):
-        self.t, self.z = t, z
+    def __init__(self, t: np.ndarray, sample: LabelSample):
+        self.t, self.z, self.sample = t, sample.z, sample
+        z = sample.z
         self.N, self.r = z.shape
+        self._wt = sample.weights * t
         self.tau = float(t.max())
         self._rows, self._cols = np.triu_indices(self.r)
         # z_i z_i^T - I once, upper triangle: F is one (L, N) x (N, r(r+1)/2) product.
@@ -307,7 +386,7 @@ class SideMoments:
     def _weights(self, lams: np.ndarray, power: int, degree: int):
         """``t^degree / (lambda - t)^power`` in (N, chunk) blocks, one division per entry."""
         lams = np.atleast_1d(np.asarray(lams, dtype=np.float64))
-        base = self.t[:, None] if degree == 1 else (self.t * self.t)[:, None]
+        base = self._wt[:, None] if degree == 1 else (self._wt * self.t)[:, None]
         for c in np.array_split(lams, max(1, -(-lams.size // self._CHUNK))):
             inv = 1.0 / (c[None, :] - self.t[:, None])
             block = base * inv
@@ -319,29 +398,30 @@ class SideMoments:
         """``E[t (z z^T - I) / (lambda - t)^power]``, shape (L, r, r)."""
         flat = np.concatenate([w.T @ self._pairs for w in self._weights(lams, power, 1)])
         out = np.empty((flat.shape[0], self.r, self.r))
-        out[:, self._rows, self._cols] = flat / self.N
-        out[:, self._cols, self._rows] = flat / self.N
+        out[:, self._rows, self._cols] = flat
+        out[:, self._cols, self._rows] = flat
         return out
 
     def H(self, lams, power: int = 2, degree: int = 2) -> np.ndarray:
         """``E[t^degree / (lambda - t)^power]`` (degree 1 or 2), shape (L,)."""
-        return np.concatenate([w.mean(axis=0) for w in self._weights(lams, power, degree)])
+        return np.concatenate([w.sum(axis=0) for w in self._weights(lams, power, degree)])
 
 
-def side_functions(t: np.ndarray, z: np.ndarray, cache: Optional[dict] = None):
+def side_functions(t: np.ndarray, sample: LabelSample, cache: Optional[dict] = None):
     """The side's moments, a grid above ``tau = max t``, F and H on it, and the visible count.
 
     Returns ``(moments, grid, mus, hs, n_visible)`` with ``moments`` a :class:`SideMoments`,
     ``mus`` (G, r) the eigenvalues of ``F(lambda) = E[t (z z^T - I) / (lambda - t)]`` on the
     grid, descending, ``hs`` (G,) ``H = E[t^2 / (lambda - t)^2]`` on the grid, and ``n_visible``
     the number of eigen-directions with a significantly positive signal ``E[t ((v.z)^2 - 1)]``
-    (module docstring). ``cache``: a dict to reuse results for the same (t, z).
+    (module docstring). ``cache``: a dict to reuse results for the same (t, sample).
     """
-    key = (hashlib.blake2b(t.tobytes(), digest_size=16).digest(), id(z))
+    key = (hashlib.blake2b(t.tobytes(), digest_size=16).digest(), id(sample))
     if cache is not None and key in cache:
         return cache[key]
-    N, r = z.shape
-    moments = SideMoments(t, z)
+    z = sample.z
+    r = z.shape[1]
+    moments = SideMoments(t, sample)
     tau = moments.tau
 
     # F - H ~ mu_k(lambda F) / lambda - E[t^2] / lambda^2 changes sign for the last time well
@@ -357,7 +437,7 @@ def side_functions(t: np.ndarray, z: np.ndarray, cache: Optional[dict] = None):
     n_visible = 0
     for k in range(r):
         a = w_far * ((z @ far_vecs[:, k]) ** 2 - 1.0)
-        if far_vals[k] <= _VISIBLE_SE * a.std() / np.sqrt(N) or mus[-1, k] <= hs[-1]:
+        if far_vals[k] <= _significance(a, sample) or mus[-1, k] <= hs[-1]:
             break
         n_visible += 1
     out = (moments, grid, mus, hs, n_visible)
@@ -366,9 +446,17 @@ def side_functions(t: np.ndarray, z: np.ndarray, cache: Optional[dict] = None):
     return out
 
 
-def _side_spikes(t: np.ndarray, z: np.ndarray, cache: Optional[dict] = None) -> list:
+def _significance(a: np.ndarray, sample: LabelSample) -> float:
+    """Below this a mean of ``a`` counts as zero: _VISIBLE_SE Monte Carlo standard errors, or
+    for quadrature 1e-7 of its root mean square (exact zeros by symmetry come out ~1e-16)."""
+    if sample.is_quadrature:
+        return 1e-7 * float(np.sqrt(sample.mean(a * a)))
+    return _VISIBLE_SE * float(a.std()) / np.sqrt(a.size)
+
+
+def _side_spikes(t: np.ndarray, sample: LabelSample, cache: Optional[dict] = None) -> list:
     """Spikes at the top of D for bounded weights t with sup t > 0 (module docstring)."""
-    moments, grid, mus, hs, n_visible = side_functions(t, z, cache)
+    moments, grid, mus, hs, n_visible = side_functions(t, sample, cache)
     tau = moments.tau
 
     def F(lam):
@@ -377,7 +465,8 @@ def _side_spikes(t: np.ndarray, z: np.ndarray, cache: Optional[dict] = None) -> 
     def H(lam):
         return float(moments.H(lam)[0])
 
-    spikes = []
+    spikes: list = []
+    basis = None  # eigenvectors shared by a run of equal thresholds (an isotropic F)
     for k in range(n_visible):
         K = mus[:, k] - hs
         below = np.nonzero(K <= 0)[0]
@@ -394,14 +483,22 @@ def _side_spikes(t: np.ndarray, z: np.ndarray, cache: Optional[dict] = None) -> 
             )
             interior = True
         vals, vecs = np.linalg.eigh(F(lam_c))
-        mu, v = vals[::-1][k], vecs[:, ::-1][:, k]
-        spikes.append((1.0 / mu, _stderr(t, z, v, lam_c, mu, interior), v))
+        mu = vals[::-1][k]
+        # Equal eigenvalues (a symmetric link, exactly so by quadrature) have no preferred
+        # eigenvectors: take them from one decomposition, so that they stay orthogonal.
+        if basis is None or abs(1.0 / mu - spikes[-1][0]) > 1e-9 * spikes[-1][0]:
+            basis = vecs[:, ::-1]
+        v = basis[:, k]
+        spikes.append((1.0 / mu, _stderr(t, sample, v, lam_c, mu, interior), v))
     return spikes
 
 
-def _stderr(t, z, v, lam, mu, interior: bool) -> float:
-    """Delta-method standard error of 1/mu_k(lambda_c), through the fixed point if interior."""
-    N = t.size
+def _stderr(t, sample: LabelSample, v, lam, mu, interior: bool) -> float:
+    """Delta-method standard error of 1/mu_k(lambda_c), through the fixed point if interior
+    (quadrature: the stated bound)."""
+    if sample.is_quadrature:
+        return RTOL / abs(mu) + ATOL
+    z, N = sample.z, t.size
     w = t / (lam - t)
     proj = (z @ v) ** 2 - 1.0
     a = w * proj - mu
@@ -414,7 +511,7 @@ def _stderr(t, z, v, lam, mu, interior: bool) -> float:
     return float(np.std(a / mu**2) / np.sqrt(N))
 
 
-def _merge(candidates: list, r: int, center: str, n_samples: int) -> ThresholdResult:
+def _merge(candidates: list, r: int, center: str, sample: LabelSample) -> ThresholdResult:
     """Per direction the earliest spike; a spike along an already-seen direction is dropped."""
     candidates = sorted(candidates, key=lambda c: c[0])
     alphas: list[float] = []
@@ -443,5 +540,11 @@ def _merge(candidates: list, r: int, center: str, n_samples: int) -> ThresholdRe
         ses += [np.nan] * rest
         sides += [0] * rest
     return ThresholdResult(
-        np.array(alphas), np.array(ses), np.array(dirs), np.array(sides, int), center, n_samples
+        np.array(alphas),
+        np.array(ses),
+        np.array(dirs),
+        np.array(sides, int),
+        center,
+        sample.size,
+        sample.method,
     )
