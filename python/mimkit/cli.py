@@ -11,13 +11,10 @@ import sys
 from dataclasses import fields
 from typing import Optional, Sequence
 
-from .data_run import format_data_report, run_data
 from .experiments.cli import add_subcommands as add_experiment_subcommands
 from .joint_training import DEFAULT_TOL
 from .links import LINKS
 from .options import ACTIVATIONS, JOINT_METHODS, LOSSES, PHASE2_DATA, PREPROCESSINGS
-from .run_report import format_report
-from .run_workflow import RunSettings, run_problem
 from .theory_cli import add_subcommand as add_theory_subcommand
 
 
@@ -180,6 +177,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from .data_run import format_data_report, run_data
+    from .run_report import format_report
+    from .run_workflow import RunSettings, run_problem
+
     settings = RunSettings(
         **{f.name: getattr(args, f.name) for f in fields(RunSettings) if f.name != "baselines"},
         baselines=not args.no_baseline,
