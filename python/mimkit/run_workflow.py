@@ -17,6 +17,7 @@ import numpy as np
 
 from . import metrics
 from ._limits import check_fits
+from ._progress import progress_callback
 from ._random import as_generator
 from .amp import amp_overlap
 from .data import MultiIndexModel
@@ -183,8 +184,16 @@ def run_problem(args: RunSettings) -> dict:
         report["refined"] = _refined(fit, model, Xt, yt)
         report["seconds"]["refine"] = fit.refinement.seconds
     if args.baselines and not args.stream:
-        report["spectral"] = _baselines(args, transform, model, X1, y1, X2, y2, Xt, yt, rng)
-        report["amp"] = _amp_baseline(args, model, X1, y1, X2, y2, Xt, yt, rng)
+        baselines_start = time.perf_counter()
+        # Two spectral rows and AMP; at large d each takes a while (a bar after a few seconds).
+        with progress_callback(True, total=3, desc="baselines", unit="method") as done:
+            report["spectral"] = _baselines(
+                args, transform, model, X1, y1, X2, y2, Xt, yt, rng, done
+            )
+            report["amp"] = _amp_baseline(args, model, X1, y1, X2, y2, Xt, yt, rng)
+            done(3)
+        report["seconds"]["baselines"] = time.perf_counter() - baselines_start
+        report["seconds"]["total"] = time.perf_counter() - start
     return report
 
 
@@ -365,12 +374,15 @@ def _evaluate(
     return out
 
 
-def _baselines(args: RunSettings, transform, model, X1, y1, X2, y2, Xt, yt, rng) -> list[dict]:
+def _baselines(
+    args: RunSettings, transform, model, X1, y1, X2, y2, Xt, yt, rng, done=None
+) -> list[dict]:
     """Spectral estimates of span(U) from D1, each with the network's phase 2 on D2.
 
     'phase-1 T' is the preprocessing the phase-1 loss induces (the network should match it);
     'optimal' is T* of the link. Test error: ``width`` random unit directions inside the
     estimated subspace, fresh biases and ridge, so only the subspace differs from the network.
+    ``done(rows finished)``, if given, is called after each row (the progress bar).
     """
     T = _phase1_T(args, transform, y1)
     T_key = _phase1_T_key(args, y1)
@@ -397,6 +409,8 @@ def _baselines(args: RunSettings, transform, model, X1, y1, X2, y2, Xt, yt, rng)
         prep_key = T_key if prep is T else prep
         entry["theory_distance"] = _theory_distance(model, prep, prep_key, None, args)
         results.append(entry)
+        if done is not None:
+            done(len(results))
     return results
 
 
