@@ -74,6 +74,13 @@ def _amp(quick: bool):
     return rows, markdown_table(amp.COLUMNS, rows)
 
 
+def _latency(quick: bool):
+    from . import latency
+
+    rows = latency.measure(quick)
+    return rows, markdown_table(latency.COLUMNS, rows)
+
+
 def _time_to_accuracy(quick: bool):
     from . import time_to_accuracy
 
@@ -92,6 +99,10 @@ BENCHMARKS: dict[str, tuple[Callable, str]] = {
     "scaling": (_scaling, "target 5: fit time and peak memory vs d at fixed alpha"),
     "stream": (_stream, "streamed data: generator throughput, streamed vs in-memory phase-1 step"),
     "amp": (_amp, "one GAMP iteration vs its two GEMMs plus its channel call, per link"),
+    "latency": (
+        _latency,
+        "what users wait for: import, --help, run, sweep, plot, theory, AMP, cold/warm cache",
+    ),
     "time-to-accuracy": (
         _time_to_accuracy,
         "wall time to test MSE/Var 0.5, 0.2, 0.05: layer-wise, refined, joint, MLP, PyTorch",
