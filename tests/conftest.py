@@ -14,6 +14,15 @@ settings.register_profile("mimkit", derandomize=True)
 settings.load_profile("mimkit")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_theory_cache(tmp_path_factory):
+    """The commands' theory cache (mimkit.theory_cache) in a folder of this test session, so
+    that no test reads or writes the user's cache folder (subprocesses inherit it)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MIMKIT_CACHE_DIR", str(tmp_path_factory.mktemp("mimkit-cache")))
+        yield
+
+
 def pytest_addoption(parser):
     parser.addoption(
         "--runslow",

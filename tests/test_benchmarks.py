@@ -156,3 +156,28 @@ def test_time_to_accuracy_with_pytorch():
         methods=["PyTorch"],
     )
     check_time_to_accuracy(result, ["PyTorch"])
+
+
+def test_latency_is_a_benchmark_of_the_suite():
+    assert "latency" in suite.BENCHMARKS
+
+
+def test_latency_times_mimkit_run_cold_and_warm_next_to_its_learning(tmp_path):
+    from mimkit.benchmarks import latency
+
+    small = ["--d", "32", "--alpha", "4", "--n-test", "200", "--width", "8", "--no-baseline"]
+    cold, warm = latency._run_rows(small, "mimkit run (small)", tmp_path)
+    assert (cold["cache"], warm["cache"]) == ("cold", "warm")
+    for row in (cold, warm):
+        # The learning time is the run's own report, taken inside the timed process.
+        assert 0 < row["learning_s"] < row["wall_s"]
+    table = markdown_table(latency.COLUMNS, [cold, warm])
+    assert "mimkit run (small) | cold" in table
+
+
+def test_latency_amp_row_counts_its_iterations_matrix_products():
+    from mimkit.benchmarks import latency
+
+    row = latency._amp_row(d=40, n=200, repeats=1)
+    assert row["learning_s"] > 0 and row["wall_s"] > 0
+    assert "iterations' two matrix products" in row["learning"]

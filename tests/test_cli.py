@@ -24,6 +24,13 @@ def test_default_problem_is_learnt(capsys):
 HE2_RUN = "run --d 96 --alpha 16 --link he2_sum --r 2 --width 16 --n-test 500 --seed 3".split()
 
 
+def test_the_total_time_counts_the_baselines(capsys):
+    assert main([*HE2_RUN, "--json"]) == 0
+    sec = json.loads(capsys.readouterr().out)["seconds"]
+    assert sec["baselines"] > 0
+    assert sec["total"] >= sec["sampling"] + sec["phase1"] + sec["phase2"] + sec["baselines"]
+
+
 def test_text_report_with_spectral_baselines(capsys):
     assert main(HE2_RUN) == 0
     out = capsys.readouterr().out

@@ -88,3 +88,45 @@ def test_sample_errors():
         model.sample(3, dtype=np.int32)
     with pytest.raises(TypeError, match="random_state"):
         model.sample(3, random_state="seed")
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+def test_sample_is_the_streamed_data_set_of_the_same_seed(dtype, tol):
+    # The default generator is the core's: X is bit for bit the streamed data set's rows, and
+    # the labels differ from the stream's only by the rounding of z = U x (BLAS here, the core
+    # there), with the same noise draws.
+    model = MultiIndexModel(33, "z1z2", noise=0.2, random_state=3)
+    X, y = model.sample(3000, dtype=dtype, random_state=9)
+    stream = model.stream(3000, dtype=dtype, random_state=9)
+    assert X.dtype == dtype and y.dtype == dtype
+    np.testing.assert_array_equal(X, stream.rows())
+    np.testing.assert_allclose(y, stream.labels, rtol=tol, atol=tol)
+
+
+def test_sample_is_the_same_on_one_and_two_threads():
+    model = MultiIndexModel(50, "sign_z1z2", noise=0.1, random_state=4)
+    X1, y1 = model.sample(5000, random_state=11, n_threads=1)
+    X2, y2 = model.sample(5000, random_state=11, n_threads=2)
+    np.testing.assert_array_equal(X1, X2)
+    np.testing.assert_array_equal(y1, y2)
+
+
+def test_numpy_generator_keeps_the_earlier_stream():
+    # generator="numpy" reproduces data drawn before the core generator became the default:
+    # PCG64 seeded by two draws of random_state, one for X and one for the noise.
+    model = MultiIndexModel(9, "z1z2", noise=0.1, random_state=0)
+    X, y = model.sample(100, random_state=4, generator="numpy")
+    rng = np.random.default_rng(4)
+    rng_x, rng_noise = (np.random.default_rng(s) for s in rng.integers(0, 2**63, size=2))
+    X_ref = rng_x.standard_normal((100, 9))
+    z = X_ref @ model.U.T
+    np.testing.assert_array_equal(X, X_ref)
+    np.testing.assert_allclose(y, z[:, 0] * z[:, 1] + 0.1 * rng_noise.standard_normal(100))
+
+
+def test_sample_generator_errors():
+    model = MultiIndexModel(5, "z1z2", random_state=0)
+    with pytest.raises(ValueError, match="unknown generator 'mt19937'; choose one of philox"):
+        model.sample(3, generator="mt19937")
+    with pytest.raises(ValueError, match="n_threads"):
+        model.sample(3, n_threads=0)

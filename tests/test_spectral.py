@@ -97,9 +97,54 @@ def test_spectral_subspace_recovers_z1z2(z1z2_data):
         sp.spectral_subspace(X, y, 2, "sign", which="top")
 
 
-def test_choose_method_prefers_explicit_for_moderate_d():
-    assert sp.choose_method(4000, 1000, 2) == "explicit"
-    assert sp.choose_method(100_000, 100_000, 1) == "lanczos"
+@pytest.fixture(scope="module")
+def outlier_operator():
+    """d = 400, n = 12000, z1 * z2: two outliers far from the bulk (alpha = 30), where Lanczos
+    converges in fewer matvecs than forming S costs (_lanczos_budget: 28)."""
+    rng = np.random.default_rng(3)
+    n, d = 12_000, 400
+    U = np.linalg.qr(rng.standard_normal((d, 2)))[0].T
+    X = rng.standard_normal((n, d))
+    z = X @ U.T
+    return sp.LocalHessian.from_labels(X, z[:, 0] * z[:, 1], "identity")
+
+
+def test_auto_finds_well_separated_outliers_by_lanczos_without_forming_s(
+    outlier_operator, monkeypatch
+):
+    want_vals, want_vecs = sp.top_eigenpairs(outlier_operator, 2, method="explicit")
+
+    def refuse(self):
+        raise AssertionError("auto formed S although Lanczos converged within its budget")
+
+    monkeypatch.setattr(sp.LocalHessian, "explicit", refuse)
+    vals, vecs = sp.top_eigenpairs(outlier_operator, 2, method="auto", random_state=0)
+    np.testing.assert_allclose(vals, want_vals, rtol=1e-8)
+    assert subspace_distance(vecs.T, want_vecs.T) < 1e-12
+
+
+def test_auto_falls_back_to_explicit_when_lanczos_spends_its_budget(outlier_operator, monkeypatch):
+    # tol = 0 (machine precision) cannot be reached in the first restart's 20 matvecs.
+    monkeypatch.setattr(sp, "_lanczos_budget", lambda n, d: 20)
+    calls = []
+    matvec = sp.LocalHessian.matvec
+    monkeypatch.setattr(
+        sp.LocalHessian, "matvec", lambda self, v: calls.append(1) or matvec(self, v)
+    )
+    vals, vecs = sp.top_eigenpairs(outlier_operator, 2, method="auto", tol=0.0, random_state=0)
+    want_vals, want_vecs = sp.top_eigenpairs(outlier_operator, 2, method="explicit")
+    assert len(calls) == 20  # the budget, then the explicit path
+    np.testing.assert_array_equal(vals, want_vals)
+    np.testing.assert_array_equal(vecs, want_vecs)
+
+
+def test_auto_goes_straight_to_explicit_when_s_is_cheaper_than_one_lanczos_restart(z1z2_data):
+    X, y, _ = z1z2_data  # d = 150, n = 2000: S costs ~10 matvecs, a restart 20
+    op = sp.LocalHessian.from_labels(X, y, "identity")
+    vals, vecs = sp.top_eigenpairs(op, 2, method="auto", random_state=0)
+    want_vals, want_vecs = sp.top_eigenpairs(op, 2, method="explicit")
+    np.testing.assert_array_equal(vals, want_vals)
+    np.testing.assert_array_equal(vecs, want_vecs)
 
 
 @pytest.mark.parametrize("method", ["explicit", "lanczos"])

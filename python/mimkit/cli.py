@@ -11,13 +11,10 @@ import sys
 from dataclasses import fields
 from typing import Optional, Sequence
 
-from .data_run import format_data_report, run_data
 from .experiments.cli import add_subcommands as add_experiment_subcommands
 from .joint_training import DEFAULT_TOL
 from .links import LINKS
 from .options import ACTIVATIONS, JOINT_METHODS, LOSSES, PHASE2_DATA, PREPROCESSINGS
-from .run_report import format_report
-from .run_workflow import RunSettings, run_problem
 from .theory_cli import add_subcommand as add_theory_subcommand
 
 
@@ -116,6 +113,12 @@ def _add_run(subparsers) -> None:
     )
     run.add_argument("--target", metavar="COL", help="with --data: the response column")
     run.add_argument("--json", action="store_true", help="print the report as JSON")
+    run.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="compute the theory rows afresh, neither reading nor writing the user cache "
+        "folder ($MIMKIT_CACHE_DIR, else $XDG_CACHE_HOME/mimkit or ~/.cache/mimkit)",
+    )
     run.set_defaults(func=cmd_run)
 
 
@@ -180,6 +183,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from .data_run import format_data_report, run_data
+    from .run_report import format_report
+    from .run_workflow import RunSettings, run_problem
+    from .theory_cache import use_cache, user_cache
+
     settings = RunSettings(
         **{f.name: getattr(args, f.name) for f in fields(RunSettings) if f.name != "baselines"},
         baselines=not args.no_baseline,
@@ -194,7 +202,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         return 2
     try:
-        report = run_problem(settings) if settings.data is None else run_data(settings)
+        with use_cache(user_cache(not args.no_cache)):
+            report = run_problem(settings) if settings.data is None else run_data(settings)
     except (ValueError, TypeError, FloatingPointError, MemoryError) as err:
         print(f"mimkit run: error: {err}", file=sys.stderr)
         return 2

@@ -10,9 +10,11 @@ from typing import Callable, Optional, Union
 import numpy as np
 
 from ._limits import check_fits, short_number
+from ._native import native
 from ._random import RandomState, as_generator
-from ._validation import as_matrix, check_count, check_positive_number
+from ._validation import as_matrix, check_count, check_n_threads, check_name, check_positive_number
 from .links import Link, get_link
+from .options import SAMPLE_GENERATORS
 from .stream import StreamedData
 
 LinkLike = Union[str, Link, Callable[[np.ndarray], np.ndarray]]
@@ -97,17 +99,33 @@ class MultiIndexModel:
         )
 
     def sample(
-        self, n: int, dtype=np.float64, random_state: RandomState = None
+        self,
+        n: int,
+        dtype=np.float64,
+        random_state: RandomState = None,
+        *,
+        generator: str = "philox",
+        n_threads: Optional[int] = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Draw ``n`` samples, generated in chunks of rows.
+        """Draw ``n`` samples.
 
         Parameters
         ----------
         n : int
         dtype : float32 or float64
         random_state : int, Generator or None
-            None draws from the model's own stream (successive calls give fresh data).
-            The result does not depend on the chunk size.
+            Draws the data's seed; None draws from the model's own stream (successive calls
+            give fresh data).
+        generator : {"philox", "numpy"}
+            ``"philox"`` (default): the core's counter-based generator, multithreaded; X is
+            exactly the rows of ``self.stream(n, dtype, random_state).rows()`` and the label
+            noise is that stream's, so the same seed gives the same data on any thread count
+            (bitwise, on one core variant: ``mimkit.show_config()``). ``"numpy"``: numpy's
+            PCG64 ``standard_normal``, one thread -- the stream of mimkit 0.x before the core
+            generator, kept to reproduce results drawn with it.
+        n_threads : int, optional
+            Threads of the core generator (default: all OpenMP threads); the data do not
+            depend on it.
 
         Returns
         -------
@@ -120,20 +138,41 @@ class MultiIndexModel:
             pass
         if dtype not in (np.float32, np.float64):
             raise TypeError(f"dtype must be float32 or float64, got {dtype!r}.")
+        generator = check_name(generator, "generator", SAMPLE_GENERATORS)
+        check_n_threads(n_threads)
         check_fits(
             n * (self.d + 1) * dtype.itemsize,
             f"n = {short_number(n)} samples of d = {self.d} ({dtype.name})",
             "draw fewer, or use MultiIndexModel.stream (rows never stored).",
         )
         rng = self._rng if random_state is None else as_generator(random_state)
+        if generator == "numpy":
+            return self._sample_numpy(n, dtype, rng)
+        data = StreamedData(self, n, _stream_seed(rng), dtype)
+        X = data.rows(n_threads=n_threads)
+        xi = native.gaussian_noise(data.row_address()) if self.noise else np.zeros(n)
+        return X, self._labels(X, lambda start, stop: self.noise * xi[start:stop])
+
+    def _sample_numpy(
+        self, n: int, dtype: np.dtype, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
         # Separate streams for X and noise so that chunking cannot change the draws.
         rng_x, rng_noise = (np.random.default_rng(s) for s in rng.integers(0, 2**63, size=2))
         X = np.empty((n, self.d), dtype=dtype)
-        y = np.empty(n, dtype=dtype)
-        U = self.U.astype(dtype)
+        for start in range(0, n, _CHUNK_ROWS):
+            rng_x.standard_normal(out=X[start : start + _CHUNK_ROWS], dtype=dtype)
+        return X, self._labels(
+            X, lambda start, stop: self.noise * rng_noise.standard_normal(stop - start)
+        )
+
+    def _labels(self, X: np.ndarray, noise: Callable[[int, int], np.ndarray]) -> np.ndarray:
+        """``y = g(X U^T) + noise(start, stop)`` (the noise of rows [start, stop), called only
+        when the model has noise), in chunks of rows so that temporaries stay small."""
+        n = X.shape[0]
+        y = np.empty(n, dtype=X.dtype)
+        U = self.U.astype(X.dtype)
         for start in range(0, n, _CHUNK_ROWS):
             stop = min(start + _CHUNK_ROWS, n)
-            rng_x.standard_normal(out=X[start:stop], dtype=dtype)
             z = (X[start:stop] @ U.T).astype(np.float64, copy=False)
             y_chunk = self.link(z)
             if not np.isfinite(y_chunk).all():
@@ -142,9 +181,9 @@ class MultiIndexModel:
                     f"must be finite on Gaussian inputs."
                 )
             if self.noise:
-                y_chunk = y_chunk + self.noise * rng_noise.standard_normal(stop - start)
+                y_chunk = y_chunk + noise(start, stop)
             y[start:stop] = y_chunk
-        return X, y
+        return y
 
     def stream(self, n: int, dtype=np.float32, random_state: RandomState = None) -> "StreamedData":
         """``n`` samples that are never stored: rows regenerated on demand (:mod:`mimkit.stream`).
@@ -164,7 +203,12 @@ class MultiIndexModel:
         if n >= 2**63:
             raise ValueError(f"n must be below 2**63 (rows are addressed by int64), got {n}.")
         rng = self._rng if random_state is None else as_generator(random_state)
-        return StreamedData(self, n, int(rng.integers(0, 2**63)), dtype)
+        return StreamedData(self, n, _stream_seed(rng), dtype)
+
+
+def _stream_seed(rng: np.random.Generator) -> int:
+    """A data set's 63-bit key for the core generator (:meth:`MultiIndexModel.stream`)."""
+    return int(rng.integers(0, 2**63))
 
 
 def make_multi_index(

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 import numpy as np
-from scipy import optimize
 from threadpoolctl import threadpool_limits
 
 from . import core
@@ -491,6 +490,8 @@ def _gather(parts, rows: np.ndarray, dtype) -> tuple[np.ndarray, np.ndarray]:
 
 def _lbfgs(objective: _Objective, tracker: _Tracker, theta, train, rng) -> str:
     """Full-batch L-BFGS-B; the stop reason."""
+    from scipy import optimize  # on demand: `mimkit --help` and `import mimkit` skip it
+
     s = objective.settings
     value, grad = objective.value_and_gradient(theta, *train)
     tracker.evaluate(theta, value)

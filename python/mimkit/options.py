@@ -37,3 +37,5 @@ DIMENSION_TESTS: tuple[str, ...] = ("normal", "general", "permutation")
 JOINT_METHODS: tuple[str, ...] = ("lbfgs", "adam")
 #: Which samples phase 2 fits: its own (the paper's sample splitting) or phase 1's again.
 PHASE2_DATA: tuple[str, ...] = ("fresh", "reuse")
+#: Generators of ``MultiIndexModel.sample``: the core's counter-based one, or numpy's PCG64.
+SAMPLE_GENERATORS: tuple[str, ...] = ("philox", "numpy")

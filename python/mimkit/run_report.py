@@ -24,6 +24,7 @@ def format_report(report: dict) -> str:
         f"time      {'labels' if s['streamed'] else 'sampling'} {sec['sampling']:.2f} s, "
         f"phase 1 {sec['phase1']:.2f} s, phase 2 {sec['phase2']:.2f} s, "
         + (f"refine {sec['refine']:.2f} s, " if "refine" in sec else "")
+        + (f"baselines {sec['baselines']:.2f} s, " if "baselines" in sec else "")
         + f"total {sec['total']:.1f} s; "
         f"peak memory {report['peak_memory_bytes'] / 2**30:.2f} GiB",
         "",

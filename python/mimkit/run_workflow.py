@@ -7,6 +7,7 @@ into text and :mod:`mimkit.cli` maps flags to :class:`RunSettings`.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import time
 import warnings
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ import numpy as np
 
 from . import metrics
 from ._limits import check_fits
+from ._progress import progress_callback
 from ._random import as_generator
 from .amp import amp_overlap
 from .data import MultiIndexModel
@@ -24,6 +26,7 @@ from .joint_training import DEFAULT_TOL
 from .preprocessing import loss_preprocessing, make_preprocessing
 from .spectral import spectral_subspace
 from .theory import spectral_overlap
+from .theory_cache import cached
 from .training import default_n_steps, neuron_subspace, run_phase2, train_layerwise
 
 
@@ -129,7 +132,7 @@ def run_problem(args: RunSettings) -> dict:
     network = _network_entry(net, model, Xt, y_test)
     labels = X1.labels if args.stream else y1
     network["theory_distance"] = _theory_distance(
-        model, _phase1_T(args, transform, labels), "none", args
+        model, _phase1_T(args, transform, labels), _phase1_T_key(args, labels), "none", args
     )
     report: dict[str, Any] = {
         "problem": {
@@ -181,8 +184,16 @@ def run_problem(args: RunSettings) -> dict:
         report["refined"] = _refined(fit, model, Xt, yt)
         report["seconds"]["refine"] = fit.refinement.seconds
     if args.baselines and not args.stream:
-        report["spectral"] = _baselines(args, transform, model, X1, y1, X2, y2, Xt, yt, rng)
-        report["amp"] = _amp_baseline(args, model, X1, y1, X2, y2, Xt, yt, rng)
+        baselines_start = time.perf_counter()
+        # Two spectral rows and AMP; at large d each takes a while (a bar after a few seconds).
+        with progress_callback(True, total=3, desc="baselines", unit="method") as done:
+            report["spectral"] = _baselines(
+                args, transform, model, X1, y1, X2, y2, Xt, yt, rng, done
+            )
+            report["amp"] = _amp_baseline(args, model, X1, y1, X2, y2, Xt, yt, rng)
+            done(3)
+        report["seconds"]["baselines"] = time.perf_counter() - baselines_start
+        report["seconds"]["total"] = time.perf_counter() - start
     return report
 
 
@@ -228,8 +239,30 @@ def _amp_baseline(args: RunSettings, model, X1, y1, X2, y2, Xt, yt, rng) -> dict
     directions = rng.standard_normal((args.width, model.r)) @ amp.directions_
     p2 = run_phase2(X2, y2, directions, activation=args.activation, random_state=rng)
     entry.update(_evaluate(amp.directions_, model, p2.network.predict(Xt), yt))
-    se = amp_overlap(model.link, args.alpha, noise=args.noise, n_samples=2000, random_state=0)
-    entry["theory_distance"] = 1.0 - se.subspace_overlap
+    se_samples, se_seed = 2000, 0
+    entry["theory_distance"] = cached(
+        "mimkit.amp.amp_overlap",
+        {
+            "link": model.link.name,
+            "r": model.r,
+            "alpha": args.alpha,
+            "noise": args.noise,
+            "n_samples": se_samples,
+            "random_state": se_seed,
+        },
+        lambda: (
+            1.0
+            - float(
+                amp_overlap(
+                    model.link,
+                    args.alpha,
+                    noise=args.noise,
+                    n_samples=se_samples,
+                    random_state=se_seed,
+                ).subspace_overlap
+            )
+        ),
+    )
     return entry
 
 
@@ -341,14 +374,18 @@ def _evaluate(
     return out
 
 
-def _baselines(args: RunSettings, transform, model, X1, y1, X2, y2, Xt, yt, rng) -> list[dict]:
+def _baselines(
+    args: RunSettings, transform, model, X1, y1, X2, y2, Xt, yt, rng, done=None
+) -> list[dict]:
     """Spectral estimates of span(U) from D1, each with the network's phase 2 on D2.
 
     'phase-1 T' is the preprocessing the phase-1 loss induces (the network should match it);
     'optimal' is T* of the link. Test error: ``width`` random unit directions inside the
     estimated subspace, fresh biases and ridge, so only the subspace differs from the network.
+    ``done(rows finished)``, if given, is called after each row (the progress bar).
     """
     T = _phase1_T(args, transform, y1)
+    T_key = _phase1_T_key(args, y1)
     results = []
     for label, prep in (
         (f"spectral, {args.loss} T (as phase 1)", T),
@@ -369,8 +406,11 @@ def _baselines(args: RunSettings, transform, model, X1, y1, X2, y2, Xt, yt, rng)
         p2 = run_phase2(X2, y2, directions, activation=args.activation, random_state=rng)
         entry = {"method": label, "seconds": seconds}
         entry.update(_evaluate(U_hat, model, p2.network.predict(Xt), yt))
-        entry["theory_distance"] = _theory_distance(model, prep, None, args)
+        prep_key = T_key if prep is T else prep
+        entry["theory_distance"] = _theory_distance(model, prep, prep_key, None, args)
         results.append(entry)
+        if done is not None:
+            done(len(results))
     return results
 
 
@@ -388,19 +428,32 @@ def _phase1_T(args: RunSettings, transform, y1):
     return T
 
 
-def _theory_distance(model: MultiIndexModel, prep, center, args: RunSettings) -> Optional[float]:
+def _phase1_T_key(args: RunSettings, y1) -> dict:
+    """What :func:`_phase1_T` depends on, for the theory cache: the loss and the labels (its
+    offset c is fitted on them), by digest."""
+    digest = hashlib.sha256(np.ascontiguousarray(y1, dtype=np.float64).tobytes()).hexdigest()
+    return {
+        "loss": args.loss,
+        "huber_delta": args.huber_delta,
+        "transform": args.transform,
+        "labels_sha256": digest,
+    }
+
+
+def _theory_distance(
+    model: MultiIndexModel, prep, prep_key, center, args: RunSettings
+) -> Optional[float]:
     """Predicted ``n, d -> inf`` subspace distance at this alpha (mimkit.theory.spectral_overlap):
-    for the network, that of its converged phase-1 matrix (large T1)."""
-    try:
-        res = spectral_overlap(
-            model.link,
-            prep,
-            args.alpha,
-            center=center,
-            noise=args.noise,
-            n_samples=100_000,
-            random_state=args.seed,
-        )
-    except ValueError:
-        return None
-    return float(res.subspace_distance[0])
+    for the network, that of its converged phase-1 matrix (large T1). Cached (``prep_key``
+    describes ``prep``) when a theory cache is active (mimkit.theory_cache)."""
+    settings = dict(center=center, noise=args.noise, n_samples=100_000, random_state=args.seed)
+
+    def compute() -> Optional[float]:
+        try:
+            res = spectral_overlap(model.link, prep, args.alpha, **settings)
+        except ValueError:
+            return None
+        return float(res.subspace_distance[0])
+
+    key = {"link": model.link.name, "r": model.r, "preprocessing": prep_key, "alpha": args.alpha}
+    return cached("mimkit.theory.spectral_overlap", {**key, **settings}, compute)

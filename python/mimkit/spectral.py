@@ -54,12 +54,14 @@ from .preprocessing import (
 )
 from .stream import StreamedData
 
-#: Matvecs of the Lanczos path per wanted eigenvector (near a threshold the spectral gap is small
-#: and ARPACK needs hundreds), and the cost ratio of a memory-bound matvec flop to a BLAS-3 flop
-#: of the explicit path (rule in choose_method; measured: one single-vector matvec costs ~1/6 of
-#: forming S at n = 2000, d = 1000).
-_LANCZOS_MATVECS_PER_VECTOR = 300
+#: The cost ratio of a memory-bound matvec flop to a BLAS-3 flop of the explicit path
+#: (measured: one single-vector matvec costs ~1/6 of forming S at n = 2000, d = 1000), which
+#: prices the Lanczos budget of method="auto" (_lanczos_budget).
 _MATVEC_FLOP_COST = 4.0
+
+
+class _BudgetSpent(Exception):
+    """Lanczos used the matvecs that forming S would have cost (method="auto")."""
 
 
 def resolve_preprocessing(
@@ -350,16 +352,10 @@ def _check_operator(op) -> None:
         )
 
 
-def choose_method(n: int, d: int, k: int) -> str:
-    """``"explicit"`` when forming S and a dense eigensolve is cheaper than Lanczos matvecs.
-
-    Explicit costs ``n d^2`` (SYRK) plus ``~4 d^3`` (eigh); Lanczos ``~300 (k + 2)`` matvecs of
-    ``4 n d`` flops each, memory-bound, counted 4x. So explicit wins unless
-    ``d (1 + 4 d / n) > 4800 (k + 2)``: in practice for d up to ~10^4.
-    """
-    explicit = n * d * d + 4.0 * d**3
-    lanczos = _MATVEC_FLOP_COST * _LANCZOS_MATVECS_PER_VECTOR * (k + 2) * 4.0 * n * d
-    return "explicit" if explicit <= lanczos else "lanczos"
+def _lanczos_budget(n: int, d: int) -> int:
+    """Matvecs (``4 n d`` flops each, memory-bound: counted ``_MATVEC_FLOP_COST`` times) that
+    cost as much as forming S (``n d^2``, SYRK) and a dense ``eigh`` (``~4 d^3``)."""
+    return int((n * d * d + 4.0 * d**3) / (_MATVEC_FLOP_COST * 4.0 * n * d))
 
 
 def top_eigenpairs(
@@ -381,9 +377,13 @@ def top_eigenpairs(
         Rank by |lambda| (the network's power iteration with ``lr * weight_decay = 1``), by
         signed value descending, or ascending.
     method : {"auto", "explicit", "lanczos"}
-        ``explicit``: form S (:func:`mimkit.core.local_hessian`) and use LAPACK ``eigh``;
-        ``lanczos``: ARPACK (implicitly restarted Lanczos) on the core's matvec; ``auto``:
-        :func:`choose_method`. Lanczos needs ``k < d``; with ``k >= d - 1`` explicit is used.
+        ``explicit``: form S (:func:`mimkit.core.local_hessian`) and use LAPACK ``eigh``
+        (``n d^2 + ~4 d^3`` flops); ``lanczos``: ARPACK (implicitly restarted Lanczos) on the
+        core's matvec (``4 n d`` flops per vector, never forming S); ``auto``: Lanczos with
+        as many matvecs as the explicit path would cost, then the explicit path if Lanczos
+        has not converged by then (near a threshold, where the spectral gap is small) -- so
+        at most about twice the cheaper of the two, and O(n d) memory whenever Lanczos
+        converges. Lanczos needs ``k < d``; with ``k >= d - 1`` explicit is used.
     tol : float
         Lanczos relative tolerance.
     random_state : None, int or Generator
@@ -402,22 +402,52 @@ def top_eigenpairs(
         raise ValueError(f"k = {k} eigenpairs requested but S is only {d} x {d}.")
     which = check_name(which, "which", EIGEN_WHICH)
     check_name(method, "method", EIGEN_METHODS)
-    if method == "auto":
-        method = choose_method(n, d, k)
-    if method == "lanczos" and k >= d - 1:
+    if k >= d - 1:
         method = "explicit"
-    if method == "explicit":
+    vals = vecs = None
+    if method == "auto":
+        budget = _lanczos_budget(n, d)
+        # ARPACK's first restart alone takes ncv = max(2k + 1, 20) matvecs.
+        if budget >= max(2 * k + 1, 20):
+            try:
+                vals, vecs = _lanczos_eigenpairs(op, k, which, tol, random_state, budget)
+            except _BudgetSpent:
+                pass
+    elif method == "lanczos":
+        vals, vecs = _lanczos_eigenpairs(op, k, which, tol, random_state, None)
+    if vals is None or vecs is None:
         vals, vecs = _explicit_eigenpairs(op.explicit().astype(np.float64, copy=False), k, which)
-    else:
-        rng = as_generator(random_state)
-        v0 = rng.standard_normal(d)
-        arpack_which = {"abs": "LM", "largest": "LA", "smallest": "SA"}[which]
-        vals, vecs = scipy.sparse.linalg.eigsh(
-            op.aslinearoperator(), k=k, which=arpack_which, v0=v0.astype(op.dtype), tol=tol
-        )
     order = _rank(vals, which)[:k]
     vals, vecs = vals[order].astype(np.float64), vecs[:, order]
     return vals, orient_signs(vecs)
+
+
+def _lanczos_eigenpairs(
+    op: LocalHessian,
+    k: int,
+    which: str,
+    tol: float,
+    random_state: RandomState,
+    max_matvecs: Optional[int],
+) -> tuple[np.ndarray, np.ndarray]:
+    """ARPACK on the core's matvec; raises _BudgetSpent after ``max_matvecs`` matvecs."""
+    rng = as_generator(random_state)
+    v0 = rng.standard_normal(op.shape[0])
+    arpack_which = {"abs": "LM", "largest": "LA", "smallest": "SA"}[which]
+    operator = op.aslinearoperator()
+    if max_matvecs is not None:
+        spent = [0]
+
+        def matvec(v: np.ndarray) -> np.ndarray:
+            spent[0] += 1
+            if spent[0] > max_matvecs:
+                raise _BudgetSpent
+            return op.matvec(v)
+
+        operator = scipy.sparse.linalg.LinearOperator(op.shape, matvec=matvec, dtype=op.dtype)
+    return scipy.sparse.linalg.eigsh(
+        operator, k=k, which=arpack_which, v0=v0.astype(op.dtype), tol=tol
+    )
 
 
 def _explicit_eigenpairs(S: np.ndarray, k: int, which: str) -> tuple[np.ndarray, np.ndarray]:

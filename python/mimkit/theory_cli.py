@@ -44,23 +44,35 @@ def add_subcommand(subparsers) -> None:
     )
     theory.add_argument("--seed", type=int, default=0, help="Monte Carlo seed (default 0)")
     theory.add_argument("--json", action="store_true", help="print the table as JSON records")
+    theory.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="compute afresh, neither reading nor writing the user cache folder "
+        "($MIMKIT_CACHE_DIR, else $XDG_CACHE_HOME/mimkit or ~/.cache/mimkit)",
+    )
     theory.set_defaults(func=cmd_theory)
 
 
 def cmd_theory(args: argparse.Namespace) -> int:
     from .theory import compare_losses
+    from .theory_cache import cached, use_cache, user_cache
 
+    settings = dict(
+        alpha=args.alpha,
+        d=args.d,
+        r=args.r,
+        max_steps=args.max_steps,
+        noise=args.noise,
+        n_samples=args.samples,
+        random_state=args.seed,
+    )
     try:
-        table = compare_losses(
-            args.link,
-            alpha=args.alpha,
-            d=args.d,
-            r=args.r,
-            max_steps=args.max_steps,
-            noise=args.noise,
-            n_samples=args.samples,
-            random_state=args.seed,
-        )
+        with use_cache(user_cache(not args.no_cache)):
+            table = cached(
+                "mimkit.theory.compare_losses",
+                {"link": args.link, **settings},
+                lambda: compare_losses(args.link, **settings),
+            )
     except (ValueError, TypeError) as err:
         print(f"mimkit theory: {err}", file=sys.stderr)
         return 2

@@ -9,10 +9,42 @@ Quick use::
 
 from __future__ import annotations
 
-from .backends import DaskBackend, LocalBackend, make_backend
-from .grid import Grid, Point
-from .runner import PointsFailedError, SweepSummary, run_sweep
-from .store import ResultStore, load
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Names load on first use (PEP 562): the `mimkit` command imports the subcommand parsers of
+# this package and should not pay for the runner or the store until a sweep runs.
+_NAMES = {
+    "DaskBackend": "backends",
+    "LocalBackend": "backends",
+    "make_backend": "backends",
+    "Grid": "grid",
+    "Point": "grid",
+    "PointsFailedError": "runner",
+    "SweepSummary": "runner",
+    "run_sweep": "runner",
+    "ResultStore": "store",
+    "load": "store",
+}
+
+if TYPE_CHECKING:
+    from .backends import DaskBackend, LocalBackend, make_backend
+    from .grid import Grid, Point
+    from .runner import PointsFailedError, SweepSummary, run_sweep
+    from .store import ResultStore, load
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_NAMES[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "DaskBackend",

@@ -8,17 +8,18 @@ fixed parameter into a swept one; values are parsed by the type of the parameter
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional, Sequence
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Sequence
 
 from .backends import PointFunction
 from .grid import Grid
 
+if TYPE_CHECKING:  # pandas loads with the experiment that uses it
+    import pandas as pd
+
 #: ``plot(df, manifest) -> matplotlib Figure``.
-PlotFunction = Callable[[pd.DataFrame, dict], Any]
+PlotFunction = Callable[["pd.DataFrame", dict], Any]
 #: ``table(df) -> DataFrame`` summarising the records (means and spreads over seeds).
-TableFunction = Callable[[pd.DataFrame], pd.DataFrame]
+TableFunction = Callable[["pd.DataFrame"], "pd.DataFrame"]
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from ._files import atomic_write, make_folder
 from .definitions import get_experiment
 from .plots import markdown_table, save_figure
 from .store import PathLike, ResultStore, load
+from .theory_store import sweep_theory
 
 
 def render(folder: PathLike, out_dir: Optional[PathLike] = None) -> tuple[Path, Path]:
@@ -49,7 +50,10 @@ def render(folder: PathLike, out_dir: Optional[PathLike] = None) -> tuple[Path, 
     make_folder(out, "--to" if out_dir is not None else "folder")
     png = out / f"{experiment.name}.png"
     image = io.BytesIO()
-    save_figure(experiment.plot(df, manifest), image)
+    with sweep_theory(folder):  # the theory curves: computed once, kept in the sweep's store
+        figure = experiment.plot(df, manifest)
+        table = experiment.table(df)
+    save_figure(figure, image)
     atomic_write(png, image.getvalue())
     commands = "\n".join(run["command"] for run in manifest["runs"])
     n_points = df["point_id"].nunique()
@@ -58,7 +62,7 @@ def render(folder: PathLike, out_dir: Optional[PathLike] = None) -> tuple[Path, 
         f"![{experiment.name}]({png.name})\n\n"
         f"Made by (mimkit {manifest.get('mimkit_version', '?')}, {n_points} points, "
         f"then `mimkit plot`):\n\n```\n{commands}\n```\n\n"
-        f"{markdown_table(experiment.table(df))}"
+        f"{markdown_table(table)}"
     )
     md = out / f"{experiment.name}.md"
     atomic_write(md, text.encode())

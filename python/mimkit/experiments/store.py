@@ -42,13 +42,15 @@ import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Union
 
 import numpy as np
-import pandas as pd
 
 from ._files import make_folder, refuse_link
 from .grid import Grid, Point
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FORMAT = "mimkit-sweep/2"
 DATABASE = "results.sqlite"
@@ -99,6 +101,8 @@ def records_frame(point: Point, records: Iterable[Mapping[str, Any]]) -> pd.Data
     ValueError
         If a record is empty or reuses a parameter or bookkeeping name.
     """
+    import pandas as pd  # on demand: `mimkit --help` starts without it
+
     return pd.DataFrame(_record_rows(point, records, threads=None))
 
 
@@ -459,6 +463,8 @@ def load(folder: PathLike) -> pd.DataFrame:
     ValueError
         If its database is damaged (naming the file).
     """
+    import pandas as pd  # on demand: `mimkit --help` starts without it
+
     with ResultStore(folder) as store:
         manifest = store.read_manifest()
         rows = store.records()

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ...amp import amp_overlap
+from ...theory_cache import cached_theory
 from ._common import THEORY_SEED, resolve_link
 
 #: Points of the curve (log-spaced over the swept alphas), Monte Carlo draws per SE step and
@@ -21,6 +22,7 @@ LABEL = "AMP (Bayes-optimal, link known)"
 
 
 @functools.lru_cache(maxsize=None)
+@cached_theory(samples=_SAMPLES, max_iter=_MAX_ITER, seed=THEORY_SEED)
 def amp_curve(link_name: str, noise: float, alphas: tuple) -> Optional[pd.DataFrame]:
     """``alpha``, ``overlap`` (1 - subspace distance) and ``test_error`` of AMP's state
     evolution, or None for r > 2 (the channel's r-dimensional quadrature is too slow)."""

@@ -20,6 +20,7 @@ from ...theory import (
     network_threshold,
     weak_recovery_threshold,
 )
+from ...theory_cache import cached_theory
 from ...training import neuron_subspace, run_phase1, run_phase2
 
 #: Links the experiments add to the library by name (parameters must be plain strings).
@@ -180,6 +181,7 @@ def test_error(problem: Problem, W: np.ndarray, activation: str) -> float:
 
 
 @functools.lru_cache(maxsize=None)
+@cached_theory(seed=THEORY_SEED)
 def theory_threshold(
     link_name: str, loss: str, huber_delta: float = 1.0, noise: float = 0.0
 ) -> Optional[ThresholdResult]:

@@ -28,6 +28,7 @@ from ...estimators import AMPEstimator, SpectralEstimator
 from ...links import Link, get_link
 from ...metrics import subspace_distance
 from ...theory import best_label_transform, network_threshold
+from ...theory_cache import cached_theory
 from ..plots import mean_sem, title_figure
 from ..registry import Experiment
 from ._common import (
@@ -128,6 +129,7 @@ def point(params: dict, seed: int) -> dict:
 
 
 @functools.lru_cache(maxsize=None)
+@cached_theory(samples=_SE_SAMPLES, seed=THEORY_SEED)
 def state_evolution(name: str, noise: float, alphas: tuple) -> pd.DataFrame:
     """GAMP's state evolution at ``alphas``: subspace overlap and Bayes-optimal test error."""
     rows = []
@@ -142,6 +144,7 @@ def state_evolution(name: str, noise: float, alphas: tuple) -> pd.DataFrame:
 
 
 @functools.lru_cache(maxsize=None)
+@cached_theory(seed=THEORY_SEED)
 def thresholds(name: str, noise: float, loss: str, huber_delta: float) -> dict:
     """Weak-recovery thresholds: AMP's (= the optimal spectral method's) and the network's."""
     link = resolve(name)

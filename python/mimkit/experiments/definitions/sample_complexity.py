@@ -23,6 +23,7 @@ from ...theory import (
     network_overlap,
     spectral_overlap,
 )
+from ...theory_cache import cached_theory
 from ..plots import errorbar_lines, mean_sem, new_figure, sweep_title, threshold_line, title_figure
 from ..registry import Experiment
 from ._amp_curve import draw_amp
@@ -78,6 +79,7 @@ def measure(params: dict, seed: int, loss_args: dict) -> dict:
 
 
 @functools.lru_cache(maxsize=None)
+@cached_theory(samples=_THEORY_SAMPLES, seed=THEORY_SEED)
 def theory_overlap(
     link_name: str, loss: str, huber_delta: float, noise: float, alphas: tuple
 ) -> Optional[np.ndarray]:

@@ -20,6 +20,7 @@ import pandas as pd
 from ...metrics import neuron_alignment
 from ...options import LOSSES
 from ...theory import Phase1Curve, phase1_curve
+from ...theory_cache import cached_theory
 from ..plots import errorbar_lines, mean_sem, new_figure, sweep_title, title_figure
 from ..registry import Experiment
 from ._common import (
@@ -101,6 +102,7 @@ def point(params: dict, seed: int) -> list:
 
 
 @functools.lru_cache(maxsize=None)
+@cached_theory(seed=THEORY_SEED)
 def predicted_curve(
     link_name: str,
     loss: str,
