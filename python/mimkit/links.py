@@ -21,8 +21,8 @@ become learnable once z1 is known; ``parity3`` is *hard* for every first- or sec
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 import warnings
+from dataclasses import dataclass, field
 from typing import Callable, Optional, Union
 
 import numpy as np

@@ -40,10 +40,18 @@ import numpy as np
 from . import core
 from ._random import RandomState, as_generator
 from ._validation import check_count, check_name, check_positive_number
+from .joint_training import DEFAULT_TOL, JointFit, train_joint
 from .network import TwoLayerNetwork, symmetric_init
 from .preprocessing import loss_preprocessing
 from .spectral import LocalHessian, outlier_eigenpairs
-from .training import Phase2Output, default_n_steps, neuron_subspace, run_phase2
+from .training import (
+    REFINE_ADAM_LEARNING_RATE,
+    REFINE_MAX_ITER,
+    Phase2Output,
+    default_n_steps,
+    neuron_subspace,
+    run_phase2,
+)
 
 #: Most stages ``stages="auto"`` runs (and the number of parts D1 is cut into for
 #: ``stage_data="fresh"`` with "auto").
@@ -95,23 +103,46 @@ class StagedFit:
 
     Attributes
     ----------
-    network : TwoLayerNetwork, the final network (``phase2.network``).
-    phase2 : Phase2Output, the final outer-layer fit.
+    network : TwoLayerNetwork, the final network (refined when ``refine`` was set).
+    phase2 : Phase2Output, the final outer-layer fit (``phase2.network``: the staged network).
     stages : tuple of Stage, in learning order.
     stopped : Stage or None
         ``stages="auto"``: the stage whose statistics were inside their null bounds (its
         ``directions`` empty); None when the stage budget ran out first.
+    refinement : JointFit or None, what ``refine`` did.
     """
 
     network: TwoLayerNetwork
     phase2: Phase2Output
     stages: tuple[Stage, ...]
     stopped: Optional[Stage]
+    refinement: Optional[JointFit] = None
 
     @property
     def directions(self) -> np.ndarray:
         """(k, d) array: every learned direction, in learning order (orthonormal rows)."""
         return np.concatenate([stage.directions for stage in self.stages], axis=0)
+
+
+def staged_subspace(stages: tuple[Stage, ...], W: np.ndarray, k: int) -> np.ndarray:
+    """The first k directions of a staged network: its stages' directions in learning order,
+    then the top right singular vectors of W's rows outside them.
+
+    Returns
+    -------
+    (k, d) array with orthonormal rows.
+    """
+    learned = np.concatenate([stage.directions for stage in stages], axis=0)
+    n_learned, d = learned.shape
+    k = check_count(k, "k", minimum=1)
+    if k > d:
+        raise ValueError(f"k must be at most n_features = {d}, got {k}.")
+    if k <= n_learned:
+        return learned[:k]
+    # an orthonormal basis of the complement, then W's leading directions within it
+    complement = np.linalg.qr(learned.T, mode="complete")[0][:, n_learned:]
+    right = np.linalg.svd(np.asarray(W, dtype=np.float64) @ complement)[2]
+    return np.concatenate([learned, right[: k - n_learned] @ complement.T], axis=0)
 
 
 def check_stages(stages) -> Union[int, str]:
@@ -201,6 +232,9 @@ def train_staged(
     init_scale: float = 1e-6,
     ridge: Union[str, float] = "gcv",
     bias_scale: float = 1.0,
+    refine: Optional[str] = None,
+    refine_max_iter: Optional[int] = None,
+    refine_tol: float = DEFAULT_TOL,
     n_threads: Optional[int] = None,
     random_state: RandomState = None,
 ) -> StagedFit:
@@ -219,9 +253,10 @@ def train_staged(
         c and b of the gate ``sigma''(c h + b)`` (docs/theory.md, "Hierarchies": b = 0 would
         leave no odd part, and the odd part is what sees ``sign(z1 z2 z3)`` given z1).
     n_hidden, activation, loss, huber_delta, lr, weight_decay, n_steps, init_scale, ridge,
-    bias_scale, n_threads
+    bias_scale, refine, refine_max_iter, refine_tol, n_threads
         As in :func:`mimkit.training.train_layerwise`; every stage's phase 1 trains
-        ``n_hidden`` neurons, and the final network has ``n_hidden``.
+        ``n_hidden`` neurons, and the final network has ``n_hidden``. ``refine`` trains all
+        weights of the staged network jointly on D1 and D2 (one set when X2 is X1).
     random_state : int, Generator or None
 
     Returns
@@ -237,6 +272,14 @@ def train_staged(
     n, d = X1.shape
     n_steps = default_n_steps(d) if n_steps is None else check_count(n_steps, "n_steps")
     rng = as_generator(random_state)
+    refine_args = dict(
+        method=refine,
+        max_iter=refine_max_iter,
+        tol=refine_tol,
+        activation=activation,
+        n_threads=n_threads,
+        rng=rng,
+    )
     budget = AUTO_MAX_STAGES if stages == "auto" else stages
     parts = _parts(n, budget, rng) if stage_data == "fresh" else None
     B = np.zeros((0, d))  # learned directions so far, orthonormal rows
@@ -276,7 +319,9 @@ def train_staged(
             )
         if stage.directions.shape[0] == 0:
             assert fit is not None  # the first stage always learns in a fixed-count run
-            return StagedFit(fit.network, fit, tuple(done), stage)
+            return _refined(
+                StagedFit(fit.network, fit, tuple(done), stage), X1, y1, X2, y2, refine_args
+            )
         done.append(stage)
         neurons.append(stage_neurons)
         B = np.concatenate([B, stage.directions], axis=0)
@@ -293,7 +338,34 @@ def train_staged(
         )
         network = fit.network
     assert fit is not None
-    return StagedFit(fit.network, fit, tuple(done), None)
+    return _refined(StagedFit(fit.network, fit, tuple(done), None), X1, y1, X2, y2, refine_args)
+
+
+def _refined(fit: StagedFit, X1, y1, X2, y2, args: dict) -> StagedFit:
+    """``fit`` with its network trained jointly (``args["method"]``), as train_layerwise
+    refines the layer-wise network: squared loss, offset kept, early stopping."""
+    if args["method"] is None:
+        return fit
+    net = fit.network
+    parts = [(X1, y1)] if X2 is X1 else [(X1, y1), (X2, y2)]
+    max_iter = args["max_iter"]
+    joint = train_joint(
+        tuple(X for X, _ in parts),
+        tuple(y - net.c for _, y in parts),
+        net.W,
+        net.b,
+        net.a,
+        activation=args["activation"],
+        loss="squared",
+        method=args["method"],
+        max_iter=REFINE_MAX_ITER[args["method"]] if max_iter is None else max_iter,
+        tol=args["tol"],
+        learning_rate=REFINE_ADAM_LEARNING_RATE,
+        n_threads=args["n_threads"],
+        random_state=args["rng"],
+    )
+    refined = TwoLayerNetwork(joint.W, joint.b, joint.a, net.c, net.activation)
+    return StagedFit(refined, fit.phase2, fit.stages, fit.stopped, joint)
 
 
 def _first_order_stage(
