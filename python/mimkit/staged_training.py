@@ -152,6 +152,15 @@ def check_stages(stages) -> Union[int, str]:
     return check_count(stages, "stages", minimum=1, hint="Or pass 'auto'.")
 
 
+def check_gate_activation(activation: str) -> None:
+    """The gate needs ``sigma''`` with a part odd in its argument (ValueError otherwise)."""
+    if activation not in _SECOND_DERIVATIVES:
+        raise ValueError(
+            f"stages != 1 needs an activation whose sigma'' has a part odd in its argument; "
+            f"activation={activation!r} has none (sigma'' is constant). Use 'logcosh' or 'cos'."
+        )
+
+
 def stage_gate(H: np.ndarray, activation: str, gate_scale: float, gate_bias: float) -> np.ndarray:
     """The gate ``s_i = sum_l [sigma''(c h_il + b) - sigma''(-c h_il + b)]`` (odd in each h).
 
@@ -166,14 +175,36 @@ def stage_gate(H: np.ndarray, activation: str, gate_scale: float, gate_bias: flo
     """
     if H.shape[1] == 0:
         return np.ones(H.shape[0])
-    if activation not in _SECOND_DERIVATIVES:
-        raise ValueError(
-            f"stages > 1 needs an activation whose sigma'' has a part odd in its argument; "
-            f"{activation!r} has none (sigma'' is constant). Use 'logcosh' or 'cos'."
-        )
+    check_gate_activation(activation)
     second = _SECOND_DERIVATIVES[activation]
     H = np.asarray(H, dtype=np.float64)
     return np.sum(second(gate_scale * H + gate_bias) - second(-gate_scale * H + gate_bias), axis=1)
+
+
+def stage_weights(
+    residual: np.ndarray,
+    H: np.ndarray,
+    activation: str,
+    loss: str,
+    huber_delta: float,
+    gate_scale: float,
+    gate_bias: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A stage's per-row quantities (module docstring).
+
+    Parameters
+    ----------
+    residual : (n,) ``y - f(x)`` of the network so far (y itself at the first stage).
+    H : (n, k) projections on the learned directions.  Others as in :func:`train_staged`.
+
+    Returns
+    -------
+    gate : (n,) :func:`stage_gate`.  labels : (n,) ``residual - c``, the core's labels (every
+    loss depends on ``p - y`` only).  weights : (n,) ``gate * T(residual)``, the weights of S.
+    """
+    transform, c = loss_preprocessing(loss, residual, huber_delta)
+    gate = stage_gate(H, activation, gate_scale, gate_bias)
+    return gate, residual - c, gate * transform(residual)
 
 
 def _parts(n: int, count: int, rng: np.random.Generator) -> list[np.ndarray]:
@@ -269,6 +300,8 @@ def train_staged(
     gate_bias = float(gate_bias)
     if not math.isfinite(gate_bias):
         raise ValueError(f"gate_bias must be a finite number, got {gate_bias!r}.")
+    if stages != 1:
+        check_gate_activation(activation)
     n, d = X1.shape
     n_steps = default_n_steps(d) if n_steps is None else check_count(n_steps, "n_steps")
     rng = as_generator(random_state)
@@ -291,9 +324,9 @@ def train_staged(
         rows = parts[s] if parts is not None else slice(None)
         Xs, ys = X1[rows], y1[rows]
         residual = ys if network is None else ys - network.predict(Xs, n_threads=n_threads)
-        transform, c = loss_preprocessing(loss, residual, huber_delta)
-        gate = stage_gate(Xs @ B.T, activation, gate_scale, gate_bias)
-        weights = gate * transform(residual)
+        gate, labels, weights = stage_weights(
+            residual, Xs @ B.T, activation, loss, huber_delta, gate_scale, gate_bias
+        )
         Xp = np.ascontiguousarray(Xs - (Xs @ B.T) @ B, dtype=Xs.dtype) if B.shape[0] else Xs
         # First order only while nothing is learned: later, the residual's first-order part is
         # mostly the unlearned remainder of the earlier directions (docs/theory.md).
@@ -301,7 +334,7 @@ def train_staged(
         if stage is None:
             stage, stage_neurons = _second_order_stage(
                 Xp,
-                residual - c,
+                labels,
                 gate,
                 weights,
                 B,

@@ -16,7 +16,13 @@ from .._random import as_generator
 from .._validation import check_count, check_name
 from ..joint_training import DEFAULT_TOL
 from ..options import ACTIVATIONS, JOINT_METHODS, LOSSES, PHASE2_DATA
-from ..staged_training import STAGE_DATA, check_stages, staged_subspace, train_staged
+from ..staged_training import (
+    STAGE_DATA,
+    check_gate_activation,
+    check_stages,
+    staged_subspace,
+    train_staged,
+)
 from ..stream import StreamedData
 from ..training import default_n_steps, neuron_subspace, train_layerwise
 from .whitening import Whitener
@@ -198,7 +204,8 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
             )
         if self.label_transform is not None and not callable(self.label_transform):
             raise TypeError(f"label_transform={self.label_transform!r}; pass a callable or None.")
-        check_stages(self.stages)
+        if check_stages(self.stages) != 1:
+            check_gate_activation(self.activation)
         check_name(self.stage_data, "stage_data", STAGE_DATA)
         if self.stages != 1 and self.label_transform is not None:
             raise ValueError(
