@@ -8,8 +8,15 @@ import numpy as np
 import pytest
 
 from mimkit import core, reference
-from test_core import ACTIVATIONS, LOSSES, RTOL, SHAPES, chunk_rows, problem  # noqa: F401
-from test_core import relative_error
+from test_core import (  # noqa: F401 (chunk_rows: a fixture)
+    ACTIVATIONS,
+    LOSSES,
+    RTOL,
+    SHAPES,
+    chunk_rows,
+    problem,
+    relative_error,
+)
 
 
 def gate(n, dtype, seed=5):
@@ -21,7 +28,8 @@ def gate(n, dtype, seed=5):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
-def test_weighted_gradient_matches_reference(shape, threads, dtype, chunk_rows):
+@pytest.mark.usefixtures("chunk_rows")
+def test_weighted_gradient_matches_reference(shape, threads, dtype):
     X, y, W, b, a = problem(*shape, dtype)
     s = gate(shape[0], dtype)
     for activation, loss in itertools.product(ACTIVATIONS, LOSSES):
