@@ -170,9 +170,9 @@ PassSummary gradient_pass(Phase1Workspace<T, Source>& ws, const T* y, const Cons
             const auto Xc = ws.chunks.chunk(c);
             auto Zc = chunk.topRows(rows);
             Zc.noalias() = Xc * W.transpose();
-            loss_sum += fuse_chunk<T>(act, Zc, y + r0, b, a, loss, inv_n, ws.value[tid].data(),
-                                      max_abs_z, grad_b, grad_a,
-                                      weight != nullptr ? weight + r0 : nullptr);
+            loss_sum +=
+                fuse_chunk<T>(act, Zc, y + r0, b, a, loss, inv_n, ws.value[tid].data(), max_abs_z,
+                              grad_b, grad_a, weight != nullptr ? weight + r0 : nullptr);
             partial.noalias() += Zc.transpose() * Xc;
         }
         ws.loss_sum[tid] = loss_sum;
@@ -283,8 +283,8 @@ Phase1Outcome phase1_run(const Source& X, const T* y, const T* b, const T* a,
         if (t == settings.n_steps) break;
 
         const auto step_start = std::chrono::steady_clock::now();
-        const PassSummary pass = gradient_pass<T, Source>(
-            ws, y, W, b, a, settings.activation, settings.loss, grad, {}, weight);
+        const PassSummary pass = gradient_pass<T, Source>(ws, y, W, b, a, settings.activation,
+                                                          settings.loss, grad, {}, weight);
         record.losses[t] = pass.mean_loss;
         if (t == 0) {
             const bool linear = pass.max_abs_z < kLinearRegimeMaxPreactivation;

@@ -131,6 +131,15 @@ def test_auto_stops_after_one_stage_on_z1z2():
     assert len(est.stages_) == 1 and est.stages_[0].directions.shape[0] == 2
 
 
+def test_auto_on_a_hard_target_keeps_one_leading_direction_and_stops():
+    # parity3 has no first-order part and no Hessian outlier: the first stage still gives the
+    # network a direction (the leading one, with no statistic), and the second finds nothing.
+    X, y = data("parity3", 32, 2048, seed=10)
+    est = LayerwiseRegressor(stages="auto", random_state=0).fit(X, y)
+    assert len(est.stages_) == 1 and est.stages_[0].statistic.size == 0
+    assert est.stages_[0].directions.shape == (1, 32)
+
+
 def test_fixed_stage_count_fresh_parts_subspace_and_refine():
     d = 48
     X, y = data("sq_sign3", d, 40 * d, seed=6)

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import Callable, Optional, Union
 
 import numpy as np
 
@@ -62,7 +62,7 @@ FIRST_ORDER_MARGIN = 5.0
 #: What each stage trains on: its own part of D1, or all of D1 again.
 STAGE_DATA = ("fresh", "reuse")
 #: sigma'' of the activations whose gate has an odd part (quadratic: sigma'' = 1 has none).
-_SECOND_DERIVATIVES = {
+_SECOND_DERIVATIVES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "logcosh": lambda z: 1.0 / np.cosh(np.clip(z, -350.0, 350.0)) ** 2,
     "cos": np.cos,
 }
@@ -313,7 +313,7 @@ def train_staged(
         n_threads=n_threads,
         rng=rng,
     )
-    budget = AUTO_MAX_STAGES if stages == "auto" else stages
+    budget = AUTO_MAX_STAGES if isinstance(stages, str) else stages
     parts = _parts(n, budget, rng) if stage_data == "fresh" else None
     B = np.zeros((0, d))  # learned directions so far, orthonormal rows
     done: list[Stage] = []
@@ -330,15 +330,15 @@ def train_staged(
         Xp = np.ascontiguousarray(Xs - (Xs @ B.T) @ B, dtype=Xs.dtype) if B.shape[0] else Xs
         # First order only while nothing is learned: later, the residual's first-order part is
         # mostly the unlearned remainder of the earlier directions (docs/theory.md).
-        stage, stage_neurons = _first_order_stage(Xp, weights) if s == 0 else (None, None)
-        if stage is None:
-            stage, stage_neurons = _second_order_stage(
+        found = _first_order_stage(Xp, weights) if s == 0 else None
+        if found is None:
+            found = _second_order_stage(
                 Xp,
                 labels,
                 gate,
                 weights,
                 B,
-                exact=stages != "auto",
+                exact=stages != "auto" or s == 0,
                 n_hidden=n_hidden,
                 activation=activation,
                 loss=loss,
@@ -350,8 +350,9 @@ def train_staged(
                 n_threads=n_threads,
                 rng=rng,
             )
+        stage, stage_neurons = found
         if stage.directions.shape[0] == 0:
-            assert fit is not None  # the first stage always learns in a fixed-count run
+            assert fit is not None  # the first stage always learns (exact)
             return _refined(
                 StagedFit(fit.network, fit, tuple(done), stage), X1, y1, X2, y2, refine_args
             )
@@ -401,18 +402,17 @@ def _refined(fit: StagedFit, X1, y1, X2, y2, args: dict) -> StagedFit:
     return StagedFit(refined, fit.phase2, fit.stages, fit.stopped, joint)
 
 
-def _first_order_stage(
-    X: np.ndarray, weights: np.ndarray
-) -> tuple[Optional[Stage], Optional[np.ndarray]]:
-    """A 'trivial' stage when ``m = X^T w / n`` is significant (module docstring), else None."""
+def _first_order_stage(X: np.ndarray, weights: np.ndarray) -> Optional[tuple[Stage, np.ndarray]]:
+    """A 'trivial' stage and its neurons' direction when ``m = X^T w / n`` is significant
+    (module docstring), else None."""
     n, d = X.shape
     mean_square = float(np.mean(weights**2))
     if mean_square == 0.0:
-        return None, None
+        return None
     m = X.T.astype(np.float64) @ weights / n
     z = (n * float(m @ m) / mean_square - d) / math.sqrt(2.0 * d)
     if not z > FIRST_ORDER_MARGIN:
-        return None, None
+        return None
     u = m[None, :] / np.linalg.norm(m)
     stage = Stage(
         "trivial",
@@ -446,8 +446,8 @@ def _second_order_stage(
     rng: np.random.Generator,
 ) -> tuple[Stage, np.ndarray]:
     """An 'easy' stage: the outliers of the gated S, and the gated phase 1 that learns them.
-    With nothing outside the bulk: no directions, unless ``exact`` (a fixed stage count), which
-    keeps the leading one."""
+    With nothing outside the bulk: no directions, unless ``exact`` (a fixed stage count, or the
+    first stage, so that there is a network), which keeps the leading one."""
     n, d = Xp.shape
     values, _, edges = outlier_eigenpairs(
         LocalHessian(Xp, weights, n_threads=n_threads), "abs", limit=d - B.shape[0]

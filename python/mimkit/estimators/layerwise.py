@@ -18,6 +18,7 @@ from ..joint_training import DEFAULT_TOL
 from ..options import ACTIVATIONS, JOINT_METHODS, LOSSES, PHASE2_DATA
 from ..staged_training import (
     STAGE_DATA,
+    Stage,
     check_gate_activation,
     check_stages,
     staged_subspace,
@@ -123,9 +124,7 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
         What ``refine`` did (iterations, losses, stop reason, seconds); None without it.
     stages_ : tuple of :class:`~mimkit.staged_training.Stage`
         Per stage: ``kind`` ('trivial' or 'easy'), ``directions``, ``n_steps``,
-        ``n_samples`` and the statistics that found them; one 'easy' stage with
-        ``stages=1`` (its directions the top singular vectors of the phase-1 weights, as many
-        as ``subspace`` is asked for: empty here).
+        ``n_samples`` and the statistics that found them; empty with ``stages=1``.
     """
 
     # Deliberate twin of train_layerwise's signature (scikit-learn reads the parameters from
@@ -299,7 +298,7 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
         )
         if self.stages != 1:
             return self._fit_staged(X1, y1, X2, y2, rng, n_steps)
-        self.stages_ = ()
+        self.stages_: tuple[Stage, ...] = ()
         fit = train_layerwise(
             X1,
             y1,
