@@ -197,8 +197,8 @@ def test_staged_network_needs_arrays():
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_full_size_sq_sign3(seed):
     # Issue's acceptance at d = 512, n = 64 d in total (half for the stages), width 64.
-    # Measured with three other data seeds: e1 0.93 / 0.91 / 0.92, span(e2, e3) 0.88 / 0.84 / 0.86, test
-    # MSE/Var 0.35 against the one-shot network's 0.43.
+    # Measured with three other data seeds: e1 0.93 / 0.91 / 0.92, span(e2, e3) 0.88 / 0.84 /
+    # 0.86, test MSE/Var 0.35 against the one-shot network's 0.43.
     d = 512
     X, y = data("sq_sign3", d, 64 * d, seed=100 + seed)
     Xt, yt = data("sq_sign3", d, 20_000, seed=200 + seed)

@@ -217,7 +217,7 @@ def _parts(n: int, count: int, rng: np.random.Generator) -> list[np.ndarray]:
     return [np.sort(part) for part in np.array_split(rng.permutation(n), count)]
 
 
-def _orthonormal_complement_rows(V: np.ndarray, B: np.ndarray) -> np.ndarray:
+def orthonormal_complement_rows(V: np.ndarray, B: np.ndarray) -> np.ndarray:
     """Rows of V with their components along B's rows removed, orthonormalised."""
     if B.shape[0]:
         V = V - (V @ B.T) @ B
@@ -330,7 +330,7 @@ def train_staged(
         Xp = np.ascontiguousarray(Xs - (Xs @ B.T) @ B, dtype=Xs.dtype) if B.shape[0] else Xs
         # First order only while nothing is learned: later, the residual's first-order part is
         # mostly the unlearned remainder of the earlier directions (docs/theory.md).
-        found = _first_order_stage(Xp, weights) if s == 0 else None
+        found = first_order_stage(Xp, weights) if s == 0 else None
         if found is None:
             found = _second_order_stage(
                 Xp,
@@ -402,9 +402,9 @@ def _refined(fit: StagedFit, X1, y1, X2, y2, args: dict) -> StagedFit:
     return StagedFit(refined, fit.phase2, fit.stages, fit.stopped, joint)
 
 
-def _first_order_stage(X: np.ndarray, weights: np.ndarray) -> Optional[tuple[Stage, np.ndarray]]:
+def first_order_stage(X: np.ndarray, weights: np.ndarray) -> Optional[tuple[Stage, np.ndarray]]:
     """A 'trivial' stage and its neurons' direction when ``m = X^T w / n`` is significant
-    (module docstring), else None."""
+    (module docstring), else None. X: (n, d) rows, w: (n,) weights."""
     n, d = X.shape
     mean_square = float(np.mean(weights**2))
     if mean_square == 0.0:
@@ -477,7 +477,7 @@ def _second_order_stage(
         n_threads=n_threads,
     )
     W = np.asarray(result.W, dtype=np.float64)
-    directions = _orthonormal_complement_rows(neuron_subspace(W, max(k, 1)), B)
+    directions = orthonormal_complement_rows(neuron_subspace(W, max(k, 1)), B)
     # The neurons' own directions within the learned span, for the final network.
     V = (W @ directions.T) @ directions
     V /= np.linalg.norm(V, axis=1, keepdims=True)
