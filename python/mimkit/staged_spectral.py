@@ -1,5 +1,5 @@
 """The sequential spectral method: spectral stages conditioned on the projections found so far
-(docs/theory.md, "Hierarchies", "The sequential spectral method").
+(docs/theory.md, "Hierarchies").
 
 The spectral twin of :mod:`mimkit.staged_training`. Stage 1 is the first-order test on
 ``T(y)`` and, failing it, the spectral method itself (the eigenvectors of S outside its
@@ -108,13 +108,16 @@ def staged_spectral_subspace(
         stage = found[0] if found is not None else None
         if stage is None:
             op = LocalHessian(Xp, weights, n_threads=n_threads)
-            kw = dict(method=method, random_state=random_state)
-            values, vectors, edges = outlier_eigenpairs(op, "abs", limit=d - B.shape[0], **kw)
+            values, vectors, edges = outlier_eigenpairs(
+                op, "abs", limit=d - B.shape[0], method=method, random_state=random_state
+            )
             if values.size == 0 and stages == "auto" and s > 0:
                 stopped = Stage("easy", np.zeros((0, d)), values, edges.bounds, 0, n, np.zeros(0))
                 return B, tuple(done), stopped
             if values.size == 0:  # a fixed count, or the first stage: the leading eigenvector
-                vectors = top_eigenpairs(op, 1, which="abs", **kw)[1]
+                vectors = top_eigenpairs(
+                    op, 1, which="abs", method=method, random_state=random_state
+                )[1]
             directions = orthonormal_complement_rows(vectors.T, B)
             stage = Stage("easy", directions, values, edges.bounds, 0, n, np.zeros(0))
         done.append(stage)
