@@ -33,8 +33,8 @@ def test_quadratic_features_and_the_kernel_removes_what_h_explains():
 
 def test_first_order_stage_of_sign_committee_has_its_predicted_overlap():
     # T(y) = y - mean: mu_k = E[sign(z_k) z_k] = sqrt(2/pi), E[T^2] = Var(y) = 3, so the squared
-    # cosine is |mu|^2 / (|mu|^2 + 3 (d - 3) / n) = 0.954 at n = 32 d (docs/theory.md,
-    # "Hierarchies"); its fluctuation is ~sqrt(2/d) of the noise term (~0.006).
+    # cosine is |mu|^2 / (|mu|^2 + 3 (d - 3) / n) = 0.954 at n = 32 d
+    # (docs/theory.md, "Hierarchies"); its fluctuation is ~sqrt(2/d) of the noise term (~0.006).
     d = 128
     X, y = data("sign_committee", d, 32 * d, seed=11)
     est = SpectralEstimator("auto", stages="auto").fit(X, y)
