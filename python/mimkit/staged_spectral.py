@@ -20,13 +20,14 @@ import numpy as np
 
 from ._random import RandomState
 from ._validation import as_matrix, as_vector
-from .spectral import LocalHessian, label_weights, outlier_eigenpairs, top_eigenpairs
+from .spectral import LocalHessian, label_weights, top_eigenpairs
 from .staged_training import (
     AUTO_MAX_STAGES,
     Stage,
     check_stages,
     first_order_stage,
     orthonormal_complement_rows,
+    stage_outliers,
 )
 
 
@@ -108,18 +109,18 @@ def staged_spectral_subspace(
         stage = found[0] if found is not None else None
         if stage is None:
             op = LocalHessian(Xp, weights, n_threads=n_threads)
-            values, vectors, edges = outlier_eigenpairs(
-                op, "abs", limit=d - B.shape[0], method=method, random_state=random_state
+            values, vectors, bounds = stage_outliers(
+                op, s > 0, method=method, random_state=random_state
             )
             if values.size == 0 and stages == "auto" and s > 0:
-                stopped = Stage("easy", np.zeros((0, d)), values, edges.bounds, 0, n, np.zeros(0))
+                stopped = Stage("easy", np.zeros((0, d)), values, bounds, 0, n, np.zeros(0))
                 return B, tuple(done), stopped
             if values.size == 0:  # a fixed count, or the first stage: the leading eigenvector
                 vectors = top_eigenpairs(
                     op, 1, which="abs", method=method, random_state=random_state
                 )[1]
             directions = orthonormal_complement_rows(vectors.T, B)
-            stage = Stage("easy", directions, values, edges.bounds, 0, n, np.zeros(0))
+            stage = Stage("easy", directions, values, bounds, 0, n, np.zeros(0))
         done.append(stage)
         B = np.concatenate([B, stage.directions], axis=0)
     return B, tuple(done), None

@@ -59,6 +59,12 @@ AUTO_MAX_STAGES = 4
 #: Standard deviations above the chi-square null mean ``d`` at which the first-order statistic
 #: counts (a false detection rate ~ 3e-7 for the normal approximation of chi-square).
 FIRST_ORDER_MARGIN = 5.0
+#: Tracy–Widom units beyond the bulk edges that a later stage's eigenvalue must reach (the first
+#: stage uses mimkit.bulk_edges' 3). "auto" tests up to 2 (AUTO_MAX_STAGES - 1) = 6 edges after
+#: the first stage, and with reused samples the rows outside B are only nearly independent of
+#: the weights (a z1z2 run at d = 512 put a null eigenvalue 0.4% beyond the 3-unit bound):
+#: P(TW1 > 4) ~ 3e-4 per edge keeps the run's false-stage rate well below 1%.
+LATER_STAGE_MARGIN = 4.0
 #: What each stage trains on: its own part of D1, or all of D1 again.
 STAGE_DATA = ("fresh", "reuse")
 #: sigma'' of the activations whose gate has an odd part (quadratic: sigma'' = 1 has none).
@@ -402,6 +408,30 @@ def _refined(fit: StagedFit, X1, y1, X2, y2, args: dict) -> StagedFit:
     return StagedFit(refined, fit.phase2, fit.stages, fit.stopped, joint)
 
 
+def stage_outliers(
+    op: LocalHessian, later: bool, **eigen
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A stage's eigenpairs outside its predicted bulk, with the wider margin of a later stage
+    (:data:`LATER_STAGE_MARGIN`).
+
+    Parameters
+    ----------
+    op : LocalHessian, the stage's S.  later : whether directions were learned before.
+    eigen : ``method`` and ``random_state`` for :func:`mimkit.spectral.outlier_eigenpairs`.
+
+    Returns
+    -------
+    values : (k,) array.  vectors : (d, k) array.  bounds : (2,) array, the bounds applied.
+    """
+    d = op.shape[0]
+    values, vectors, edges = outlier_eigenpairs(op, "abs", limit=d, **eigen)
+    if not later:
+        return values, vectors, edges.bounds
+    bounds = edges.edges + LATER_STAGE_MARGIN * edges.scales * np.array([-1.0, 1.0])
+    keep = (values < bounds[0]) | (values > bounds[1])
+    return values[keep], vectors[:, keep], bounds
+
+
 def first_order_stage(X: np.ndarray, weights: np.ndarray) -> Optional[tuple[Stage, np.ndarray]]:
     """A 'trivial' stage and its neurons' direction when ``m = X^T w / n`` is significant
     (module docstring), else None. X: (n, d) rows, w: (n,) weights."""
@@ -449,12 +479,12 @@ def _second_order_stage(
     With nothing outside the bulk: no directions, unless ``exact`` (a fixed stage count, or the
     first stage, so that there is a network), which keeps the leading one."""
     n, d = Xp.shape
-    values, _, edges = outlier_eigenpairs(
-        LocalHessian(Xp, weights, n_threads=n_threads), "abs", limit=d - B.shape[0]
+    values, _, bounds = stage_outliers(
+        LocalHessian(Xp, weights, n_threads=n_threads), B.shape[0] > 0
     )
     k = values.size
     if k == 0 and not exact:
-        empty = Stage("easy", np.zeros((0, d)), values, edges.bounds, 0, n, np.zeros(0))
+        empty = Stage("easy", np.zeros((0, d)), values, bounds, 0, n, np.zeros(0))
         return empty, np.zeros((0, d))
     W0, b, a = symmetric_init(n_hidden, d, 1.0, 1.0, rng, np.float64)
     if B.shape[0]:
@@ -481,5 +511,5 @@ def _second_order_stage(
     # The neurons' own directions within the learned span, for the final network.
     V = (W @ directions.T) @ directions
     V /= np.linalg.norm(V, axis=1, keepdims=True)
-    stage = Stage("easy", directions, values, edges.bounds, n_steps, n, result.loss)
+    stage = Stage("easy", directions, values, bounds, n_steps, n, result.loss)
     return stage, V

@@ -472,10 +472,10 @@ class SpectralEstimator(_SDRBase):
     stages : int >= 1 or "auto", default 1
         1: the spectral method above. Otherwise the sequential spectral method
         (:func:`mimkit.staged_spectral.staged_spectral_subspace`;
-        docs/theory.md, "Hierarchies"): a first-order stage when ``E[T(y) x]`` stands out, then stages whose
-        label kernel ``T(y, h)`` is conditioned on the projections h found so far; each keeps
-        the eigenvalues outside its bulk, so it needs ``n_directions="auto"``, no whitening and
-        a preprocessing other than "optimal".
+        docs/theory.md, "Hierarchies"): a first-order stage when ``E[T(y) x]`` stands out,
+        then stages whose label kernel ``T(y, h)`` is conditioned on the projections h found so
+        far; each keeps the eigenvalues outside its bulk, so it needs ``n_directions="auto"``,
+        no whitening and a preprocessing other than "optimal".
 
     Attributes
     ----------
