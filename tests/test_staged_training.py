@@ -191,6 +191,10 @@ def test_staged_network_needs_arrays():
     X, y = data("z1z2", 8, 64, seed=9)
     with pytest.raises(ValueError, match="stage_data='fresh' cuts D1"):
         train_staged(X[:3], y[:3], X, y, stages=4, stage_data="fresh")
+    with pytest.raises(ValueError, match="y1 has length 10"):
+        train_staged(X, y[:10], X, y)
+    with pytest.raises(TypeError, match="not a StreamedData"):
+        train_staged(stream, stream.labels, X, y)
 
 
 @pytest.mark.slow

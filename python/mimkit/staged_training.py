@@ -10,12 +10,14 @@ works on the part of x outside the directions learned so far (``P x``), against 
 * the weights are ``w_i = s_i T(r_i)``, ``T(r) = -loss'(c, r)`` at the residual's location c,
   and ``s_i = sum_l [sigma''(c_g h_il + b_g) - sigma''(-c_g h_il + b_g)]`` over the learned
   projections ``h_il = u_l . x_i`` (``s = 1`` while nothing is learned);
-* **first-order** ("trivial") stage, when ``m = (1/n) sum_i w_i P x_i`` stands out of its null
-  law (``n |m|^2 / mean(w^2)`` is chi-square with d degrees of freedom when P x is independent
-  of w): the direction ``m / |m|``. That is where phase-1 GD of neurons with a nonzero bias
-  converges (docs/theory.md);
+* **first-order** ("trivial") stage, first stage only, when ``m = (1/n) sum_i w_i x_i`` stands
+  out of its null law (``n |m|^2 / mean(w^2)`` is chi-square with d degrees of freedom when x
+  is independent of w): the direction ``m / |m|``. That is where phase-1 GD of neurons with a
+  nonzero bias converges. Later, the residual's first-order part is mostly what the earlier
+  directions missed of themselves, not a new direction (docs/theory.md, "Hierarchies");
 * **second-order** ("easy") stage, when ``S = (1/n) sum_i w_i P x_i x_i^T P`` has eigenvalues
-  outside its predicted bulk (:func:`mimkit.spectral.outlier_eigenpairs`): phase-1 GD of new
+  outside its predicted bulk (:func:`stage_outliers`; a wider margin after the first stage):
+  phase-1 GD of new
   neurons on the projected data, with the gate as the core's per-row weight. Phase-1 GD on
   neurons ``sigma(c_g h + b_g +- w.x)`` (pairs with opposite outer weights cancel the
   first-order term) is power iteration on exactly this S. As many directions as outliers.
@@ -38,8 +40,9 @@ from typing import Callable, Optional, Union
 import numpy as np
 
 from . import core
+from ._inputs import as_rows
 from ._random import RandomState, as_generator
-from ._validation import check_count, check_name, check_positive_number
+from ._validation import as_vector, check_count, check_name, check_positive_number
 from .joint_training import DEFAULT_TOL, JointFit, train_joint
 from .network import TwoLayerNetwork, symmetric_init
 from .preprocessing import loss_preprocessing
@@ -308,6 +311,14 @@ def train_staged(
         raise ValueError(f"gate_bias must be a finite number, got {gate_bias!r}.")
     if stages != 1:
         check_gate_activation(activation)
+    reuse = X2 is X1
+    X1 = as_rows(X1, allow_stream=False)
+    y1 = as_vector(y1, "y1", np.float64, X1.shape[0])
+    if reuse:
+        X2, y2 = X1, y1
+    else:
+        X2 = as_rows(X2, allow_stream=False)
+        y2 = as_vector(y2, "y2", np.float64, X2.shape[0])
     n, d = X1.shape
     n_steps = default_n_steps(d) if n_steps is None else check_count(n_steps, "n_steps")
     rng = as_generator(random_state)
