@@ -68,6 +68,15 @@ void check_rows(const Source& X, const Array<T>& v, const char* name) {
             std::string(name) + " must have length n = X.shape[0]");
 }
 
+// An optional weight per row (None: unweighted), held alive by `holder`.
+template <typename T, typename Source>
+const T* row_weights(const Source& X, const py::object& sample_weight, Array<T>& holder) {
+    if (sample_weight.is_none()) return nullptr;
+    holder = sample_weight.cast<Array<T>>();
+    check_rows<T>(X, holder, "sample_weight");
+    return holder.data();
+}
+
 template <typename T, typename Input>
 Array<T> forward_py(Input X_in, ConstMatrixRef<T> W, const Array<T>& b, const Array<T>& a,
                     const std::string& activation, int n_threads, Index chunk_rows) {
@@ -88,11 +97,14 @@ Array<T> forward_py(Input X_in, ConstMatrixRef<T> W, const Array<T>& b, const Ar
 template <typename T, typename Input, bool Full>
 py::tuple gradient_py(Input X_in, const Array<T>& y, ConstMatrixRef<T> W, const Array<T>& b,
                       const Array<T>& a, const std::string& activation, const std::string& loss,
-                      double huber_delta, int n_threads, Index chunk_rows) {
+                      double huber_delta, int n_threads, Index chunk_rows,
+                      const py::object& sample_weight) {
     const auto X = source_of<T>(X_in);
     using Source = std::decay_t<decltype(X)>;
     check_shapes<T>(X, W, b, a);
     check_rows<T>(X, y, "y");
+    Array<T> weight_holder;
+    const T* weight = row_weights<T>(X, sample_weight, weight_holder);
     const Activation act = activation_from_name(activation);
     const LossSpec loss_spec{loss_from_name(loss), huber_delta};
     Array<T> grad({W.rows(), W.cols()});
@@ -107,7 +119,7 @@ py::tuple gradient_py(Input X_in, const Array<T>& y, ConstMatrixRef<T> W, const 
         py::gil_scoped_release release;
         Phase1Workspace<T, Source> ws(X, W.rows(), n_threads, chunk_rows);
         summary = gradient_pass<T, Source>(ws, y.data(), W, b.data(), a.data(), act, loss_spec,
-                                           grad_map, outer);
+                                           grad_map, outer, weight);
     }
     if constexpr (Full) {
         return py::make_tuple(grad, grad_b, grad_a, summary.mean_loss);
@@ -165,10 +177,13 @@ py::tuple phase1_run_py(Input X_in, const Array<T>& y, ConstMatrixRef<T> W0, con
                         double huber_delta, double lr, double weight_decay, std::int64_t n_steps,
                         const std::vector<std::int64_t>& record_steps,
                         const py::object& record_basis, const std::string& keep_scale,
-                        int n_threads, Index chunk_rows, const py::object& progress) {
+                        int n_threads, Index chunk_rows, const py::object& progress,
+                        const py::object& sample_weight) {
     const auto X = source_of<T>(X_in);
     check_shapes<T>(X, W0, b, a);
     check_rows<T>(X, y, "y");
+    Array<T> weight_holder;
+    const T* weight = row_weights<T>(X, sample_weight, weight_holder);
     require(n_steps >= 0, "n_steps must be >= 0");
     for (std::size_t s = 0; s < record_steps.size(); ++s) {
         require(record_steps[s] >= 0 && record_steps[s] <= n_steps &&
@@ -218,8 +233,8 @@ py::tuple phase1_run_py(Input X_in, const Array<T>& y, ConstMatrixRef<T> W0, con
     Phase1Outcome outcome;
     {
         py::gil_scoped_release release;
-        outcome =
-            phase1_run<T>(X, y.data(), b.data(), a.data(), settings, W_map, record, after_step);
+        outcome = phase1_run<T>(X, y.data(), b.data(), a.data(), settings, W_map, record,
+                                after_step, weight);
     }
     return py::make_tuple(W, recorded, losses, log_scale, outcome.keep_scale, outcome.diverged_at,
                           outcome.diverged_loss, outcome.step_seconds);
@@ -357,14 +372,14 @@ void define_kernels(py::module_& m) {
         m.def(name, kernel, py::arg("X").noconvert(), py::arg("y").noconvert(),
               py::arg("W").noconvert(), py::arg("b").noconvert(), py::arg("a").noconvert(),
               py::arg("activation"), py::arg("loss"), py::arg("huber_delta"), py::arg("n_threads"),
-              py::arg("chunk_rows"));
+              py::arg("chunk_rows"), py::arg("sample_weight") = py::none());
     }
     m.def("phase1_run", &phase1_run_py<T, Input>, py::arg("X").noconvert(),
           py::arg("y").noconvert(), py::arg("W0").noconvert(), py::arg("b").noconvert(),
           py::arg("a").noconvert(), py::arg("activation"), py::arg("loss"), py::arg("huber_delta"),
           py::arg("lr"), py::arg("weight_decay"), py::arg("n_steps"), py::arg("record_steps"),
           py::arg("record_basis"), py::arg("keep_scale"), py::arg("n_threads"),
-          py::arg("chunk_rows"), py::arg("progress"));
+          py::arg("chunk_rows"), py::arg("progress"), py::arg("sample_weight") = py::none());
     m.def("hidden_features", &hidden_features_py<T, Input>, py::arg("X").noconvert(),
           py::arg("W").noconvert(), py::arg("b").noconvert(), py::arg("activation"),
           py::arg("n_threads"), py::arg("chunk_rows"));

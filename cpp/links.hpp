@@ -11,7 +11,18 @@
 
 namespace mimkit {
 
-enum class LinkKind { z1z2, he2_sum, norm2, sign_z1z2, z1z2z3, staircase, tanh_committee, parity3 };
+enum class LinkKind {
+    z1z2,
+    he2_sum,
+    norm2,
+    sign_z1z2,
+    z1z2z3,
+    z1_plus_z1z2,
+    tanh_committee,
+    parity3,
+    sq_sign3,
+    sign_committee
+};
 
 inline LinkKind link_from_name(const std::string& name) {
     if (name == "z1z2") return LinkKind::z1z2;
@@ -19,9 +30,11 @@ inline LinkKind link_from_name(const std::string& name) {
     if (name == "norm2") return LinkKind::norm2;
     if (name == "sign_z1z2") return LinkKind::sign_z1z2;
     if (name == "z1z2z3") return LinkKind::z1z2z3;
-    if (name == "staircase") return LinkKind::staircase;
+    if (name == "z1_plus_z1z2") return LinkKind::z1_plus_z1z2;
     if (name == "tanh_committee") return LinkKind::tanh_committee;
     if (name == "parity3") return LinkKind::parity3;
+    if (name == "sq_sign3") return LinkKind::sq_sign3;
+    if (name == "sign_committee") return LinkKind::sign_committee;
     throw std::invalid_argument("unknown link '" + name + "'");
 }
 
@@ -30,10 +43,12 @@ inline Index link_min_r(LinkKind kind) {
     switch (kind) {
         case LinkKind::z1z2z3:
         case LinkKind::parity3:
+        case LinkKind::sq_sign3:
+        case LinkKind::sign_committee:
             return 3;
         case LinkKind::z1z2:
         case LinkKind::sign_z1z2:
-        case LinkKind::staircase:
+        case LinkKind::z1_plus_z1z2:
             return 2;
         default:
             return 1;
@@ -59,13 +74,17 @@ inline double link_value(LinkKind kind, const double* z, Index r) {
             return sign_of(z[0] * z[1]);
         case LinkKind::z1z2z3:
             return z[0] * z[1] * z[2];
-        case LinkKind::staircase:
+        case LinkKind::z1_plus_z1z2:
             return z[0] + z[0] * z[1];
         case LinkKind::tanh_committee:
             for (Index k = 0; k < r; ++k) sum += std::tanh(z[k]);
             return sum;
         case LinkKind::parity3:
             return sign_of(z[0] * z[1] * z[2]);
+        case LinkKind::sq_sign3:
+            return z[0] * z[0] + sign_of(z[0] * z[1] * z[2]);
+        case LinkKind::sign_committee:
+            return sign_of(z[0]) + sign_of(z[1]) + sign_of(z[2]);
     }
     return 0.0;
 }

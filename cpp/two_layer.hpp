@@ -5,12 +5,15 @@
 // One pass over X per step: for each chunk of rows X_c (kept in cache; read from an array or
 // generated, see row_source.hpp),
 //   Z_c = X_c W^T + b                       (GEMM, chunk x m)
-//   H_c = sigma(Z_c), one row at a time     p_i = H_i . a, g_i = l'(p_i, y_i) / n
+//   H_c = sigma(Z_c), one row at a time     p_i = H_i . a, g_i = s_i l'(p_i, y_i) / n
 //   G_c = g * sigma'(Z_c) * a               (elementwise, in place in Z_c)
 //   grad_W_thread += G_c^T X_c              (GEMM, X_c still in cache)
 //   grad_b_thread += G_i, grad_a_thread += g_i H_i   (each row, full gradient only)
 // and the per-thread buffers are reduced once, in thread order, so a run is bitwise
 // reproducible for a fixed thread count. No n x m array is ever allocated.
+// s_i is an optional weight per row (1 when absent): the loss is then the weighted mean
+// (1/n) sum_i s_i l(p_i, y_i), with s_i of either sign. A gated phase-1 step (a later stage
+// of a staged network, docs/theory.md, "Hierarchies") passes s_i = sigma''(c h_i + b).
 #pragma once
 
 #include <algorithm>
@@ -98,12 +101,13 @@ struct OuterGradients {
     bool wanted() const { return b != nullptr; }
 };
 
-// Rows of Z_c -> G_c in place; returns the chunk's loss sum and updates max |z|. With
-// grad_b / grad_a (else nullptr) it also adds each row's G_i and g_i H_i to them.
+// Rows of Z_c -> G_c in place; returns the chunk's (weighted) loss sum and updates max |z|.
+// With grad_b / grad_a (else nullptr) it also adds each row's G_i and g_i H_i to them; with
+// weight (else nullptr) row i's loss and slope are multiplied by weight[i].
 template <typename T>
 double fuse_chunk(Activation act, Eigen::Ref<RowMatrix<T>> Z, const T* y, const T* b, const T* a,
                   const LossSpec& loss, T inv_n, T* value, double& max_abs_z,
-                  Vector<double>* grad_b, Vector<double>* grad_a) {
+                  Vector<double>* grad_b, Vector<double>* grad_a, const T* weight = nullptr) {
     const Index m = Z.cols();
     const Eigen::Map<const Vector<T>> a_vec(a, m);
     const Eigen::Map<const Vector<T>> value_vec(value, m);
@@ -113,8 +117,14 @@ double fuse_chunk(Activation act, Eigen::Ref<RowMatrix<T>> Z, const T* y, const 
         max_abs_z = std::max(max_abs_z, double(activation_row<T>(act, z, b, value, m)));
         const T p = value_vec.dot(a_vec);
         T g;
-        loss_sum += double(loss_value_and_slope<T>(loss, p, y[i], g));
-        g *= inv_n;
+        const T loss_i = loss_value_and_slope<T>(loss, p, y[i], g);
+        if (weight != nullptr) {
+            loss_sum += double(weight[i] * loss_i);
+            g *= weight[i] * inv_n;
+        } else {
+            loss_sum += double(loss_i);
+            g *= inv_n;
+        }
         Eigen::Map<Vector<T>> G_i(z, m);
         G_i.array() *= a_vec.array() * g;
         if (grad_b != nullptr) {
@@ -125,13 +135,15 @@ double fuse_chunk(Activation act, Eigen::Ref<RowMatrix<T>> Z, const T* y, const 
     return loss_sum;
 }
 
-// grad (m x d) = d/dW (1/n) sum_i l(p_i, y_i) over the rows of ws's source, and where `outer`
-// points somewhere the gradients with respect to b and a too; one parallel region, one pass
-// over X. grad is bitwise the same with or without `outer`.
+// grad (m x d) = d/dW (1/n) sum_i s_i l(p_i, y_i) over the rows of ws's source (s_i =
+// weight[i], or 1 where weight is nullptr), and where `outer` points somewhere the gradients
+// with respect to b and a too; one parallel region, one pass over X. grad is bitwise the same
+// with or without `outer`.
 template <typename T, typename Source>
 PassSummary gradient_pass(Phase1Workspace<T, Source>& ws, const T* y, const ConstMatrixRef<T>& W,
                           const T* b, const T* a, Activation act, const LossSpec& loss,
-                          Eigen::Ref<RowMatrix<T>> grad, OuterGradients<T> outer = {}) {
+                          Eigen::Ref<RowMatrix<T>> grad, OuterGradients<T> outer = {},
+                          const T* weight = nullptr) {
     const Index n = ws.chunks.rows();
     const Index m = W.rows();
     const T inv_n = T(1) / T(n);
@@ -158,8 +170,9 @@ PassSummary gradient_pass(Phase1Workspace<T, Source>& ws, const T* y, const Cons
             const auto Xc = ws.chunks.chunk(c);
             auto Zc = chunk.topRows(rows);
             Zc.noalias() = Xc * W.transpose();
-            loss_sum += fuse_chunk<T>(act, Zc, y + r0, b, a, loss, inv_n, ws.value[tid].data(),
-                                      max_abs_z, grad_b, grad_a);
+            loss_sum +=
+                fuse_chunk<T>(act, Zc, y + r0, b, a, loss, inv_n, ws.value[tid].data(), max_abs_z,
+                              grad_b, grad_a, weight != nullptr ? weight + r0 : nullptr);
             partial.noalias() += Zc.transpose() * Xc;
         }
         ws.loss_sum[tid] = loss_sum;
@@ -234,14 +247,16 @@ void mark_unreached(const Phase1Record<T>& record, std::int64_t t, std::int64_t 
               std::numeric_limits<T>::quiet_NaN());
 }
 
-// Full-batch GD on W in place: W <- W - lr (grad + weight_decay W). `after_step(t)` runs
+// Full-batch GD on W in place: W <- W - lr (grad + weight_decay W), grad that of the loss
+// weighted by `weight` per row (nullptr: unweighted). `after_step(t)` runs
 // between steps outside the parallel region (signal checks, progress); it may throw.
 // If the loss or the update stops being finite at step t, the run stops there with W = W_t
 // (the last finite weights); losses after t, log scales after t and later records are NaN.
 template <typename T, typename Source, typename AfterStep>
 Phase1Outcome phase1_run(const Source& X, const T* y, const T* b, const T* a,
                          const Phase1Settings& settings, Eigen::Ref<RowMatrix<T>> W,
-                         const Phase1Record<T>& record, AfterStep&& after_step) {
+                         const Phase1Record<T>& record, AfterStep&& after_step,
+                         const T* weight = nullptr) {
     const Index m = W.rows();
     const Index d = W.cols();
     Phase1Workspace<T, Source> ws(X, m, settings.n_threads, settings.chunk_rows);
@@ -268,8 +283,8 @@ Phase1Outcome phase1_run(const Source& X, const T* y, const T* b, const T* a,
         if (t == settings.n_steps) break;
 
         const auto step_start = std::chrono::steady_clock::now();
-        const PassSummary pass =
-            gradient_pass<T, Source>(ws, y, W, b, a, settings.activation, settings.loss, grad);
+        const PassSummary pass = gradient_pass<T, Source>(ws, y, W, b, a, settings.activation,
+                                                          settings.loss, grad, {}, weight);
         record.losses[t] = pass.mean_loss;
         if (t == 0) {
             const bool linear = pass.max_abs_z < kLinearRegimeMaxPreactivation;

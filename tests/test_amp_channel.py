@@ -53,7 +53,7 @@ Q2 = np.array([[0.5, 0.1], [0.1, 0.4]])
         # Closed forms that hold at any noise: a grid of spacing well below the likelihood's
         # width in z is exact to ~1e-4 (smooth integrands: the trapezoid rule converges fast).
         ("z1z2", 0.2, 0.02, ConditionalGaussianChannel),
-        ("staircase", 0.2, 0.02, ConditionalGaussianChannel),
+        ("z1_plus_z1z2", 0.2, 0.02, ConditionalGaussianChannel),
         ("sign_z1z2", 0.3, 0.02, SignProductChannel),
         ("tanh_committee", 0.2, 0.02, QuadratureChannel),
     ],

@@ -73,8 +73,8 @@ def test_z1z2_is_diagonal_in_the_rotated_basis():
     np.testing.assert_allclose(op.basis @ M[0] @ op.basis.T, np.diag(w[0]), atol=0.05)
 
 
-def test_staircase_is_not_jointly_diagonalisable():
-    op = optimal_preprocessing("staircase", n_samples=200_000, random_state=0)
+def test_z1_plus_z1z2_is_not_jointly_diagonalisable():
+    op = optimal_preprocessing("z1_plus_z1z2", n_samples=200_000, random_state=0)
     assert not op.jointly_diagonalisable
 
 

@@ -58,6 +58,7 @@ def phase1_gradient(
     huber_delta: float,
     n_threads: int,
     chunk_rows: int,
+    sample_weight: Optional[NDArray[F]] = None,
 ) -> tuple[NDArray[F], float, float]: ...
 
 # full_gradient takes phase1_gradient's arguments (one binding serves both)
@@ -72,6 +73,7 @@ def full_gradient(
     huber_delta: float,
     n_threads: int,
     chunk_rows: int,
+    sample_weight: Optional[NDArray[F]] = None,
 ) -> tuple[NDArray[F], NDArray[F], NDArray[F], float]: ...
 def phase1_run(
     X: Rows[F],
@@ -91,6 +93,7 @@ def phase1_run(
     n_threads: int,
     chunk_rows: int,
     progress: Optional[Callable[[int], None]],
+    sample_weight: Optional[NDArray[F]] = None,
 ) -> tuple[Any, ...]: ...
 def local_hessian(X: NDArray[F], t: NDArray[F], n_threads: int, chunk_rows: int) -> NDArray[F]: ...
 def local_hessian_matvec(

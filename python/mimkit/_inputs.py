@@ -55,6 +55,15 @@ class Phase1Inputs:
         self.dtype = dtype
 
 
+def row_weights(sample_weight, args: Phase1Inputs, check_finite: bool = True):
+    """``sample_weight`` (n,) in the compute dtype of ``args``, or None (unweighted loss)."""
+    if sample_weight is None:
+        return None
+    return as_vector(
+        sample_weight, "sample_weight", args.dtype, args.X.shape[0], check_finite=check_finite
+    )
+
+
 def as_block(V, name: str, dtype: np.dtype, d: int, *, check_finite: bool = True) -> np.ndarray:
     """A (d,) or (d, k) block of vectors as a C-contiguous (d, k) array."""
     arr = np.asarray(V)

@@ -13,7 +13,7 @@ from typing import Optional, Sequence
 
 from .experiments.cli import add_subcommands as add_experiment_subcommands
 from .joint_training import DEFAULT_TOL
-from .links import LINKS
+from .links import DEPRECATED_NAMES, LINKS
 from .options import ACTIVATIONS, JOINT_METHODS, LOSSES, PHASE2_DATA, PREPROCESSINGS
 from .theory_cli import add_subcommand as add_theory_subcommand
 
@@ -30,7 +30,9 @@ def _add_run(subparsers) -> None:
     run.add_argument("--alpha", type=float, default=32.0, help="n1 / d (default 32)")
     run.add_argument("--alpha2", type=float, help="n2 / d (default: alpha)")
     run.add_argument("--n-test", type=int, default=10_000, help="test samples (default 10000)")
-    run.add_argument("--link", default="z1z2", choices=sorted(LINKS), help="default z1z2")
+    run.add_argument(
+        "--link", default="z1z2", choices=sorted([*LINKS, *DEPRECATED_NAMES]), help="default z1z2"
+    )
     run.add_argument("--r", type=int, help="size of he2_sum / norm2 / tanh_committee")
     run.add_argument("--noise", type=float, default=0.0, help="label noise sd (default 0)")
     run.add_argument("--loss", default="huber", choices=LOSSES, help="phase-1 loss (default huber)")

@@ -17,7 +17,7 @@ from typing import Callable, Optional, Union
 
 import numpy as np
 
-from ._inputs import Phase1Inputs, as_block, local_hessian_inputs
+from ._inputs import Phase1Inputs, as_block, local_hessian_inputs, row_weights
 from ._native import native
 from ._phase1_descent import (
     Phase1Result,
@@ -106,6 +106,7 @@ def _gradient_pass(
     huber_delta: float,
     n_threads: Optional[int],
     check_finite: bool,
+    sample_weight=None,
 ) -> tuple:
     """One native gradient pass (``kernel``: the module's phase1_gradient or full_gradient) on
     validated, converted inputs."""
@@ -113,6 +114,7 @@ def _gradient_pass(
     args = Phase1Inputs(
         X, y, W, b, a, activation, loss, huber_delta, check_finite, allow_stream=True
     )
+    weight = row_weights(sample_weight, args, check_finite)
     return kernel(
         native_rows(args.X),
         args.y,
@@ -124,6 +126,7 @@ def _gradient_pass(
         args.huber_delta,
         threads,
         _CHUNK_ROWS,
+        weight,
     )
 
 
@@ -137,10 +140,13 @@ def phase1_gradient(
     activation: str,
     loss: str,
     huber_delta: float = 1.0,
+    sample_weight=None,
     n_threads: Optional[int] = None,
     check_finite: bool = True,
 ) -> tuple[np.ndarray, float]:
-    """Gradient of ``L = (1/n) sum_i loss(p_i, y_i)`` with respect to W, in one fused pass.
+    """Gradient of ``L = (1/n) sum_i s_i loss(p_i, y_i)`` with respect to W, in one fused pass
+    (``s_i`` = ``sample_weight``, of either sign, or 1: a weight per row, e.g. the gate of a
+    staged network's phase 1, docs/theory.md, "Hierarchies").
 
     Squared loss is ``(p - y)^2 / 2``; absolute ``|p - y|``; huber(delta) quadratic inside
     ``|p - y| <= delta``. loss' at a kink is 0.
@@ -162,6 +168,7 @@ def phase1_gradient(
         huber_delta,
         n_threads,
         check_finite,
+        sample_weight,
     )
     return grad, mean_loss
 
@@ -224,6 +231,7 @@ def phase1_run(
     record_steps=None,
     record_basis=None,
     keep_scale: Union[bool, str] = False,
+    sample_weight=None,
     n_threads: Optional[int] = None,
     progress: Optional[Callable[[int], None]] = None,
     on_divergence: str = "raise",
@@ -247,6 +255,9 @@ def phase1_run(
         exactly a change of initial scale (docs/theory.md, "Phase 1") and prevents overflow /
         underflow over long runs. True requires ``max |X W0^T + b| < 1e-4`` at step 0
         (ValueError otherwise); 'auto' turns it on exactly when that holds.
+    sample_weight : (n,) array, optional
+        Weight ``s_i`` of each row's loss, of either sign: L = (1/n) sum_i s_i loss(p_i, y_i)
+        (see :func:`phase1_gradient`).
     progress : callable(step), optional
         Called after each step with the number of steps done (progress bars).
     on_divergence : {'raise', 'warn'}
@@ -281,6 +292,7 @@ def phase1_run(
         on_divergence,
         check_finite,
     )
+    weight = row_weights(sample_weight, args, check_finite)
     steps = run.record_steps
 
     def native_run(n_steps: int, record: np.ndarray) -> tuple:
@@ -302,6 +314,7 @@ def phase1_run(
             threads,
             _CHUNK_ROWS,
             progress,
+            weight,
         )
 
     W, recorded, losses, log_scale, keep, diverged_at, diverged_loss, step_seconds = native_run(

@@ -12,10 +12,16 @@ assumes it vanishes) and (ii) some label preprocessing ``T`` for which that Hess
 ``r`` on the index subspace (generative exponent 2). For ``z1*z2*z3`` (ii) needs an *even*
 ``T`` (e.g. ``|y|``): every odd ``T`` (squared, l1, Huber losses) gives a zero Hessian by the
 symmetry ``z1 -> -z1``.
+
+Links outside the theory in a structured way (docs/theory.md, "Hierarchies"): ``z1_plus_z1z2``
+and ``sign_committee`` have a first-order part (a *trivial* subspace, ``E[z|y] != 0``);
+``sq_sign3`` is a *grand staircase*: every T gives a Hessian of rank 1 (z1 only), and z2, z3
+become learnable once z1 is known; ``parity3`` is *hard* for every first- or second-order method.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Union
 
@@ -136,10 +142,11 @@ _FACTORIES: dict[str, Callable[[Optional[int]], Link]] = {
         "z1*z2*z3: triple product (needs an even label preprocessing such as |y|)",
         True,
     ),
-    "staircase": _fixed(
-        "staircase",
+    "z1_plus_z1z2": _fixed(
+        "z1_plus_z1z2",
         2,
-        "z1 + z1*z2: staircase with a linear part (outside the theory: a counter-example)",
+        "z1 + z1*z2: linear part plus a product; both directions first-order (E[z2 y^2] = 2), "
+        "outside the theory",
         False,
     ),
     "tanh_committee": _sized(
@@ -154,7 +161,25 @@ _FACTORIES: dict[str, Callable[[Optional[int]], Link]] = {
     "parity3": _fixed(
         "parity3", 3, "sign(z1*z2*z3): parity, generative exponent 3 (hard for every method)", False
     ),
+    "sq_sign3": _fixed(
+        "sq_sign3",
+        3,
+        "z1^2 + sign(z1*z2*z3): grand staircase, z2 and z3 learnable only once z1 is known "
+        "(outside the theory: every T gives a rank-1 Hessian)",
+        False,
+    ),
+    "sign_committee": _fixed(
+        "sign_committee",
+        3,
+        "sign(z1)+sign(z2)+sign(z3): first-order direction (1,1,1)/sqrt(3), then its "
+        "complement (outside the theory: a linear part)",
+        False,
+    ),
 }
+
+#: Former names of library links: still accepted by :func:`get_link`, with a DeprecationWarning.
+#: ``staircase`` was no staircase for label-transform methods (both directions are first-order).
+DEPRECATED_NAMES: dict[str, str] = {"staircase": "z1_plus_z1z2"}
 
 #: Library links by name, each at its default ``r`` (use :func:`get_link` for another r).
 LINKS: dict[str, Link] = {name: make(None) for name, make in _FACTORIES.items()}
@@ -184,6 +209,14 @@ def get_link(
             raise ValueError(f"link {link.name!r} has r = {link.r}, but r={r} was given.")
         return link
     if isinstance(link, str):
+        if link in DEPRECATED_NAMES:
+            warnings.warn(
+                f"link {link!r} is deprecated; use {DEPRECATED_NAMES[link]!r} (the same "
+                f"function under an honest name).",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            link = DEPRECATED_NAMES[link]
         if link not in _FACTORIES:
             raise ValueError(
                 f"unknown link {link!r}; choose one of {', '.join(_FACTORIES)}, "

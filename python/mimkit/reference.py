@@ -13,7 +13,7 @@ from typing import Optional, Union
 
 import numpy as np
 
-from ._inputs import Phase1Inputs, as_block, local_hessian_inputs
+from ._inputs import Phase1Inputs, as_block, local_hessian_inputs, row_weights
 from ._phase1_descent import Phase1Result, Phase1RunSettings, phase1_descent, report_collapse
 from ._validation import check_n_threads
 
@@ -113,24 +113,29 @@ def hidden_statistics(
     return H.sum(axis=0), H.T @ H, H.T @ args.y.astype(np.float64)
 
 
-def _backward(args: Phase1Inputs, W: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Z = X W^T + b (n, m), H = sigma(Z) (n, m) and the residual slopes g = loss'(p, y) / n (n,)
-    for validated inputs."""
+def _backward(
+    args: Phase1Inputs, W: np.ndarray, weight: Optional[np.ndarray] = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Z = X W^T + b (n, m), H = sigma(Z) (n, m) and the residual slopes
+    g = s * loss'(p, y) / n (n,) for validated inputs (s = weight, or 1)."""
     Z = args.X @ W.T + args.b
     H = activation_value(Z, args.activation)
     g = loss_derivative(H @ args.a, args.y, args.loss, args.huber_delta) / args.X.shape[0]
-    return Z, H, g
+    return Z, H, g if weight is None else weight * g
 
 
-def _mean_loss(args: Phase1Inputs, H: np.ndarray) -> float:
-    return float(np.mean(loss_value(H @ args.a, args.y, args.loss, args.huber_delta)))
+def _mean_loss(args: Phase1Inputs, H: np.ndarray, weight: Optional[np.ndarray] = None) -> float:
+    losses = loss_value(H @ args.a, args.y, args.loss, args.huber_delta)
+    return float(np.mean(losses if weight is None else weight * losses))
 
 
-def _gradient(args: Phase1Inputs, W: np.ndarray) -> tuple[np.ndarray, float, float]:
-    """(grad_W, mean_loss, max |Z|) for validated inputs."""
-    Z, H, g = _backward(args, W)
+def _gradient(
+    args: Phase1Inputs, W: np.ndarray, weight: Optional[np.ndarray] = None
+) -> tuple[np.ndarray, float, float]:
+    """(grad_W, mean (weighted) loss, max |Z|) for validated inputs."""
+    Z, H, g = _backward(args, W, weight)
     G = (g[:, None] * activation_derivative(Z, args.activation)) * args.a
-    return G.T @ args.X, _mean_loss(args, H), float(np.max(np.abs(Z)))
+    return G.T @ args.X, _mean_loss(args, H, weight), float(np.max(np.abs(Z)))
 
 
 def phase1_gradient(
@@ -143,10 +148,12 @@ def phase1_gradient(
     activation: str,
     loss: str,
     huber_delta: float = 1.0,
+    sample_weight=None,
     n_threads: Optional[int] = None,
     check_finite: bool = True,
 ) -> tuple[np.ndarray, float]:
-    """Gradient of ``L = (1/n) sum_i loss(p_i, y_i)`` with respect to W.
+    """Gradient of ``L = (1/n) sum_i s_i loss(p_i, y_i)`` with respect to W (``s_i`` =
+    ``sample_weight``, of either sign, or 1).
 
     Returns
     -------
@@ -155,7 +162,7 @@ def phase1_gradient(
     """
     check_n_threads(n_threads)
     args = Phase1Inputs(X, y, W, b, a, activation, loss, huber_delta, check_finite)
-    grad, mean_loss, _ = _gradient(args, args.W)
+    grad, mean_loss, _ = _gradient(args, args.W, row_weights(sample_weight, args, check_finite))
     return grad, mean_loss
 
 
@@ -204,6 +211,7 @@ def phase1_run(
     record_steps=None,
     record_basis=None,
     keep_scale: Union[bool, str] = False,
+    sample_weight=None,
     n_threads: Optional[int] = None,
     progress=None,
     on_divergence: str = "raise",
@@ -224,6 +232,8 @@ def phase1_run(
         underflowing over long runs. True requires ``max |X W0^T + b| < 1e-4`` at step 0
         (ValueError otherwise); 'auto' switches it on exactly when that holds. The mode is
         resolved at the first step (with ``n_steps = 0`` it reports False).
+    sample_weight : (n,) array, optional
+        Weight ``s_i`` of each row's loss, of either sign: L = (1/n) sum_i s_i loss(p_i, y_i).
     progress : callable(step) or None
         Called after every step (for progress bars).
     on_divergence : {'raise', 'warn'}
@@ -249,7 +259,8 @@ def phase1_run(
         on_divergence,
         check_finite,
     )
-    result = phase1_descent(lambda W: _gradient(args, W), args.W, run, progress)
+    weight = row_weights(sample_weight, args, check_finite)
+    result = phase1_descent(lambda W: _gradient(args, W, weight), args.W, run, progress)
     report_collapse(run.on_divergence, result.log_scale, args.y)
     return result
 

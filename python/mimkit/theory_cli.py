@@ -15,7 +15,7 @@ import json
 import math
 import sys
 
-from .links import LINKS, get_link
+from .links import DEPRECATED_NAMES, LINKS, get_link
 
 
 def add_subcommand(subparsers) -> None:
@@ -28,7 +28,7 @@ def add_subcommand(subparsers) -> None:
         "the overlap 1 - subspace distance at each --alpha, and with --d the window of "
         "phase-1 steps T1 in which every direction is carried by >= 10%% of the neurons.",
     )
-    theory.add_argument("link", choices=sorted(LINKS), help="library link")
+    theory.add_argument("link", choices=sorted([*LINKS, *DEPRECATED_NAMES]), help="library link")
     theory.add_argument("--r", type=int, help="size of he2_sum / norm2 / tanh_committee")
     theory.add_argument(
         "--alpha", type=float, nargs="+", default=[2.0, 4.0, 16.0], help="n1 / d (default 2 4 16)"

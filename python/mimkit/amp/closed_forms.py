@@ -7,7 +7,7 @@ r"""Output channels with closed forms (or exact in all but one coordinate).
   warped angle that packs the nodes around its modes (spectrally accurate for a periodic
   analytic integrand, however peaked the law).
 * :class:`ConditionalGaussianChannel`, ``y = z1 (z2 + a0) + noise`` (``z1z2``: a0 = 0,
-  ``staircase``: a0 = 1): given z2, z1 is Gaussian and y linear in it, so z1 is integrated
+  ``z1_plus_z1z2``: a0 = 1): given z2, z1 is Gaussian and y linear in it, so z1 is integrated
   exactly, noiseless or not; z2 by Gauss–Legendre on each side of ``z2 = -a0``.
 * :class:`SignProductChannel`, ``y = sign(z1 z2) + noise``: given z2, the event
   ``sign(z1) = e`` is a truncated normal (moments by ``Phi`` and the inverse Mills ratio);
@@ -202,7 +202,7 @@ def closed_form_channel(link: Link, noise: float) -> Optional[Channel]:
         return RadialChannel(link.r, 1.0, -float(link.r))
     if link.name == "z1z2":
         return ConditionalGaussianChannel(0.0, noise)
-    if link.name == "staircase":
+    if link.name == "z1_plus_z1z2":
         return ConditionalGaussianChannel(1.0, noise)
     if link.name == "sign_z1z2":
         return SignProductChannel(noise)

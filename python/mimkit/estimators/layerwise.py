@@ -17,6 +17,14 @@ from .._scale import data_scale, r2_score_scaled
 from .._validation import check_count, check_n_threads, check_name
 from ..joint_training import DEFAULT_TOL
 from ..options import ACTIVATIONS, JOINT_METHODS, LOSSES, PHASE2_DATA
+from ..staged_training import (
+    STAGE_DATA,
+    Stage,
+    check_gate_activation,
+    check_stages,
+    staged_subspace,
+    train_staged,
+)
 from ..stream import StreamedData
 from ..training import default_n_steps, neuron_subspace, train_layerwise
 from ._fit_state import atomic_fit, data_scales, divided, fitted_stream
@@ -100,6 +108,15 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
         Show a progress bar when phase 1 runs longer than 2 s.
     whiten : bool, default False
         Centre and whiten X first (above); arrays only, not streams.
+    stages : int >= 1 or 'auto', default 1
+        1: the paper's algorithm (one phase 1). Otherwise learn the index directions stage
+        by stage (:mod:`mimkit.staged_training`, docs/theory.md, "Hierarchies"): a
+        first-order stage for ``E[T(y) x]`` when significant, then phase-1 stages on the
+        part of x outside the learned directions, against the residual of the network so
+        far, gated by ``sigma''`` of the learned projections; 'auto' stops at the first stage
+        whose matrix has no eigenvalue outside its predicted bulk. Arrays only.
+    stage_data : {'reuse', 'fresh'}, default 'reuse'
+        With ``stages != 1``: every stage trains on all of D1, or each on its own random part.
 
     Attributes
     ----------
@@ -122,6 +139,9 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
         ``phase2_seconds``, ``phase1_weights`` (raw W after phase 1).
     refinement_ : :class:`~mimkit.joint_training.JointFit` or None
         What ``refine`` did (iterations, losses, stop reason, seconds); None without it.
+    stages_ : tuple of :class:`~mimkit.staged_training.Stage`
+        Per stage: ``kind`` ('trivial' or 'easy'), ``directions``, ``n_steps``,
+        ``n_samples`` and the statistics that found them; empty with ``stages=1``.
     """
 
     # Deliberate twin of train_layerwise's signature (scikit-learn reads the parameters from
@@ -147,6 +167,8 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
         random_state=None,
         verbose: bool = False,
         whiten: bool = False,
+        stages: Union[int, str] = 1,
+        stage_data: str = "reuse",
     ):
         self.n_hidden = n_hidden
         self.activation = activation
@@ -167,6 +189,8 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.whiten = whiten
+        self.stages = stages
+        self.stage_data = stage_data
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -197,6 +221,14 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
             )
         if self.label_transform is not None and not callable(self.label_transform):
             raise TypeError(f"label_transform={self.label_transform!r}; pass a callable or None.")
+        if check_stages(self.stages) != 1:
+            check_gate_activation(self.activation)
+        check_name(self.stage_data, "stage_data", STAGE_DATA)
+        if self.stages != 1 and self.label_transform is not None:
+            raise ValueError(
+                "stages != 1 trains every stage on the loss's own preprocessing of the residual; "
+                "pass label_transform=None (or stages=1)."
+            )
 
     def fit(self, X, y=None, *, X2=None, y2=None) -> "LayerwiseRegressor":
         """Phase 1 on D1 and phase 2 on D2.
@@ -226,6 +258,11 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
                 raise ValueError(
                     "whiten=True needs the covariance of X in memory; pass an array, or "
                     "whiten the stream's rows yourself and use whiten=False."
+                )
+            if self.stages != 1:
+                raise ValueError(
+                    "stages != 1 needs X as an array (each stage projects the rows); pass "
+                    "X.rows() to materialise a StreamedData, or stages=1."
                 )
             self.whitener_ = None
             return self._fit_stream(X, y, X2, y2)
@@ -286,6 +323,9 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
             if self.n_steps == "auto"
             else check_count(self.n_steps, "n_steps")
         )
+        if self.stages != 1:
+            return self._fit_staged(X1, y1, X2, y2, rng, n_steps)
+        self.stages_: tuple[Stage, ...] = ()
         fit = train_layerwise(
             X1,
             y1,
@@ -313,6 +353,37 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
             "phase1_step_seconds": p1.result.step_seconds,
             "phase2_seconds": p2.seconds,
             "phase1_weights": p1.W,
+        }
+        self.refinement_ = fit.refinement
+        self._network = net
+        return self
+
+    def _fit_staged(self, X1, y1, X2, y2, rng, n_steps: int) -> "LayerwiseRegressor":
+        reuse = X2 is None
+        shared = {name: getattr(self, name) for name in TRAINING_PARAMETERS}
+        for name in ("label_transform", "phase2_data"):
+            del shared[name]
+        fit = train_staged(
+            X1,
+            y1,
+            X1 if reuse else X2,
+            y1 if reuse else y2,
+            stages=self.stages,
+            stage_data=self.stage_data,
+            **shared,
+            n_steps=n_steps,
+            random_state=rng,
+        )
+        net = fit.network
+        self.W_, self.b_, self.a_, self.intercept_ = net.W, net.b, net.a, net.c
+        self.stages_ = fit.stages
+        self.history_ = {
+            "n_steps": n_steps,
+            "ridge": fit.phase2.ridge,
+            "n1": X1.shape[0],
+            "n2": (X1 if reuse else X2).shape[0],
+            "phase2_seconds": fit.phase2.seconds,
+            "stopped": fit.stopped,
         }
         self.refinement_ = fit.refinement
         self._network = net
@@ -377,11 +448,17 @@ class LayerwiseRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
 
     def subspace(self, k: int) -> np.ndarray:
         """Estimated index subspace: top-k right singular vectors of ``W_``, shape (k, d),
-        orthonormal rows. With ``whiten=True`` in the original coordinates of X: the network
+        orthonormal rows. A staged network (``stages != 1``) returns its learned directions
+        first, in learning order, then (for larger k) the top singular vectors of ``W_``
+        outside them. With ``whiten=True`` in the original coordinates of X: the network
         reads ``w . z = (L^{-T} w) . (x - mean)``, so the span of the ``L^{-T} v`` is returned
         (orthonormalised)."""
         check_is_fitted(self)
-        V = neuron_subspace(self.W_, k)
+        V = (
+            staged_subspace(self.stages_, self.W_, k)
+            if self.stages_
+            else neuron_subspace(self.W_, k)
+        )
         whitener = getattr(self, "whitener_", None)
         if whitener is None:
             return V

@@ -42,6 +42,8 @@ from .._validation import check_count, check_name
 from ..links import get_link
 from ..options import CENTERINGS, DIMENSION_TESTS, EIGEN_METHODS, EIGEN_WHICH, SLICINGS
 from ..spectral import orient_signs, spectral_subspace
+from ..staged_spectral import staged_spectral_subspace
+from ..staged_training import check_stages
 from ..stream import StreamedData
 from . import dimension_tests as dt
 from ._fit_state import fitted_stream
@@ -478,14 +480,24 @@ class SpectralEstimator(_SDRBase):
         x ~ N(0, I) with known covariance; X is then used as given (``mean_`` is 0).
     method : {"auto", "explicit", "lanczos"}
     random_state : None, int or Generator
+    stages : int >= 1 or "auto", default 1
+        1: the spectral method above. Otherwise the sequential spectral method
+        (:func:`mimkit.staged_spectral.staged_spectral_subspace`;
+        docs/theory.md, "Hierarchies"): a first-order stage when ``E[T(y) x]`` stands out,
+        then stages whose label kernel ``T(y, h)`` is conditioned on the projections h found so
+        far; each keeps the eigenvalues outside its bulk, so it needs ``n_directions="auto"``,
+        no whitening and a preprocessing other than "optimal".
 
     Attributes
     ----------
-    directions_ : (k, d) array.  eigenvalues_ : (k,) array.  mean_ : (d,) array.
+    directions_ : (k, d) array.  eigenvalues_ : (k,) array (with ``stages != 1``: per
+        direction, its stage's statistic).  mean_ : (d,) array.
     n_directions_ : int.
     bulk_edges_, outlier_bounds_ : (m, 2) arrays, with ``"auto"`` only: the predicted edges of
         each matrix's bulk (m = 1 unless the optimal preprocessing has per-direction groups),
-        and the bounds (edges and margins) beyond which an eigenvalue counted.
+        and the bounds (edges and margins) beyond which an eigenvalue counted; with
+        ``stages != 1`` the outlier bounds of each stage.
+    stages_ : tuple of :class:`~mimkit.staged_training.Stage`, with ``stages != 1`` only.
     """
 
     def __init__(
@@ -500,6 +512,7 @@ class SpectralEstimator(_SDRBase):
         whiten: bool = False,
         method: str = "auto",
         random_state=None,
+        stages: Union[int, str] = 1,
     ):
         self.n_directions = n_directions
         self.preprocessing = preprocessing
@@ -510,6 +523,7 @@ class SpectralEstimator(_SDRBase):
         self.whiten = whiten
         self.method = method
         self.random_state = random_state
+        self.stages = stages
 
     def _check_n_directions(self, d: int) -> Union[int, str]:
         if self.n_directions is None and self.link is not None:
@@ -528,8 +542,15 @@ class SpectralEstimator(_SDRBase):
         if self.which is not None:
             check_name(self.which, "which", EIGEN_WHICH)
         check_name(self.method, "method", EIGEN_METHODS)
+        if check_stages(self.stages) != 1 and (self.n_directions != "auto" or self.whiten):
+            raise ValueError(
+                "stages != 1 keeps each stage's eigenvalues outside its bulk: pass "
+                'n_directions="auto" and whiten=False (or stages=1).'
+            )
 
     def _fit_directions(self, X, y, k):
+        if self.stages != 1:
+            return self._fit_stages(X, y)
         if k == "auto" and self.whiten:
             # Whitening by the sample covariance makes (1/n) Z^T Z = I: the bulk of S is no
             # longer the law predicted for x ~ N(0, I).
@@ -562,3 +583,22 @@ class SpectralEstimator(_SDRBase):
         if not self.whiten:
             return D.T / np.linalg.norm(D.T, axis=0), vals, np.zeros(X.shape[1])
         return whitener.directions(D.T), vals, whitener.mean
+
+    def _fit_stages(self, X, y):
+        D, stages, _ = staged_spectral_subspace(
+            X,
+            y,
+            self.stages,
+            self.preprocessing,
+            center=self.center,
+            method=self.method,
+            random_state=self.random_state,
+        )
+        self.stages_ = stages
+        self.outlier_bounds_ = np.array([stage.bounds for stage in stages])
+        # one statistic per direction; NaN where a stage kept a leading direction without one
+        statistics = [
+            stage.statistic if stage.statistic.size else np.full(stage.directions.shape[0], np.nan)
+            for stage in stages
+        ]
+        return D.T, np.concatenate(statistics), np.zeros(X.shape[1])
