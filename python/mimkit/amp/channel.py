@@ -30,8 +30,9 @@ import numpy as np
 from ..links import Link
 from ._quadrature import gauss_hermite, normalised
 
-#: Rows per block: bounds the (rows, nodes) temporaries of the quadratures.
-_BLOCK_ENTRIES = 1 << 21
+#: Entries (rows x nodes) per block of the quadratures: temporaries of ~100 kB stay in cache and
+#: below glibc's mmap threshold (larger ones are page-faulted in afresh on every call: 2x slower).
+_BLOCK_ENTRIES = 12_000
 #: Default regularising noise of noiseless generic links, relative to the label's std.
 MIN_NOISE = 0.1
 #: Gauss–Hermite nodes per dimension for r = 1, 2, 3 (generic channel).

@@ -203,22 +203,29 @@ class _ConditionalOnZ2(Channel):
         sd2 = np.sqrt(V[1, 1])
         c, s2 = V[0, 1] / V[1, 1], V[0, 0] - V[0, 1] ** 2 / V[1, 1]
         t, logw = split_normal_nodes(omega[:, 1], sd2, self.split, self.side_nodes)
-        m = omega[:, :1] + c * (t - omega[:, 1:])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            loglik, mu1, second1 = self._given_z2(t, m, s2, y[:, None])
-        # Nodes of a side with probability zero sit on the split, where the likelihood may be
-        # singular: their weight is zero whatever it says.
-        live = np.isfinite(logw)
-        p = normalised(np.where(live, logw + loglik, -np.inf))
-        mu1, second1 = np.where(live, mu1, 0.0), np.where(live, second1, 0.0)
-        z = np.stack([mu1, t], axis=2)
-        mean, cov = row_moments(p, z)
-        # row_moments counted E[z1^2 | z2] as mu1^2: add the conditional variance of z1.
-        cov[0, 0] += np.sum(p * (second1 - mu1**2))
-        return mean, cov
+        m = t - omega[:, 1:]
+        m *= c
+        m += omega[:, :1]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            loglik, mu1, var1 = self._given_z2(t, m, s2, y[:, None])
+        logw += loglik
+        live = np.isfinite(logw[:, :1]) & np.isfinite(logw[:, -1:])
+        if not live.all():
+            # Nodes of a side with probability zero sit on the split, where the likelihood may
+            # be singular: their weight is zero whatever it says.
+            dead = np.isneginf(logw) | ~np.isfinite(mu1)
+            logw[dead], mu1[dead], var1[dead] = -np.inf, 0.0, 0.0
+        p = normalised(logw)
+        # Moments of (z1, z2) = (E[z1 | z2, y], t) plus the conditional variance of z1.
+        p_mu1, p_t = p * mu1, p * t
+        mean = np.stack([p_mu1.sum(axis=1), p_t.sum(axis=1)], axis=1)
+        s11 = np.vdot(p_mu1, mu1) + np.vdot(p, var1)
+        s12, s22 = np.vdot(p_mu1, t), np.vdot(p_t, t)
+        second = np.array([[s11, s12], [s12, s22]])
+        return mean, second - mean.T @ mean
 
     def _given_z2(self, t, m, s2, y):
-        """log P(y | z2), E[z1 | z2, y], E[z1^2 | z2, y], each (n, nodes)."""
+        """log P(y | z2), E[z1 | z2, y], Var[z1 | z2, y], each (n, nodes)."""
         raise NotImplementedError
 
 
@@ -231,12 +238,23 @@ class ConditionalGaussianChannel(_ConditionalOnZ2):
         self.n_nodes = 2 * _SIDE_NODES
 
     def _given_z2(self, t, m, s2, y):
-        a = t + self.a0
-        tau2 = a * a * s2 + self.noise**2
-        resid = y - a * m
-        loglik = -0.5 * np.log(tau2) - resid**2 / (2.0 * tau2)
-        mu1 = m + s2 * a * resid / tau2
-        return loglik, mu1, mu1**2 + s2 * self.noise**2 / tau2
+        a = t + self.a0 if self.a0 else t
+        precision = a * a  # 1 / tau^2, tau^2 = a^2 s2 + noise^2 the variance of y given z2
+        precision *= s2
+        if self.noise:
+            precision += self.noise**2
+        np.reciprocal(precision, out=precision)
+        resid = a * m
+        np.subtract(y, resid, out=resid)
+        scaled = resid * precision
+        loglik = np.log(precision)
+        resid *= scaled
+        loglik -= resid
+        loglik *= 0.5
+        mu1 = a * scaled
+        mu1 *= s2
+        mu1 += m
+        return loglik, mu1, precision * (s2 * self.noise**2)
 
 
 class SignProductChannel(_ConditionalOnZ2):
@@ -272,7 +290,8 @@ class SignProductChannel(_ConditionalOnZ2):
         with np.errstate(invalid="ignore"):
             w = np.exp(logs - loglik)
         w = np.nan_to_num(w)
-        return loglik, w[0] * means[0] + w[1] * means[1], w[0] * seconds[0] + w[1] * seconds[1]
+        mean = w[0] * means[0] + w[1] * means[1]
+        return loglik, mean, w[0] * seconds[0] + w[1] * seconds[1] - mean * mean
 
 
 def closed_form_channel(link: Link, noise: float) -> Optional[Channel]:
