@@ -11,7 +11,7 @@ Every channel computes the posterior mean and covariance; :meth:`Channel.g_out` 
 is shared by all samples). :func:`make_channel` picks, per link:
 
 * closed forms (:mod:`mimkit.amp.closed_forms`): ``y = c |z|^2 + b`` (phase retrieval
-  ``norm2`` with r = 1, ``he2_sum``; r <= 2, noiseless), ``z1*z2`` and ``z1 + z1*z2`` (z1 is
+  ``norm2`` with r = 1, ``he2_sum``; r <= 3, noiseless), ``z1*z2`` and ``z1 + z1*z2`` (z1 is
   Gaussian given z2: integrated exactly, z2 by quadrature), ``sign(z1*z2)``;
 * otherwise :class:`QuadratureChannel`: r-dimensional Gauss–Hermite quadrature over the prior
   ``N(omega, V)`` with the Gaussian label-noise likelihood. A noiseless generic link has a
@@ -30,8 +30,9 @@ import numpy as np
 from ..links import Link
 from ._quadrature import gauss_hermite, normalised
 
-#: Rows per block: bounds the (rows, nodes) temporaries of the quadratures.
-_BLOCK_ENTRIES = 1 << 21
+#: Entries (rows x nodes) per block of the quadratures: temporaries of ~100 kB stay in cache and
+#: below glibc's mmap threshold (larger ones are page-faulted in afresh on every call: 2x slower).
+_BLOCK_ENTRIES = 12_000
 #: Default regularising noise of noiseless generic links, relative to the label's std.
 MIN_NOISE = 0.1
 #: Gauss–Hermite nodes per dimension for r = 1, 2, 3 (generic channel).
@@ -62,6 +63,11 @@ class Channel(ABC):
         ----------
         omega : (n, r) array.  V : (r, r) symmetric positive definite.  y : (n,) array.
         """
+
+    def refined(self) -> "Channel":
+        """The same channel with twice the quadrature nodes, for convergence checks; a channel
+        whose rule is exact (or spectrally accurate) where it is checked returns itself."""
+        return self
 
     def g_out(self, omega: np.ndarray, V: np.ndarray, y: np.ndarray):
         """``g_out`` per sample and the mean of its Jacobian over samples.
@@ -114,9 +120,13 @@ class QuadratureChannel(Channel):
             raise ValueError("QuadratureChannel needs noise > 0 (a likelihood of positive width).")
         self.link, self.r, self.noise = link, link.r, float(noise)
         k = _NODES.get(self.r, 12) if n_nodes is None else int(n_nodes)
+        self.nodes_per_dim = k
         self.nodes, self.log_w = gauss_hermite(k, self.r)
         self.n_nodes = self.nodes.shape[0]
         self.kind = f"Gauss-Hermite {k}^{self.r} nodes, noise {self.noise:.3g}"
+
+    def refined(self) -> "QuadratureChannel":
+        return QuadratureChannel(self.link, self.noise, 2 * self.nodes_per_dim)
 
     def moments(self, omega, V, y):
         L = np.linalg.cholesky(V)

@@ -1,11 +1,17 @@
 r"""Output channels with closed forms (or exact in all but one coordinate).
 
-* :class:`RadialChannel`, ``y = c |z|^2 + b`` noiseless, r <= 2 (phase retrieval ``y = z^2``,
+* :class:`RadialChannel`, ``y = c |z|^2 + b`` noiseless, r <= 3 (phase retrieval ``y = z^2``,
   ``he2_sum``, ``norm2``): the posterior lives on the sphere ``|z| = rho``,
   ``rho^2 = (y - b) / c``. For r = 1 it is two points, ``E[z] = rho tanh(rho omega / V)``; for
   r = 2 a von Mises-like law on the circle, integrated by the trapezoid rule in a smoothly
   warped angle that packs the nodes around its modes (spectrally accurate for a periodic
-  analytic integrand, however peaked the law).
+  analytic integrand, however peaked the law). For r = 3 the law on the sphere is
+  ``exp(rho b.u - rho^2 u^T P u / 2)`` (``b = P omega``, ``P = V^{-1}``): around the pole
+  ``b / |b|`` its von Mises-Fisher part ``exp(rho b.u)`` is integrated exactly in the polar
+  cosine (Gauss-Legendre, or Gauss-Laguerre where it is concentrated), the azimuth by the
+  trapezoid rule, and the anisotropic rest of the quadratic term is a smooth weight (V is
+  close to isotropic in GAMP and exactly so in the state evolution of a symmetric link;
+  1e-7 against a fine grid at V eigenvalues 0.3, 0.5, 0.8).
 * :class:`ConditionalGaussianChannel`, ``y = z1 (z2 + a0) + noise`` (``z1z2``: a0 = 0,
   ``z1_plus_z1z2``: a0 = 1): given z2, z1 is Gaussian and y linear in it, so z1 is integrated
   exactly, noiseless or not; z2 by Gauss–Legendre on each side of ``z2 = -a0``.
@@ -16,6 +22,7 @@ r"""Output channels with closed forms (or exact in all but one coordinate).
 
 from __future__ import annotations
 
+import copy
 from typing import Optional
 
 import numpy as np
@@ -29,19 +36,25 @@ from .channel import Channel, row_moments
 _SIDE_NODES = 48
 #: Trapezoid nodes on the circle, and the coarse grid that locates the posterior's mode.
 _ANGLES, _COARSE = 256, 64
+#: Sphere (r = 3): Gauss-Legendre nodes in the polar probability, trapezoid nodes in azimuth.
+_POLAR, _AZIMUTH = 24, 16
+#: Concentration from which the polar rule is Gauss-Laguerre (below: Gauss-Legendre).
+_LAGUERRE_FROM = 30.0
 
 
 class RadialChannel(Channel):
-    """``y = scale * |z|^2 + shift``, noiseless, r in {1, 2}."""
+    """``y = scale * |z|^2 + shift``, noiseless, r in {1, 2, 3}."""
 
     def __init__(self, r: int, scale: float, shift: float):
-        if r not in (1, 2):
-            raise ValueError(f"RadialChannel supports r = 1 or 2, got r={r}.")
+        if r not in (1, 2, 3):
+            raise ValueError(f"RadialChannel supports r = 1, 2 or 3, got r={r}.")
         self.r, self.noise, self.scale, self.shift = r, 0.0, float(scale), float(shift)
-        self.kind = (
-            "closed form (two points)" if r == 1 else "closed form (circle, warped Gauss-Legendre)"
-        )
-        self.n_nodes = 2 if r == 1 else _ANGLES
+        self.kind = {
+            1: "closed form (two points)",
+            2: "closed form (circle, warped Gauss-Legendre)",
+            3: "closed form (sphere, von Mises-Fisher polar rule x trapezoid)",
+        }[r]
+        self.n_nodes = {1: 2, 2: _ANGLES, 3: _POLAR * _AZIMUTH}[r]
 
     def moments(self, omega, V, y):
         rho = np.sqrt(np.maximum((y - self.shift) / self.scale, 0.0))
@@ -51,6 +64,8 @@ class RadialChannel(Channel):
         P = np.linalg.inv(V)
         P = (P + P.T) / 2.0
         b = omega @ P
+        if self.r == 3:
+            return _sphere_moments(rho, b, P)
         theta, log_w = _circle_nodes(*_circle_modes(rho, b, P))
         c, sn = np.cos(theta), np.sin(theta)
         p = normalised(_circle_log_density(rho[:, None], b, P, c, sn) + log_w)
@@ -111,31 +126,106 @@ def _circle_modes(rho, b, P):
     return theta, np.minimum(width, 2.0 * np.pi)
 
 
+def _sphere_moments(rho: np.ndarray, b: np.ndarray, P: np.ndarray):
+    """Moments of ``z = rho u``, u on the unit sphere with density ``exp(rho b.u - rho^2 u^T P
+    u / 2)`` (module docstring). Shapes: rho (n,), b (n, 3), P (3, 3).
+
+    Each row works in its frame ``R = [pole, e1, e2]``, where ``u = R c`` with local
+    coordinates ``c = (t, s cos phi, s sin phi)``, ``s = sqrt(1 - t^2)``.
+    """
+    norm_b = np.linalg.norm(b, axis=1)
+    t, log_w = _polar_nodes(rho * norm_b)
+    pole = np.zeros_like(b)
+    pole[:, 2] = 1.0
+    has_pole = norm_b > 0
+    pole[has_pole] = b[has_pole] / norm_b[has_pole, None]
+    # e1 from the axis least aligned with the pole; e2 completes a right-handed frame.
+    axis = np.eye(3)[np.argmin(np.abs(pole), axis=1)]
+    e1 = axis - np.sum(axis * pole, axis=1, keepdims=True) * pole
+    e1 /= np.linalg.norm(e1, axis=1, keepdims=True)
+    R = np.stack([pole, e1, np.cross(pole, e1)], axis=2)  # (n, 3, 3), columns the frame
+    # The isotropic part of P is constant on the sphere: only the rest weighs the nodes.
+    aniso = P - np.linalg.eigvalsh(P)[0] * np.eye(3)
+    local = np.einsum("nki,kl,nlj->nij", R, aniso, R) * (-0.5 * rho * rho)[:, None, None]
+    phi = 2.0 * np.pi * (np.arange(_AZIMUTH) + 0.5) / _AZIMUTH
+    s = np.sqrt(np.maximum(1.0 - t * t, 0.0))
+    n, m = t.shape[0], _POLAR * _AZIMUTH
+    c = np.empty((3, n, m))
+    c[0] = np.repeat(t, _AZIMUTH, axis=1)
+    c[1] = (s[:, :, None] * np.cos(phi)).reshape(n, m)
+    c[2] = (s[:, :, None] * np.sin(phi)).reshape(n, m)
+    log_p = np.repeat(log_w, _AZIMUTH, axis=1)
+    for i in range(3):
+        for j in range(i, 3):
+            log_p += (local[:, i, j] * (1.0 if i == j else 2.0))[:, None] * (c[i] * c[j])
+    p = normalised(log_p)
+    pc = p[None] * c
+    mean_local = pc.sum(axis=2).T  # (n, 3)
+    second_local = np.einsum("inm,jnm->nij", pc, c)
+    cov_local = second_local - mean_local[:, :, None] * mean_local[:, None, :]
+    rho2 = (rho * rho)[:, None, None]
+    mean = rho[:, None] * np.einsum("nij,nj->ni", R, mean_local)
+    cov = np.einsum("nij,njk,nlk->il", R, rho2 * cov_local, R)
+    return mean, cov
+
+
+def _polar_nodes(kappa: np.ndarray):
+    """Nodes t (n, _POLAR) and log weights for ``E f(t)``, t in [-1, 1] with density
+    ``~ exp(kappa t)``: Gauss-Legendre in t (weights times exp(kappa (t - 1))) up to
+    ``_LAGUERRE_FROM``, where that rule still resolves the exponential to machine precision;
+    beyond, Gauss-Laguerre in ``kappa (1 - t)`` (the mass it leaves out below t = -1 is
+    ``exp(-2 kappa)``), so any concentration is exact for polynomial f."""
+    x, w = np.polynomial.legendre.leggauss(_POLAR)
+    lx, lw = np.polynomial.laguerre.laggauss(_POLAR)
+    k = np.maximum(kappa, 1e-300)[:, None]
+    big = k > _LAGUERRE_FROM
+    t = np.where(big, 1.0 - lx[None, :] / k, x[None, :])
+    with np.errstate(divide="ignore"):
+        log_w = np.where(big, np.log(lw)[None, :], np.log(w)[None, :] + k * (x[None, :] - 1.0))
+    log_w = np.where(t < -1.0, -np.inf, log_w)
+    return np.maximum(t, -1.0), log_w
+
+
 class _ConditionalOnZ2(Channel):
     """Shared part: z2 ~ N(omega2, V22) by split quadrature, z1 | z2 ~ N(m, s2)."""
 
     split: float
+    #: Gauss-Legendre nodes per side of the split.
+    side_nodes: int = _SIDE_NODES
+
+    def refined(self) -> "_ConditionalOnZ2":
+        twice = copy.copy(self)
+        twice.side_nodes = 2 * self.side_nodes
+        twice.n_nodes = 2 * twice.side_nodes
+        return twice
 
     def moments(self, omega, V, y):
         sd2 = np.sqrt(V[1, 1])
         c, s2 = V[0, 1] / V[1, 1], V[0, 0] - V[0, 1] ** 2 / V[1, 1]
-        t, logw = split_normal_nodes(omega[:, 1], sd2, self.split, _SIDE_NODES)
-        m = omega[:, :1] + c * (t - omega[:, 1:])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            loglik, mu1, second1 = self._given_z2(t, m, s2, y[:, None])
-        # Nodes of a side with probability zero sit on the split, where the likelihood may be
-        # singular: their weight is zero whatever it says.
-        live = np.isfinite(logw)
-        p = normalised(np.where(live, logw + loglik, -np.inf))
-        mu1, second1 = np.where(live, mu1, 0.0), np.where(live, second1, 0.0)
-        z = np.stack([mu1, t], axis=2)
-        mean, cov = row_moments(p, z)
-        # row_moments counted E[z1^2 | z2] as mu1^2: add the conditional variance of z1.
-        cov[0, 0] += np.sum(p * (second1 - mu1**2))
-        return mean, cov
+        t, logw = split_normal_nodes(omega[:, 1], sd2, self.split, self.side_nodes)
+        m = t - omega[:, 1:]
+        m *= c
+        m += omega[:, :1]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            loglik, mu1, var1 = self._given_z2(t, m, s2, y[:, None])
+        logw += loglik
+        live = np.isfinite(logw[:, :1]) & np.isfinite(logw[:, -1:])
+        if not live.all():
+            # Nodes of a side with probability zero sit on the split, where the likelihood may
+            # be singular: their weight is zero whatever it says.
+            dead = np.isneginf(logw) | ~np.isfinite(mu1)
+            logw[dead], mu1[dead], var1[dead] = -np.inf, 0.0, 0.0
+        p = normalised(logw)
+        # Moments of (z1, z2) = (E[z1 | z2, y], t) plus the conditional variance of z1.
+        p_mu1, p_t = p * mu1, p * t
+        mean = np.stack([p_mu1.sum(axis=1), p_t.sum(axis=1)], axis=1)
+        s11 = np.vdot(p_mu1, mu1) + np.vdot(p, var1)
+        s12, s22 = np.vdot(p_mu1, t), np.vdot(p_t, t)
+        second = np.array([[s11, s12], [s12, s22]])
+        return mean, second - mean.T @ mean
 
     def _given_z2(self, t, m, s2, y):
-        """log P(y | z2), E[z1 | z2, y], E[z1^2 | z2, y], each (n, nodes)."""
+        """log P(y | z2), E[z1 | z2, y], Var[z1 | z2, y], each (n, nodes)."""
         raise NotImplementedError
 
 
@@ -148,12 +238,23 @@ class ConditionalGaussianChannel(_ConditionalOnZ2):
         self.n_nodes = 2 * _SIDE_NODES
 
     def _given_z2(self, t, m, s2, y):
-        a = t + self.a0
-        tau2 = a * a * s2 + self.noise**2
-        resid = y - a * m
-        loglik = -0.5 * np.log(tau2) - resid**2 / (2.0 * tau2)
-        mu1 = m + s2 * a * resid / tau2
-        return loglik, mu1, mu1**2 + s2 * self.noise**2 / tau2
+        a = t + self.a0 if self.a0 else t
+        precision = a * a  # 1 / tau^2, tau^2 = a^2 s2 + noise^2 the variance of y given z2
+        precision *= s2
+        if self.noise:
+            precision += self.noise**2
+        np.reciprocal(precision, out=precision)
+        resid = a * m
+        np.subtract(y, resid, out=resid)
+        scaled = resid * precision
+        loglik = np.log(precision)
+        resid *= scaled
+        loglik -= resid
+        loglik *= 0.5
+        mu1 = a * scaled
+        mu1 *= s2
+        mu1 += m
+        return loglik, mu1, precision * (s2 * self.noise**2)
 
 
 class SignProductChannel(_ConditionalOnZ2):
@@ -189,14 +290,15 @@ class SignProductChannel(_ConditionalOnZ2):
         with np.errstate(invalid="ignore"):
             w = np.exp(logs - loglik)
         w = np.nan_to_num(w)
-        return loglik, w[0] * means[0] + w[1] * means[1], w[0] * seconds[0] + w[1] * seconds[1]
+        mean = w[0] * means[0] + w[1] * means[1]
+        return loglik, mean, w[0] * seconds[0] + w[1] * seconds[1] - mean * mean
 
 
 def closed_form_channel(link: Link, noise: float) -> Optional[Channel]:
     """The closed-form channel of a library link, or None (then quadrature is used)."""
     if not link.in_core:
         return None
-    if link.name in ("norm2", "he2_sum") and link.r <= 2 and noise == 0.0:
+    if link.name in ("norm2", "he2_sum") and link.r <= 3 and noise == 0.0:
         if link.name == "norm2":
             return RadialChannel(link.r, 1.0 / link.r, 0.0)
         return RadialChannel(link.r, 1.0, -float(link.r))

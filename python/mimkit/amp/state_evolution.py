@@ -35,9 +35,10 @@ from typing import Optional
 import numpy as np
 
 from .._random import RandomState, as_generator
-from .._validation import check_count, check_positive_number
+from .._validation import check_count, check_name, check_positive_number
 from ..links import get_link
-from ._quadrature import gauss_hermite
+from ._quadrature import gauss_hermite, link_rule, merge_labels
+from .channel import Channel, QuadratureChannel
 from .factory import make_channel
 from .gamp import V_FLOOR
 
@@ -130,6 +131,11 @@ def amp_overlap(
     Returns
     -------
     AMPOverlap
+
+    Raises
+    ------
+    ValueError
+        For r >= 3 without a closed-form channel (:func:`check_channel_feasible`).
     """
     link = get_link(link, r)
     alpha = check_positive_number(alpha, "alpha")
@@ -139,6 +145,7 @@ def amp_overlap(
     tol = check_positive_number(tol, "tol")
     rng = as_generator(random_state)
     channel = make_channel(link, noise)
+    check_channel_feasible(channel, "amp_overlap")
     r = link.r
     base_omega = rng.standard_normal((n_samples, r))
     base_rest = rng.standard_normal((n_samples, r))
@@ -232,10 +239,18 @@ class AMPThreshold:
 
     Attributes
     ----------
-    alpha_c : float.  stderr : float
-    direction : (r, r) array
-        The overlap matrix that grows first (top eigenvector of the linearised map).
+    alpha_c : float
+        0 when ``E[z | y] != 0`` (a link with a linear part: any alpha gives some overlap).
+    stderr : float
+        Error estimate: the Monte Carlo standard error (delta method), or for quadrature the
+        change of ``alpha_c`` when the nodes per dimension double.
+    direction : (r, r) symmetric array, unit Frobenius norm
+        The overlap matrix that grows first (top eigenvector of the linearised map). Where the
+        top eigenvalue is degenerate (a rotation-invariant link such as ``he2_sum``: every
+        symmetric matrix grows alike), the identity's share of that eigenspace, normalised.
     noise : float.  channel : str
+    method : str
+        ``"quadrature"`` or ``"monte_carlo"``.
     """
 
     alpha_c: float
@@ -243,6 +258,28 @@ class AMPThreshold:
     direction: np.ndarray
     noise: float
     channel: str
+    method: str
+
+
+#: Relative accuracy the quadrature threshold promises: the doubled rule agrees to it, or warns.
+THRESHOLD_RTOL = 1e-3
+#: Above this, ``E[E[z|y] E[z|y]^T]`` is not rounding: Q = 0 is not a fixed point.
+_LINEAR_TOL = 1e-10
+
+
+def check_channel_feasible(channel: Channel, what: str) -> None:
+    """Refuse the generic r >= 3 channel: its tensor rule (24^3 nodes per sample) makes every
+    call minutes long at the sizes these computations need, and its nodes are too coarse to
+    resolve a noiseless link's regularised likelihood, so its numbers would be wrong."""
+    if isinstance(channel, QuadratureChannel) and channel.r >= 3:
+        raise ValueError(
+            f"{what}: link {channel.link.name!r} with r = {channel.r} has no closed-form "
+            "channel, and the generic r-dimensional quadrature channel is both too slow "
+            "(minutes) and too coarse at r >= 3. Closed forms cover he2_sum and norm2 (r <= 3, "
+            "noiseless), z1z2, staircase and sign_z1z2; for an even link the threshold equals "
+            "the optimal spectral method's: mimkit.theory.weak_recovery_threshold(link, "
+            "'optimal')."
+        )
 
 
 def amp_threshold(
@@ -250,44 +287,134 @@ def amp_threshold(
     r: Optional[int] = None,
     *,
     noise: float = 0.0,
+    method: str = "auto",
     n_samples: int = 200_000,
     random_state: RandomState = None,
 ) -> AMPThreshold:
     """Where the SE fixed point leaves ``Q = 0``, from the channel's Jacobian at Q = 0.
 
     ``alpha_c = 1 / lambda_max`` of the map ``M -> E[J M J]`` on symmetric r x r matrices,
-    ``J = d g_out / d omega`` at ``omega = 0, V = I`` (central differences of ``g_out``).
-    Meaningful for links with ``E[z | y] = 0`` (Q = 0 is then a fixed point).
+    ``J = d g_out / d omega`` at ``omega = 0, V = I`` (extrapolated central differences); the
+    expectation is over ``z ~ N(0, I_r)`` and the label noise. Q = 0 is a fixed point only
+    for links with ``E[z | y] = 0``; otherwise ``alpha_c = 0``.
 
     Parameters
     ----------
     link, r, noise, random_state : as for :func:`amp_overlap`.
+    method : {"auto", "quadrature", "monte_carlo"}
+        ``"quadrature"`` (auto for r <= 3): a tensor rule over z and the label noise
+        (:func:`mimkit.amp._quadrature.link_rule`: Gauss-Hermite for ``he2_sum`` and
+        ``norm2``, else a trapezoid rule in ``log|z_k|`` on each half line that resolves
+        jumps and singularities on the axes), then the same with twice the nodes, in that
+        rule and in the channel's own (:meth:`Channel.refined`): the finer result is returned,
+        its ``stderr`` is the difference, and a ``RuntimeWarning`` says when that exceeds
+        ``THRESHOLD_RTOL`` (1e-3) relative. Exact to rounding for ``he2_sum``/``norm2``
+        (``alpha_c = r / 2``) and ``sign_z1z2`` (``pi^2 / 4``); ``z1z2``: 0.59365, within
+        2e-4 of the limit of ever finer channels (0.59375).
+        ``"monte_carlo"`` (auto for r > 3): ``n_samples`` draws.
     n_samples : int
         Monte Carlo size; the standard error is by the delta method.
 
     Returns
     -------
     AMPThreshold
+
+    Raises
+    ------
+    ValueError
+        For r >= 3 without a closed-form channel (:func:`check_channel_feasible`).
     """
     link = get_link(link, r)
     noise = check_positive_number(noise, "noise", allow_zero=True)
+    method = check_name(method, "method", ("auto", "quadrature", "monte_carlo"))
+    channel = make_channel(link, noise)
+    check_channel_feasible(channel, "amp_threshold")
+    r = link.r
+    if method == "quadrature" or (method == "auto" and r <= 3):
+        if r > 3:
+            raise ValueError(f"method='quadrature' needs r <= 3 (tensor rules), got r = {r}.")
+        coarse, linear_direction, _ = _linearised_map(channel, *link_rule(link, 0, channel.noise))
+        if coarse == 0.0:  # a linear part: no refinement needed to see it
+            return AMPThreshold(0.0, 0.0, linear_direction, channel.noise, channel.kind, "quadrature")
+        fine, direction, _ = _linearised_map(
+            channel.refined(), *link_rule(link, 1, channel.noise)
+        )
+        error = abs(fine - coarse)
+        if error > THRESHOLD_RTOL * fine:
+            warnings.warn(
+                f"amp_threshold({link.name!r}): the quadrature did not converge (alpha_c "
+                f"{coarse:.6g}, then {fine:.6g} with twice the nodes per dimension, outside "
+                "and inside the channel); "
+                "method='monte_carlo' gives an unbiased estimate with a standard error.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        return AMPThreshold(fine, error, direction, channel.noise, channel.kind, "quadrature")
     n_samples = check_count(n_samples, "n_samples", minimum=1000)
     rng = as_generator(random_state)
-    channel = make_channel(link, noise)
-    r = link.r
     z = rng.standard_normal((n_samples, r))
     y = np.asarray(link(z), dtype=np.float64) + channel.noise * rng.standard_normal(n_samples)
-    V, h = np.eye(r), 1e-4
-    J = np.empty((n_samples, r, r))
+    alpha_c, direction, contrib = _linearised_map(channel, z, y, np.full(n_samples, 1 / n_samples))
+    stderr = float(np.std(contrib) / np.sqrt(n_samples)) * alpha_c**2 if alpha_c > 0 else 0.0
+    return AMPThreshold(alpha_c, stderr, direction, channel.noise, channel.kind, "monte_carlo")
+
+
+def _richardson_derivative(channel: Channel, y: np.ndarray, k: int, h: float) -> np.ndarray:
+    """``d g_out / d omega_k`` at ``omega = 0, V = I``, (n, r): central differences at steps h
+    and h / 2 combined by Richardson extrapolation (error ~ h^4, where one central difference
+    at a step small enough for 1e-12 would lose that to rounding)."""
+    n, r = len(y), channel.r
+
+    def central(step: float) -> np.ndarray:
+        e = np.zeros((n, r))
+        e[:, k] = step
+        return (channel.g_out(e, np.eye(r), y)[0] - channel.g_out(-e, np.eye(r), y)[0]) / (2 * step)
+
+    return (4.0 * central(h / 2) - central(h)) / 3.0
+
+
+def _symmetric_basis(r: int) -> np.ndarray:
+    """Orthonormal basis of the symmetric r x r matrices (Frobenius), as (r*r, r(r+1)/2)."""
+    basis = []
+    for i in range(r):
+        for j in range(i, r):
+            E = np.zeros((r, r))
+            E[i, j] = E[j, i] = 1.0 if i == j else np.sqrt(0.5)
+            basis.append(E.ravel())
+    return np.array(basis).T
+
+
+def _linearised_map(channel: Channel, z: np.ndarray, y: np.ndarray, w: np.ndarray):
+    """``(alpha_c, direction, contributions)`` of the map ``M -> sum_i w_i J_i M J_i``.
+
+    ``contributions`` (n,) are the per-sample values ``<v, J_i v J_i>`` of the top eigenvector
+    v (their weighted mean is ``1 / alpha_c``), for the Monte Carlo standard error. At
+    ``omega = 0, V = I`` the channel depends on the label alone: it runs once per distinct one.
+    """
+    r = z.shape[1]
+    y, w, inverse = merge_labels(y, w)
+    n = len(y)
+    V, h = np.eye(r), 1e-3
+    g0 = channel.g_out(np.zeros((n, r)), V, y)[0]
+    linear = (g0 * w[:, None]).T @ g0
+    if np.linalg.eigvalsh(linear)[-1] > _LINEAR_TOL:
+        top = np.linalg.eigh(linear)[1][:, -1]
+        return 0.0, np.outer(top, top), np.zeros(len(inverse))
+    J = np.empty((n, r, r))
     for k in range(r):
-        step = np.zeros((n_samples, r))
-        step[:, k] = h
-        J[:, :, k] = (channel.g_out(step, V, y)[0] - channel.g_out(-step, V, y)[0]) / (2 * h)
+        J[:, :, k] = _richardson_derivative(channel, y, k, h)
     J = (J + J.transpose(0, 2, 1)) / 2.0
-    per_sample = np.einsum("nij,nkl->nikjl", J, J).reshape(n_samples, r * r, r * r)
-    K = per_sample.mean(axis=0)
+    B = _symmetric_basis(r)
+    # (J M J) for each basis matrix M, flattened, projected back on the basis: (n, s, s).
+    mats = B.T.reshape(-1, r, r)
+    JMJ = np.einsum("nij,sjk,nkl->nsil", J, mats, J).reshape(n, len(mats), r * r)
+    per_sample = JMJ @ B
+    K = np.einsum("n,nst->ts", w, per_sample)
     vals, vecs = np.linalg.eigh((K + K.T) / 2.0)
-    lam, v = vals[-1], vecs[:, -1]
-    contrib = np.einsum("i,nij,j->n", v, per_sample, v)
-    stderr = float(np.std(contrib) / np.sqrt(n_samples) / lam**2)
-    return AMPThreshold(1.0 / lam, stderr, v.reshape(r, r), channel.noise, channel.kind)
+    lam = vals[-1]
+    top = vecs[:, vals >= lam - 1e-9 * max(abs(lam), 1e-300)]
+    identity = top @ (top.T @ (np.eye(r).ravel() @ B))
+    v = identity if np.linalg.norm(identity) > 1e-6 else top[:, -1]
+    v = v / np.linalg.norm(v)
+    contrib = np.einsum("s,nst,t->n", v, per_sample, v)
+    return 1.0 / lam, (B @ v).reshape(r, r), contrib[inverse]

@@ -3,7 +3,9 @@ subspace estimate known; docs/theory.md, "Bayes-optimal AMP")."""
 
 from __future__ import annotations
 
+import functools
 import numbers
+import warnings
 from typing import Optional
 
 import numpy as np
@@ -11,9 +13,11 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._validation import check_count, check_positive_number
+from ..amp.channel import Channel, QuadratureChannel
 from ..amp.factory import make_channel
 from ..amp.gamp import gamp
-from ..links import get_link
+from ..amp.state_evolution import amp_threshold
+from ..links import Link, get_link
 
 
 class AMPEstimator(TransformerMixin, BaseEstimator):
@@ -48,6 +52,18 @@ class AMPEstimator(TransformerMixin, BaseEstimator):
         Squared cosines of the principal angles with the truth per iteration, when
         ``fit(X, y, U=...)`` was given it.
     channel_ : str, the channel rule used.  n_features_in_ : int
+    alpha_ : float
+        The sample ratio ``n / d``.
+    weak_recovery_threshold_ : float or None
+        AMP's weak-recovery threshold for this link and noise
+        (:func:`mimkit.amp.amp_threshold`; 0 for a link with a linear part). None where it is
+        not computed: a generic (quadrature) channel with r >= 2, whose threshold takes
+        minutes.
+    informative_ : bool or None
+        ``alpha_ > weak_recovery_threshold_``. When False, ``fit`` warns (``UserWarning``):
+        below the threshold neither AMP nor any known polynomial-time method recovers the
+        subspace as ``d -> inf``, and ``directions_`` is no better than chance (a subspace
+        distance near 1), although GAMP converges. None where the threshold is not computed.
     """
 
     def __init__(
@@ -77,6 +93,13 @@ class AMPEstimator(TransformerMixin, BaseEstimator):
         return tags
 
     def _check_params(self):
+        if self.n_directions is not None:
+            check_count(
+                self.n_directions,
+                "n_directions",
+                minimum=1,
+                hint="n_directions is r, the number of index directions (None: the link's).",
+            )
         if self.link is None:
             raise ValueError(
                 "link is required: AMP is Bayes-optimal for a known link; pass a library "
@@ -106,8 +129,13 @@ class AMPEstimator(TransformerMixin, BaseEstimator):
         """
         link, noise = self._check_params()
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
+        if np.ptp(y) == 0:
+            raise ValueError(
+                f"y has a single value ({float(y[0])!r}); AMPEstimator needs a response that "
+                "varies."
+            )
         X = np.ascontiguousarray(X)
-        d = X.shape[1]
+        n, d = X.shape
         if d < link.r:
             raise ValueError(f"n_features = {d} is below the link's r = {link.r}.")
         callback = None
@@ -139,6 +167,22 @@ class AMPEstimator(TransformerMixin, BaseEstimator):
         self.n_iter_, self.converged_ = res.n_iter, res.converged
         self.overlap_history_ = np.array(res.overlaps) if U is not None else None
         self.channel_ = channel.kind
+        self.alpha_ = n / d
+        self.weak_recovery_threshold_ = _weak_recovery_threshold(link, channel)
+        self.informative_ = (
+            None
+            if self.weak_recovery_threshold_ is None
+            else bool(self.alpha_ > self.weak_recovery_threshold_)
+        )
+        if self.informative_ is False:
+            warnings.warn(
+                f"n / d = {self.alpha_:.3g} is below AMP's weak-recovery threshold "
+                f"{self.weak_recovery_threshold_:.3g} for link {link.name!r}: no known "
+                "polynomial-time method recovers the subspace there, and directions_ is no "
+                "better than chance (informative_ is False). Use more samples.",
+                UserWarning,
+                stacklevel=2,
+            )
         return self
 
     def transform(self, X) -> np.ndarray:
@@ -146,3 +190,18 @@ class AMPEstimator(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "directions_")
         X = validate_data(self, X, reset=False, dtype=np.float64)
         return X @ self.directions_.T
+
+
+def _weak_recovery_threshold(link: Link, channel: Channel):
+    """AMP's threshold for the fitted link and noise, or None for a generic channel with
+    r >= 2 (minutes). Library links are cached: the quadrature is deterministic."""
+    if isinstance(channel, QuadratureChannel) and link.r >= 2:
+        return None
+    if link.in_core:
+        return _library_threshold(link.name, link.r, channel.noise)
+    return amp_threshold(link, noise=channel.noise).alpha_c
+
+
+@functools.lru_cache(maxsize=64)
+def _library_threshold(name: str, r: int, noise: float) -> float:
+    return amp_threshold(name, r, noise=noise).alpha_c
