@@ -11,6 +11,7 @@ import sys
 from dataclasses import fields
 from typing import Optional, Sequence
 
+from ._console import one_line_warnings
 from .data_run import format_data_report, run_data
 from .experiments.cli import add_subcommands as add_experiment_subcommands
 from .joint_training import DEFAULT_TOL
@@ -155,7 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        with one_line_warnings(args.command):
+            return args.func(args)
     except KeyboardInterrupt:
         print("mimkit: interrupted", file=sys.stderr)
         return 130

@@ -14,6 +14,7 @@ thread cap gives bit-identical metrics on either backend.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import queue
@@ -21,7 +22,18 @@ import signal
 import time
 import traceback
 from dataclasses import dataclass
-from typing import Any, Callable, Generator, Iterator, Mapping, Optional, Protocol, Sequence, Union
+from typing import (
+    Any,
+    Callable,
+    ContextManager,
+    Generator,
+    Iterator,
+    Mapping,
+    Optional,
+    Protocol,
+    Sequence,
+    Union,
+)
 
 from threadpoolctl import threadpool_limits
 
@@ -139,6 +151,10 @@ class LocalBackend:
         """(worker processes, threads per point) for ``n_points`` points."""
         return _split_cores(n_points, self.n_workers, self.threads_per_worker)
 
+    def connect(self, n_points: int) -> ContextManager[None]:
+        """Nothing to reach for a local pool (see :meth:`DaskBackend.connect`)."""
+        return contextlib.nullcontext()
+
     def run(self, fn: PointFunction, points: PointSource) -> Generator[PointOutcome, None, None]:
         """Yield the outcome of every point as it finishes."""
         workers, threads = _split_cores(len(points), self.n_workers, self.threads_per_worker)
@@ -225,6 +241,7 @@ class DaskBackend:
         self.n_workers = n_workers
         self.threads_per_worker = threads_per_worker
         self.timeout = timeout
+        self._session: Optional[tuple] = None
 
     def describe(self, n_points: int) -> str:
         if self.scheduler:
@@ -269,8 +286,30 @@ class DaskBackend:
                 f"check the address or raise --timeout"
             ) from None
 
+    @contextlib.contextmanager
+    def connect(self, n_points: int) -> Iterator[None]:
+        """Reach the cluster (start the LocalCluster) for a sweep of ``n_points`` points;
+        :meth:`run` calls inside the block share the client. A sweep connects before it
+        records anything in its store, so an unreachable scheduler leaves no trace there.
+
+        Raises
+        ------
+        ConnectionError
+            If the scheduler does not answer within ``timeout`` seconds.
+        """
+        client, cluster = self._client(n_points)
+        self._session = (client, cluster)
+        try:
+            yield
+        finally:
+            self._session = None
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
     def run(self, fn: PointFunction, points: PointSource) -> Generator[PointOutcome, None, None]:
-        """Yield the outcome of every point as it finishes.
+        """Yield the outcome of every point as it finishes (on the client of :meth:`connect`
+        when called inside its block, else on one of its own).
 
         Raises
         ------
@@ -279,7 +318,8 @@ class DaskBackend:
         """
         from distributed import as_completed
 
-        client, cluster = self._client(len(points))
+        own = self._session is None
+        client, cluster = self._client(len(points)) if own else self._session
         source = iter(points)
         futures = []
 
@@ -311,9 +351,10 @@ class DaskBackend:
         finally:
             if futures:
                 client.cancel(futures)
-            client.close()
-            if cluster is not None:
-                cluster.close()
+            if own:
+                client.close()
+                if cluster is not None:
+                    cluster.close()
 
 
 def make_backend(

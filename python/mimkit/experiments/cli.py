@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
+from .._console import one_line_warnings
 from .backends import DEFAULT_TIMEOUT_S, make_backend
 from .registry import parse_set
 from .runner import PointsFailedError, run_sweep
@@ -156,7 +157,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         )
     except KeyboardInterrupt:
         try:
-            with ResultStore(out) as store:
+            with ResultStore(out, readonly=True) as store:
                 done = len(store.finished_ids())
         except (FileNotFoundError, ValueError):  # interrupted before the store existed
             done = 0
@@ -267,4 +268,5 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     )
     add_subcommands(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
-    return args.func(args)
+    with one_line_warnings(args.command):
+        return args.func(args)
