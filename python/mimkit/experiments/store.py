@@ -469,7 +469,7 @@ class ResultStore:
             if problem is None:
                 rows += point_rows
             else:
-                bad.append(f"point {key} ({point_id}) {problem}")
+                bad.append(f"{_point_name(point_id, key)} {problem}")
         if bad:
             warnings.warn(
                 f"{self.path}: {len(bad)} stored point(s) left out: {'; '.join(bad[:5])}; "
@@ -483,7 +483,7 @@ class ResultStore:
         that a sweep computes them again; returns one description per point dropped."""
         with self._transaction() as conn:
             bad = [
-                (point_id, f"point {key} ({point_id}) {problem}")
+                (point_id, f"{_point_name(point_id, key)} {problem}")
                 for point_id, key, _, problem in _checked_points(conn)
                 if problem is not None
             ]
@@ -562,12 +562,12 @@ def _parse_point(point_id: str, key: str, text: Any, checksum: Optional[str]) ->
     """``(rows, None)`` for sound stored records, ``(None, what is wrong)`` otherwise."""
     if not isinstance(text, str):
         return None, f"holds records of type {type(text).__name__}, not JSON text"
-    if checksum is not None and checksum != point_checksum(point_id, key, text):
-        return None, "fails its checksum (edited or damaged)"
     try:
         rows = json.loads(text)
     except ValueError as exc:
         return None, f"holds records that are not JSON ({exc})"
+    if checksum is not None and checksum != point_checksum(point_id, key, text):
+        return None, "fails its checksum (edited or damaged)"
     if not (
         isinstance(rows, list)
         and rows
@@ -575,6 +575,17 @@ def _parse_point(point_id: str, key: str, text: Any, checksum: Optional[str]) ->
     ):
         return None, "holds records that are not a list of this point's rows"
     return rows, None
+
+
+def _point_name(point_id: str, key: str) -> str:
+    """``point alpha=2.0, d=12, seed_index=1 (id)`` from a stored key (as stored if odd)."""
+    try:
+        parsed = json.loads(key)
+        settings = {**parsed["params"], "seed_index": parsed["seed_index"]}
+        text = ", ".join(f"{k}={v}" for k, v in settings.items())
+    except (ValueError, TypeError, KeyError):
+        text = str(key)
+    return f"point {text} ({point_id})"
 
 
 # Old folders -----------------------------------------------------------------------------
