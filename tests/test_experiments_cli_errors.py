@@ -42,15 +42,35 @@ def swept(tmp_path_factory):
         ("d=0", "d must be an integer >= 1"),
         ("noise=-1", "noise must be >= 0"),
         ("lr=0.5,-1", "lr must be > 0"),
+        ("lr=1e300", "lr = 1e+300 is far above 1: lower lr"),
+        ("init_scale=1e-300", "init_scale = 1e-300 underflows: raise init_scale"),
+        ("limits:case=foo", "unknown case 'foo'; choose one of z1z2"),
+        ("limits:amp_iter=0", "amp_iter must be an integer >= 1"),
     ],
 )
 def test_bad_grid_values_stop_before_any_file(tmp_path, capsys, setting, needle):
+    experiment, _, setting = setting.rpartition(":")
     out = tmp_path / "out"
-    command = f"sweep learning-rate --set {setting} --workers 1 --quiet --out {out}"
+    command = (
+        f"sweep {experiment or 'learning-rate'} --set {setting} --workers 1 --quiet --out {out}"
+    )
     code, _, err = _run(capsys, command)
     assert code == 2
     _one_line_error(err, f"--set {setting.split('=')[0]}=", needle)
     assert not out.exists()
+
+
+def test_every_parameter_of_every_experiment_is_checked_before_a_sweep():
+    from mimkit.experiments.checks import _CHECKS
+    from mimkit.experiments.definitions import EXPERIMENTS
+
+    unchecked = {
+        f"{exp.name}: {name}"
+        for exp in EXPERIMENTS.values()
+        for name in {**exp.parameters, **exp.full_fixed, **exp.full_swept}
+        if name not in _CHECKS and name != "loss"  # loss: checked against each experiment's own
+    }
+    assert unchecked == set()
 
 
 @pytest.mark.parametrize(

@@ -516,7 +516,7 @@ def _open_readonly(path: Path) -> sqlite3.Connection:
         )
         try:
             _check_integrity(conn)
-            return conn
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
         except sqlite3.Error as exc:
             conn.close()
             text = str(exc)
@@ -531,6 +531,11 @@ def _open_readonly(path: Path) -> sqlite3.Connection:
                     f"merged into it and {path.parent} is not writable; open it once where it "
                     f"is writable (a copy of the folder will do)"
                 ) from None
+            continue
+        if "points" not in tables:  # a sweep is creating the database right now
+            conn.close()
+            raise FileNotFoundError(f"{path.parent} is not a sweep output folder (no sweep yet)")
+        return conn
     raise AssertionError("unreachable")  # the loop returns or raises
 
 
