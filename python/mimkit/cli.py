@@ -72,7 +72,6 @@ def _add_run(subparsers) -> None:
     run.add_argument(
         "--refine-tol",
         type=float,
-        default=DEFAULT_TOL,
         help=f"relative validation improvement that counts in --refine (default {DEFAULT_TOL:g})",
     )
     run.add_argument("--seed", type=int, default=0)
@@ -98,9 +97,8 @@ def _add_run(subparsers) -> None:
     run.add_argument(
         "--timeout",
         type=float,
-        default=30.0,
         metavar="SECONDS",
-        help="with --dask: how long to wait for the scheduler (default 30)",
+        help=f"with --dask: how long to wait for the scheduler (default {RunSettings.timeout:g})",
     )
     run.add_argument(
         "--no-baseline",
@@ -181,30 +179,73 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    settings = RunSettings(
-        **{f.name: getattr(args, f.name) for f in fields(RunSettings) if f.name != "baselines"},
-        baselines=not args.no_baseline,
-    )
-    if (settings.data is None) != (settings.target is None):
-        print("mimkit run: error: --data and --target go together.", file=sys.stderr)
-        return 2
-    if settings.data is not None and (settings.refine or settings.phase2_data != "fresh"):
-        print(
-            "mimkit run: error: --refine and --phase2-data apply to sampled problems, not --data.",
-            file=sys.stderr,
+#: Settings of a sampled problem: a ``--data`` run has none of them (its data fix d and sizes).
+_PROBLEM_SETTINGS = (
+    "d", "alpha", "alpha2", "n_test", "link", "r", "noise", "transform", "dtype", "stream",
+    "dask", "timeout", "baselines", "phase2_data", "refine", "refine_max_iter", "refine_tol",
+)  # fmt: skip
+
+
+def _flag(name: str) -> str:
+    return "--no-baseline" if name == "baselines" else "--" + name.replace("_", "-")
+
+
+def _run_settings(args: argparse.Namespace) -> RunSettings:
+    """The settings of ``mimkit run`` from its flags.
+
+    Raises
+    ------
+    ValueError
+        Naming the flags, for a flag that would be ignored (a problem flag with ``--data``,
+        ``--refine-*`` without ``--refine``, ``--timeout`` without ``--dask``) or a timeout
+        that is not a positive number of seconds.
+    """
+    values = {f.name: getattr(args, f.name) for f in fields(RunSettings) if f.name != "baselines"}
+    values["baselines"] = not args.no_baseline
+    defaults = RunSettings()
+    optional = ("timeout", "refine_tol")  # None on the command line: the flag was not given
+    given = {k for k in optional if values[k] is not None}
+    given |= {k for k, v in values.items() if k not in optional and v != getattr(defaults, k)}
+    values.update({k: getattr(defaults, k) for k in optional if values[k] is None})
+    if (args.data is None) != (args.target is None):
+        raise ValueError("--data and --target go together.")
+    ignored = [_flag(k) for k in _PROBLEM_SETTINGS if k in given]
+    if args.data is not None and ignored:
+        raise ValueError(
+            f"{', '.join(ignored)}: apply to sampled problems, not --data (the data set fixes "
+            f"d and the sample sizes); drop {'it' if len(ignored) == 1 else 'them'}."
         )
-        return 2
+    tuning = [_flag(k) for k in ("refine_max_iter", "refine_tol") if k in given]
+    if tuning and args.refine is None:
+        raise ValueError(
+            f"{' and '.join(tuning)} only {'tunes' if len(tuning) == 1 else 'tune'} --refine: "
+            f"add --refine lbfgs (or adam), or drop {'it' if len(tuning) == 1 else 'them'}."
+        )
+    if "timeout" in given:
+        if args.dask is None:
+            raise ValueError(
+                "--timeout is how long --dask waits for its scheduler: add --dask, or drop it."
+            )
+        if not 0 < args.timeout < float("inf"):
+            raise ValueError(
+                f"--timeout must be a positive number of seconds, got {args.timeout:g}."
+            )
+    return RunSettings(**values)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
     try:
+        settings = _run_settings(args)
         report = run_problem(settings) if settings.data is None else run_data(settings)
     except (ValueError, TypeError, FloatingPointError, MemoryError) as err:
-        print(f"mimkit run: error: {err}", file=sys.stderr)
+        message = " ".join(str(err).split())  # one line, whatever the library's text holds
+        print(f"mimkit run: error: {message}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(report, indent=2))
     else:
         print(format_report(report) if settings.data is None else format_data_report(report))
-    return 0
+    return 130 if "interrupted" in report else 0
 
 
 if __name__ == "__main__":

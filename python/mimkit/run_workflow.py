@@ -180,7 +180,12 @@ def run_problem(args: RunSettings) -> dict:
     if fit.refinement is not None:
         report["refined"] = _refined(fit, model, Xt, yt)
         report["seconds"]["refine"] = fit.refinement.seconds
-    if args.baselines and not args.stream:
+        if fit.refinement.stop_reason == "interrupted":  # Ctrl-C: report what there is, stop
+            report["interrupted"] = (
+                "Ctrl-C during --refine: the refined row holds the best weights so far; "
+                "baselines skipped"
+            )
+    if args.baselines and not args.stream and "interrupted" not in report:
         report["spectral"] = _baselines(args, transform, model, X1, y1, X2, y2, Xt, yt, rng)
         report["amp"] = _amp_baseline(args, model, X1, y1, X2, y2, Xt, yt, rng)
     return report

@@ -501,7 +501,13 @@ def _check_integrity(conn: sqlite3.Connection) -> None:
 
 
 def _damaged(path: Path, exc: Exception) -> ValueError:
-    return ValueError(f"{path} is damaged ({exc}); move it away to start afresh, or restore a copy")
+    """The one-line error of a damaged database (integrity_check reports over several lines)."""
+    found = "; ".join(
+        line.strip() for line in str(exc).splitlines() if line.strip() and "***" not in line
+    )
+    return ValueError(
+        f"{path} is damaged ({found}); move it away to start afresh, or restore a copy"
+    )
 
 
 def _open_readonly(path: Path) -> sqlite3.Connection:
