@@ -223,3 +223,19 @@ def test_an_unreachable_scheduler_leaves_a_new_store_free_for_any_experiment(tmp
     assert summary.computed == len(GRID)
     with ResultStore(tmp_path, readonly=True) as store:
         assert store.read_manifest()["experiment"] == "another"
+
+
+def test_converting_an_old_folder_warns_in_one_line(tmp_path, capsys):
+    from test_experiments_store import _grid, _legacy_folder
+
+    points = list(_grid())
+    folder = _legacy_folder(tmp_path / "old", points[:2])
+    (folder / "points" / f"{points[0].id}.parquet").write_bytes(b"")
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        code = experiments_main(["export", str(folder), "--parquet", str(tmp_path / "x")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 0
+    assert (
+        len(err) == 1 and err[0].startswith("mimkit export: warning: ") and points[0].id in err[0]
+    )

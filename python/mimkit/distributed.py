@@ -76,11 +76,12 @@ def _check_client(client: Any) -> None:
     """A connected ``distributed.Client``, or a TypeError / ValueError saying what to pass."""
     if not callable(getattr(client, "submit", None)):
         raise TypeError(f"client must be a dask.distributed Client, got {client!r}.")
-    if getattr(client, "status", None) != "running":
+    status = getattr(client, "status", "running")  # a stand-in without one is trusted
+    if status != "running":
         raise ValueError(
-            f"client is not connected (status {getattr(client, 'status', None)!r}): it was "
-            f"closed or never reached its scheduler; pass a connected Client "
-            f"(Client(address), used inside its `with` block)."
+            f"client is not connected (status {status!r}): it was closed or never reached "
+            f"its scheduler; pass a connected Client (Client(address), used inside its "
+            f"`with` block)."
         )
 
 

@@ -110,9 +110,10 @@ def _split_cores(
     n_points: int, n_workers: Optional[int], threads_per_worker: Optional[int]
 ) -> tuple[int, int]:
     cores = available_cores()
-    workers = n_workers if n_workers is not None else max(1, min(cores, n_points))
-    if workers < 1:
-        raise ValueError(f"n_workers must be >= 1, got {workers}")
+    if n_workers is not None and n_workers < 1:
+        raise ValueError(f"n_workers must be >= 1, got {n_workers}")
+    # A worker without a point to compute would only cost memory (a process and its imports).
+    workers = min(n_workers if n_workers is not None else cores, max(1, n_points))
     threads = threads_per_worker if threads_per_worker is not None else max(1, cores // workers)
     if threads < 1:
         raise ValueError(f"threads_per_worker must be >= 1, got {threads}")
@@ -125,8 +126,8 @@ class LocalBackend:
     Parameters
     ----------
     n_workers : int, optional
-        Worker processes; default ``min(cores, points)``. With one worker the points run in
-        this process (no start-up cost, plain tracebacks).
+        Worker processes; default the cores; never more than the points to compute. With one
+        worker the points run in this process (no start-up cost, plain tracebacks).
     threads_per_worker : int, optional
         BLAS / OpenMP threads per worker; default ``cores // n_workers``.
 
@@ -363,15 +364,16 @@ def make_backend(
     scheduler: Optional[str] = None,
     n_workers: Optional[int] = None,
     threads_per_worker: Optional[int] = None,
-    timeout: float = DEFAULT_TIMEOUT_S,
+    timeout: Optional[float] = None,
 ) -> Union[LocalBackend, DaskBackend]:
-    """Backend by name: ``'local'`` or ``'dask'`` (``timeout``: seconds to reach Dask).
+    """Backend by name: ``'local'`` or ``'dask'`` (``timeout``: seconds to reach Dask, default
+    :data:`DEFAULT_TIMEOUT_S`).
 
     Raises
     ------
     ValueError
-        For an unknown name, a scheduler address given to the local backend, or a worker,
-        thread or timeout count below its minimum.
+        For an unknown name, a scheduler address or a timeout given to the local backend
+        (which would ignore them), or a worker, thread or timeout count below its minimum.
     """
     for value, option in ((n_workers, "--workers"), (threads_per_worker, "--threads")):
         if value is not None and value < 1:
@@ -379,9 +381,15 @@ def make_backend(
     if name == "local":
         if scheduler:
             raise ValueError("--scheduler needs --backend dask")
+        if timeout is not None:
+            raise ValueError(
+                "--timeout is how long --backend dask waits for its scheduler; the local "
+                "backend has none: drop it (or add --backend dask)"
+            )
         return LocalBackend(n_workers, threads_per_worker)
     if name == "dask":
-        if not timeout > 0:
-            raise ValueError(f"--timeout must be > 0 seconds, got {timeout}")
+        timeout = DEFAULT_TIMEOUT_S if timeout is None else timeout
+        if not 0 < timeout < float("inf"):
+            raise ValueError(f"--timeout must be a positive number of seconds, got {timeout:g}")
         return DaskBackend(scheduler, n_workers, threads_per_worker or 1, timeout)
     raise ValueError(f"unknown backend {name!r}; choose 'local' or 'dask'")

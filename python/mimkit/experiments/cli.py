@@ -10,6 +10,7 @@ import argparse
 import io
 import shlex
 import sys
+import warnings
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -62,7 +63,6 @@ def add_subcommands(subparsers) -> None:
     sweep.add_argument(
         "--timeout",
         type=float,
-        default=DEFAULT_TIMEOUT_S,
         metavar="SECONDS",
         help=f"with --backend dask: how long to wait for the scheduler or the LocalCluster "
         f"to answer before giving up (default {DEFAULT_TIMEOUT_S:g})",
@@ -135,6 +135,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             base_seed=args.base_seed,
         )
         check_grid(experiment, grid)
+        if args.workers is not None and args.workers > len(grid):
+            warnings.warn(
+                f"--workers {args.workers} for {len(grid)} points: starting {len(grid)} "
+                f"(a worker without a point would only cost memory)",
+                stacklevel=1,
+            )
         backend = make_backend(
             args.backend,
             scheduler=args.scheduler,
