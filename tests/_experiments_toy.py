@@ -11,7 +11,7 @@ import numpy as np
 def toy_point(params: dict, seed: int) -> dict:
     """A tiny least-squares fit at dimension ``d``: deterministic in (params, seed).
 
-    ``sleep`` (seconds, optional) makes points slow enough to interrupt a sweep mid-way.
+    ``sleep`` (seconds, optional) makes points slow (to kill a sweep at random moments).
     """
     rng = np.random.default_rng(seed)
     d = int(params["d"])
@@ -27,6 +27,16 @@ def toy_point(params: dict, seed: int) -> dict:
         "time_fit_s": 0.0,
         "pid": os.getpid(),
     }
+
+
+def toy_gated(params: dict, seed: int) -> dict:
+    """:func:`toy_point`, except that a point with ``d >= gated_from`` first waits until the
+    file ``gate`` exists: a test holds points in flight for as long as it needs, and lets them
+    finish when it is ready, whatever the machine's load."""
+    if params["d"] >= params["gated_from"]:
+        while not os.path.exists(params["gate"]):
+            time.sleep(0.01)
+    return toy_point(params, seed)
 
 
 def toy_multirow(params: dict, seed: int) -> list:

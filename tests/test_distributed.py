@@ -234,6 +234,21 @@ def test_missing_dask_names_the_extra(client, monkeypatch):
         phase1_run_dask(client, X, y, W, b, a, **KW)
 
 
+def test_a_closed_client_is_named_not_an_attribute_error():
+    X, y, W, b, a, _ = problem()
+    cluster = distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0"
+    )
+    with cluster:
+        closed = distributed.Client(cluster)
+        closed.close()
+        for parts in (None, 2):  # with and without asking the cluster for its workers
+            with pytest.raises(ValueError, match="client is not connected .*'closed'"):
+                phase1_run_dask(closed, X, y, W, b, a, n_parts=parts, **KW)
+    with pytest.raises(TypeError, match="client must be a dask.distributed Client"):
+        phase1_run_dask("tcp://127.0.0.1:8786", X, y, W, b, a, **KW)
+
+
 def test_split_rows_covers_the_data_in_order():
     assert split_rows(10, 3) == [(0, 3), (3, 6), (6, 10)]
     assert split_rows(5, 5) == [(k, k + 1) for k in range(5)]

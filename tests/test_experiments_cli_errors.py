@@ -2,6 +2,7 @@
 
 import os
 import shlex
+import warnings
 
 import pandas as pd
 import pytest
@@ -42,15 +43,35 @@ def swept(tmp_path_factory):
         ("d=0", "d must be an integer >= 1"),
         ("noise=-1", "noise must be >= 0"),
         ("lr=0.5,-1", "lr must be > 0"),
+        ("lr=1e300", "lr = 1e+300 is far above 1: lower lr"),
+        ("init_scale=1e-300", "init_scale = 1e-300 underflows: raise init_scale"),
+        ("limits:case=foo", "unknown case 'foo'; choose one of z1z2"),
+        ("limits:amp_iter=0", "amp_iter must be an integer >= 1"),
     ],
 )
 def test_bad_grid_values_stop_before_any_file(tmp_path, capsys, setting, needle):
+    experiment, _, setting = setting.rpartition(":")
     out = tmp_path / "out"
-    command = f"sweep learning-rate --set {setting} --workers 1 --quiet --out {out}"
+    command = (
+        f"sweep {experiment or 'learning-rate'} --set {setting} --workers 1 --quiet --out {out}"
+    )
     code, _, err = _run(capsys, command)
     assert code == 2
     _one_line_error(err, f"--set {setting.split('=')[0]}=", needle)
     assert not out.exists()
+
+
+def test_every_parameter_of_every_experiment_is_checked_before_a_sweep():
+    from mimkit.experiments.checks import _CHECKS
+    from mimkit.experiments.definitions import EXPERIMENTS
+
+    unchecked = {
+        f"{exp.name}: {name}"
+        for exp in EXPERIMENTS.values()
+        for name in {**exp.parameters, **exp.full_fixed, **exp.full_swept}
+        if name not in _CHECKS and name != "loss"  # loss: checked against each experiment's own
+    }
+    assert unchecked == set()
 
 
 @pytest.mark.parametrize(
@@ -120,3 +141,26 @@ def test_export_writes_the_records_as_parquet(swept, tmp_path, capsys):
     code, _, err = _run(capsys, f"export {tmp_path} --parquet {target}")
     assert code == 2
     _one_line_error(err, str(tmp_path), "not a sweep output folder")
+
+
+def test_a_timeout_the_local_backend_would_ignore_is_refused(tmp_path, capsys):
+    for timeout in ("-1", "5"):
+        code, _, err = _run(capsys, f"sweep {TINY} --timeout {timeout} --out {tmp_path / 'o'}")
+        assert code == 2
+        _one_line_error(err, "--timeout is how long --backend dask waits", "drop it")
+    command = f"sweep {TINY} --backend dask --timeout -1 --out {tmp_path / 'o'}"
+    code, _, err = _run(capsys, command)
+    assert code == 2
+    _one_line_error(err, "--timeout must be a positive number of seconds, got -1")
+    assert not (tmp_path / "o").exists()
+
+
+def test_more_workers_than_points_are_capped_with_a_warning(tmp_path):
+    from mimkit.experiments import LocalBackend
+
+    assert LocalBackend(n_workers=100, threads_per_worker=1).settings(3) == (3, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # stops the sweep where it warns
+        with pytest.raises(UserWarning, match="--workers 100 for 2 points: starting 2"):
+            main(shlex.split(f"sweep {TINY} --workers 100 --out {tmp_path / 'o'}"))
+    assert not (tmp_path / "o").exists()  # named before any work

@@ -1,8 +1,10 @@
 """Acceptance of the results store: concurrent sweeps share a grid, SIGKILL loses nothing stored."""
 
+import contextlib
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -15,17 +17,20 @@ import pytest
 
 import _experiments_toy as toy
 from mimkit.experiments import Grid, LocalBackend, load, run_sweep
+from mimkit.experiments.store import DATABASE
 
 TESTS = Path(__file__).resolve().parent
 
 
-def _sweep_process(out: Path, grid: dict, workers: int) -> subprocess.Popen:
-    """A sweep of the toy point over ``grid`` in its own process group; prints its summary."""
+def _sweep_process(
+    out: Path, grid: dict, workers: int, point: str = "toy_point"
+) -> subprocess.Popen:
+    """A sweep of a toy point over ``grid`` in its own process group; prints its summary."""
     script = textwrap.dedent(f"""
         import json
         from mimkit.experiments import Grid, LocalBackend, run_sweep
         import _experiments_toy as toy
-        s = run_sweep(toy.toy_point, Grid(**{grid!r}), {str(out)!r}, experiment="toy",
+        s = run_sweep(toy.{point}, Grid(**{grid!r}), {str(out)!r}, experiment="toy",
                       backend=LocalBackend(n_workers={workers}, threads_per_worker=1),
                       progress=False)
         print(json.dumps(dict(computed=s.computed, by_others=s.by_others, skipped=s.skipped)))
@@ -45,18 +50,40 @@ def _metrics(df: pd.DataFrame) -> pd.DataFrame:
     return df[keep].reset_index(drop=True)
 
 
+def _claiming_sweeps(out: Path) -> int:
+    """How many sweeps hold a claim on a point of ``out`` right now."""
+    if not (out / DATABASE).exists():
+        return 0
+    with contextlib.closing(sqlite3.connect(out / DATABASE, timeout=60)) as conn:
+        try:
+            return conn.execute("SELECT COUNT(DISTINCT owner) FROM claims").fetchone()[0]
+        except sqlite3.OperationalError:  # the tables are being created
+            return 0
+
+
 def test_two_concurrent_sweeps_compute_the_union_of_their_grids_once(tmp_path):
-    fixed = {"alpha": 2.0, "sleep": 0.1}
+    # Every point waits for the gate, opened once both sweeps are computing a point: the two
+    # overlap however loaded the machine is.
+    gate = tmp_path / "gate"
+    fixed = {"alpha": 2.0, "gated_from": 0, "gate": str(gate)}
     grids = [
         dict(swept={"d": [16, 24, 32, 40]}, fixed=fixed, seeds=2),
         dict(swept={"d": [24, 32, 40, 48]}, fixed=fixed, seeds=2),
     ]
-    procs = [_sweep_process(tmp_path, g, workers=1) for g in grids]
+    out = tmp_path / "out"
+    procs = [_sweep_process(out, g, workers=1, point="toy_gated") for g in grids]
+    deadline = time.monotonic() + 300  # only a guard against a hang
+    while _claiming_sweeps(out) < 2:
+        for p in procs:
+            assert p.poll() is None, p.communicate()
+        assert time.monotonic() < deadline, "the sweeps did not both start in 300 s"
+        time.sleep(0.05)
+    gate.touch()
     summaries = []
     for proc in procs:
-        out, err = proc.communicate(timeout=120)
+        stdout, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
-        summaries.append(json.loads(out))
+        summaries.append(json.loads(stdout))
     union = {p.id for g in grids for p in Grid(**g)}
     assert len(union) == 10
     # Each point of the union computed by exactly one of the two sweeps...
@@ -64,7 +91,7 @@ def test_two_concurrent_sweeps_compute_the_union_of_their_grids_once(tmp_path):
     # ... and each sweep saw all of its own grid finished.
     for s, g in zip(summaries, grids):
         assert s["computed"] + s["by_others"] + s["skipped"] == len(Grid(**g))
-    df = load(tmp_path)
+    df = load(out)
     assert set(df["point_id"]) == union and len(df) == len(union)
 
 

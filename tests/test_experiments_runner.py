@@ -18,23 +18,29 @@ from mimkit.experiments import DaskBackend, Grid, LocalBackend, PointsFailedErro
 from mimkit.experiments.store import DATABASE, ResultStore
 
 TESTS = Path(__file__).resolve().parent
-SLOW_GRID = dict(
-    swept={"d": [16, 32, 48, 64, 80, 96, 112, 128, 144, 160]},
-    fixed={"alpha": 2.0, "sleep": 0.4},
-    seeds=2,
-)
+
+
+def _gated_grid(gate: Path) -> Grid:
+    """20 points, d-major: the first three (d = 16, 32, 48, seed 0) finish at once, every
+    other one with d >= 64 waits for the file ``gate``; so with two workers exactly three
+    points finish until the test creates ``gate``."""
+    return Grid(
+        swept={"d": [16, 32, 48, 64, 80, 96, 112, 128, 144, 160]},
+        fixed={"alpha": 2.0, "gated_from": 64, "gate": str(gate)},
+        seeds=2,
+    )
 
 
 def _metric_columns(df):
     return [c for c in df.columns if not c.startswith("time_") and c != "pid"]
 
 
-def _start_sweep_process(out: Path) -> subprocess.Popen:
-    """A sweep of 20 slow points (2 workers) in its own process group."""
+def _start_sweep_process(out: Path, grid: Grid) -> subprocess.Popen:
+    """A sweep of the gated toy point (2 workers) in its own process group."""
     script = textwrap.dedent(f"""
         from mimkit.experiments import Grid, LocalBackend, run_sweep
         import _experiments_toy as toy
-        run_sweep(toy.toy_point, Grid(**{SLOW_GRID!r}), {str(out)!r}, experiment="toy",
+        run_sweep(toy.toy_gated, Grid(**{grid.to_dict()!r}), {str(out)!r}, experiment="toy",
                   backend=LocalBackend(n_workers=2, threads_per_worker=1), progress=False)
     """)
     # the installed mimkit, plus the tests folder for the toy point functions
@@ -51,15 +57,19 @@ def _start_sweep_process(out: Path) -> subprocess.Popen:
 def _finished(out: Path) -> int:
     if not (out / DATABASE).exists():
         return 0
-    with ResultStore(out) as store:
-        return len(store.finished_ids())
+    try:
+        with ResultStore(out, readonly=True) as store:
+            return len(store.finished_ids())
+    except FileNotFoundError:  # the database exists, the sweep is not recorded yet
+        return 0
 
 
-def _wait_for_points(out: Path, n: int, proc: subprocess.Popen, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
+def _wait_for_points(out: Path, n: int, proc: subprocess.Popen) -> None:
+    """Until ``n`` points are stored (the event); the deadline only guards against a hang."""
+    deadline = time.monotonic() + 300
     while _finished(out) < n:
         assert proc.poll() is None, proc.stdout.read().decode()
-        assert time.monotonic() < deadline, "sweep made no progress"
+        assert time.monotonic() < deadline, "sweep made no progress in 300 s"
         time.sleep(0.05)
 
 
@@ -72,36 +82,38 @@ def _snapshot(out: Path) -> dict:
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
 def test_killed_sweep_resumes_without_recomputing_finished_points(tmp_path, sig):
-    proc = _start_sweep_process(tmp_path)
+    out, gate = tmp_path / "out", tmp_path / "gate"
+    grid = _gated_grid(gate)
+    proc = _start_sweep_process(out, grid)
     try:
-        _wait_for_points(tmp_path, 3, proc)
+        _wait_for_points(out, 3, proc)  # both workers now wait for the gate
         # The whole process group, as a crash (SIGKILL) or a terminal's Ctrl-C (SIGINT) would.
         os.killpg(proc.pid, sig)
-        proc.wait(timeout=10)  # Ctrl-C must not wait for the remaining points (~4 s of work)
+        proc.wait(timeout=60)  # Ctrl-C must not wait for the points in flight (never ending)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         proc.stdout.close()
-    before = _snapshot(tmp_path)
-    grid = Grid(**SLOW_GRID)
-    assert 3 <= len(before) < len(grid)
+    before = _snapshot(out)
+    assert len(before) == 3
 
+    gate.touch()
     summary = run_sweep(
-        toy.toy_point,
+        toy.toy_gated,
         grid,
-        tmp_path,
+        out,
         experiment="toy",
         backend=LocalBackend(n_workers=2, threads_per_worker=1),
         progress=False,
     )
     assert summary.skipped == len(before)
     assert summary.computed == len(grid) - len(before)
-    after = _snapshot(tmp_path)
+    after = _snapshot(out)
     assert {k: after[k] for k in before} == before  # finished points untouched
     assert len(after) == len(grid)
-    assert sorted(f.name for f in tmp_path.iterdir()) == [DATABASE]
-    assert len(load(tmp_path)) == len(grid)
+    assert sorted(f.name for f in out.iterdir()) == [DATABASE]
+    assert len(load(out)) == len(grid)
 
 
 def test_dask_local_cluster_and_process_pool_give_identical_records(tmp_path):

@@ -1,9 +1,13 @@
-"""Start-up of the ``mimkit`` console script before :func:`mimkit.cli.main` takes over."""
+"""Start-up of the ``mimkit`` console script before :func:`mimkit.cli.main` takes over, and
+how its warnings print."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import warnings
+from typing import Iterator
 
 #: File names of the console script pip writes (POSIX, Windows launcher's script).
 _SCRIPT_NAMES = ("mimkit", "mimkit-script.py")
@@ -29,6 +33,20 @@ def quiet_interrupt_at_startup() -> None:
         previous(kind, value, traceback)
 
     sys.excepthook = hook
+
+
+@contextlib.contextmanager
+def one_line_warnings(command: str) -> Iterator[None]:
+    """Inside the block, a warning that is shown prints as ``mimkit COMMAND: warning: ...``
+    (one line) instead of Python's file, line number and source line. Which warnings are
+    shown (the filters, ``-W``) is left as it is."""
+    with warnings.catch_warnings():
+
+        def show(message, category, filename, lineno, file=None, line=None) -> None:
+            print(f"mimkit {command}: warning: {message}", file=file or sys.stderr)
+
+        warnings.showwarning = show
+        yield
 
 
 quiet_interrupt_at_startup()

@@ -9,13 +9,24 @@ import argparse
 import json
 import sys
 from dataclasses import fields
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
+from ._console import one_line_warnings
 from .experiments.cli import add_subcommands as add_experiment_subcommands
 from .joint_training import DEFAULT_TOL
 from .links import DEPRECATED_NAMES, LINKS
-from .options import ACTIVATIONS, JOINT_METHODS, LOSSES, PHASE2_DATA, PREPROCESSINGS
+from .options import (
+    ACTIVATIONS,
+    DASK_TIMEOUT,
+    JOINT_METHODS,
+    LOSSES,
+    PHASE2_DATA,
+    PREPROCESSINGS,
+)
 from .theory_cli import add_subcommand as add_theory_subcommand
+
+if TYPE_CHECKING:
+    from .run_workflow import RunSettings
 
 
 def _add_run(subparsers) -> None:
@@ -70,7 +81,6 @@ def _add_run(subparsers) -> None:
     run.add_argument(
         "--refine-tol",
         type=float,
-        default=DEFAULT_TOL,
         help=f"relative validation improvement that counts in --refine (default {DEFAULT_TOL:g})",
     )
     run.add_argument("--seed", type=int, default=0)
@@ -96,9 +106,8 @@ def _add_run(subparsers) -> None:
     run.add_argument(
         "--timeout",
         type=float,
-        default=30.0,
         metavar="SECONDS",
-        help="with --dask: how long to wait for the scheduler (default 30)",
+        help=f"with --dask: how long to wait for the scheduler (default {DASK_TIMEOUT:g})",
     )
     run.add_argument(
         "--no-baseline",
@@ -160,7 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        with one_line_warnings(args.command):
+            return args.func(args)
     except KeyboardInterrupt:
         print("mimkit: interrupted", file=sys.stderr)
         return 130
@@ -184,36 +194,82 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Settings of a sampled problem: a ``--data`` run has none of them (its data fix d and sizes).
+_PROBLEM_SETTINGS = (
+    "d", "alpha", "alpha2", "n_test", "link", "r", "noise", "transform", "dtype", "stream",
+    "dask", "timeout", "baselines", "phase2_data", "refine", "refine_max_iter", "refine_tol",
+)  # fmt: skip
+
+
+def _flag(name: str) -> str:
+    return "--no-baseline" if name == "baselines" else "--" + name.replace("_", "-")
+
+
+def _run_settings(args: argparse.Namespace) -> RunSettings:
+    """The settings of ``mimkit run`` from its flags.
+
+    Raises
+    ------
+    ValueError
+        Naming the flags, for a flag that would be ignored (a problem flag with ``--data``,
+        ``--refine-*`` without ``--refine``, ``--timeout`` without ``--dask``) or a timeout
+        that is not a positive number of seconds.
+    """
+    from .run_workflow import RunSettings
+
+    values = {f.name: getattr(args, f.name) for f in fields(RunSettings) if f.name != "baselines"}
+    values["baselines"] = not args.no_baseline
+    defaults = RunSettings()
+    optional = ("timeout", "refine_tol")  # None on the command line: the flag was not given
+    given = {k for k in optional if values[k] is not None}
+    given |= {k for k, v in values.items() if k not in optional and v != getattr(defaults, k)}
+    values.update({k: getattr(defaults, k) for k in optional if values[k] is None})
+    if (args.data is None) != (args.target is None):
+        raise ValueError("--data and --target go together.")
+    ignored = [_flag(k) for k in _PROBLEM_SETTINGS if k in given]
+    if args.data is not None and ignored:
+        raise ValueError(
+            f"{', '.join(ignored)}: apply to sampled problems, not --data (the data set fixes "
+            f"d and the sample sizes); drop {'it' if len(ignored) == 1 else 'them'}."
+        )
+    tuning = [_flag(k) for k in ("refine_max_iter", "refine_tol") if k in given]
+    if tuning and args.refine is None:
+        raise ValueError(
+            f"{' and '.join(tuning)} only {'tunes' if len(tuning) == 1 else 'tune'} --refine: "
+            f"add --refine lbfgs (or adam), or drop {'it' if len(tuning) == 1 else 'them'}."
+        )
+    if "timeout" in given:
+        if args.dask is None:
+            raise ValueError(
+                "--timeout is how long --dask waits for its scheduler: add --dask, or drop it."
+            )
+        if not 0 < args.timeout < float("inf"):
+            raise ValueError(
+                f"--timeout must be a positive number of seconds, got {args.timeout:g}."
+            )
+    return RunSettings(**values)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    # On demand: `mimkit --help` starts without the learning stack.
     from .data_run import format_data_report, run_data
     from .run_report import format_report
-    from .run_workflow import RunSettings, run_problem
+    from .run_workflow import run_problem
     from .theory_cache import use_cache, user_cache
 
-    settings = RunSettings(
-        **{f.name: getattr(args, f.name) for f in fields(RunSettings) if f.name != "baselines"},
-        baselines=not args.no_baseline,
-    )
-    if (settings.data is None) != (settings.target is None):
-        print("mimkit run: error: --data and --target go together.", file=sys.stderr)
-        return 2
-    if settings.data is not None and (settings.refine or settings.phase2_data != "fresh"):
-        print(
-            "mimkit run: error: --refine and --phase2-data apply to sampled problems, not --data.",
-            file=sys.stderr,
-        )
-        return 2
     try:
+        settings = _run_settings(args)
         with use_cache(user_cache(not args.no_cache)):
             report = run_problem(settings) if settings.data is None else run_data(settings)
     except (ValueError, TypeError, FloatingPointError, MemoryError) as err:
-        print(f"mimkit run: error: {err}", file=sys.stderr)
+        message = " ".join(str(err).split())  # one line, whatever the library's text holds
+        print(f"mimkit run: error: {message}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(report, indent=2))
     else:
         print(format_report(report) if settings.data is None else format_data_report(report))
-    return 0
+    return 130 if "interrupted" in report else 0
 
 
 if __name__ == "__main__":

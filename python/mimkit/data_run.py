@@ -35,7 +35,8 @@ def read_table(path: str, target: str) -> tuple[np.ndarray, np.ndarray, list[str
     try:
         table = pd.read_csv(path)
     except (OSError, pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise ValueError(f"--data {path}: cannot read it as CSV ({err}).") from None
+        reason = " ".join(str(err).split())  # pandas' message may span lines
+        raise ValueError(f"--data {path}: cannot read it as CSV ({reason}).") from None
     if target not in table.columns:
         raise ValueError(
             f"--target {target!r} is not a column of {path}; its columns are "
@@ -50,12 +51,30 @@ def read_table(path: str, target: str) -> tuple[np.ndarray, np.ndarray, list[str
     if not features:
         raise ValueError(f"--data {path}: no feature column besides the target {target!r}.")
     complete = table.dropna()
+    _check_scale(path, complete)
     return (
         complete[features].to_numpy(dtype=np.float64),
         complete[target].to_numpy(dtype=np.float64),
         [str(c) for c in features],
         len(table) - len(complete),
     )
+
+
+def _check_scale(path: str, table: pd.DataFrame) -> None:
+    """Each column's sum of squares (covariances, variances) must stay within float64's normal
+    range, or whitening sees a singular covariance and the test error divides 0 by 0."""
+    finfo = np.finfo(np.float64)
+    high = np.sqrt(finfo.max / max(len(table), 1))
+    low = np.sqrt(finfo.tiny)
+    for name in table.columns:
+        peak = float(np.max(np.abs(table[name].to_numpy(dtype=np.float64)), initial=0.0))
+        if peak > high or 0 < peak < low:
+            fate = "overflow" if peak > high else "underflow"
+            raise ValueError(
+                f"--data {path}: column {name!r} holds values up to {peak:.3g} in magnitude, "
+                f"whose squares {fate} float64 (covariances need them); rescale it (e.g. to "
+                f"standard units) first."
+            )
 
 
 def run_data(args) -> dict:

@@ -72,6 +72,19 @@ def part_gradient(
     return grad, float(mean_loss), float(max_abs_z)
 
 
+def _check_client(client: Any) -> None:
+    """A connected ``distributed.Client``, or a TypeError / ValueError saying what to pass."""
+    if not callable(getattr(client, "submit", None)):
+        raise TypeError(f"client must be a dask.distributed Client, got {client!r}.")
+    status = getattr(client, "status", "running")  # a stand-in without one is trusted
+    if status != "running":
+        raise ValueError(
+            f"client is not connected (status {status!r}): it was closed or never reached "
+            f"its scheduler; pass a connected Client (Client(address), used inside its "
+            f"`with` block)."
+        )
+
+
 def _require_distributed() -> None:
     try:
         import distributed  # noqa: F401 -- only its presence is checked here
@@ -213,11 +226,13 @@ def phase1_run_dask(
     Raises
     ------
     TypeError
-        If X is an array (use :func:`mimkit.core.phase1_run` for data in memory).
+        If X is an array (use :func:`mimkit.core.phase1_run` for data in memory), or client
+        is not a dask.distributed Client.
     ImportError
         If dask.distributed is not installed.
     ValueError
-        For invalid arguments (as the core), or a cluster without workers and no ``n_parts``.
+        For invalid arguments (as the core), a client that is closed, or a cluster without
+        workers and no ``n_parts``.
     FloatingPointError
         If the loss or the weights become NaN/inf (``on_divergence='raise'``); the message
         names the step and the loss.
@@ -238,6 +253,7 @@ def phase1_run_dask(
             "data in memory use mimkit.core.phase1_run."
         )
     _require_distributed()
+    _check_client(client)
     threads = check_n_threads(n_threads_per_task)
     args = Phase1Inputs(X, y, W0, b, a, activation, loss, huber_delta, allow_stream=True)
     run = Phase1RunSettings(

@@ -39,3 +39,5 @@ JOINT_METHODS: tuple[str, ...] = ("lbfgs", "adam")
 PHASE2_DATA: tuple[str, ...] = ("fresh", "reuse")
 #: Generators of ``MultiIndexModel.sample``: the core's counter-based one, or numpy's PCG64.
 SAMPLE_GENERATORS: tuple[str, ...] = ("philox", "numpy")
+#: Default seconds ``mimkit run --dask`` waits for its scheduler (``RunSettings.timeout``).
+DASK_TIMEOUT: float = 30.0

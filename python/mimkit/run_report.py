@@ -62,6 +62,8 @@ def format_report(report: dict) -> str:
         lines.append(f"(AMP skipped: {amp['skipped']})")
     elif amp is not None and not amp["converged"]:
         lines.append(f"(AMP did not converge to tolerance in {amp['iterations']} iterations)")
+    if "interrupted" in report:
+        lines.append(f"(interrupted: {report['interrupted']})")
     lines.append(
         "(theory: predicted distance as n, d -> inf at this alpha; for the network, that of its "
         "converged phase-1 matrix, i.e. large T1)"

@@ -23,6 +23,7 @@ from .amp import amp_overlap
 from .data import MultiIndexModel
 from .estimators.amp import AMPEstimator
 from .joint_training import DEFAULT_TOL
+from .options import DASK_TIMEOUT
 from .preprocessing import loss_preprocessing, make_preprocessing
 from .spectral import spectral_subspace
 from .theory import spectral_overlap
@@ -66,7 +67,7 @@ class RunSettings:
     dtype: Optional[str] = None
     stream: bool = False
     dask: Optional[str] = None
-    timeout: float = 30.0
+    timeout: float = DASK_TIMEOUT
     baselines: bool = True
     data: Optional[str] = None
     target: Optional[str] = None
@@ -89,6 +90,8 @@ def run_problem(args: RunSettings) -> dict:
         )
     reuse = args.phase2_data == "reuse"
     n1, n2 = _sizes(args)
+    steps = default_n_steps(args.d) if args.steps is None else args.steps
+    _check_resources(args, n1, n2, steps)
     dtype = np.dtype(args.dtype or ("float32" if args.stream else "float64"))
     rng = as_generator(args.seed)
     model = MultiIndexModel(args.d, args.link, r=args.r, noise=args.noise, random_state=rng)
@@ -99,7 +102,6 @@ def run_problem(args: RunSettings) -> dict:
     else:
         (X1, y1), (X2, y2), (Xt, yt) = _sample(args, model, (n1, n2, args.n_test), dtype, rng)
     sample_s = time.perf_counter() - start
-    steps = default_n_steps(args.d) if args.steps is None else args.steps
     transform = make_preprocessing(args.transform) if args.transform else None
     with _dask_client(args.dask, args.timeout) as client:
         fit = train_layerwise(
@@ -177,13 +179,17 @@ def run_problem(args: RunSettings) -> dict:
             "phase2": fit.phase2.seconds,
             "total": time.perf_counter() - start,
         },
-        "peak_memory_bytes": _peak_memory_bytes(),
         "network": network,
     }
     if fit.refinement is not None:
         report["refined"] = _refined(fit, model, Xt, yt)
         report["seconds"]["refine"] = fit.refinement.seconds
-    if args.baselines and not args.stream:
+        if fit.refinement.stop_reason == "interrupted":  # Ctrl-C: report what there is, stop
+            report["interrupted"] = (
+                "Ctrl-C during --refine: the refined row holds the best weights so far; "
+                "baselines skipped"
+            )
+    if args.baselines and not args.stream and "interrupted" not in report:
         baselines_start = time.perf_counter()
         # Two spectral rows and AMP; at large d each takes a while (a bar after a few seconds).
         with progress_callback(True, total=3, desc="baselines", unit="method") as done:
@@ -194,6 +200,7 @@ def run_problem(args: RunSettings) -> dict:
             done(3)
         report["seconds"]["baselines"] = time.perf_counter() - baselines_start
         report["seconds"]["total"] = time.perf_counter() - start
+    report["peak_memory_bytes"] = _peak_memory_bytes()  # after everything, baselines included
     return report
 
 
@@ -301,6 +308,56 @@ def _sizes(args: RunSettings) -> tuple[int, int]:
             "lower --alpha / --alpha2, or use --stream (rows never stored).",
         )
     return max(2, round(args.alpha * args.d)), max(2, round(alpha2 * args.d))
+
+
+#: Phase-1 floating-point operations worth a warning: about an hour at 1e11 operations per
+#: second, more than a workstation sustains.
+LONG_PHASE1_FLOPS = 3.6e14
+
+
+def _check_resources(args: RunSettings, n1: int, n2: int, steps: int) -> None:
+    """Refuse a run whose memory exceeds this machine, and warn about a phase 1 of hours,
+    before any work, naming the option to change.
+
+    Memory (float64 bytes, whatever the dtype): the data (unless streamed), the network's
+    initial and trained ``m x d`` weights (kept to the end), and the largest of phase 1's
+    gradient and the report's SVD of W (``2 m d``), phase 2's ``m x m`` Gram matrix, its
+    eigenvectors and LAPACK's workspace (``3 m^2``, for the network and each baseline) and the
+    spectral baselines' ``d x d`` matrices (``3 d^2``). Time: ``4 n1 d m`` operations per step
+    (the forward and the backward pass).
+    """
+    m, d = args.width, args.d
+    itemsize = np.dtype(args.dtype or ("float32" if args.stream else "float64")).itemsize
+    rows = n1 + (0 if args.phase2_data == "reuse" else n2) + args.n_test
+    data = 0 if args.stream else rows * (d + 1) * itemsize
+    # (what, the fix): bytes, on top of the data
+    stages = {
+        (
+            f"--width {m} with --d {d} (phase 1: {m} x {d} weights, their gradient and SVD)",
+            "lower --width or --d.",
+        ): 4.0 * m * d * 8,
+        (
+            f"--width {m} (phase 2: a {m} x {m} Gram matrix and its eigenvectors)",
+            "lower --width (phase 2's memory grows as its square).",
+        ): 2.0 * m * d * 8 + 3.0 * m * m * 8,
+    }
+    if args.baselines and not args.stream:
+        stages[
+            (
+                f"--d {d} (the spectral baselines' {d} x {d} matrices)",
+                "pass --no-baseline, or lower --d.",
+            )
+        ] = 2.0 * m * d * 8 + 3.0 * d * d * 8
+    (what, fix), need = max(stages.items(), key=lambda item: item[1])
+    check_fits(data + need, what + (f" with the {rows} x {d} data" if data else ""), fix)
+    flops = 4.0 * n1 * d * m * steps
+    if flops > LONG_PHASE1_FLOPS and steps < 2**62:  # beyond: phase 1 refuses n_steps itself
+        warnings.warn(
+            f"--steps {steps}: phase 1 makes {steps} passes over n1 = {n1} rows of d = {d} "
+            f"with width {m}, about {flops:.2g} floating-point operations: hours or more "
+            f"(the default for d = {d} is {default_n_steps(d)}; Ctrl-C stops it).",
+            stacklevel=3,
+        )
 
 
 def _peak_memory_bytes() -> int:

@@ -1,22 +1,21 @@
 """Conversion of a results folder written by mimkit's first file store into a database.
 
 That store kept ``manifest.json`` (experiment, mimkit version, one entry per run) and one
-Parquet file per finished point in ``points/``. The conversion reads them into a new
-``results.sqlite`` (built under a temporary name, then renamed into place, so an interrupted
-conversion leaves nothing half-done) and leaves the old files untouched. A point file that
+Parquet file per finished point in ``points/``. This module reads them;
+:mod:`.store` writes them into a new ``results.sqlite`` (built under a temporary name, then
+renamed into place, so an interrupted conversion leaves nothing half-done; in memory only, for
+a reader of a folder it may not write) and leaves the old files untouched. A point file that
 cannot be read (truncated, zeroed, empty) is not a finished point: it is left out with a
-warning, and the next sweep computes that point again.
+warning, and the next sweep computes that point again. A point file that is a symbolic link
+is refused, as a linked ``points`` folder is.
 """
 
 from __future__ import annotations
 
 import json
-import secrets
-import sqlite3
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
-
-import pyarrow.parquet as pq
 
 from ._files import refuse_link
 
@@ -58,6 +57,8 @@ def _scalar(value, column: str):
 
 def _read_point(path: Path) -> tuple[str, list]:
     """(point key, rows) of a point file; raises for anything but a complete file."""
+    import pyarrow.parquet as pq  # only old folders need it: `mimkit run` starts without it
+
     table = pq.read_table(path)
     key = (table.schema.metadata or {}).get(b"mimkit.point_key", b"").decode()
     rows = table.to_pandas().to_dict("records")
@@ -67,60 +68,54 @@ def _read_point(path: Path) -> tuple[str, list]:
     return key, rows
 
 
-def migrate(folder: Path, database: Path) -> None:
-    """Write ``database`` from the manifest and point files of ``folder``.
+@dataclass(frozen=True)
+class LegacyFolder:
+    """What an old results folder holds, ready to be written into a database.
+
+    Attributes
+    ----------
+    manifest : dict
+        The manifest: ``experiment``, ``mimkit_version`` and the list of ``runs``.
+    points : list of (point id, point key, records as JSON text)
+        The readable point files.
+    skipped : list of str
+        Names of the point files that could not be read (not finished points).
+    """
+
+    manifest: dict
+    points: list
+    skipped: list
+
+
+def read_legacy_folder(folder: Path) -> LegacyFolder:
+    """The manifest and the readable point files of an old results folder.
 
     Raises
     ------
     ValueError
-        If the manifest does not describe a sweep, or ``points`` is a symbolic link.
+        If the manifest does not describe a sweep, or ``points`` or a point file is a
+        symbolic link (a results folder keeps its files inside itself).
     """
-    from .store import _SCHEMA, FORMAT
-
     manifest = _read_manifest(folder / LEGACY_MANIFEST)
     points_dir = folder / LEGACY_POINTS
     refuse_link(points_dir)
     points, skipped = [], []
     for path in sorted(points_dir.glob("*.parquet")) if points_dir.is_dir() else []:
+        refuse_link(path)
         try:
             key, rows = _read_point(path)
         except Exception:  # any unreadable file is simply not a finished point
             skipped.append(path.name)
             continue
         points.append((path.stem, key, json.dumps(rows)))
-    tmp = folder / f".tmp-{database.name}-{secrets.token_hex(6)}"
-    try:
-        conn = sqlite3.connect(tmp)
-        with conn:
-            conn.executescript(_SCHEMA)
-            conn.executemany(
-                "INSERT INTO meta VALUES (?, ?)",
-                [
-                    ("format", FORMAT),
-                    ("experiment", manifest["experiment"]),
-                    ("mimkit_version", str(manifest.get("mimkit_version", "?"))),
-                ],
-            )
-            conn.executemany(
-                "INSERT INTO runs (started_utc, command, grid) VALUES (?, ?, ?)",
-                [
-                    (r.get("started_utc", "?"), r["command"], json.dumps(r["grid"]))
-                    for r in manifest["runs"]
-                ],
-            )
-            conn.executemany(
-                "INSERT INTO points (point_id, point_key, finished_utc, records) "
-                "VALUES (?, ?, 'converted', ?)",
-                points,
-            )
-        conn.close()
-        tmp.replace(database)
-    except (OSError, sqlite3.Error) as exc:
-        tmp.unlink(missing_ok=True)
-        raise ValueError(f"cannot convert {folder} to {database.name}: {exc}") from None
-    if skipped:
+    return LegacyFolder(manifest, points, skipped)
+
+
+def warn_skipped(folder: Path, legacy: LegacyFolder) -> None:
+    """Warn (one line) about the point files left out of a conversion."""
+    if legacy.skipped:
         warnings.warn(
-            f"{folder}: {len(skipped)} unreadable point file(s) left out of the conversion "
-            f"(they will be computed again): {', '.join(skipped[:5])}",
-            stacklevel=3,
+            f"{folder}: {len(legacy.skipped)} unreadable point file(s) left out of the "
+            f"conversion (they will be computed again): {', '.join(legacy.skipped[:5])}",
+            stacklevel=4,
         )

@@ -14,6 +14,7 @@ thread cap gives bit-identical metrics on either backend.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import queue
@@ -21,7 +22,18 @@ import signal
 import time
 import traceback
 from dataclasses import dataclass
-from typing import Any, Callable, Generator, Iterator, Mapping, Optional, Protocol, Sequence, Union
+from typing import (
+    Any,
+    Callable,
+    ContextManager,
+    Generator,
+    Iterator,
+    Mapping,
+    Optional,
+    Protocol,
+    Sequence,
+    Union,
+)
 
 from threadpoolctl import threadpool_limits
 
@@ -98,9 +110,10 @@ def _split_cores(
     n_points: int, n_workers: Optional[int], threads_per_worker: Optional[int]
 ) -> tuple[int, int]:
     cores = available_cores()
-    workers = n_workers if n_workers is not None else max(1, min(cores, n_points))
-    if workers < 1:
-        raise ValueError(f"n_workers must be >= 1, got {workers}")
+    if n_workers is not None and n_workers < 1:
+        raise ValueError(f"n_workers must be >= 1, got {n_workers}")
+    # A worker without a point to compute would only cost memory (a process and its imports).
+    workers = min(n_workers if n_workers is not None else cores, max(1, n_points))
     threads = threads_per_worker if threads_per_worker is not None else max(1, cores // workers)
     if threads < 1:
         raise ValueError(f"threads_per_worker must be >= 1, got {threads}")
@@ -113,8 +126,8 @@ class LocalBackend:
     Parameters
     ----------
     n_workers : int, optional
-        Worker processes; default ``min(cores, points)``. With one worker the points run in
-        this process (no start-up cost, plain tracebacks).
+        Worker processes; default the cores; never more than the points to compute. With one
+        worker the points run in this process (no start-up cost, plain tracebacks).
     threads_per_worker : int, optional
         BLAS / OpenMP threads per worker; default ``cores // n_workers``.
 
@@ -138,6 +151,10 @@ class LocalBackend:
     def settings(self, n_points: int) -> tuple[Optional[int], int]:
         """(worker processes, threads per point) for ``n_points`` points."""
         return _split_cores(n_points, self.n_workers, self.threads_per_worker)
+
+    def connect(self, n_points: int) -> ContextManager[None]:
+        """Nothing to reach for a local pool (see :meth:`DaskBackend.connect`)."""
+        return contextlib.nullcontext()
 
     def run(self, fn: PointFunction, points: PointSource) -> Generator[PointOutcome, None, None]:
         """Yield the outcome of every point as it finishes."""
@@ -225,6 +242,7 @@ class DaskBackend:
         self.n_workers = n_workers
         self.threads_per_worker = threads_per_worker
         self.timeout = timeout
+        self._session: Optional[tuple] = None
 
     def describe(self, n_points: int) -> str:
         if self.scheduler:
@@ -269,8 +287,30 @@ class DaskBackend:
                 f"check the address or raise --timeout"
             ) from None
 
+    @contextlib.contextmanager
+    def connect(self, n_points: int) -> Iterator[None]:
+        """Reach the cluster (start the LocalCluster) for a sweep of ``n_points`` points;
+        :meth:`run` calls inside the block share the client. A sweep connects before it
+        records anything in its store, so an unreachable scheduler leaves no trace there.
+
+        Raises
+        ------
+        ConnectionError
+            If the scheduler does not answer within ``timeout`` seconds.
+        """
+        client, cluster = self._client(n_points)
+        self._session = (client, cluster)
+        try:
+            yield
+        finally:
+            self._session = None
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
     def run(self, fn: PointFunction, points: PointSource) -> Generator[PointOutcome, None, None]:
-        """Yield the outcome of every point as it finishes.
+        """Yield the outcome of every point as it finishes (on the client of :meth:`connect`
+        when called inside its block, else on one of its own).
 
         Raises
         ------
@@ -279,7 +319,8 @@ class DaskBackend:
         """
         from distributed import as_completed
 
-        client, cluster = self._client(len(points))
+        own = self._session is None
+        client, cluster = self._client(len(points)) if own else self._session
         source = iter(points)
         futures = []
 
@@ -311,9 +352,10 @@ class DaskBackend:
         finally:
             if futures:
                 client.cancel(futures)
-            client.close()
-            if cluster is not None:
-                cluster.close()
+            if own:
+                client.close()
+                if cluster is not None:
+                    cluster.close()
 
 
 def make_backend(
@@ -322,15 +364,16 @@ def make_backend(
     scheduler: Optional[str] = None,
     n_workers: Optional[int] = None,
     threads_per_worker: Optional[int] = None,
-    timeout: float = DEFAULT_TIMEOUT_S,
+    timeout: Optional[float] = None,
 ) -> Union[LocalBackend, DaskBackend]:
-    """Backend by name: ``'local'`` or ``'dask'`` (``timeout``: seconds to reach Dask).
+    """Backend by name: ``'local'`` or ``'dask'`` (``timeout``: seconds to reach Dask, default
+    :data:`DEFAULT_TIMEOUT_S`).
 
     Raises
     ------
     ValueError
-        For an unknown name, a scheduler address given to the local backend, or a worker,
-        thread or timeout count below its minimum.
+        For an unknown name, a scheduler address or a timeout given to the local backend
+        (which would ignore them), or a worker, thread or timeout count below its minimum.
     """
     for value, option in ((n_workers, "--workers"), (threads_per_worker, "--threads")):
         if value is not None and value < 1:
@@ -338,9 +381,15 @@ def make_backend(
     if name == "local":
         if scheduler:
             raise ValueError("--scheduler needs --backend dask")
+        if timeout is not None:
+            raise ValueError(
+                "--timeout is how long --backend dask waits for its scheduler; the local "
+                "backend has none: drop it (or add --backend dask)"
+            )
         return LocalBackend(n_workers, threads_per_worker)
     if name == "dask":
-        if not timeout > 0:
-            raise ValueError(f"--timeout must be > 0 seconds, got {timeout}")
+        timeout = DEFAULT_TIMEOUT_S if timeout is None else timeout
+        if not 0 < timeout < float("inf"):
+            raise ValueError(f"--timeout must be a positive number of seconds, got {timeout:g}")
         return DaskBackend(scheduler, n_workers, threads_per_worker or 1, timeout)
     raise ValueError(f"unknown backend {name!r}; choose 'local' or 'dask'")

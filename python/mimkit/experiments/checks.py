@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import numpy as np
+
+from .._diagnose import scale_suspects
 from .._validation import check_count, check_name, check_positive_number
 from ..options import ACTIVATIONS, JOINT_METHODS
 from .grid import Grid
@@ -35,8 +38,33 @@ def _share(value: Any, name: str) -> None:
     check_share(value, name)
 
 
+def _case(value: Any, name: str) -> None:
+    from .definitions.limits import LINK_CASES
+
+    check_name(value, name, tuple(LINK_CASES))
+
+
 def _positive(value: Any, name: str) -> None:
     check_positive_number(value, name)
+
+
+def _in_range(value: Any, name: str) -> None:
+    """A positive setting within the float64 range phase 1 can compute with: the scales
+    :func:`mimkit._diagnose.scale_suspects` names as the cause when phase 1 over- or
+    underflows (lr or weight_decay far above 1, init_scale far from it)."""
+    check_positive_number(value, name, allow_zero=name == "weight_decay")
+    usual = dict(lr=1.0, weight_decay=1.0, init_scale=1e-6)
+    usual[name] = value
+    causes = scale_suspects(
+        np.dtype(np.float64),
+        x_rms=1.0,
+        y_spread=1.0,
+        loss="squared",
+        huber_delta=1.0,
+        **usual,
+    )
+    if causes:
+        raise ValueError(f"phase 1 would over- or underflow: {causes[0]}")
 
 
 def _non_negative(value: Any, name: str) -> None:
@@ -51,9 +79,9 @@ _CHECKS: dict[str, Callable[[Any, str], Any]] = {
     "alpha2": _positive,
     "noise": _non_negative,
     "huber_delta": _positive,
-    "lr": _positive,
-    "weight_decay": _non_negative,
-    "init_scale": _positive,
+    "lr": _in_range,
+    "weight_decay": _in_range,
+    "init_scale": _in_range,
     "steps": lambda v, n: check_count(v, n),
     "max_steps": lambda v, n: check_count(v, n),
     "link": _link,
@@ -61,6 +89,8 @@ _CHECKS: dict[str, Callable[[Any, str], Any]] = {
     "refine": lambda v, n: check_name(v, n, JOINT_METHODS),
     "phase2_fraction": _share,
     "mlp_max_iter": lambda v, n: check_count(v, n, minimum=1),
+    "amp_iter": lambda v, n: check_count(v, n, minimum=1),
+    "case": _case,
 }
 
 

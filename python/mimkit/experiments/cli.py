@@ -10,9 +10,11 @@ import argparse
 import io
 import shlex
 import sys
+import warnings
 from pathlib import Path
 from typing import Optional, Sequence
 
+from .._console import one_line_warnings
 from .backends import DEFAULT_TIMEOUT_S, make_backend
 from .registry import parse_set
 from .runner import PointsFailedError, run_sweep
@@ -61,7 +63,6 @@ def add_subcommands(subparsers) -> None:
     sweep.add_argument(
         "--timeout",
         type=float,
-        default=DEFAULT_TIMEOUT_S,
         metavar="SECONDS",
         help=f"with --backend dask: how long to wait for the scheduler or the LocalCluster "
         f"to answer before giving up (default {DEFAULT_TIMEOUT_S:g})",
@@ -134,6 +135,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             base_seed=args.base_seed,
         )
         check_grid(experiment, grid)
+        if args.workers is not None and args.workers > len(grid):
+            warnings.warn(
+                f"--workers {args.workers} for {len(grid)} points: starting {len(grid)} "
+                f"(a worker without a point would only cost memory)",
+                stacklevel=1,
+            )
         backend = make_backend(
             args.backend,
             scheduler=args.scheduler,
@@ -156,7 +163,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         )
     except KeyboardInterrupt:
         try:
-            with ResultStore(out) as store:
+            with ResultStore(out, readonly=True) as store:
                 done = len(store.finished_ids())
         except (FileNotFoundError, ValueError):  # interrupted before the store existed
             done = 0
@@ -267,4 +274,5 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     )
     add_subcommands(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
-    return args.func(args)
+    with one_line_warnings(args.command):
+        return args.func(args)

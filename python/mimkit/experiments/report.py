@@ -40,7 +40,7 @@ def render(folder: PathLike, out_dir: Optional[PathLike] = None) -> tuple[Path, 
     Both files are written atomically and replace a symbolic link of the same name instead
     of following it: nothing outside ``out_dir`` is written.
     """
-    with ResultStore(folder) as store:
+    with ResultStore(folder, readonly=True) as store:
         manifest = store.read_manifest()
     experiment = get_experiment(manifest["experiment"])
     df = load(folder)

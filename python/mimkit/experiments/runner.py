@@ -13,6 +13,7 @@ import sqlite3
 import sys
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Optional, Union
 
@@ -117,7 +118,10 @@ def run_sweep(
     start = time.perf_counter()
     backend = backend if backend is not None else LocalBackend()
     points = list(grid)
-    with ResultStore(out, create=True) as store:
+    # The backend connects before the sweep is recorded (store.begin): a cluster that cannot
+    # be reached leaves a store this call created bound to no experiment.
+    with ResultStore(out, create=True) as store, backend.connect(len(points)):
+        _drop_damaged(store)
         done = store.finished_ids()
         todo = [p for p in points if p.id not in done]
         workers, threads = backend.settings(len(todo))
@@ -160,6 +164,17 @@ def run_sweep(
     if summary.failed:
         raise PointsFailedError(summary)
     return summary
+
+
+def _drop_damaged(store: ResultStore) -> None:
+    """Points whose stored records fail their checksum or do not parse are computed again."""
+    dropped = store.drop_damaged_points()
+    if dropped:
+        warnings.warn(
+            f"{store.path}: {len(dropped)} stored point(s) failed their check and will be "
+            f"computed again: {'; '.join(dropped[:5])}",
+            stacklevel=3,
+        )
 
 
 def _compute(

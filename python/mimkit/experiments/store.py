@@ -26,27 +26,43 @@ cap the point ran under (results may differ in the last digits between thread co
 everything back with :func:`load` (a pandas DataFrame); ``mimkit export DIR --parquet FILE``
 writes a Parquet file for other tools.
 
-The store trusts its rows: a point computed by an older version of the code is *not*
+Each point is stored with a checksum (SHA-256 of its id, key and records). A point whose
+records fail it, or do not parse, was edited or damaged outside mimkit: readers
+(:func:`load`, ``mimkit export``, ``mimkit plot``) leave it out with a warning naming it,
+and the next sweep computes it again. Points stored before checksums existed (a store
+written by mimkit 0.3 or earlier) have none: they are checked for parsing only; a sweep
+adds the column to such a store, and its new points get checksums.
+
+Readers open the database read-only (SQLite ``mode=ro``; in a folder they may not write,
+where SQLite cannot create the ``-shm`` index, ``immutable=1``), so a results folder shared
+read-only can be loaded, exported and plotted. A sweep needs to write the folder and refuses
+a read-only one in one line.
+
+The store trusts its sound rows: a point computed by an older version of the code is *not*
 recomputed. Use a fresh folder after changing code or anything that is not a parameter.
 A folder written by an earlier mimkit (``manifest.json`` and ``points/*.parquet``) is
-converted into a database the first time it is opened (see :mod:`._legacy`).
+converted into a database the first time it is opened (see :mod:`._legacy`); a reader that
+may not write the folder converts it in memory.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
 import sqlite3
 import time
 import uuid
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Optional, Union
 
 import numpy as np
 
 from ._files import make_folder, refuse_link
+from ._legacy import LEGACY_MANIFEST, LegacyFolder, read_legacy_folder, warn_skipped
 from .grid import Grid, Point
 
 if TYPE_CHECKING:
@@ -54,6 +70,8 @@ if TYPE_CHECKING:
 
 FORMAT = "mimkit-sweep/2"
 DATABASE = "results.sqlite"
+#: Files SQLite keeps next to the database (each refused when it is a symbolic link).
+COMPANIONS = ("-wal", "-shm", "-journal")
 #: Columns the store adds to every row (besides the point's parameters and ``threads``).
 BOOKKEEPING = ("point_id", "seed_index", "seed")
 #: A claim whose owner has not refreshed its heartbeat for this long is free again.
@@ -158,8 +176,11 @@ class ResultStore:
     folder : path
         The output folder.
     create : bool
-        Create the folder and the database if missing (a sweep); otherwise (readers) a
-        folder without a database is a FileNotFoundError.
+        Create the folder and the database if missing (a sweep); otherwise a folder without
+        a database is a FileNotFoundError.
+    readonly : bool
+        Open for reading only (readers: :func:`load`, ``mimkit plot``, ``mimkit export``),
+        which works on a read-only folder or database and never writes it.
 
     Raises
     ------
@@ -167,25 +188,33 @@ class ResultStore:
         If ``create`` is False and ``folder`` holds no results.
     ValueError
         One line naming the path: ``folder`` is a file or cannot be created, is not empty
-        and holds no results, the database is a symbolic link, is damaged or not writable.
+        and holds no results, the database or a companion file is a symbolic link, the
+        database is damaged, or (unless ``readonly``) the folder or database is read-only.
     """
 
-    def __init__(self, folder: PathLike, *, create: bool = False):
+    def __init__(self, folder: PathLike, *, create: bool = False, readonly: bool = False):
+        if create and readonly:
+            raise ValueError("a store opened readonly cannot create its folder")
         self.folder = Path(folder)
         self.path = self.folder / DATABASE
-        refuse_link(self.path)
-        if not self.path.exists():
-            self._prepare(create)
-        self._conn = self._connect()
+        self.readonly = readonly
+        for companion in ("", *COMPANIONS):
+            refuse_link(self.path.with_name(DATABASE + companion))
+        converted = None if self.path.exists() else self._prepare(create)
+        if not readonly:
+            self._check_writable()
+        self._conn = converted if converted is not None else self._connect()
 
-    def _prepare(self, create: bool) -> None:
-        from ._legacy import LEGACY_MANIFEST, migrate
-
+    def _prepare(self, create: bool) -> Optional[sqlite3.Connection]:
+        """Make a missing database: convert an old folder (in memory for a reader that may
+        not write the folder: that connection is returned) or check a new one."""
         legacy = self.folder / LEGACY_MANIFEST
         if legacy.exists():
             refuse_link(legacy)
-            migrate(self.folder, self.path)
-            return
+            if self.readonly and not os.access(self.folder, os.W_OK):
+                return _convert_legacy(self.folder, None)
+            _convert_legacy(self.folder, self.path)
+            return None
         if not create:
             raise FileNotFoundError(f"{self.folder} is not a sweep output folder (no {DATABASE})")
         make_folder(self.folder, "--out")
@@ -196,6 +225,18 @@ class ResultStore:
                 f"--out {self.folder}: the folder is not empty and holds no sweep results; "
                 f"choose an empty or new folder"
             )
+        return None
+
+    def _check_writable(self) -> None:
+        """A sweep writes the database and its companions next to it: a read-only folder or
+        file is one line here, not a failed write later (SQLite opens them without a word)."""
+        files = [self.path.with_name(DATABASE + c) for c in ("", *COMPANIONS)]
+        for target in [self.folder, *(f for f in files if f.exists())]:
+            if not os.access(target, os.W_OK):
+                raise ValueError(
+                    f"{target} is read-only: a sweep stores its points there; choose "
+                    f"another --out or make it writable (mimkit plot and export read it as it is)"
+                )
 
     def _connect(self) -> sqlite3.Connection:
         # Another sweep creating or converting the database holds a lock that SQLite may report
@@ -214,6 +255,8 @@ class ResultStore:
                 time.sleep(0.05)
 
     def _open(self) -> sqlite3.Connection:
+        if self.readonly:
+            return _open_readonly(self.path)
         try:
             conn = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
         except sqlite3.Error as exc:
@@ -221,10 +264,9 @@ class ResultStore:
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
-            verdict = conn.execute("PRAGMA integrity_check").fetchall()
-            if verdict != [("ok",)]:
-                raise sqlite3.DatabaseError("; ".join(str(r[0]) for r in verdict[:3]))
+            _check_integrity(conn)
             conn.executescript(_SCHEMA)
+            _add_checksum_column(conn)
         except sqlite3.Error as exc:
             conn.close()
             if isinstance(exc, sqlite3.OperationalError):
@@ -232,9 +274,7 @@ class ResultStore:
                     raise _Busy from None
                 if "readonly" in str(exc):
                     raise ValueError(f"cannot write {self.path}: read-only") from None
-            raise ValueError(
-                f"{self.path} is damaged ({exc}); move it away to start afresh, or restore a copy"
-            ) from None
+            raise _damaged(self.path, exc) from None
         return conn
 
     def close(self) -> None:
@@ -406,18 +446,220 @@ class ResultStore:
         text = json.dumps(_record_rows(point, records, threads))
         with self._transaction() as conn:
             cur = conn.execute(
-                "INSERT OR IGNORE INTO points VALUES (?, ?, ?, ?, ?, ?)",
-                (point.id, point.key, run_id, threads, _utc_now(), text),
+                "INSERT OR IGNORE INTO points (point_id, point_key, run_id, threads, "
+                "finished_utc, records, checksum) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    point.id,
+                    point.key,
+                    run_id,
+                    threads,
+                    _utc_now(),
+                    text,
+                    point_checksum(point.id, point.key, text),
+                ),
             )
             conn.execute("DELETE FROM claims WHERE point_id = ?", (point.id,))
             return cur.rowcount == 1
 
     def records(self) -> list[dict]:
-        """Every stored row (as written), points in no particular order."""
+        """Every row of the sound stored points (as written), points in no particular order.
+
+        A point whose records fail their checksum or do not parse is left out, with one
+        warning naming each such point (a sweep computes it again).
+        """
         rows: list[dict] = []
-        for (text,) in self._conn.execute("SELECT records FROM points ORDER BY point_id"):
-            rows += json.loads(text)
+        bad = []
+        for point_id, key, point_rows, problem in _checked_points(self._conn):
+            if problem is None:
+                rows += point_rows
+            else:
+                bad.append(f"{_point_name(point_id, key)} {problem}")
+        if bad:
+            warnings.warn(
+                f"{self.path}: {len(bad)} stored point(s) left out: {'; '.join(bad[:5])}; "
+                f"rerun the sweep to compute them again",
+                stacklevel=3,
+            )
         return rows
+
+    def drop_damaged_points(self) -> list[str]:
+        """Delete the stored points whose records fail their checksum or do not parse, so
+        that a sweep computes them again; returns one description per point dropped."""
+        with self._transaction() as conn:
+            bad = [
+                (point_id, f"{_point_name(point_id, key)} {problem}")
+                for point_id, key, _, problem in _checked_points(conn)
+                if problem is not None
+            ]
+            conn.executemany("DELETE FROM points WHERE point_id = ?", [(p,) for p, _ in bad])
+        return [text for _, text in bad]
+
+
+# Opening -------------------------------------------------------------------------------
+
+
+def _check_integrity(conn: sqlite3.Connection) -> None:
+    verdict = conn.execute("PRAGMA integrity_check").fetchall()
+    if verdict != [("ok",)]:
+        raise sqlite3.DatabaseError("; ".join(str(r[0]) for r in verdict[:3]))
+
+
+def _damaged(path: Path, exc: Exception) -> ValueError:
+    """The one-line error of a damaged database (integrity_check reports over several lines)."""
+    found = "; ".join(
+        line.strip() for line in str(exc).splitlines() if line.strip() and "***" not in line
+    )
+    return ValueError(
+        f"{path} is damaged ({found}); move it away to start afresh, or restore a copy"
+    )
+
+
+def _open_readonly(path: Path) -> sqlite3.Connection:
+    """``path`` opened read-only: ``mode=ro``; where SQLite cannot make the ``-shm`` index a
+    WAL database needs (a read-only folder), ``immutable=1``, which reads the file alone and
+    is right only when no write-ahead log holds points not yet in it."""
+    uri = path.absolute().as_uri()
+    wal = path.with_name(DATABASE + "-wal")
+    for mode in ("mode=ro", "immutable=1"):
+        conn = sqlite3.connect(
+            f"{uri}?{mode}", uri=True, timeout=_BUSY_TIMEOUT_S, isolation_level=None
+        )
+        try:
+            _check_integrity(conn)
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        except sqlite3.Error as exc:
+            conn.close()
+            text = str(exc)
+            if "locked" in text or "busy" in text:
+                raise _Busy from None
+            cannot_index = "unable to open" in text or "readonly" in text
+            if mode == "immutable=1" or not cannot_index:
+                raise _damaged(path, exc) from None
+            if wal.exists() and wal.stat().st_size > 0:
+                raise ValueError(
+                    f"cannot read {path} read-only: its log {wal.name} holds points not yet "
+                    f"merged into it and {path.parent} is not writable; open it once where it "
+                    f"is writable (a copy of the folder will do)"
+                ) from None
+            continue
+        if "points" not in tables:  # a sweep is creating the database right now
+            conn.close()
+            raise FileNotFoundError(f"{path.parent} is not a sweep output folder (no sweep yet)")
+        return conn
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
+# Per-point checksums ---------------------------------------------------------------------
+
+
+def point_checksum(point_id: str, point_key: str, records: str) -> str:
+    """SHA-256 (hex) of a stored point: its id, key and records text."""
+    return hashlib.sha256("\n".join((point_id, point_key, records)).encode()).hexdigest()
+
+
+def _add_checksum_column(conn: sqlite3.Connection) -> None:
+    """Give the points of a store written before checksums their column (NULL: legacy)."""
+    if "checksum" not in {row[1] for row in conn.execute("PRAGMA table_info(points)")}:
+        conn.execute("ALTER TABLE points ADD COLUMN checksum TEXT")
+
+
+def _checked_points(conn: sqlite3.Connection) -> Iterator[tuple]:
+    """``(point id, key, rows, None)`` per sound stored point, ``(id, key, None, problem)``
+    per point whose records fail their checksum or do not parse as this store writes them."""
+    has_checksums = any(r[1] == "checksum" for r in conn.execute("PRAGMA table_info(points)"))
+    checksum = "checksum" if has_checksums else "NULL"
+    query = f"SELECT point_id, point_key, records, {checksum} FROM points ORDER BY point_id"
+    for point_id, key, text, stored in conn.execute(query).fetchall():
+        yield (point_id, key, *_parse_point(point_id, key, text, stored))
+
+
+def _parse_point(point_id: str, key: str, text: Any, checksum: Optional[str]) -> tuple:
+    """``(rows, None)`` for sound stored records, ``(None, what is wrong)`` otherwise."""
+    if not isinstance(text, str):
+        return None, f"holds records of type {type(text).__name__}, not JSON text"
+    try:
+        rows = json.loads(text)
+    except ValueError as exc:
+        return None, f"holds records that are not JSON ({exc})"
+    if checksum is not None and checksum != point_checksum(point_id, key, text):
+        return None, "fails its checksum (edited or damaged)"
+    if not (
+        isinstance(rows, list)
+        and rows
+        and all(isinstance(r, dict) and r.get("point_id") == point_id for r in rows)
+    ):
+        return None, "holds records that are not a list of this point's rows"
+    return rows, None
+
+
+def _point_name(point_id: str, key: str) -> str:
+    """``point alpha=2.0, d=12, seed_index=1 (id)`` from a stored key (as stored if odd)."""
+    try:
+        parsed = json.loads(key)
+        settings = {**parsed["params"], "seed_index": parsed["seed_index"]}
+        text = ", ".join(f"{k}={v}" for k, v in settings.items())
+    except (ValueError, TypeError, KeyError):
+        text = str(key)
+    return f"point {text} ({point_id})"
+
+
+# Old folders -----------------------------------------------------------------------------
+
+
+def _convert_legacy(folder: Path, database: Optional[Path]) -> Optional[sqlite3.Connection]:
+    """Write the database of an old folder to ``database`` (built under a temporary name,
+    then renamed into place), or, with ``database`` None, into memory (returned).
+
+    Raises
+    ------
+    ValueError
+        If the folder's manifest does not describe a sweep, it holds links, or the database
+        cannot be written.
+    """
+    legacy = read_legacy_folder(folder)
+    if database is None:
+        conn = sqlite3.connect(":memory:", isolation_level=None)
+        _fill_from_legacy(conn, legacy)
+        warn_skipped(folder, legacy)
+        return conn
+    tmp = folder / f".tmp-{database.name}-{uuid.uuid4().hex[:12]}"
+    try:
+        conn = sqlite3.connect(tmp)
+        with conn:
+            _fill_from_legacy(conn, legacy)
+        conn.close()
+        tmp.replace(database)
+    except (OSError, sqlite3.Error) as exc:
+        tmp.unlink(missing_ok=True)
+        raise ValueError(f"cannot convert {folder} to {database.name}: {exc}") from None
+    warn_skipped(folder, legacy)
+    return None
+
+
+def _fill_from_legacy(conn: sqlite3.Connection, legacy: LegacyFolder) -> None:
+    manifest = legacy.manifest
+    conn.executescript(_SCHEMA)
+    _add_checksum_column(conn)
+    conn.executemany(
+        "INSERT INTO meta VALUES (?, ?)",
+        [
+            ("format", FORMAT),
+            ("experiment", manifest["experiment"]),
+            ("mimkit_version", str(manifest.get("mimkit_version", "?"))),
+        ],
+    )
+    conn.executemany(
+        "INSERT INTO runs (started_utc, command, grid) VALUES (?, ?, ?)",
+        [
+            (r.get("started_utc", "?"), r["command"], json.dumps(r["grid"]))
+            for r in manifest["runs"]
+        ],
+    )
+    conn.executemany(
+        "INSERT INTO points (point_id, point_key, finished_utc, records, checksum) "
+        "VALUES (?, ?, 'converted', ?, ?)",
+        [(pid, key, text, point_checksum(pid, key, text)) for pid, key, text in legacy.points],
+    )
 
 
 class _Transaction:
@@ -465,7 +707,7 @@ def load(folder: PathLike) -> pd.DataFrame:
     """
     import pandas as pd  # on demand: `mimkit --help` starts without it
 
-    with ResultStore(folder) as store:
+    with ResultStore(folder, readonly=True) as store:
         manifest = store.read_manifest()
         rows = store.records()
     if not rows:
