@@ -155,10 +155,15 @@ def check_count(
 
 
 def check_n_threads(n_threads) -> int:
-    """0 means 'all OpenMP threads'; None is the same."""
+    """0 means 'all OpenMP threads'; None is the same. More than one thread in a core built
+    without OpenMP warns once (``mimkit._config.warn_if_serial``)."""
     if n_threads is None:
         return 0
-    return check_count(n_threads, "n_threads", minimum=1)
+    count = check_count(n_threads, "n_threads", minimum=1)
+    from ._config import warn_if_serial  # lazily: it imports the compiled core
+
+    warn_if_serial(count)
+    return count
 
 
 def check_record_steps(record_steps, n_steps: int) -> np.ndarray:
