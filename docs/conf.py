@@ -21,6 +21,7 @@ extensions = [
     "myst_parser",
     "sphinx_gallery.gen_gallery",
     "api_pages",
+    "plain_docstrings",
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}

@@ -52,41 +52,59 @@ def public_names(module_name: str) -> list[str]:
     return sorted(names)
 
 
-def _directive(module: ModuleType, name: str) -> str:
-    obj = getattr(module, name)
+def _kind(obj) -> str:
     if isinstance(obj, ModuleType):
-        return ""  # a module has its own page
+        return "module"  # it has its own page
     if inspect.isclass(obj):
-        return f".. autoclass:: {module.__name__}.{name}\n   :members:\n"
-    if callable(obj):
-        return f".. autofunction:: {module.__name__}.{name}\n"
-    return f".. autodata:: {module.__name__}.{name}\n   :no-value:\n"
+        return "class"
+    if inspect.isroutine(obj):
+        return "function"
+    return "data"  # constants, type aliases
 
 
-def module_page(module_name: str, documented: set[int]) -> str:
-    """reST of one module's page; ``documented`` (object ids) is updated."""
-    module = importlib.import_module(module_name)
+def entries() -> list[tuple[str, str, str, bool]]:
+    """``(module, name, kind, indexed)`` for every documented name, page by page: an object
+    is indexed (gets its anchor) on the first page that documents it."""
+    documented: set[int] = set()
+    rows = []
+    for module_name in public_modules():
+        module = importlib.import_module(module_name)
+        for name in public_names(module_name):
+            obj = getattr(module, name)
+            kind = _kind(obj)
+            # Objects are recognised by identity; small constants (str, int) never are.
+            key = (
+                id(obj) if kind in ("class", "function") or isinstance(obj, (tuple, dict)) else None
+            )
+            indexed = key is None or key not in documented
+            if key is not None:
+                documented.add(key)
+            rows.append((module_name, name, kind, indexed))
+    return rows
+
+
+_DIRECTIVES = {
+    "class": ".. autoclass:: {}\n   :members:\n",
+    "function": ".. autofunction:: {}\n",
+    "data": ".. autodata:: {}\n   :no-value:\n",
+}
+
+
+def module_page(module_name: str, rows: list[tuple[str, str, str, bool]]) -> str:
+    """reST of one module's page from its :func:`entries` rows."""
     title = f"``{module_name}``"
     lines = [title, "=" * len(title), "", f".. automodule:: {module_name}", "   :no-members:", ""]
-    submodules = [
-        f"{module_name}.{n}"
-        for n in public_names(module_name)
-        if isinstance(getattr(module, n), ModuleType)
-    ]
+    mine = [row for row in rows if row[0] == module_name]
+    submodules = [f"{module_name}.{name}" for _, name, kind, _ in mine if kind == "module"]
     if submodules:
         lines += ["Modules: " + ", ".join(f":doc:`{m}`" for m in submodules) + ".", ""]
-    for name in public_names(module_name):
-        directive = _directive(module, name)
-        if not directive:
+    for _, name, kind, indexed in mine:
+        if kind == "module":
             continue
-        obj = getattr(module, name)
-        # Containers are compared by identity; small constants (str, int) never are.
-        key = id(obj) if callable(obj) or isinstance(obj, (tuple, dict, list)) else None
-        if key is not None and key in documented:
-            directive = directive.rstrip("\n") + "\n   :no-index:\n"
-        elif key is not None:
-            documented.add(key)
-        lines += [directive]
+        directive = _DIRECTIVES[kind].format(f"{module_name}.{name}")
+        if not indexed:
+            directive += "   :no-index:\n"
+        lines.append(directive)
     return "\n".join(lines)
 
 
@@ -94,15 +112,22 @@ def write_pages(out: Path) -> list[str]:
     """Write ``index.rst`` and one page per public module into ``out``; the module names."""
     out.mkdir(parents=True, exist_ok=True)
     modules = public_modules()
-    documented: set[int] = set()
+    rows = entries()
     for name in modules:
-        text = module_page(name, documented)
+        text = module_page(name, rows)
         target = out / f"{name}.rst"
         if not target.exists() or target.read_text() != text:  # keep Sphinx's cache valid
             target.write_text(text)
-    index = ["API reference", "=============", "",
-             "Every public name of mimkit, generated from the docstrings.", "",
-             ".. toctree::", "   :maxdepth: 1", ""]
+    index = [
+        "API reference",
+        "=============",
+        "",
+        "Every public name of mimkit, generated from the docstrings.",
+        "",
+        ".. toctree::",
+        "   :maxdepth: 1",
+        "",
+    ]
     index += [f"   {name}" for name in modules]
     text = "\n".join(index) + "\n"
     if not (out / "index.rst").exists() or (out / "index.rst").read_text() != text:
