@@ -28,7 +28,7 @@ source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
 exclude_patterns = ["_build", "gallery/*.py", "gallery/*.ipynb", "gallery/*.md5", "gallery/*.zip"]
 
-# Markdown pages (the guide, docs/theory.md, docs/experiments/) with $...$ and $$...$$ maths and
+# Markdown pages (the guide, the theory, the experiments) with $...$ and $$...$$ maths and
 # anchors for "#section" links.
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 4
