@@ -17,6 +17,7 @@ version = release
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",  # MathJax copied into the site: maths without a network
     "numpydoc",
     "myst_parser",
     "sphinx_gallery.gen_gallery",

@@ -2,8 +2,10 @@
 The loss is a label preprocessing
 =================================
 
-Squared, absolute and Huber losses, the optimal preprocessing T*(y) and the best scalar T(y),
-each against its predicted curve and threshold.
+Each loss trains phase 1 on its own preprocessing of the labels, ``T(y) = -loss'(c, y)``, and
+recovers the subspace from its own threshold along its own predicted curve. The experiment
+compares squared, absolute and Huber losses, the optimal ``T*(y)`` and the best scalar ``T(y)``;
+here three of them, to keep it quick.
 
 This is the ``loss-preprocessing`` experiment (``mimkit sweep loss-preprocessing``) on a small grid,
 one seed; the full-size figure and its table are in :doc:`/experiments/loss-preprocessing`.
@@ -20,7 +22,15 @@ print(experiment.summary)
 # %%
 # Every parameter not given here keeps the experiment's default (``mimkit list -v``).
 grid = experiment.grid(
-    {"d": [128], "alpha": [1.0, 4.0, 16.0], "width": [16], "n_test": [1024], "steps": [12]}, seeds=1
+    {
+        "loss": ["absolute", "huber", "optimal"],
+        "d": [128],
+        "alpha": [1.0, 4.0, 16.0],
+        "width": [16],
+        "n_test": [1024],
+        "steps": [12],
+    },
+    seeds=1,
 )
 with tempfile.TemporaryDirectory() as out:
     run_sweep(
