@@ -23,7 +23,13 @@ __version__ = _installed_version()
 
 def config() -> dict[str, Any]:
     """Build and runtime facts: versions (the package's and the compiled core's, which differ
-    only in a stale build), core variant, Eigen, SIMD level, OpenMP threads, numpy's BLAS."""
+    only in a stale build), core variant, Eigen, SIMD level, OpenMP threads, numpy's BLAS.
+
+    Returns
+    -------
+    dict
+        Name -> value (``mimkit info`` prints them).
+    """
     import numpy as np
     from threadpoolctl import threadpool_info
 

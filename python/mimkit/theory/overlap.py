@@ -170,6 +170,11 @@ def network_overlap(
     link, alpha, r, noise, n_samples, random_state : as for :func:`spectral_overlap`.
     loss : {"squared", "absolute", "huber"}
     huber_delta : float
+
+    Returns
+    -------
+    OverlapResult
+        As :func:`spectral_overlap` returns it.
     """
     transform, link, rng = network_transform(
         link, loss, r, huber_delta, noise, n_samples, random_state

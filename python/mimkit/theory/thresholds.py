@@ -185,6 +185,11 @@ def network_threshold(
     link, r, noise, n_samples, random_state : as for :func:`weak_recovery_threshold`.
     loss : {"squared", "absolute", "huber"}
     huber_delta : float
+
+    Returns
+    -------
+    ThresholdResult
+        As :func:`weak_recovery_threshold` returns it.
     """
     transform, link, rng = network_transform(
         link, loss, r, huber_delta, noise, n_samples, random_state
