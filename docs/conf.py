@@ -56,5 +56,9 @@ html_theme_options = {
     "show_toc_level": 2,
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
+    "header_links_before_dropdown": 6,
+    "navbar_align": "left",
 }
+# Single pages have no section navigation: no empty left sidebar there.
+html_sidebars = {page: [] for page in ("index", "getting-started", "theory", "changelog")}
 html_show_sourcelink = False
