@@ -1,5 +1,6 @@
 """Sphinx configuration of mimkit's documentation site (built by .ci/docs)."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -42,11 +43,15 @@ numpydoc_class_members_toctree = False
 sphinx_gallery_conf = {
     "examples_dirs": str(DOCS.parent / "examples"),
     "gallery_dirs": "gallery",
-    "filename_pattern": r"/plot_",
+    # Every example runs; MIMKIT_GALLERY_ONLY=plot_limits (a regex) runs only the matching
+    # ones while a page is being written.
+    "filename_pattern": os.environ.get("MIMKIT_GALLERY_ONLY", r"/plot_"),
     "download_all_examples": False,
     "remove_config_comments": True,
     "within_subsection_order": "FileNameSortKey",
     "min_reported_time": 0,
+    # mimkit's figures are made without pyplot: the scraper saves those the example holds.
+    "image_scrapers": ("figure_scraper.scrape_held_figures",),
 }
 
 html_theme = "pydata_sphinx_theme"

@@ -7,7 +7,8 @@ scikit-learn's MLPRegressor and the optimal spectral method + phase 2 on the sam
 test error and subspace distance against alpha.
 
 This is the ``beyond-layerwise`` experiment (``mimkit sweep beyond-layerwise``) on a small grid,
-one seed; the full-size figure and its table are in :doc:`/experiments/beyond-layerwise`.
+one seed; the full-size figure and its table are in
+:doc:`docs/experiments/beyond-layerwise.md </experiments/beyond-layerwise>`.
 """
 
 import tempfile

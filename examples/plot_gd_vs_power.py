@@ -6,7 +6,8 @@ At a small initial scale every neuron of phase-1 gradient descent follows power 
 the local Hessian S to rounding; a large init leaves the linear regime.
 
 This is the ``gd-vs-power`` experiment (``mimkit sweep gd-vs-power``) on a small grid,
-one seed; the full-size figure and its table are in :doc:`/experiments/gd-vs-power`.
+one seed; the full-size figure and its table are in
+:doc:`docs/experiments/gd-vs-power.md </experiments/gd-vs-power>`.
 """
 
 import tempfile

@@ -6,7 +6,8 @@ Recovery against the phase-1 learning rate eta1 at fixed weight decay: with eta1
 the identity part of the step dominates and learning stalls.
 
 This is the ``learning-rate`` experiment (``mimkit sweep learning-rate``) on a small grid,
-one seed; the full-size figure and its table are in :doc:`/experiments/learning-rate`.
+one seed; the full-size figure and its table are in
+:doc:`docs/experiments/learning-rate.md </experiments/learning-rate>`.
 """
 
 import tempfile

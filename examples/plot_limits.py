@@ -7,7 +7,8 @@ its state evolution), overlap and test error against alpha. The experiment runs 
 here one, ``z1 * z2``, to keep it quick.
 
 This is the ``limits`` experiment (``mimkit sweep limits``) on a small grid,
-one seed; the full-size figure and its table are in :doc:`/experiments/limits`.
+one seed; the full-size figure and its table are in
+:doc:`docs/experiments/limits.md </experiments/limits>`.
 """
 
 import tempfile

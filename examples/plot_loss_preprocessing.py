@@ -8,7 +8,8 @@ compares squared, absolute and Huber losses, the optimal ``T*(y)`` and the best 
 here three of them, to keep it quick.
 
 This is the ``loss-preprocessing`` experiment (``mimkit sweep loss-preprocessing``) on a small grid,
-one seed; the full-size figure and its table are in :doc:`/experiments/loss-preprocessing`.
+one seed; the full-size figure and its table are in
+:doc:`docs/experiments/loss-preprocessing.md </experiments/loss-preprocessing>`.
 """
 
 import tempfile

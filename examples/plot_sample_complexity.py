@@ -6,7 +6,8 @@ Recovery and test error against alpha = n1/d for two dimensions: the curves coll
 and leave zero at the threshold the theory predicts for the Huber loss.
 
 This is the ``sample-complexity`` experiment (``mimkit sweep sample-complexity``) on a small grid,
-one seed; the full-size figure and its table are in :doc:`/experiments/sample-complexity`.
+one seed; the full-size figure and its table are in
+:doc:`docs/experiments/sample-complexity.md </experiments/sample-complexity>`.
 """
 
 import tempfile

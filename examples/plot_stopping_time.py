@@ -7,7 +7,8 @@ trajectory per point: too few steps leave the noise, too many collapse every neu
 leading direction.
 
 This is the ``stopping-time`` experiment (``mimkit sweep stopping-time``) on a small grid,
-one seed; the full-size figure and its table are in :doc:`/experiments/stopping-time`.
+one seed; the full-size figure and its table are in
+:doc:`docs/experiments/stopping-time.md </experiments/stopping-time>`.
 """
 
 import tempfile
