@@ -67,3 +67,4 @@ html_theme_options = {
 # Single pages have no section navigation: no empty left sidebar there.
 html_sidebars = {page: [] for page in ("index", "getting-started", "theory", "changelog")}
 html_show_sourcelink = False
+html_copy_source = False  # no _sources/ copies of the pages in the built site
