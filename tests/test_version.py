@@ -39,3 +39,12 @@ def test_every_built_variant_reports_it(level):
     except ImportError:
         pytest.skip(f"the {level} variant is not built on this platform")
     assert core.build_info()["version"] == pyproject_version()
+
+
+def test_cli_version_flag_prints_the_package_version(capsys):
+    from mimkit.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"mimkit {mimkit.__version__}"

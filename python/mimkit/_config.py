@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import platform
+import warnings
 from importlib import metadata
 from typing import Any
 
@@ -21,7 +23,13 @@ __version__ = _installed_version()
 
 def config() -> dict[str, Any]:
     """Build and runtime facts: versions (the package's and the compiled core's, which differ
-    only in a stale build), core variant, Eigen, SIMD level, OpenMP threads, numpy's BLAS."""
+    only in a stale build), core variant, Eigen, SIMD level, OpenMP threads, numpy's BLAS.
+
+    Returns
+    -------
+    dict
+        Name -> value (``mimkit info`` prints them).
+    """
     import numpy as np
     from threadpoolctl import threadpool_info
 
@@ -56,10 +64,48 @@ def _cpu_name() -> str:
     return platform.processor() or "unknown"
 
 
+@functools.lru_cache(maxsize=None)
+def core_has_openmp() -> bool:
+    """Whether the loaded core was compiled with OpenMP (without it, it runs on one thread)."""
+    from ._native import native
+
+    return bool(native.build_info()["openmp"])
+
+
+_serial_warning_given = False
+
+
+def warn_if_serial(n_threads: int) -> None:
+    """Warn, once per process, that ``n_threads`` > 1 runs on one thread in a core built
+    without OpenMP (a compiler without it, or ``-DMIMKIT_OPENMP=OFF``); not an error, since
+    the results are the same."""
+    global _serial_warning_given
+    if n_threads > 1 and not _serial_warning_given and not core_has_openmp():
+        _serial_warning_given = True
+        warnings.warn(
+            f"mimkit was built without OpenMP: n_threads={n_threads} runs on 1 thread. "
+            "Rebuild with a compiler that has OpenMP to use more.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
+def _describe_openmp(info: dict[str, Any]) -> str:
+    if not info["openmp"]:
+        return "no (1 thread)"
+    threads = info["openmp_max_threads"]
+    return f"yes ({threads} thread{'s' if threads != 1 else ''})"
+
+
 def show_config() -> None:
     """Print :func:`config` as aligned ``key: value`` lines."""
-    for key, value in config().items():
-        if key == "numpy_blas":
+    info = config()
+    for key, value in info.items():
+        if key == "openmp_max_threads":  # the OpenMP line says it
+            continue
+        if key == "openmp":
+            key, value = "OpenMP", _describe_openmp(info)
+        elif key == "numpy_blas":
             value = "; ".join(_describe_blas(pool) for pool in value) or "none found"
         print(f"{key:>20}: {value}")
 

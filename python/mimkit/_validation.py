@@ -176,16 +176,21 @@ MAX_THREADS = 4096
 
 
 def check_n_threads(n_threads) -> int:
-    """0 means 'all OpenMP threads'; None is the same."""
+    """0 means 'all OpenMP threads'; None is the same. More than one thread in a core built
+    without OpenMP warns once (``mimkit._config.warn_if_serial``)."""
     if n_threads is None:
         return 0
-    return check_count(
+    count = check_count(
         n_threads,
         "n_threads",
         minimum=1,
         below=MAX_THREADS + 1,
         hint="Pass None to use all cores.",
     )
+    from ._config import warn_if_serial  # lazily: it imports the compiled core
+
+    warn_if_serial(count)
+    return count
 
 
 def check_record_steps(record_steps, n_steps: int) -> np.ndarray:

@@ -11,6 +11,7 @@ import sys
 from dataclasses import fields
 from typing import TYPE_CHECKING, Optional, Sequence
 
+from ._config import __version__
 from ._console import one_line_warnings
 from .experiments.cli import add_subcommands as add_experiment_subcommands
 from .joint_training import DEFAULT_TOL
@@ -157,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="mimkit",
         description="Learn Gaussian multi-index models with layer-wise trained two-layer networks.",
     )
+    parser.add_argument("--version", action="version", version=f"mimkit {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_run(subparsers)
     _add_info(subparsers)

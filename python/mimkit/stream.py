@@ -42,6 +42,19 @@ class StreamedData:
     :func:`mimkit.core.forward`, :func:`mimkit.core.local_hessian_matvec`, the training
     functions and :class:`~mimkit.LayerwiseRegressor` (with ``y=None``: the stream's labels).
 
+    Parameters
+    ----------
+    model : MultiIndexModel
+        The model whose samples these are.
+    n : int
+        Number of samples (>= 1).
+    seed : int
+        The data set's key: rows are a function of ``(seed, row index)`` alone.
+    dtype : {numpy.float32, numpy.float64}
+        dtype of the rows.
+    row_begin : int
+        First row of the underlying infinite stream.
+
     Attributes
     ----------
     model : MultiIndexModel.  n : int.  d : int.  seed : int (the data set's key).

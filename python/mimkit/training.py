@@ -545,6 +545,12 @@ def train_layerwise(
 
     Beyond the paper's algorithm (the defaults reproduce it exactly):
 
+    Parameters
+    ----------
+    X1, y1, n_hidden, activation, loss, huber_delta, label_transform : see :func:`run_phase1`
+    lr, weight_decay, n_steps, init_scale, keep_scale, record_steps, record_basis : the same
+    X2, y2, ridge, solver, gd_steps, bias_scale : see :func:`run_phase2`
+    n_threads, random_state, progress, client : see :func:`run_phase1`
     phase2_data : {'fresh', 'reuse'}
         'fresh': phase 2 on its own samples (X2, y2), the paper's sample splitting. 'reuse':
         no splitting; pass X2 = y2 = None and phase 2 fits the outer layer on (X1, y1) too,
@@ -559,6 +565,10 @@ def train_layerwise(
         most of the gain at a bounded cost, see there).
     refine_tol : float
         Relative improvement that counts (:func:`mimkit.joint_training.train_joint`).
+
+    Returns
+    -------
+    LayerwiseFit
     """
     phase2_data = check_name(phase2_data, "phase2_data", PHASE2_DATA)
     if refine is not None:  # checked before the phases run, not after them

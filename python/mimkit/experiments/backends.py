@@ -369,6 +369,20 @@ def make_backend(
     """Backend by name: ``'local'`` or ``'dask'`` (``timeout``: seconds to reach Dask, default
     :data:`DEFAULT_TIMEOUT_S`).
 
+    Parameters
+    ----------
+    name : {'local', 'dask'}
+    scheduler : str, optional
+        Dask scheduler address (``tcp://HOST:8786``); none starts a local cluster.
+    n_workers, threads_per_worker : int, optional
+        As for :class:`LocalBackend` and :class:`DaskBackend`.
+    timeout : float
+        Seconds to reach the Dask scheduler.
+
+    Returns
+    -------
+    LocalBackend or DaskBackend
+
     Raises
     ------
     ValueError

@@ -465,7 +465,18 @@ def _group_directions(lam: np.ndarray, se2: np.ndarray, prob: np.ndarray) -> tup
 
 
 def default_center(preprocessing) -> str:
-    """``"none"`` for the optimal preprocessing, ``"mean"`` otherwise (module docstring)."""
+    """``"none"`` for the optimal preprocessing, ``"mean"`` otherwise (module docstring).
+
+    Parameters
+    ----------
+    preprocessing : str or callable
+        A preprocessing as :func:`make_preprocessing` takes it.
+
+    Returns
+    -------
+    str
+        The default ``center`` for it.
+    """
     is_optimal = isinstance(preprocessing, OptimalPreprocessing) or (
         isinstance(preprocessing, str) and preprocessing == "optimal"
     )

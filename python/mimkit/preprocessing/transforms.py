@@ -142,6 +142,18 @@ def loss_location(loss: str, y: np.ndarray, huber_delta: float = 1.0) -> float:
     Why the network needs it: docs/theory.md, "Phase 1".
 
     For Huber, ``c`` solves ``sum_i clip(y_i - c, -delta, delta) = 0``.
+
+    Parameters
+    ----------
+    loss : {"squared", "absolute", "huber"}
+    y : (n,) array
+        Labels.
+    huber_delta : float
+
+    Returns
+    -------
+    float
+        ``c``.
     """
     check_name(loss, "loss", LOSSES)
     huber_delta = check_positive_number(huber_delta, "huber_delta")
@@ -193,8 +205,18 @@ def loss_transform(
 ) -> Callable[[np.ndarray], np.ndarray]:
     """``T(y) = -loss'(c, y)`` for a given output offset ``c`` (see :func:`loss_preprocessing`).
 
-    Returns a callable mapping labels (n,) to float64 weights (n,); its ``breaks`` are the
-    labels where it has a kink or a jump (for the theory's quadrature).
+    Parameters
+    ----------
+    loss : {"squared", "absolute", "huber"}
+    c : float
+        Output offset.
+    huber_delta : float
+
+    Returns
+    -------
+    callable
+        Maps labels (n,) to float64 weights (n,); its ``breaks`` are the labels where it has a
+        kink or a jump (for the theory's quadrature).
     """
     check_name(loss, "loss", LOSSES)
     if loss == "squared":

@@ -186,6 +186,11 @@ def network_overlap(
     link, alpha, r, noise, n_samples, method, random_state : as for :func:`spectral_overlap`.
     loss : {"squared", "absolute", "huber"}
     huber_delta : float
+
+    Returns
+    -------
+    OverlapResult
+        As :func:`spectral_overlap` returns it.
     """
     check_name(loss, "loss", LOSSES)
     huber_delta = check_positive_number(huber_delta, "huber_delta")

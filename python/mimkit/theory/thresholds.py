@@ -293,6 +293,11 @@ def network_threshold(
     link, r, noise, n_samples, method, random_state : as for :func:`weak_recovery_threshold`.
     loss : {"squared", "absolute", "huber"}
     huber_delta : float
+
+    Returns
+    -------
+    ThresholdResult
+        As :func:`weak_recovery_threshold` returns it.
     """
     check_name(loss, "loss", LOSSES)
     huber_delta = check_positive_number(huber_delta, "huber_delta")
