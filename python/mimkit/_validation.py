@@ -1,6 +1,6 @@
 """Argument checks used across mimkit (arrays, names, counts, numbers).
 
-Policy (documented in the README and tested):
+Policy (documented in docs/guide/core.md and tested):
 
 * The compute dtype is the dtype of ``X``: float32 or float64. Integer / bool ``X`` is
   converted once to float64; any other dtype is a ``TypeError``.
