@@ -436,8 +436,15 @@ def side_functions(t: np.ndarray, sample: LabelSample, cache: Optional[dict] = N
     w_far = t / (grid[-1] - t)
     n_visible = 0
     for k in range(r):
-        a = w_far * ((z @ far_vecs[:, k]) ** 2 - 1.0)
-        if far_vals[k] <= _significance(a, sample) or mus[-1, k] <= hs[-1]:
+        if sample.is_quadrature:
+            # The rule itself, E[t ((v.z)^2 - 1)] > 0: at the grid's end F also carries
+            # E[t^2 ((v.z)^2 - 1)] / lambda^2, which quadrature resolves (Monte Carlo does not).
+            a = t * ((z @ far_vecs[:, k]) ** 2 - 1.0)
+            signal = float(sample.mean(a))
+        else:
+            a = w_far * ((z @ far_vecs[:, k]) ** 2 - 1.0)
+            signal = far_vals[k]
+        if signal <= _significance(a, sample) or mus[-1, k] <= hs[-1]:
             break
         n_visible += 1
     out = (moments, grid, mus, hs, n_visible)
