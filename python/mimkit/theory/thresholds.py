@@ -455,9 +455,10 @@ def side_functions(t: np.ndarray, sample: LabelSample, cache: Optional[dict] = N
 
 def _significance(a: np.ndarray, sample: LabelSample) -> float:
     """Below this a mean of ``a`` counts as zero: _VISIBLE_SE Monte Carlo standard errors, or
-    for quadrature 1e-7 of its root mean square (exact zeros by symmetry come out ~1e-16)."""
+    for quadrature 1e-5 of its root mean square (exact zeros by symmetry come out ~1e-16; zeros
+    the rule does not see by symmetry, such as those of sq_sign3, ~1e-7)."""
     if sample.is_quadrature:
-        return 1e-7 * float(np.sqrt(sample.mean(a * a)))
+        return 1e-5 * float(np.sqrt(sample.mean(a * a)))
     return _VISIBLE_SE * float(a.std()) / np.sqrt(a.size)
 
 
