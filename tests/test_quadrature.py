@@ -62,8 +62,10 @@ def _agree(link, preprocessing, center, n_samples):
     )
     assert q.method == "quadrature" or LINKS[link].r == 3
     finite = np.isfinite(m.alpha_c)
-    np.testing.assert_array_equal(np.isfinite(q.alpha_c), finite)
-    qa, ma = np.sort(q.alpha_c[finite]), np.sort(m.alpha_c[finite])
+    # Monte Carlo cannot tell alpha_c > 1e4 (a signal below its standard error) from infinity.
+    q_alpha = np.where(q.alpha_c > 1e4, np.inf, q.alpha_c)
+    np.testing.assert_array_equal(np.isfinite(q_alpha), finite)
+    qa, ma = np.sort(q_alpha[finite]), np.sort(m.alpha_c[finite])
     se = np.hypot(np.sort(m.stderr[finite]), np.sort(q.stderr[finite]))
     assert np.all(np.abs(qa - ma) <= 3 * se), (link, preprocessing, center, qa, ma, se)
 

@@ -3,8 +3,8 @@ r"""How the theory's expectations over ``(z, y)`` are computed: quadrature or Mo
 Every quantity of :mod:`mimkit.theory` is an expectation ``E[f(y)]`` or ``E[f(y) (z z^T - I)]``
 with ``z ~ N(0, I_r)`` and ``y = g(z) + noise * eps``. Both methods give a
 :class:`LabelSample`: points ``z`` with labels ``y`` and weights summing to 1, so the rest of
-the theory is one code path (a weighted mean over the points). docs/theory.md, "How
-expectations are computed", has the details and the accuracy.
+the theory is one code path (a weighted mean over the points). The details and the accuracy:
+docs/theory.md, "How expectations are computed".
 
 * ``"quadrature"``: the polar rule of :class:`mimkit._quadrature.RayRule`, its rays cut where
   the label transform ``T`` has a kink or a jump (its ``breaks``: ``c`` for the absolute loss,

@@ -441,8 +441,15 @@ def side_functions(t: np.ndarray, sample: LabelSample, cache: Optional[dict] = N
     w_far = t / (grid[-1] - t)
     n_visible = 0
     for k in range(r):
-        a = w_far * ((z @ far_vecs[:, k]) ** 2 - 1.0)
-        if far_vals[k] <= _significance(a, sample) or mus[-1, k] <= hs[-1]:
+        if sample.is_quadrature:
+            # The rule itself, E[t ((v.z)^2 - 1)] > 0: at the grid's end F also carries
+            # E[t^2 ((v.z)^2 - 1)] / lambda^2, which quadrature resolves (Monte Carlo does not).
+            a = t * ((z @ far_vecs[:, k]) ** 2 - 1.0)
+            signal = float(sample.mean(a))
+        else:
+            a = w_far * ((z @ far_vecs[:, k]) ** 2 - 1.0)
+            signal = far_vals[k]
+        if signal <= _significance(a, sample) or mus[-1, k] <= hs[-1]:
             break
         n_visible += 1
     out = (moments, grid, mus, hs, n_visible)
@@ -453,9 +460,10 @@ def side_functions(t: np.ndarray, sample: LabelSample, cache: Optional[dict] = N
 
 def _significance(a: np.ndarray, sample: LabelSample) -> float:
     """Below this a mean of ``a`` counts as zero: _VISIBLE_SE Monte Carlo standard errors, or
-    for quadrature 1e-7 of its root mean square (exact zeros by symmetry come out ~1e-16)."""
+    for quadrature 1e-5 of its root mean square (exact zeros by symmetry come out ~1e-16; zeros
+    the rule does not see by symmetry, such as those of sq_sign3, ~1e-7)."""
     if sample.is_quadrature:
-        return 1e-7 * float(np.sqrt(sample.mean(a * a)))
+        return 1e-5 * float(np.sqrt(sample.mean(a * a)))
     return _VISIBLE_SE * float(a.std()) / np.sqrt(a.size)
 
 
