@@ -5,7 +5,6 @@ import shlex
 import subprocess
 import sys
 import textwrap
-import time
 
 import numpy as np
 import pytest
@@ -34,14 +33,13 @@ def _run(capsys, command: str) -> tuple[int, str, str]:
     ],
 )
 def test_sizes_beyond_the_machine_name_their_argument(capsys, extra, needles):
-    start = time.perf_counter()
+    # Refused, not attempted: an attempt would allocate or loop for hours, not return 2.
     code, _, err = _run(capsys, f"{TINY_RUN} {extra}")
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in err and "(self:" not in err, err
     for needle in needles:
         assert needle in lines[0], err
-    assert time.perf_counter() - start < 30  # refused, not attempted
 
 
 def test_library_sizes_beyond_the_machine_name_their_argument():
@@ -63,11 +61,9 @@ def test_library_sizes_beyond_the_machine_name_their_argument():
 def test_bench_checks_its_output_folder_before_running(tmp_path, capsys, where):
     (tmp_path / "file").write_text("mine")
     out = tmp_path / where
-    start = time.perf_counter()
     code, stdout, err = _run(capsys, f"bench phase1-step --quick --out {out}")
     assert code == 2 and stdout == ""  # no benchmark (nor its header) ran
     assert str(out) in err and len(err.strip().splitlines()) == 1
-    assert time.perf_counter() - start < 5
     assert (tmp_path / "file").read_text() == "mine"
 
 
@@ -106,9 +102,16 @@ def test_ctrl_c_while_the_script_imports_exits_130_quietly(tmp_path):
 
 
 @pytest.mark.slow  # ~1 s of waiting; the sweep's twin runs by default
-def test_run_with_an_unreachable_dask_scheduler_is_one_line(capsys):
-    start = time.perf_counter()
+def test_run_with_an_unreachable_dask_scheduler_is_one_line(capsys, monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    real, timeouts = distributed.Client, []
+
+    def client(*args, **kwargs):  # the real Client, which is told our timeout
+        timeouts.append(kwargs.get("timeout"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(distributed, "Client", client)
     code, _, err = _run(capsys, f"{TINY_RUN} --stream --dask tcp://127.0.0.1:1 --timeout 1")
     assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert "--dask tcp://127.0.0.1:1" in err and "within 1 s" in err and "--timeout" in err
-    assert time.perf_counter() - start < 20  # the timeout, not dask's default 30 s
+    assert timeouts == [1.0]  # the timeout given, not dask's default 30 s

@@ -88,7 +88,7 @@ def test_export_names_a_damaged_point_in_one_warning_line(tmp_path, capsys):
 
 
 def test_a_store_written_before_checksums_keeps_working(tmp_path):
-    # The layout of mimkit 0.3: no checksum column.
+    # The layout before checksums: no checksum column.
     folder = tmp_path / "old"
     folder.mkdir()
     points = list(GRID)

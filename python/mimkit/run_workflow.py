@@ -16,7 +16,7 @@ from typing import Any, Optional
 import numpy as np
 
 from . import metrics
-from ._limits import check_fits
+from ._limits import check_fits, physical_memory
 from ._progress import progress_callback
 from ._random import as_generator
 from .amp import amp_overlap
@@ -351,7 +351,11 @@ def _check_resources(args: RunSettings, n1: int, n2: int, steps: int) -> None:
     (what, fix), need = max(stages.items(), key=lambda item: item[1])
     check_fits(data + need, what + (f" with the {rows} x {d} data" if data else ""), fix)
     flops = 4.0 * n1 * d * m * steps
-    if flops > LONG_PHASE1_FLOPS and steps < 2**62:  # beyond: phase 1 refuses n_steps itself
+    # Phase 1 itself refuses a step count of 2**62 or more, or whose history (16 bytes a step)
+    # exceeds memory: those get its error, not this warning.
+    memory = physical_memory()
+    refused = steps >= 2**62 or (memory is not None and 16.0 * (steps + 1) > memory)
+    if flops > LONG_PHASE1_FLOPS and not refused:
         warnings.warn(
             f"--steps {steps}: phase 1 makes {steps} passes over n1 = {n1} rows of d = {d} "
             f"with width {m}, about {flops:.2g} floating-point operations: hours or more "

@@ -319,8 +319,9 @@ class DaskBackend:
         """
         from distributed import as_completed
 
-        own = self._session is None
-        client, cluster = self._client(len(points)) if own else self._session
+        session = self._session
+        own = session is None
+        client, cluster = self._client(len(points)) if session is None else session
         source = iter(points)
         futures = []
 

@@ -30,7 +30,7 @@ Each point is stored with a checksum (SHA-256 of its id, key and records). A poi
 records fail it, or do not parse, was edited or damaged outside mimkit: readers
 (:func:`load`, ``mimkit export``, ``mimkit plot``) leave it out with a warning naming it,
 and the next sweep computes it again. Points stored before checksums existed (a store
-written by mimkit 0.3 or earlier) have none: they are checked for parsing only; a sweep
+of format mimkit-sweep/2 without the column) have none: they are checked for parsing only; a sweep
 adds the column to such a store, and its new points get checksums.
 
 Readers open the database read-only (SQLite ``mode=ro``; in a folder they may not write,
