@@ -35,7 +35,9 @@ _FITS = {
 def test_absurd_thread_counts_are_named(data, fit):
     # Was pybind's "incompatible function arguments" (the count does not fit a C int).
     _, X, y = data
-    with pytest.raises(ValueError, match=r"^n_threads must be an integer in \[1, 4097\).*None"):
+    with pytest.raises(
+        ValueError, match=rf"^n_threads={_HUGE_THREADS} is above 4096, .* pass None"
+    ):
         _FITS[fit](X, y)
 
 
@@ -43,7 +45,7 @@ def test_absurd_permutation_counts_are_named(data):
     # Used to run 1e30 permutations (forever).
     _, X, y = data
     sir = SIR(2, dimension_test="permutation", n_permutations=10**30)
-    with pytest.raises(ValueError, match=r"^n_permutations must be an integer in \[1, 100001\)"):
+    with pytest.raises(ValueError, match=rf"^n_permutations={10**30} is above 100000, the most"):
         sir.fit(X, y)
 
 
@@ -78,7 +80,9 @@ def test_string_labels_are_refused(data, make):
 
 def test_a_link_returning_strings_is_named():
     model = mimkit.MultiIndexModel(4, lambda z: np.array(["a"] * len(z)), r=2, random_state=0)
-    with pytest.raises(TypeError, match=r"^link '<lambda>' returned values of dtype <U1"):
+    with pytest.raises(
+        TypeError, match=r"^link '<lambda>' returned values of dtype <U1; a link must return real"
+    ):
         model.sample(10, random_state=0)
 
 

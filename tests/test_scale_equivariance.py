@@ -142,3 +142,17 @@ def test_weights_that_underflow_to_zero_raise(run, y_factor, a_factor):
     kw = dict(activation="logcosh", loss="huber", lr=1.0, weight_decay=1.0, n_steps=4)
     with pytest.raises(FloatingPointError, match="underflowed to exactly zero at step 0.*rescale"):
         run(X, y * y_factor, W0, b, a * a_factor, keep_scale=True, **kw)
+
+
+def test_explicit_phase2_sets_and_refinement_are_rescaled_too(problem):
+    X, y, Xt, _ = problem
+    c = 2.0**40
+    make = lambda **kw: LayerwiseRegressor(n_hidden=8, random_state=0, **kw)  # noqa: E731
+    split = dict(X2=X[600:], y2=y[600:])
+    base = make().fit(X[:600], y[:600], **split).predict(Xt)
+    scaled = make().fit(X[:600] * c, y[:600] * c, X2=X[600:] * c, y2=y[600:] * c)
+    np.testing.assert_array_equal(scaled.predict(Xt * c), base * c)
+    refined = make(refine="lbfgs", refine_max_iter=3).fit(X, y).predict(Xt)
+    np.testing.assert_array_equal(
+        make(refine="lbfgs", refine_max_iter=3).fit(X * c, y / c).predict(Xt * c), refined / c
+    )

@@ -72,7 +72,7 @@ TRAINING_CASES = [
         "label_transform nan",
         lambda: p1(label_transform=lambda v: v * np.nan),
         ValueError,
-        "label_transform must map y",
+        "label_transform returned 60 NaN or inf values",
     ),
     case("n_threads 0", lambda: p1(n_threads=0), ValueError, "n_threads must be an integer >= 1"),
     case("record_steps", lambda: p1(record_steps=[99]), ValueError, "record_steps must lie in"),

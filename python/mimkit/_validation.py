@@ -101,18 +101,20 @@ def as_vector(
     return arr
 
 
-def real_output(values, what: str) -> np.ndarray:
-    """The output of a user callable (``what``: e.g. "link 'f'") as an array of real numbers;
-    complex or non-numeric values (strings, objects) are a TypeError naming ``what``."""
+def real_output(values, what: str, noun: str) -> np.ndarray:
+    """The output of a user callable (``what``: e.g. "link 'f'"; ``noun``: what it is, e.g.
+    "link") as an array of real numbers; complex or non-numeric values (strings, objects) are a
+    TypeError naming ``what``."""
     out = np.asarray(values)
     if np.iscomplexobj(out):
         raise TypeError(
-            f"{what} returned complex values; it must be real-valued (take np.abs or np.real "
-            f"inside it if that is what you mean)."
+            f"{what} returned complex values; a {noun} must be real-valued (take np.abs or "
+            f"np.real inside it if that is what you mean)."
         )
     if not (np.issubdtype(out.dtype, np.number) or out.dtype == np.bool_):
         raise TypeError(
-            f"{what} returned values of dtype {out.dtype}; it must return real numbers (floats)."
+            f"{what} returned values of dtype {out.dtype}; a {noun} must return real numbers "
+            f"(floats)."
         )
     return out
 
@@ -180,17 +182,24 @@ def check_n_threads(n_threads) -> int:
     without OpenMP warns once (``mimkit._config.warn_if_serial``)."""
     if n_threads is None:
         return 0
-    count = check_count(
-        n_threads,
+    count = check_at_most(
+        check_count(n_threads, "n_threads", minimum=1),
         "n_threads",
-        minimum=1,
-        below=MAX_THREADS + 1,
-        hint="Pass None to use all cores.",
+        MAX_THREADS,
+        "the most a core call takes; pass None to use all cores",
     )
     from ._config import warn_if_serial  # lazily: it imports the compiled core
 
     warn_if_serial(count)
     return count
+
+
+def check_at_most(value: int, name: str, limit: int, why: str) -> int:
+    """A count checked against its cap, the error naming the argument and ``why`` (the cap's
+    reason and the fix)."""
+    if value > limit:
+        raise ValueError(f"{name}={value} is above {limit}, {why}.")
+    return value
 
 
 def check_record_steps(record_steps, n_steps: int) -> np.ndarray:

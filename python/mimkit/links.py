@@ -75,7 +75,7 @@ class Link:
             raise TypeError(f"z has non-real dtype {z.dtype}; pass a float array.")
         if z.ndim != 2 or z.shape[1] != self.r:
             raise ValueError(f"link {self.name!r} takes z of shape (n, {self.r}), got {z.shape}.")
-        out = real_output(self.fn(z), f"link {self.name!r}")
+        out = real_output(self.fn(z), f"link {self.name!r}", "link")
         if out.shape == (z.shape[0], 1):
             out = out[:, 0]
         if out.shape != (z.shape[0],):

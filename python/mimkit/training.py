@@ -287,7 +287,7 @@ def _diagnosed(suspects: Callable[[], list]):
 def _apply_transform(fn, y: np.ndarray) -> np.ndarray:
     if not callable(fn):
         raise TypeError(f"label_transform must be a callable on (n,) arrays, got {fn!r}.")
-    t = real_output(fn(y), "label_transform").astype(np.float64, copy=False)
+    t = real_output(fn(y), "label_transform", "label transform").astype(np.float64, copy=False)
     if t.shape != y.shape:
         raise ValueError(
             f"label_transform must map y of shape {y.shape} to values of the same shape, got "

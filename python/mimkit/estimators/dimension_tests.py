@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._validation import check_count
+from .._validation import check_at_most, check_count
 
 #: Rows shown at least (dr's default ``numdir``), as far as the dimension allows.
 MIN_ROWS = 4
@@ -167,12 +167,12 @@ MAX_PERMUTATIONS = 100_000
 
 def check_n_permutations(n_permutations) -> int:
     """``n_permutations`` as an int in [1, MAX_PERMUTATIONS]."""
-    return check_count(
-        n_permutations,
+    return check_at_most(
+        check_count(n_permutations, "n_permutations", minimum=1),
         "n_permutations",
-        minimum=1,
-        below=MAX_PERMUTATIONS + 1,
-        hint="p-values resolve to 1 / (1 + n_permutations); 1000 is usual.",
+        MAX_PERMUTATIONS,
+        "the most a permutation test runs (p-values resolve to 1 / (1 + n_permutations); "
+        "1000 is usual)",
     )
 
 

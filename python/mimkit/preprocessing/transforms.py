@@ -125,7 +125,7 @@ def apply_preprocessing(preprocessing: Preprocessing, y: np.ndarray) -> np.ndarr
         raise TypeError(
             f"preprocessing must be a name or a callable T(y), got {type(preprocessing).__name__}."
         )
-    t = real_output(fn(y), "preprocessing").astype(np.float64, copy=False)
+    t = real_output(fn(y), "preprocessing", "preprocessing T(y)").astype(np.float64, copy=False)
     if t.shape != y.shape:
         raise ValueError(
             f"preprocessing returned shape {t.shape} for y of shape {y.shape}; "
