@@ -92,7 +92,11 @@ def test_follows_state_evolution_and_beats_spectral(name, r, alphas):
     d = 2000
     for alpha in alphas:
         model = MultiIndexModel(d, name, r=r, random_state=5)
-        X, y = model.sample(int(alpha * d), dtype=np.float64, random_state=6)
+        # The margins below were set on these samples of numpy's stream. Near a threshold GAMP's
+        # finite-d overlap varies from data set to data set by more than them (norm2 at alpha
+        # = 1, 16 data seeds at d = 500: sd 0.08 with either generator), so the test keeps
+        # its data rather than drawing from the core's generator (MultiIndexModel.sample).
+        X, y = model.sample(int(alpha * d), dtype=np.float64, random_state=6, generator="numpy")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # slow convergence, reported
             # Near a threshold light damping leaves the trivial fixed point in time (the default
