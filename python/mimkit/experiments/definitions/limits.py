@@ -56,7 +56,8 @@ METHODS = {
 }
 #: State-evolution curve: points per link and Monte Carlo draws per step.
 _SE_POINTS, _SE_SAMPLES = 14, 5000
-#: Overlap levels of the summary (docs/guide/sweeps.md): alpha at which each method first reaches them.
+#: Overlap levels of the summary (docs/guide/sweeps.md): alpha at which each method first
+#: reaches them.
 LEVELS = (0.5, 0.9)
 
 
