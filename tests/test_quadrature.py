@@ -156,3 +156,15 @@ def test_gauss_hermite_integrates_gaussian_moments_exactly():
     # E[u1^4 u2^2] = 3 and E[u1^3 u2] = 0: polynomials of degree <= 11 per coordinate are exact.
     assert abs(weights @ (nodes[:, 0] ** 4 * nodes[:, 1] ** 2) - 3) < 1e-12
     assert abs(weights @ (nodes[:, 0] ** 3 * nodes[:, 1])) < 1e-12
+
+
+def test_equal_directions_get_one_overlap_each_without_a_quadrature_warning():
+    """He2's directions share one eigenvalue, so the basis that names them is arbitrary: each
+    outlier must still be matched to its own direction (two outliers once landed on the same
+    one, leaving the other at 0 at one rule and not at the half rule: a false QuadratureWarning)."""
+    from mimkit.theory import spectral_overlap
+
+    res = spectral_overlap("he2_sum", "huber", [4.0, 16.0], r=2)
+    assert np.all(res.overlap > 0.3)
+    np.testing.assert_allclose(res.overlap[:, 0], res.overlap[:, 1], rtol=1e-9)
+    np.testing.assert_allclose(res.subspace_overlap, res.overlap.mean(axis=1), rtol=1e-9)

@@ -202,7 +202,7 @@ def preprocessing_breaks(preprocessing) -> tuple:
     :func:`mimkit.preprocessing.make_preprocessing` lists them), or a callable's attribute
     ``breaks``; a callable without it is taken as smooth."""
     if isinstance(preprocessing, str):
-        from .preprocessing import make_preprocessing  # the transforms know their kinks
+        from .preprocessing.transforms import make_preprocessing  # the transforms know their kinks
 
         preprocessing = make_preprocessing(preprocessing)
     return tuple(getattr(preprocessing, "breaks", ()))
@@ -230,7 +230,7 @@ def quadrature_location(law: QuadratureLaw, loss: str, huber_delta: float) -> fl
             return float(atoms[min(int(np.searchsorted(cum, 0.5 - 1e-12)), atoms.size - 1)])
         return _solve(lambda c: mass @ np.clip(atoms - c, -huber_delta, huber_delta), atoms)
 
-    from .preprocessing import loss_transform  # its breaks: where T is not smooth
+    from .preprocessing.transforms import loss_transform  # its breaks: where T is not smooth
 
     def equation(c):
         s = law.sample(loss_transform(loss, c, huber_delta).breaks)

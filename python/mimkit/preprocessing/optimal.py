@@ -278,7 +278,20 @@ def optimal_preprocessing(
 
 def quadrature_tabulates(link: Link, law: QuadratureLaw, exact: bool = True) -> bool:
     """Whether :func:`optimal_preprocessing` computes this link's table by quadrature (closed
-    forms, discrete labels, r <= 2), not Monte Carlo (module docstring)."""
+    forms, discrete labels, r <= 2), not Monte Carlo (module docstring).
+
+    Parameters
+    ----------
+    link : Link
+    law : QuadratureLaw
+        The label law by quadrature (its noise decides whether a closed form applies).
+    exact : bool
+        Whether a closed form counts (False: only a tabulated G by quadrature).
+
+    Returns
+    -------
+    bool
+    """
     if exact and _closed_form(link, law.noise) is not None:
         return True
     discrete = law.noise == 0 and np.unique(law.sample().y).size <= _MAX_DISCRETE_LEVELS

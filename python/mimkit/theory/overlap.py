@@ -46,6 +46,7 @@ from dataclasses import dataclass, replace
 from typing import Optional
 
 import numpy as np
+from scipy import optimize
 
 from .._label_law import LabelSample, preprocessing_breaks
 from .._random import RandomState
@@ -272,8 +273,13 @@ def overlap_from_sample(
             chosen = [o for o in here if key(o) > bulk[a]][:count]
             subspace[a] += sum(o.overlap for o in chosen)
             subspace_var[a] += sum(o.overlap_se**2 for o in chosen)
-            for o in here:
-                k = int(np.argmax(np.abs(thresholds.directions @ o.direction)))
+            # Outliers of one symmetric matrix are orthogonal: match them to distinct directions
+            # (directions with one eigenvalue, as He2's, are a basis of their span chosen
+            # arbitrarily: the nearest one could be the same for two outliers).
+            cosines = np.abs(np.array([thresholds.directions @ o.direction for o in here]))
+            rows, cols = optimize.linear_sum_assignment(-cosines.reshape(len(here), r))
+            for i, k in zip(rows, cols):
+                o = here[i]
                 if abs(o.eigenvalue) > best[a, k]:
                     best[a, k] = abs(o.eigenvalue)
                     overlap[a, k], overlap_se[a, k] = o.overlap, o.overlap_se
