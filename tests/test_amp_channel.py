@@ -186,7 +186,8 @@ def test_sphere_channel_isotropic_is_von_mises_fisher():
         mu = omega / np.linalg.norm(omega, axis=1)[:, None]
         ref_mean = (rho * A)[:, None] * mu
         ref_cov = sum(
-            rho[i] ** 2 * ((A[i] / kappa[i]) * np.eye(3) + (1 - 3 * A[i] / kappa[i]) * np.outer(mu[i], mu[i]))
+            rho[i] ** 2
+            * ((A[i] / kappa[i]) * np.eye(3) + (1 - 3 * A[i] / kappa[i]) * np.outer(mu[i], mu[i]))
             - np.outer(ref_mean[i], ref_mean[i])
             for i in range(5)
         )
@@ -211,5 +212,7 @@ def test_split_normal_nodes_equal_direct_quantiles():
         live = np.abs(a[:, 0]) < 37
         ref = np.concatenate([left, right], axis=1)[live]
         np.testing.assert_allclose(nodes[live], ref, rtol=0, atol=1e-8 * sd)
-        ref_w = np.concatenate([special.log_ndtr(a) + np.log(w), special.log_ndtr(-a) + np.log(w)], 1)
+        ref_w = np.concatenate(
+            [special.log_ndtr(a) + np.log(w), special.log_ndtr(-a) + np.log(w)], 1
+        )
         np.testing.assert_allclose(log_w[live], ref_w[live], rtol=1e-12)

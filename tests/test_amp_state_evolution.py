@@ -114,7 +114,12 @@ def test_he2_sum_r3_overlap_below_threshold_is_zero_and_symmetric():
 
 @pytest.mark.parametrize(
     "name, r, exact",
-    [("he2_sum", 1, 0.5), ("he2_sum", 2, 1.0), ("norm2", 3, 1.5), ("sign_z1z2", None, np.pi**2 / 4)],
+    [
+        ("he2_sum", 1, 0.5),
+        ("he2_sum", 2, 1.0),
+        ("norm2", 3, 1.5),
+        ("sign_z1z2", None, np.pi**2 / 4),
+    ],
 )
 def test_quadrature_threshold_closed_forms(name, r, exact):
     # he2_sum / norm2: alpha_c = r / 2 (Var(chi2_r) / r^2 = 2 / r); sign(z1 z2): (pi / 2)^2.

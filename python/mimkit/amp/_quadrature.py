@@ -159,7 +159,8 @@ def link_rule(link, level: int, noise: float) -> tuple[np.ndarray, np.ndarray, n
     A tensor rule: per coordinate of z, the log-axis rule (:func:`log_axis_nodes`, spacing 0.25)
     for :data:`_AXIS_LINKS`, Gauss-Hermite (48 / 20 / 8 nodes for r = 1 / 2 / 3) for every
     other link, callables included (a callable that jumps on the axes converges slowly:
-    the caller's doubling check says so); Gauss-Hermite with 12 nodes for the label noise ``xi`` when ``noise > 0``.
+    the caller's doubling check says so); Gauss-Hermite with 12 nodes for the label noise
+    ``xi`` when ``noise > 0``.
     Each ``level`` doubles the nodes (halves the spacing): comparing levels 0 and 1 is the
     convergence check.
 

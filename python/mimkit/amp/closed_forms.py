@@ -30,7 +30,7 @@ from scipy import special
 
 from ..links import Link
 from ._quadrature import normalised, split_normal_nodes, unit_legendre
-from .channel import Channel, summed_product, row_moments
+from .channel import Channel, row_moments, summed_product
 
 #: Gauss–Legendre nodes per side for the conditioning coordinate z2.
 _SIDE_NODES = 48

@@ -335,10 +335,10 @@ def amp_threshold(
             raise ValueError(f"method='quadrature' needs r <= 3 (tensor rules), got r = {r}.")
         coarse, linear_direction, _ = _linearised_map(channel, *link_rule(link, 0, channel.noise))
         if coarse == 0.0:  # a linear part: no refinement needed to see it
-            return AMPThreshold(0.0, 0.0, linear_direction, channel.noise, channel.kind, "quadrature")
-        fine, direction, _ = _linearised_map(
-            channel.refined(), *link_rule(link, 1, channel.noise)
-        )
+            return AMPThreshold(
+                0.0, 0.0, linear_direction, channel.noise, channel.kind, "quadrature"
+            )
+        fine, direction, _ = _linearised_map(channel.refined(), *link_rule(link, 1, channel.noise))
         error = abs(fine - coarse)
         if error > THRESHOLD_RTOL * fine:
             warnings.warn(
