@@ -12,7 +12,8 @@ def test_amp_benchmark_rows(monkeypatch):
     rows = amp.measure(n=300, d=40, cases=(("z1z2", None), ("norm2", 1)), repeats=2)
     assert [(r["link"], r["r"]) for r in rows] == [("z1z2", 2), ("norm2", 1)]
     for r in rows:
-        for key in ("step_s", "gemms_s", "channel_s", "step_over_parts", "channel_share"):
+        keys = ("step_s", "gemms_s", "channel_s", "step_over_gemms", "step_over_parts")
+        for key in (*keys, "channel_share"):
             assert math.isfinite(r[key]) and r[key] > 0, (key, r[key])
     assert len(markdown_table(amp.COLUMNS, rows).splitlines()) == 2 + len(rows)
     assert "amp" in suite.BENCHMARKS

@@ -130,3 +130,89 @@ def test_noiseless_generic_link_gets_regularising_noise():
     assert 0 < channel.noise < 0.5
     assert make_channel("tanh_committee", min_noise=0.05).noise == 0.05
     assert make_channel("tanh_committee", 0.4).noise == 0.4
+
+
+def _sphere_grid_posterior(omega, V, y, shift, n=300):
+    """Posterior moments of z on the sphere |z|^2 = y - shift under N(omega, V), by
+    Gauss-Legendre in cos(theta) x trapezoid in phi (n x 2n nodes): an independent rule."""
+    x, w = np.polynomial.legendre.leggauss(n)
+    phi = 2 * np.pi * (np.arange(2 * n) + 0.5) / (2 * n)
+    T, F = np.meshgrid(x, phi, indexing="ij")
+    s = np.sqrt(1 - T**2)
+    U = np.stack([s * np.cos(F), s * np.sin(F), T], axis=-1).reshape(-1, 3)
+    log_w, P = np.log(np.repeat(w, 2 * n)), np.linalg.inv(V)
+    means, cov = [], np.zeros((3, 3))
+    for o, t in zip(omega, y):
+        Z = np.sqrt(max(t - shift, 0.0)) * U
+        diff = Z - o
+        logp = log_w - 0.5 * np.einsum("ni,ij,nj->n", diff, P, diff)
+        p = np.exp(logp - logp.max())
+        p /= p.sum()
+        means.append(p @ Z)
+        cov += (Z * p[:, None]).T @ Z - np.outer(means[-1], means[-1])
+    return np.array(means), cov
+
+
+@pytest.mark.parametrize("eigenvalues", [(0.3, 0.5, 0.8), (0.05, 0.06, 0.07)])
+def test_sphere_channel_matches_fine_grid(eigenvalues):
+    # he2_sum at r = 3: the posterior lives on the sphere |z|^2 = y + 3; an anisotropic V
+    # makes the quadratic term matter (the von Mises-Fisher part alone would be exact).
+    rng = np.random.default_rng(5)
+    link = get_link("he2_sum", 3)
+    channel = make_channel(link)
+    assert isinstance(channel, RadialChannel) and channel.r == 3
+    R = np.linalg.qr(rng.standard_normal((3, 3)))[0]
+    V = R @ np.diag(eigenvalues) @ R.T
+    omega, V, y = _draw(link, np.eye(3) - V, 6, 0.0, rng)
+    mean, cov = channel.moments(omega, V, y)
+    ref_mean, ref_cov = _sphere_grid_posterior(omega, V, y, -3.0)
+    np.testing.assert_allclose(mean, ref_mean, atol=1e-5)
+    np.testing.assert_allclose(cov, ref_cov, atol=1e-5)
+
+
+def test_sphere_channel_isotropic_is_von_mises_fisher():
+    # V = v I: u = z / rho is von Mises-Fisher with kappa = rho |omega| / v, mean direction
+    # omega / |omega|: E[u] = A mu, E[u u^T] = (A / kappa) I + (1 - 3 A / kappa) mu mu^T with
+    # A = coth(kappa) - 1 / kappa (closed forms), from weak (kappa ~ 1) to sharp (~ 1e4).
+    rng = np.random.default_rng(1)
+    channel = make_channel("norm2", r=3)  # y = |z|^2 / 3
+    for v in (0.5, 0.05, 0.002):
+        omega = rng.standard_normal((5, 3))
+        y = rng.uniform(0.2, 2.0, 5)
+        mean, cov = channel.moments(omega, v * np.eye(3), y)
+        rho = np.sqrt(3 * y)
+        kappa = rho * np.linalg.norm(omega, axis=1) / v
+        A = 1 / np.tanh(kappa) - 1 / kappa
+        mu = omega / np.linalg.norm(omega, axis=1)[:, None]
+        ref_mean = (rho * A)[:, None] * mu
+        ref_cov = sum(
+            rho[i] ** 2
+            * ((A[i] / kappa[i]) * np.eye(3) + (1 - 3 * A[i] / kappa[i]) * np.outer(mu[i], mu[i]))
+            - np.outer(ref_mean[i], ref_mean[i])
+            for i in range(5)
+        )
+        np.testing.assert_allclose(mean, ref_mean, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(cov, ref_cov, rtol=1e-9, atol=1e-12)
+
+
+def test_split_normal_nodes_equal_direct_quantiles():
+    # The tabulated quantiles (cubic pieces) against ndtri node by node; the weights are exact.
+    from scipy import special
+
+    from mimkit.amp._quadrature import split_normal_nodes, unit_legendre
+
+    rng = np.random.default_rng(0)
+    mean = np.concatenate([3 * rng.standard_normal(500), [0.0, 1e-9, 30.0, -30.0, 36.5]])
+    u, w = unit_legendre(16)
+    for sd in (1.0, 0.1):
+        nodes, log_w = split_normal_nodes(mean, sd, 0.5, 16)
+        a = (0.5 - mean)[:, None] / sd
+        left = mean[:, None] + sd * special.ndtri(u * special.ndtr(a))
+        right = mean[:, None] - sd * special.ndtri((1 - u) * special.ndtr(-a))
+        live = np.abs(a[:, 0]) < 37
+        ref = np.concatenate([left, right], axis=1)[live]
+        np.testing.assert_allclose(nodes[live], ref, rtol=0, atol=1e-8 * sd)
+        ref_w = np.concatenate(
+            [special.log_ndtr(a) + np.log(w), special.log_ndtr(-a) + np.log(w)], 1
+        )
+        np.testing.assert_allclose(log_w[live], ref_w[live], rtol=1e-12)

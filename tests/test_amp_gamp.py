@@ -65,6 +65,9 @@ def test_estimator_on_small_phase_retrieval():
     se = amp_overlap("norm2", 1.5, 1, n_samples=5000, random_state=0)
     assert se.overlaps[0] > 0.999
     assert est.converged_ and _squared_cosines(est.weights_, model.U)[0] > 0.99
+    # Phase retrieval's weak-recovery threshold is 1/2 (closed form), below alpha = 1.5.
+    assert est.alpha_ == 1.5 and est.weak_recovery_threshold_ == pytest.approx(0.5, rel=1e-9)
+    assert est.informative_ is True
     np.testing.assert_allclose(est.overlap_history_[-1], _squared_cosines(est.weights_, model.U))
     assert est.overlap_history_.shape == (est.n_iter_, 1)
     assert est.transform(X).shape == (750, 1)
@@ -143,3 +146,29 @@ def test_non_convergence_warns_and_returns_last_iterate():
     with pytest.warns(RuntimeWarning, match="GAMP did not converge"):
         res = gamp(X, y, make_channel("norm2", r=1), max_iter=3, damping=0.2, random_state=0)
     assert res.n_iter == 3 and res.changes.shape == (3,)
+
+
+def test_below_threshold_is_reported():
+    # z1 z2 at n / d = 0.4, below AMP's weak-recovery threshold 0.594 (= the optimal spectral
+    # method's): GAMP converges to an uninformative estimate and says so (it said nothing).
+    model = MultiIndexModel(500, "z1z2", random_state=0)
+    X, y = model.sample(200, dtype=np.float64, random_state=1)
+    with pytest.warns(UserWarning, match=r"n / d = 0.4 is below AMP's weak-recovery threshold"):
+        est = AMPEstimator("z1z2", tol=1e-4, random_state=0).fit(X, y)
+    assert est.converged_ and est.informative_ is False
+    assert est.weak_recovery_threshold_ == pytest.approx(0.5937, abs=1e-3)
+    # Uninformative indeed: far from the truth (a random 2-plane in d = 500: overlap ~ 0.004).
+    assert np.mean(_squared_cosines(est.weights_, model.U)) < 0.2
+
+
+def test_n_directions_is_named_in_its_error():
+    X = np.random.default_rng(0).standard_normal((50, 10))
+    for bad in (-1, 0, 2.5):
+        with pytest.raises(ValueError, match=f"n_directions must be an integer >= 1, got {bad}"):
+            AMPEstimator("he2_sum", n_directions=bad).fit(X, X[:, 0] ** 2)
+
+
+def test_constant_y_is_refused():
+    X = np.random.default_rng(0).standard_normal((50, 10))
+    with pytest.raises(ValueError, match=r"y has a single value \(2.0\); AMPEstimator needs"):
+        AMPEstimator("z1z2").fit(X, np.full(50, 2.0))

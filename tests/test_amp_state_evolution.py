@@ -90,3 +90,66 @@ def test_non_convergence_warns_and_returns_last_iterate():
     with pytest.warns(RuntimeWarning, match="did not converge in 3 iterations"):
         res = amp_overlap("norm2", 0.8, 1, n_samples=1000, max_iter=3, random_state=0)
     assert res.n_iter == 3 and not res.converged and res.history.shape == (4, 1)
+
+
+def test_he2_sum_r3_threshold_is_the_optimal_spectral_one():
+    # y = |z|^2 - 3 at Q = 0: J = E[z z^T | y] - I = (|z|^2 / 3 - 1) I, so the linearised map
+    # is M -> E[(chi2_3 / 3 - 1)^2] M = (2/3) M: alpha_c = 3/2 exactly, every symmetric M
+    # alike (the direction returned is the identity's share). It returned 0.035 after minutes.
+    amp = amp_threshold("he2_sum", r=3)
+    assert amp.method == "quadrature" and amp.alpha_c == pytest.approx(1.5, rel=1e-9)
+    np.testing.assert_allclose(amp.direction, np.eye(3) / np.sqrt(3), atol=1e-9)
+    spec = weak_recovery_threshold("he2_sum", "optimal", r=3, n_samples=50_000, random_state=1)
+    assert abs(amp.alpha_c - spec.alpha_c[0]) < 4 * spec.stderr[0]
+    assert abs(amp.alpha_c - spec.alpha_c[0]) < 0.03 * amp.alpha_c + 4 * spec.stderr[0]
+
+
+def test_he2_sum_r3_overlap_below_threshold_is_zero_and_symmetric():
+    # alpha = 0.5 < 3/2: Q = 0 is stable, so the SE decays from Q_0 = 1e-3 I towards 0 in
+    # every direction alike (it stopped at 0.0098, on one axis).
+    res = amp_overlap("he2_sum", 0.5, r=3, n_samples=2000, random_state=0)
+    assert res.converged and np.all(res.overlaps < 1e-4)
+    assert res.channel.startswith("closed form (sphere")
+
+
+@pytest.mark.parametrize(
+    "name, r, exact",
+    [
+        ("he2_sum", 1, 0.5),
+        ("he2_sum", 2, 1.0),
+        ("norm2", 3, 1.5),
+        ("sign_z1z2", None, np.pi**2 / 4),
+    ],
+)
+def test_quadrature_threshold_closed_forms(name, r, exact):
+    # he2_sum / norm2: alpha_c = r / 2 (Var(chi2_r) / r^2 = 2 / r); sign(z1 z2): (pi / 2)^2.
+    # The error estimate (the change when all nodes double) bounds the true error and meets the
+    # stated accuracy THRESHOLD_RTOL = 1e-3.
+    amp = amp_threshold(name, r)
+    assert abs(amp.alpha_c - exact) <= amp.stderr + 1e-8 * exact
+    assert amp.stderr < 1e-3 * exact
+
+
+@pytest.mark.parametrize(
+    "name, n_samples",
+    [("z1z2", 20_000), pytest.param("sign_z1z2", 100_000, marks=pytest.mark.slow)],
+)
+def test_quadrature_threshold_agrees_with_monte_carlo(name, n_samples):
+    quad = amp_threshold(name)
+    mc = amp_threshold(name, method="monte_carlo", n_samples=n_samples, random_state=3)
+    assert mc.method == "monte_carlo" and quad.method == "quadrature"
+    assert abs(quad.alpha_c - mc.alpha_c) < 4 * mc.stderr + 1e-9
+    # The doubling check's estimate, and the stated accuracy THRESHOLD_RTOL.
+    assert quad.stderr < 1e-3 * quad.alpha_c
+
+
+def test_threshold_is_zero_with_a_linear_part():
+    # staircase z1 + z1 z2: E[z | y] != 0, so Q = 0 is not a fixed point.
+    assert amp_threshold("staircase").alpha_c == 0.0
+
+
+def test_generic_r3_channel_is_refused_clearly():
+    with pytest.raises(ValueError, match="z1z2z3.*r = 3.*no closed-form channel"):
+        amp_threshold("z1z2z3")
+    with pytest.raises(ValueError, match="amp_overlap: link 'z1z2z3'"):
+        amp_overlap("z1z2z3", 1.0)

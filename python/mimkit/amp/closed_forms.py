@@ -30,7 +30,7 @@ from scipy import special
 
 from ..links import Link
 from ._quadrature import normalised, split_normal_nodes, unit_legendre
-from .channel import Channel, row_moments
+from .channel import Channel, row_moments, summed_product
 
 #: Gauss–Legendre nodes per side for the conditioning coordinate z2.
 _SIDE_NODES = 48
@@ -214,18 +214,21 @@ class _ConditionalOnZ2(Channel):
             # Nodes of a side with probability zero sit on the split, where the likelihood may
             # be singular: their weight is zero whatever it says.
             dead = np.isneginf(logw) | ~np.isfinite(mu1)
-            logw[dead], mu1[dead], var1[dead] = -np.inf, 0.0, 0.0
+            logw[dead], mu1[dead] = -np.inf, 0.0
+            if var1 is not None:
+                var1[dead] = 0.0
         p = normalised(logw)
         # Moments of (z1, z2) = (E[z1 | z2, y], t) plus the conditional variance of z1.
         p_mu1, p_t = p * mu1, p * t
         mean = np.stack([p_mu1.sum(axis=1), p_t.sum(axis=1)], axis=1)
-        s11 = np.vdot(p_mu1, mu1) + np.vdot(p, var1)
-        s12, s22 = np.vdot(p_mu1, t), np.vdot(p_t, t)
+        s11 = summed_product(p_mu1, mu1) + (0.0 if var1 is None else summed_product(p, var1))
+        s12, s22 = summed_product(p_mu1, t), summed_product(p_t, t)
         second = np.array([[s11, s12], [s12, s22]])
         return mean, second - mean.T @ mean
 
     def _given_z2(self, t, m, s2, y):
-        """log P(y | z2), E[z1 | z2, y], Var[z1 | z2, y], each (n, nodes)."""
+        """log P(y | z2), E[z1 | z2, y], Var[z1 | z2, y], each (n, nodes); the variance may be
+        None, meaning 0 (z1 is then determined by z2 and y)."""
         raise NotImplementedError
 
 
@@ -254,7 +257,7 @@ class ConditionalGaussianChannel(_ConditionalOnZ2):
         mu1 = a * scaled
         mu1 *= s2
         mu1 += m
-        return loglik, mu1, precision * (s2 * self.noise**2)
+        return loglik, mu1, (precision * (s2 * self.noise**2) if self.noise else None)
 
 
 class SignProductChannel(_ConditionalOnZ2):

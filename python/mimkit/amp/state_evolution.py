@@ -23,7 +23,10 @@ Bayes-optimal test error at overlap Q is ``E[Var(y | omega)] / Var(y)`` with ``o
 Linearising the SE map at ``Q = 0`` (even links: ``E[z | y] = 0``) gives
 ``Qhat = alpha E[J M J]`` with ``J = d g_out / d omega`` at ``omega = 0, V = I``, which equals
 ``E[z z^T | y] - I``: the weak-recovery threshold ``1 / ||M -> E[J M J]||`` is that of the
-optimal spectral method, as :func:`amp_threshold` checks through the channel.
+optimal spectral method, as :func:`amp_threshold` checks through the channel. That threshold
+is an expectation over z (r dimensions) alone, computed for r <= 3 by deterministic
+quadrature with a doubling check; the SE map is a 2r-dimensional expectation and stays Monte
+Carlo. The generic quadrature channel at r >= 3 is refused (:func:`check_channel_feasible`).
 """
 
 from __future__ import annotations
@@ -300,7 +303,7 @@ def amp_threshold(
 
     Parameters
     ----------
-    link, r, noise, random_state : as for :func:`amp_overlap`.
+    link, r, noise : as for :func:`amp_overlap`.
     method : {"auto", "quadrature", "monte_carlo"}
         ``"quadrature"`` (auto for r <= 3): a tensor rule over z and the label noise
         (:func:`mimkit.amp._quadrature.link_rule`: Gauss-Hermite for ``he2_sum`` and
@@ -312,8 +315,9 @@ def amp_threshold(
         (``alpha_c = r / 2``) and ``sign_z1z2`` (``pi^2 / 4``); ``z1z2``: 0.59365, within
         2e-4 of the limit of ever finer channels (0.59375).
         ``"monte_carlo"`` (auto for r > 3): ``n_samples`` draws.
-    n_samples : int
-        Monte Carlo size; the standard error is by the delta method.
+    n_samples : int.  random_state : None, int or Generator
+        Monte Carlo size and draws (``"monte_carlo"`` only); the standard error is by the
+        delta method.
 
     Returns
     -------
@@ -335,10 +339,10 @@ def amp_threshold(
             raise ValueError(f"method='quadrature' needs r <= 3 (tensor rules), got r = {r}.")
         coarse, linear_direction, _ = _linearised_map(channel, *link_rule(link, 0, channel.noise))
         if coarse == 0.0:  # a linear part: no refinement needed to see it
-            return AMPThreshold(0.0, 0.0, linear_direction, channel.noise, channel.kind, "quadrature")
-        fine, direction, _ = _linearised_map(
-            channel.refined(), *link_rule(link, 1, channel.noise)
-        )
+            return AMPThreshold(
+                0.0, 0.0, linear_direction, channel.noise, channel.kind, "quadrature"
+            )
+        fine, direction, _ = _linearised_map(channel.refined(), *link_rule(link, 1, channel.noise))
         error = abs(fine - coarse)
         if error > THRESHOLD_RTOL * fine:
             warnings.warn(
