@@ -162,9 +162,8 @@ def test_equal_directions_get_one_overlap_each_without_a_quadrature_warning():
     """He2's directions share one eigenvalue, so the basis that names them is arbitrary: each
     outlier must still be matched to its own direction (two outliers once landed on the same
     one, leaving the other at 0 at one rule and not at the half rule: a false QuadratureWarning)."""
-    from mimkit.theory import spectral_overlap
-
     from mimkit.preprocessing import loss_transform
+    from mimkit.theory import spectral_overlap
 
     # The phase-1 transform of `mimkit run --link he2_sum --r 2 --d 96 --alpha 16 --seed 3`.
     T = loss_transform("huber", -0.6412731011491926, 1.0)
