@@ -144,8 +144,8 @@ def test_quadrature_threshold_agrees_with_monte_carlo(name, n_samples):
 
 
 def test_threshold_is_zero_with_a_linear_part():
-    # staircase z1 + z1 z2: E[z | y] != 0, so Q = 0 is not a fixed point.
-    assert amp_threshold("staircase").alpha_c == 0.0
+    # z1_plus_z1z2 = z1 + z1 z2: E[z | y] != 0, so Q = 0 is not a fixed point.
+    assert amp_threshold("z1_plus_z1z2").alpha_c == 0.0
 
 
 def test_generic_r3_channel_is_refused_clearly():

@@ -159,3 +159,12 @@ def test_the_peak_memory_printed_covers_the_baselines():
     assert proc.returncode == 0
     # Printing the JSON report after the measurement costs well under 2%.
     assert json.loads(report)["peak_memory_bytes"] >= 0.98 * usage.ru_maxrss * 1024
+
+
+def test_amp_below_its_threshold_is_named_not_called_unconverged(capsys):
+    """z1*z2's AMP weak-recovery threshold is 0.594 (mimkit.amp.amp_threshold): at alpha = 0.4
+    the report says AMP is at chance level, and does not blame convergence."""
+    assert main("run --d 64 --alpha 0.4 --link z1z2 --width 16 --n-test 500 --seed 1".split()) == 0
+    out = capsys.readouterr().out
+    assert "(AMP: alpha = 0.4 is below its weak-recovery threshold 0.594" in out
+    assert "did not converge" not in out

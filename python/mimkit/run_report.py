@@ -60,6 +60,11 @@ def format_report(report: dict) -> str:
         )
     if amp is not None and "skipped" in amp:
         lines.append(f"(AMP skipped: {amp['skipped']})")
+    elif amp is not None and amp.get("informative") is False:
+        lines.append(
+            f"(AMP: alpha = {s['alpha']:g} is below its weak-recovery threshold "
+            f"{amp['alpha_c']:.3g}: its directions are at chance level)"
+        )
     elif amp is not None and not amp["converged"]:
         lines.append(f"(AMP did not converge to tolerance in {amp['iterations']} iterations)")
     if "interrupted" in report:

@@ -126,7 +126,7 @@ def normalised(log_weights: np.ndarray) -> np.ndarray:
 #: Library links whose label jumps on the axes or whose conditional moments given the label are
 #: singular there (``z1 z2``: like ``1 / log|y|``): they get the log-axis rule, every other link
 #: Gauss-Hermite (exact for he2_sum and norm2, spectrally accurate for smooth links).
-_AXIS_LINKS = frozenset({"z1z2", "staircase", "sign_z1z2", "z1z2z3", "parity3"})
+_AXIS_LINKS = frozenset({"z1z2", "z1_plus_z1z2", "sign_z1z2", "z1z2z3", "parity3"})
 #: Gauss-Hermite nodes per dimension (r = 1, 2, 3) and for the label noise, at level 0.
 _HERMITE_NODES = {1: 48, 2: 20, 3: 8}
 _NOISE_NODES = 12
