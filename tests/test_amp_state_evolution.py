@@ -153,3 +153,9 @@ def test_generic_r3_channel_is_refused_clearly():
         amp_threshold("z1z2z3")
     with pytest.raises(ValueError, match="amp_overlap: link 'z1z2z3'"):
         amp_overlap("z1z2z3", 1.0)
+
+
+def test_amp_overlap_reports_each_iteration_to_its_progress():
+    seen = []
+    res = amp_overlap("norm2", 2.0, n_samples=2000, random_state=0, progress=seen.append)
+    assert seen == list(range(1, res.n_iter + 1))

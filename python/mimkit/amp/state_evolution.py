@@ -37,6 +37,7 @@ from typing import Optional
 
 import numpy as np
 
+from .._progress import Progress, progress_callback
 from .._random import RandomState, as_generator
 from .._validation import check_count, check_name, check_positive_number
 from ..links import get_link
@@ -112,6 +113,7 @@ def amp_overlap(
     max_iter: int = 400,
     tol: float = 1e-6,
     random_state: RandomState = None,
+    progress: Progress = True,
 ) -> AMPOverlap:
     """Overlap, per direction and of the subspace, and the Bayes-optimal test error that
     Bayes-optimal GAMP reaches from an uninformed start at sample ratio ``alpha = n / d``.
@@ -130,6 +132,9 @@ def amp_overlap(
         Stop when no eigenvalue of Q moves by more than ``tol``; near the threshold the approach
         is slow (critical slowing down): a run that hits ``max_iter`` warns.
     random_state : None, int or Generator
+    progress : bool or callable(done)
+        A bar over the iterations once the run has taken a few seconds (r = 3 or near a
+        threshold can take a minute); False for none, a callable to receive the count.
 
     Returns
     -------
@@ -157,23 +162,26 @@ def amp_overlap(
     Q = _EPS * np.eye(r)
     history = [np.linalg.eigvalsh(Q)[::-1]]
     converged = False
-    for _ in range(max_iter):
-        root_q, V = _posterior_of_overlap(Q)
-        omega = base_omega @ root_q
-        z = omega + base_rest @ _sqrt_psd(V)
-        y = np.asarray(link(z), dtype=np.float64) + channel.noise * base_noise
-        g, _ = channel.g_out(omega, V, y)
-        Qhat = alpha * (g.T @ g) / n_samples
-        Q_new = Qhat @ np.linalg.inv(np.eye(r) + Qhat)
-        Q_new = (Q_new + Q_new.T) / 2.0
-        history.append(np.linalg.eigvalsh(Q_new)[::-1])
-        # The eigenvalues are what is reported; a degenerate Q may still turn slowly inside
-        # its eigenspace (an exact symmetry of the link) without changing them.
-        change = float(np.max(np.abs(history[-1] - history[-2])))
-        Q = Q_new
-        if change < tol:
-            converged = True
-            break
+    with progress_callback(progress, max_iter, "state evolution", "iteration") as done:
+        for iteration in range(max_iter):
+            root_q, V = _posterior_of_overlap(Q)
+            omega = base_omega @ root_q
+            z = omega + base_rest @ _sqrt_psd(V)
+            y = np.asarray(link(z), dtype=np.float64) + channel.noise * base_noise
+            g, _ = channel.g_out(omega, V, y)
+            Qhat = alpha * (g.T @ g) / n_samples
+            Q_new = Qhat @ np.linalg.inv(np.eye(r) + Qhat)
+            Q_new = (Q_new + Q_new.T) / 2.0
+            history.append(np.linalg.eigvalsh(Q_new)[::-1])
+            # The eigenvalues are what is reported; a degenerate Q may still turn slowly inside
+            # its eigenspace (an exact symmetry of the link) without changing them.
+            change = float(np.max(np.abs(history[-1] - history[-2])))
+            Q = Q_new
+            if done is not None:
+                done(iteration + 1)
+            if change < tol:
+                converged = True
+                break
     if not converged:
         warnings.warn(
             f"amp_overlap at alpha={alpha:g} did not converge in {max_iter} iterations (last "
