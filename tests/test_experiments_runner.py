@@ -37,7 +37,11 @@ def _metric_columns(df):
 
 def _start_sweep_process(out: Path, grid: Grid) -> subprocess.Popen:
     """A sweep of the gated toy point (2 workers) in its own process group."""
+    # A terminal starts the sweep with Python's SIGINT handler; a test run in the background
+    # inherits SIGINT ignored (as every child of it would), and the sweep would never see Ctrl-C.
     script = textwrap.dedent(f"""
+        import signal
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         from mimkit.experiments import Grid, LocalBackend, run_sweep
         import _experiments_toy as toy
         run_sweep(toy.toy_gated, Grid(**{grid.to_dict()!r}), {str(out)!r}, experiment="toy",
