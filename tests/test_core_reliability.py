@@ -166,11 +166,16 @@ def test_core_matches_reference_on_random_shapes_dtypes_and_layouts(case):
     # (cancellation in X W^T + b makes a small entry's relative error large)
     bounds = GradientErrorBounds(X, y, W, b, a, **names)
     full = core.full_gradient(X, y, W, b, a, **names)
-    for name, diff, allowed in bounds.pairs(full, reference.full_gradient(X, y, W, b, a, **names)):
+    # OpenBLAS's small float32 GEMV kernels can raise FE_INVALID on finite inputs now and then
+    # (numpy issue 24067), which numpy reports as "invalid value encountered in matmul"; a real
+    # NaN in the reference still fails below, since NaN <= bound is False
+    with np.errstate(invalid="ignore"):
+        want = reference.full_gradient(X, y, W, b, a, **names)
+        grad_ref, loss_ref = reference.phase1_gradient(X, y, W, b, a, **names)
+    for name, diff, allowed in bounds.pairs(full, want):
         assert np.all(diff <= allowed), name
     grad, loss = core.phase1_gradient(X, y, W, b, a, **names)
     assert np.array_equal(grad, full[0]) and loss == full[3]
-    grad_ref, loss_ref = reference.phase1_gradient(X, y, W, b, a, **names)
     assert np.all(np.abs(grad - grad_ref) <= 2 * bounds.grad_W)
     assert abs(loss - loss_ref) <= 2 * bounds.mean_loss
     t = arrays["y"]
