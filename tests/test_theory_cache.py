@@ -75,7 +75,7 @@ def test_keys_change_with_every_setting_and_with_the_theory_method(monkeypatch):
     assert base == theory_key("f", {"seed": 0, "alpha": 1.0})  # order does not matter
     assert base != theory_key("f", {"alpha": 1.0 + 1e-12, "seed": 0})
     assert base != theory_key("g", {"alpha": 1.0, "seed": 0})
-    monkeypatch.setattr(theory_cache, "THEORY_METHOD", "quadrature/2")
+    monkeypatch.setattr(theory_cache, "THEORY_METHOD", theory_cache.THEORY_METHOD + "+changed")
     assert base != theory_key("f", {"alpha": 1.0, "seed": 0})
 
 
