@@ -253,24 +253,28 @@ def _run_settings(args: argparse.Namespace) -> RunSettings:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    # On demand: `mimkit --help` starts without the learning stack.
-    from .data_run import format_data_report, run_data
-    from .run_report import format_report
-    from .run_workflow import run_problem
+    # On demand: `mimkit --help` starts without the learning stack, and a run on the built-in
+    # problem without the data-file stack (pandas, scikit-learn: about a second).
     from .theory_cache import use_cache, user_cache
 
     try:
         settings = _run_settings(args)
+        if settings.data is None:
+            from .run_report import format_report
+            from .run_workflow import run_problem
+
+            run, report_text = run_problem, format_report
+        else:
+            from .data_run import format_data_report, run_data
+
+            run, report_text = run_data, format_data_report
         with use_cache(user_cache(not args.no_cache)):
-            report = run_problem(settings) if settings.data is None else run_data(settings)
+            report = run(settings)
     except (ValueError, TypeError, FloatingPointError, MemoryError) as err:
         message = " ".join(str(err).split())  # one line, whatever the library's text holds
         print(f"mimkit run: error: {message}", file=sys.stderr)
         return 2
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        print(format_report(report) if settings.data is None else format_data_report(report))
+    print(json.dumps(report, indent=2) if args.json else report_text(report))
     return 130 if "interrupted" in report else 0
 
 
