@@ -124,7 +124,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     """``mimkit sweep``; returns the exit status."""
     from .checks import check_grid
     from .definitions import get_experiment
-    from .report import render
+    from .figure_source import rendered
 
     try:
         experiment = get_experiment(args.experiment)
@@ -184,6 +184,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         f"already done, {summary.elapsed_s:.1f} s -> {out}"
     )
     if not args.no_plot:
+        current = rendered(out) if summary.computed == 0 and not summary.by_others else None
+        if current is not None:
+            print(f"up to date: {current[0]} and {current[1]}")
+            return 0
+        from .report import render  # matplotlib: only when there is something to draw
+
         try:
             png, md = render(out)
         except ValueError as exc:

@@ -8,6 +8,7 @@ from typing import Optional
 
 from ._files import atomic_write, make_folder
 from .definitions import get_experiment
+from .figure_source import SOURCE_MARK, source_digest
 from .plots import markdown_table, save_figure
 from .store import PathLike, ResultStore, load
 from .theory_store import sweep_theory
@@ -42,6 +43,7 @@ def render(folder: PathLike, out_dir: Optional[PathLike] = None) -> tuple[Path, 
     """
     with ResultStore(folder, readonly=True) as store:
         manifest = store.read_manifest()
+        source = source_digest(store)
     experiment = get_experiment(manifest["experiment"])
     df = load(folder)
     if df.empty:
@@ -63,6 +65,7 @@ def render(folder: PathLike, out_dir: Optional[PathLike] = None) -> tuple[Path, 
         f"Made by (mimkit {manifest.get('mimkit_version', '?')}, {n_points} points, "
         f"then `mimkit plot`):\n\n```\n{commands}\n```\n\n"
         f"{markdown_table(table)}"
+        f"\n{SOURCE_MARK}{source} -->\n"
     )
     md = out / f"{experiment.name}.md"
     atomic_write(md, text.encode())
