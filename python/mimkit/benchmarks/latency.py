@@ -123,6 +123,19 @@ def _amp_row(d: int = 1000, n: int = 2000, repeats: int = 3) -> dict:
     )
 
 
+def _spectral_overlap_row(n_alphas: int = 20) -> dict:
+    """``spectral_overlap("z1z2", "huber", alphas)`` on ``n_alphas`` alphas in this process,
+    no cache (its imports done by a first call at one alpha)."""
+    from ..theory import spectral_overlap
+
+    alphas = np.geomspace(1.0, 64.0, n_alphas)
+    spectral_overlap("z1z2", "huber", alpha=alphas[:1])
+    start = time.perf_counter()
+    spectral_overlap("z1z2", "huber", alpha=alphas)
+    wall = time.perf_counter() - start
+    return _row(f'spectral_overlap("z1z2", "huber"), {n_alphas} alphas', "cold", wall, None, "-")
+
+
 def measure(quick: bool = False, links: Optional[Sequence[str]] = None) -> list[dict]:
     """The latency table's rows (``quick``: no ``--d 4096`` run, theory of z1z2 only).
 
@@ -150,6 +163,7 @@ def measure(quick: bool = False, links: Optional[Sequence[str]] = None) -> list[
             for state in ("cold", "warm"):
                 wall, _ = _run(["theory", name], root / "theory-cache")
                 rows.append(_row(f"mimkit theory {name}", state, wall, None, "-"))
+        rows.append(_spectral_overlap_row())
         rows.append(_amp_row())
         if not quick:
             rows += _run_rows(["--d", "4096"], "mimkit run --d 4096", root / "big-cache")
