@@ -67,6 +67,9 @@ def format_report(report: dict) -> str:
         )
     elif amp is not None and not amp["converged"]:
         lines.append(f"(AMP did not converge to tolerance in {amp['iterations']} iterations)")
+    stages = report.get("learning_stages")
+    if stages:
+        lines.append(reach_line(stages))
     if "interrupted" in report:
         lines.append(f"(interrupted: {report['interrupted']})")
     lines.append(
@@ -74,3 +77,30 @@ def format_report(report: dict) -> str:
         "converged phase-1 matrix, i.e. large T1)"
     )
     return "\n".join(lines)
+
+
+def reach_line(stages: list[dict]) -> str:
+    """One line: the link's learning order and which stage the paper's one-stage network
+    reaches (the first easy one; trivial and later stages need ``stages="auto"``)."""
+
+    def threshold(value) -> str:
+        return "inf" if value is None else f"{value:.3g}"
+
+    order = "; ".join(
+        f"{s['stage']} {s['kind']} {s['directions']} (alpha_c {threshold(s['alpha_c'])})"
+        for s in stages
+    )
+    easy = [s for s in stages if s["kind"] == "easy"]
+    if not easy:
+        reach = (
+            "no easy stage: the one-stage network reaches none (its symmetric init cancels "
+            "first-order parts; trivial stages need LayerwiseRegressor(stages='auto'))"
+        )
+    elif len(stages) == 1:
+        reach = "the one-stage network reaches all of it"
+    else:
+        reach = (
+            f"the one-stage network reaches stage {easy[0]['stage']} ({easy[0]['directions']}); "
+            "trivial and later stages need LayerwiseRegressor(stages='auto')"
+        )
+    return f"(learning order: {order}: {reach})"
