@@ -28,7 +28,7 @@ import numpy as np
 from scipy import special
 
 from .._label_law import DISCRETE_LEVELS, LabelSample
-from .._quadrature import RayRule, unit_legendre
+from .._quadrature import RayRule, sphere_rule, unit_legendre
 
 #: Label cells of a continuous label, equally spaced in
 #: normal scores between probabilities _TAIL and 1 - _TAIL.
@@ -72,7 +72,7 @@ class Cells:
         return np.searchsorted(self.breaks, y)
 
 
-def label_cells(sample: LabelSample, noise: float) -> Cells:
+def label_cells(sample: LabelSample, noise: float, link=None) -> Cells:
     """The cells of the label law ``sample``: atoms if noiseless with few values, else bins
     (the same bins for the half rule: its check is of the nodes, the bins' bias is removed by
     :func:`coarser`)."""
@@ -81,8 +81,23 @@ def label_cells(sample: LabelSample, noise: float) -> Cells:
         return Cells(True, atoms, (atoms[1:] + atoms[:-1]) / 2.0)
     n_bins = _BINS
     scores = np.linspace(special.ndtri(_TAIL), -special.ndtri(_TAIL), n_bins - 1)
-    edges = np.unique(sample.quantile(sample.y, special.ndtr(scores)))
+    edges = sample.quantile(sample.y, special.ndtr(scores))
+    if link is not None:
+        edges = np.concatenate([edges, critical_labels(link, noise)])
+    edges = np.unique(edges)
     return Cells(False, np.concatenate([[-np.inf], edges]), edges)
+
+
+def critical_labels(link, noise: float) -> np.ndarray:
+    """Label values of the link next to the origin, approached along every sector of the
+    sphere (``sq_sign3``: -1 and 1; ``z1z2``: 0): where the conditional law given y changes
+    abruptly (a jump of ``E[z z^T | y]``, a singular density), so bins end there (noiseless
+    labels only: noise smooths them)."""
+    if noise > 0:
+        return np.zeros(0)
+    directions, _ = sphere_rule(link.r, 2) if link.r <= 3 else (np.eye(link.r), None)
+    values = np.asarray(link(1e-9 * directions), dtype=np.float64)
+    return np.unique(np.round(values, 9))
 
 
 @dataclass(frozen=True, eq=False)
@@ -191,7 +206,9 @@ def unconditional_table(link, noise: float, cells: Cells, fraction: float, draws
     continuous label cannot resolve).
     """
     r = link.r
-    if draws is not None or r + (noise > 0) <= 2:
+    # A discrete label jumps on the coordinate planes (the library's sign links), where the
+    # r-dimensional rule's sectors end: it needs no slicing.
+    if draws is not None or r + (noise > 0) <= 2 or cells.discrete:
         return slice_table(link, noise, np.zeros((0, r)), np.eye(r), cells, fraction, draws)
     axis = _slicing_axis(link, cells)
     order = [axis] + [a for a in range(r) if a != axis]

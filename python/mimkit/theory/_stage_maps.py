@@ -62,30 +62,31 @@ def block_evolution(table: SliceTable, q: float) -> tuple[float, float]:
 
     ``alpha(q) = q (1 - q) / (E[vhat^2] - q)`` is where q is a fixed point of the block's state
     evolution (``vhat = E[v | y, omega]``), and ``rho(q)`` the top eigenvalue of F with
-    ``G = E[w w^T | y, omega] - I`` (docs/theory.md, "Hierarchies").
+    ``G = E[w w^T | y, omega] - I`` (docs/theory.md, "Hierarchies"). The outer expectation
+    runs over the nodes ``v_i``, the label cells and Gauss-Hermite nodes of ``xi``; the
+    posterior given ``(cell, omega)`` over the nodes of that cell.
     """
-    v = table.v[:, 0]
     k = table.second.shape[-1]
     xi, w_xi = np.polynomial.hermite_e.hermegauss(_XI_NODES)
     w_xi = w_xi / w_xi.sum()
-    joint = table.joint
-    live = joint.sum(axis=0) > 0
-    joint = joint[:, live]
-    second = table.second[:, live].reshape(v.size, -1)
     root, spread = np.sqrt(q), np.sqrt(1.0 - q)
-    omega = (root * v[:, None] + spread * xi[None, :]).ravel()  # (n_v * n_xi,)
-    kernel = np.exp(-((omega[:, None] - root * v[None, :]) ** 2) / (2.0 * (1.0 - q)))
-    Z = kernel @ joint  # (n_v n_xi, C): p(y-cell, omega) up to a common factor
-    # Where Z underflows the outer weight below is 0 too: any finite posterior will do.
-    Z = np.where(Z > 0, Z, 1.0)
-    vhat = (kernel @ (joint * v[:, None])) / Z
-    C = joint.shape[1]
-    S = (kernel @ (np.repeat(joint, k * k, axis=1) * second)) / np.repeat(Z, k * k, axis=1)
-    G = S.reshape(-1, C, k, k) - np.eye(k)
-    outer = (joint[:, None, :] * w_xi[None, :, None]).reshape(-1, C)  # P(v_i, xi, cell)
-    gain = float(np.sum(outer * vhat**2)) - q
+    gain = -q
+    G_all, weights_all = [], []
+    for c in np.nonzero(table.joint.sum(axis=0) > 0)[0]:
+        nodes = np.nonzero(table.joint[:, c] > 0)[0]
+        v, joint = table.v[nodes, 0], table.joint[nodes, c]
+        omega = (root * v[:, None] + spread * xi[None, :]).ravel()  # (n * n_xi,)
+        # The posterior over this cell's nodes, from the kernel N(omega; sqrt(q) v, 1 - q):
+        # log-weights shifted per row, so that no row underflows to all zeros.
+        log_kernel = -((omega[:, None] - root * v[None, :]) ** 2) / (2.0 * (1.0 - q))
+        post = np.exp(log_kernel - log_kernel.max(axis=1, keepdims=True)) * joint[None, :]
+        post /= post.sum(axis=1, keepdims=True)
+        outer = (joint[:, None] * w_xi[None, :]).ravel()
+        gain += float(outer @ (post @ v) ** 2)
+        G_all.append(np.einsum("pj,jab->pab", post, table.second[nodes, c]) - np.eye(k))
+        weights_all.append(outer)
     alpha = q * (1.0 - q) / gain if gain > 0 else np.inf
-    rho = stability_map(G.reshape(-1, k, k), outer.ravel())[0][0]
+    rho = stability_map(np.concatenate(G_all), np.concatenate(weights_all))[0][0]
     return alpha, float(rho)
 
 

@@ -217,10 +217,10 @@ def _stages(link, noise: float, fraction: float, draws: Optional[np.ndarray]) ->
     ((N, r + 1): z, then the label noise)."""
     r = link.r
     if draws is None:
-        cells = label_cells(QuadratureLaw(link, noise, fraction).sample(), noise)
+        cells = label_cells(QuadratureLaw(link, noise, fraction).sample(), noise, link)
         floor_first, floor_map = _ZERO_FIRST, _ZERO_MAP
     else:
-        cells = label_cells(_draws_sample(link, noise, draws), noise)
+        cells = label_cells(_draws_sample(link, noise, draws), noise, link)
         floor_first = floor_map = _NOISE_FLOORS * cells.size / draws.shape[0]
     learned = np.zeros((0, r))
     stages: list[LearningStage] = []
