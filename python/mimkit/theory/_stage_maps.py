@@ -72,9 +72,10 @@ def block_evolution(table: SliceTable, q: float) -> tuple[float, float]:
     root, spread = np.sqrt(q), np.sqrt(1.0 - q)
     gain = -q
     G_all, weights_all = [], []
-    for c in np.nonzero(table.joint.sum(axis=0) > 0)[0]:
-        nodes = np.nonzero(table.joint[:, c] > 0)[0]
-        v, joint = table.v[nodes, 0], table.joint[nodes, c]
+    full_joint = table.joint
+    for c in np.nonzero(full_joint.sum(axis=0) > 0)[0]:
+        nodes = np.nonzero(full_joint[:, c] > 0)[0]
+        v, joint = table.v[nodes, 0], full_joint[nodes, c]
         omega = (root * v[:, None] + spread * xi[None, :]).ravel()  # (n * n_xi,)
         # The posterior over this cell's nodes, from the kernel N(omega; sqrt(q) v, 1 - q):
         # log-weights shifted per row, so that no row underflows to all zeros.

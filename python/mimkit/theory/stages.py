@@ -45,8 +45,9 @@ _ZERO_FIRST, _ZERO_MAP = 1e-3, 1e-5
 #: Monte Carlo: each cell's conditional moments have variance ~1/(draws in the cell), so a
 #: zero reads as ~cells/draws: below this many times that, a matrix counts as zero.
 _NOISE_FLOORS = 10.0
-#: Eigen-matrices of F within this fraction of the top eigenvalue are one degenerate stage.
-_DEGENERATE = 2e-2
+#: Eigen-matrices of F within this fraction of the top eigenvalue are one degenerate stage
+#: (Monte Carlo: wider, its eigenvalues carry an error of ~1e-2 at the default draws).
+_DEGENERATE, _DEGENERATE_MONTE_CARLO = 2e-2, 6e-2
 #: Singular values of the stacked top eigen-matrices above this fraction of the largest span
 #: the stage's directions.
 _RANGE = 0.2
@@ -245,7 +246,8 @@ def _stages(link, noise: float, fraction: float, draws: Optional[np.ndarray]) ->
             if vals[0] <= floor_map:
                 stages.append(LearningStage("hard", rest, np.inf, np.inf))
                 break
-            top = mats[vals >= vals[0] * (1.0 - _DEGENERATE)]
+            spread = _DEGENERATE if draws is None else _DEGENERATE_MONTE_CARLO
+            top = mats[vals >= vals[0] * (1.0 - spread) - floor_map]
             u, sing, _ = np.linalg.svd(np.concatenate(list(top), axis=1))
             picked = u[:, sing > _RANGE * sing[0]].T
             rho = vals[0]
