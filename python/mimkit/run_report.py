@@ -81,7 +81,8 @@ def format_report(report: dict) -> str:
 
 def reach_line(stages: list[dict]) -> str:
     """One line: the link's learning order and which stage the paper's one-stage network
-    reaches (the first easy one; trivial and later stages need ``stages="auto"``)."""
+    reaches (a first stage that is easy; first-order and later stages need
+    ``LayerwiseRegressor(stages="auto")``)."""
 
     def threshold(value) -> str:
         return "inf" if value is None else f"{value:.3g}"
@@ -90,17 +91,19 @@ def reach_line(stages: list[dict]) -> str:
         f"{s['stage']} {s['kind']} {s['directions']} (alpha_c {threshold(s['alpha_c'])})"
         for s in stages
     )
-    easy = [s for s in stages if s["kind"] == "easy"]
-    if not easy:
+    first = stages[0]
+    if first["kind"] == "hard":
+        reach = "nothing is learnable at n ~ d"
+    elif first["kind"] == "trivial":
         reach = (
-            "no easy stage: the one-stage network reaches none (its symmetric init cancels "
-            "first-order parts; trivial stages need LayerwiseRegressor(stages='auto'))"
+            "stage 1 is first-order, which the one-stage network's symmetric init cancels; "
+            "LayerwiseRegressor(stages='auto') learns the stages in order"
         )
     elif len(stages) == 1:
         reach = "the one-stage network reaches all of it"
     else:
         reach = (
-            f"the one-stage network reaches stage {easy[0]['stage']} ({easy[0]['directions']}); "
-            "trivial and later stages need LayerwiseRegressor(stages='auto')"
+            f"the one-stage network reaches stage 1 ({first['directions']}); later stages "
+            "need LayerwiseRegressor(stages='auto')"
         )
     return f"(learning order: {order}: {reach})"
