@@ -252,12 +252,12 @@ def coarser(table: SliceTable) -> SliceTable:
     """The same table with adjacent label cells merged in pairs (half the bins): the binning
     bias of a continuous label is first order in the bin width, so ``2 x(table) -
     x(coarser(table))`` removes it to leading order (Richardson extrapolation)."""
-    group = np.arange(table.prob.shape[1]) // 2
+    odd = table.prob.shape[1] % 2
 
     def merged(values: np.ndarray) -> np.ndarray:
-        out = np.zeros((values.shape[0], group[-1] + 1) + values.shape[2:])
-        np.add.at(out, (slice(None), group), values)
-        return out
+        padding = [(0, 0), (0, odd)] + [(0, 0)] * (values.ndim - 2)
+        padded = np.pad(values, padding)
+        return padded.reshape((values.shape[0], -1, 2) + values.shape[2:]).sum(axis=2)
 
     prob = table.prob
     mass = merged(prob)

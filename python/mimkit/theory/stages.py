@@ -207,9 +207,9 @@ def learning_stages(
         stages = tuple(_with_quadrature_error(s, h) for s, h in zip(full, _aligned(full, half)))
         return LearningStages(link.name, link.r, noise, stages, "quadrature")
     draws = rng.standard_normal((n_samples, link.r + 1))
-    stages = _stages(link, noise, 1.0, draws)
+    found = _stages(link, noise, 1.0, draws)
     batches = [_stages(link, noise, 1.0, part) for part in np.array_split(draws, _BATCHES)]
-    stages = tuple(_with_batch_error(s, j, batches) for j, s in enumerate(stages))
+    stages = tuple(_with_batch_error(s, j, batches) for j, s in enumerate(found))
     return LearningStages(link.name, link.r, noise, stages, "monte_carlo", n_samples)
 
 
@@ -230,8 +230,9 @@ def _stages(link, noise: float, fraction: float, draws: Optional[np.ndarray]) ->
         k = rest.shape[0]
         # Slices of at most two dimensions are integrated by quadrature also on the Monte
         # Carlo path: their polar rule is accurate where the r-dimensional one is not.
-        by_draws = draws is not None and (learned.shape[0] == 0 or k + (noise > 0) > 2)
-        shared = (draws[:, :k], draws[:, r]) if by_draws else None
+        shared = None
+        if draws is not None and (learned.shape[0] == 0 or k + (noise > 0) > 2):
+            shared = (draws[:, :k], draws[:, r])
         if learned.shape[0] == 0:
             table = unconditional_table(link, noise, cells, fraction, shared)
         else:
