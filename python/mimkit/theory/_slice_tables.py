@@ -46,7 +46,7 @@ _V_EDGES_2D = np.array([-6.0, -3.0, -1.5, 0.0, 1.5, 3.0, 6.0])
 _V_NODES_2D = 4
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Cells:
     """How labels are cut into cells: atoms (discrete) or bins between ``edges``.
 
