@@ -188,3 +188,45 @@ def test_z1z2z3_is_one_easy_stage_at_its_integral():
     (stage,) = learning_stages("z1z2z3").stages
     assert stage.kind == "easy" and stage.directions.shape == (3, 3)
     assert stage.alpha_c == pytest.approx(1 / rho, rel=1e-2)
+
+
+@pytest.mark.slow
+def test_sign_committee_self_consistent_threshold_matches_an_independent_state_evolution():
+    # p(y | v) and E[|w|^2 | y, v] on a fine grid of v = (z1 + z2 + z3)/sqrt(3) by Monte Carlo,
+    # the trivial block's state evolution alpha(q) = q (1 - q) / (E[vhat^2] - q) and rho(q) =
+    # E[g^2] (g = E[|w|^2 | y, omega]/2 - 1; G is isotropic on the complement by symmetry) by a
+    # trapezoid rule in v and Gauss-Hermite in xi; alpha_c solves alpha(q) rho(q) = 1.
+    from scipy import optimize
+
+    rng = np.random.default_rng(5)
+    u = np.ones(3) / np.sqrt(3)
+    eps = rng.standard_normal((200_000, 3)) @ (np.eye(3) - np.outer(u, u))
+    w2 = (eps**2).sum(axis=1)
+    grid = np.linspace(-7, 7, 281)
+    prob = np.zeros((grid.size, 4))
+    mean_w2 = np.zeros((grid.size, 4))
+    for i, v in enumerate(grid):
+        cell = ((np.sign(v * u + eps).sum(axis=1) + 3) / 2).astype(int)
+        count = np.bincount(cell, minlength=4)
+        prob[i] = count / cell.size
+        mean_w2[i] = np.bincount(cell, weights=w2, minlength=4) / np.maximum(count, 1)
+    density = np.exp(-(grid**2) / 2) / np.sqrt(2 * np.pi) * (grid[1] - grid[0])
+    xi, w_xi = np.polynomial.hermite_e.hermegauss(40)
+    w_xi = w_xi / w_xi.sum()
+
+    def excess(q):
+        vhat2 = g2 = 0.0
+        for c in range(4):
+            joint = density * prob[:, c]
+            omega = (np.sqrt(q) * grid[:, None] + np.sqrt(1 - q) * xi[None, :]).ravel()
+            post = np.exp(-((omega[:, None] - np.sqrt(q) * grid) ** 2) / (2 * (1 - q))) * joint
+            total = np.maximum(post.sum(axis=1), 1e-300)
+            weight = (joint[:, None] * w_xi[None, :]).ravel()
+            vhat2 += weight @ (post @ grid / total) ** 2
+            g2 += weight @ ((post @ mean_w2[:, c]) / total / 2 - 1) ** 2
+        alpha = q * (1 - q) / (vhat2 - q)
+        return alpha * g2 - 1, alpha
+
+    q_c = optimize.brentq(lambda q: excess(q)[0], 0.3, 0.95, xtol=1e-6)
+    easy = learning_stages("sign_committee").stages[1]
+    assert easy.alpha_c == pytest.approx(excess(q_c)[1], rel=1e-2)
