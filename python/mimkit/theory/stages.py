@@ -67,10 +67,11 @@ class LearningStage:
     alpha_c : float
         AMP's weak-recovery threshold of the stage: 0 (trivial), inf (hard), or with the
         earlier stages at their state-evolution fixed point at that alpha; nan where not
-        computed (a learned block of two or more directions before it).
+        computed (a learned block of two or more directions before it). A later trivial stage
+        (first-order given the earlier ones) grows with them: the earlier stages' largest.
     alpha_c_known : float
         The same with the earlier directions known exactly (equal to ``alpha_c`` for the first
-        stage).
+        stage; 0 for a trivial stage).
     stderr : float
         Error estimate of ``alpha_c_known`` (Monte Carlo's standard error, or the quadrature's
         stated bound or observed half-node gap); 0 for trivial stages, nan for hard ones.
@@ -238,32 +239,46 @@ def _stages(link, noise: float, fraction: float, draws: Optional[np.ndarray]) ->
         else:
             table = slice_table(link, noise, learned, rest, cells, fraction, shared)
         first_vals, first_vecs = np.linalg.eigh(first_order_matrix(table))
-        onset = max((s.alpha_c for s in stages), default=0.0)
         if first_vals[-1] > floor_first:
+            # Conditionally first-order: it grows as soon as the block it is conditioned on.
+            onset = max((s.alpha_c for s in stages), default=0.0)
             picked = first_vecs[:, first_vals > floor_first].T
             stages.append(LearningStage("trivial", picked @ rest, onset, 0.0, 0.0))
         else:
-            vals, mats = known_map(table)
-            if vals[0] <= floor_map:
-                stages.append(LearningStage("hard", rest, np.inf, np.inf))
-                break
             spread = _DEGENERATE if draws is None else _DEGENERATE_MONTE_CARLO
-            top = mats[vals >= vals[0] * (1.0 - spread) - floor_map]
-            u, sing, _ = np.linalg.svd(np.concatenate(list(top), axis=1))
-            picked = u[:, sing > _RANGE * sing[0]].T
-            rho = vals[0]
-            if not cells.discrete:
-                rho = 2.0 * rho - known_map(coarser(table))[0][0]
-            known = 1.0 / rho
-            if learned.shape[0] == 0:
-                alpha_c = known
-            elif learned.shape[0] == 1:
-                alpha_c = self_consistent_threshold(table, rho)
-            else:
-                alpha_c = np.nan
-            stages.append(LearningStage("easy", picked @ rest, alpha_c, known))
+            stage = _second_order_stage(table, cells.discrete, learned.shape[0], spread, floor_map)
+            stages.append(replace(stage, directions=stage.directions @ rest))
+            if stage.kind == "hard":
+                break
         learned = np.concatenate([learned, stages[-1].directions])
     return stages
+
+
+def _second_order_stage(
+    table, discrete: bool, n_learned: int, spread: float, floor: float
+) -> LearningStage:
+    """The easy stage of the top eigen-matrices of F on ``table`` (directions in the table's
+    rest coordinates), or a hard stage of all of them when F is zero.
+
+    ``rho`` of a continuous label is extrapolated from the table and the one with its bins
+    merged in pairs; the self-consistent threshold needs one learned direction (else nan).
+    """
+    vals, mats = known_map(table)
+    k = mats.shape[-1]
+    if vals[0] <= floor:
+        return LearningStage("hard", np.eye(k), np.inf, np.inf)
+    top = mats[vals >= vals[0] * (1.0 - spread) - floor]
+    u, sing, _ = np.linalg.svd(np.concatenate(list(top), axis=1))
+    picked = u[:, sing > _RANGE * sing[0]].T
+    rho = vals[0] if discrete else 2.0 * vals[0] - known_map(coarser(table))[0][0]
+    known = 1.0 / rho
+    if n_learned == 0:
+        alpha_c = known
+    elif n_learned == 1:
+        alpha_c = self_consistent_threshold(table, rho)
+    else:
+        alpha_c = np.nan
+    return LearningStage("easy", picked, alpha_c, known)
 
 
 def _draws_sample(link, noise: float, draws: np.ndarray):
