@@ -15,6 +15,8 @@ r"""The linear maps that decide a stage, and the learned block's state evolution
 
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 from scipy import optimize
 
@@ -29,16 +31,22 @@ _Q_MAX = 0.95
 _Q_GRID = np.concatenate([np.geomspace(1e-3, 0.05, 6)[:-1], np.linspace(0.05, _Q_MAX, 19)])
 
 
-def first_order_matrix(table: SliceTable) -> np.ndarray:
-    """``E[E[w | y, v] E[w | y, v]^T]``, (k, k)."""
-    return np.einsum("ic,ica,icb->ab", table.joint, table.first, table.first)
+def first_order_matrix(table: SliceTable, other: Optional[SliceTable] = None) -> np.ndarray:
+    """``E[E[w | y, v] E[w | y, v]^T]``, (k, k). With ``other`` (the same table from
+    independent Monte Carlo draws) the product of the two estimates, which has no noise bias."""
+    other = table if other is None else other
+    joint = (table.joint + other.joint) / 2.0
+    M = np.einsum("ic,ica,icb->ab", joint, table.first, other.first)
+    return (M + M.T) / 2.0
 
 
-def stability_map(G: np.ndarray, weights: np.ndarray):
+def stability_map(G: np.ndarray, weights: np.ndarray, H: Optional[np.ndarray] = None):
     """Eigenvalues (descending) and eigen-matrices (m, k, k) of ``M -> sum_j weights_j G_j M
-    G_j`` on symmetric k x k matrices (G: (n, k, k) symmetric)."""
+    H_j`` (H = G by default; G, H: (n, k, k) symmetric), symmetrised, on symmetric k x k
+    matrices."""
+    H = G if H is None else H
     k = G.shape[-1]
-    kron = np.einsum("n,nab,ncd->acbd", weights, G, G).reshape(k * k, k * k)
+    kron = np.einsum("n,nab,ncd->acbd", weights, G, H).reshape(k * k, k * k)
     swap = np.eye(k * k).reshape(k, k, k, k).transpose(0, 1, 3, 2).reshape(k * k, k * k)
     sym = (np.eye(k * k) + swap) / 2.0
     K = sym @ kron @ sym
@@ -50,11 +58,14 @@ def stability_map(G: np.ndarray, weights: np.ndarray):
     return vals[symmetric][order], mats[symmetric][order]
 
 
-def known_map(table: SliceTable):
-    """:func:`stability_map` of ``G = E[w w^T | y, v] - I`` (learned coordinates exact)."""
+def known_map(table: SliceTable, other: Optional[SliceTable] = None):
+    """:func:`stability_map` of ``G = E[w w^T | y, v] - I`` (learned coordinates exact); with
+    ``other``, of the product of the two tables' G (as :func:`first_order_matrix`)."""
+    other = table if other is None else other
     k = table.second.shape[-1]
     G = (table.second - np.eye(k)).reshape(-1, k, k)
-    return stability_map(G, table.joint.ravel())
+    H = (other.second - np.eye(k)).reshape(-1, k, k)
+    return stability_map(G, ((table.joint + other.joint) / 2.0).ravel(), H)
 
 
 def block_evolution(table: SliceTable, q: float) -> tuple[float, float]:

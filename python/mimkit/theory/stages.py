@@ -42,8 +42,8 @@ KINDS = ("trivial", "easy", "hard")
 #: Quadrature: a first-order matrix or a map F with no eigenvalue above these is zero (exact
 #: zeros by symmetry come out ~1e-15, zeros the rule does not see by symmetry ~1e-7).
 _ZERO_FIRST, _ZERO_MAP = 1e-3, 1e-5
-#: Monte Carlo: each cell's conditional moments have variance ~1/(draws in the cell), so a
-#: zero reads as ~cells/draws: below this many times that, a matrix counts as zero.
+#: Monte Carlo: products of two independent halves' estimates are unbiased, with an error of
+#: ~cells/draws: below this many times that, a matrix counts as zero.
 _NOISE_FLOORS = 10.0
 #: Eigen-matrices of F within this fraction of the top eigenvalue are one degenerate stage
 #: (Monte Carlo: wider, its eigenvalues carry an error of ~1e-2 at the default draws).
@@ -73,8 +73,9 @@ class LearningStage:
         The same with the earlier directions known exactly (equal to ``alpha_c`` for the first
         stage; 0 for a trivial stage).
     stderr : float
-        Error estimate of ``alpha_c_known`` (Monte Carlo's standard error, or the quadrature's
-        stated bound or observed half-node gap); 0 for trivial stages, nan for hard ones.
+        Error estimate of ``alpha_c_known``: the quadrature's stated bound or observed
+        half-node gap, or Monte Carlo's standard error (first stage only; nan for later
+        ones); 0 for trivial stages, nan for hard ones.
     """
 
     kind: str
@@ -209,14 +210,17 @@ def learning_stages(
         return LearningStages(link.name, link.r, noise, stages, "quadrature")
     draws = rng.standard_normal((n_samples, link.r + 1))
     found = _stages(link, noise, 1.0, draws)
-    batches = [_stages(link, noise, 1.0, part) for part in np.array_split(draws, _BATCHES)]
+    parts = np.array_split(draws, _BATCHES)
+    batches = [_stages(link, noise, 1.0, part, first_only=True) for part in parts]
     stages = tuple(_with_batch_error(s, j, batches) for j, s in enumerate(found))
     return LearningStages(link.name, link.r, noise, stages, "monte_carlo", n_samples)
 
 
-def _stages(link, noise: float, fraction: float, draws: Optional[np.ndarray]) -> list:
+def _stages(
+    link, noise: float, fraction: float, draws: Optional[np.ndarray], first_only: bool = False
+) -> list:
     """The stages by quadrature at ``fraction`` of the nodes, or on Monte Carlo ``draws``
-    ((N, r + 1): z, then the label noise)."""
+    ((N, r + 1): z, then the label noise); ``first_only``: the first stage alone."""
     r = link.r
     if draws is None:
         cells = label_cells(QuadratureLaw(link, noise, fraction).sample(), noise, link)
@@ -228,17 +232,9 @@ def _stages(link, noise: float, fraction: float, draws: Optional[np.ndarray]) ->
     stages: list[LearningStage] = []
     while learned.shape[0] < r:
         rest = _complement(learned)
-        k = rest.shape[0]
-        # Slices of at most two dimensions are integrated by quadrature also on the Monte
-        # Carlo path: their polar rule is accurate where the r-dimensional one is not.
-        shared = None
-        if draws is not None and (learned.shape[0] == 0 or k + (noise > 0) > 2):
-            shared = (draws[:, :k], draws[:, r])
-        if learned.shape[0] == 0:
-            table = unconditional_table(link, noise, cells, fraction, shared)
-        else:
-            table = slice_table(link, noise, learned, rest, cells, fraction, shared)
-        first_vals, first_vecs = np.linalg.eigh(first_order_matrix(table))
+        tables = _tables(link, noise, learned, rest, cells, fraction, draws)
+        table, other = tables
+        first_vals, first_vecs = np.linalg.eigh(first_order_matrix(table, other))
         if first_vals[-1] > floor_first:
             # Conditionally first-order: it grows as soon as the block it is conditioned on.
             onset = max((s.alpha_c for s in stages), default=0.0)
@@ -246,36 +242,66 @@ def _stages(link, noise: float, fraction: float, draws: Optional[np.ndarray]) ->
             stages.append(LearningStage("trivial", picked @ rest, onset, 0.0, 0.0))
         else:
             spread = _DEGENERATE if draws is None else _DEGENERATE_MONTE_CARLO
-            stage = _second_order_stage(table, cells.discrete, learned.shape[0], spread, floor_map)
+            stage = _second_order_stage(tables, cells.discrete, learned.shape[0], spread, floor_map)
             stages.append(replace(stage, directions=stage.directions @ rest))
             if stage.kind == "hard":
                 break
+        if first_only:
+            break
         learned = np.concatenate([learned, stages[-1].directions])
     return stages
 
 
-def _second_order_stage(
-    table, discrete: bool, n_learned: int, spread: float, floor: float
-) -> LearningStage:
-    """The easy stage of the top eigen-matrices of F on ``table`` (directions in the table's
-    rest coordinates), or a hard stage of all of them when F is zero.
+def _tables(link, noise, learned, rest, cells, fraction, draws) -> tuple:
+    """Two :class:`SliceTable` s for ``learned``/``rest``: the same one twice by quadrature, or
+    one per half of the Monte Carlo ``draws``, so that products of the two estimates carry no
+    noise bias. Slices of at most two dimensions are integrated by quadrature also on the
+    Monte Carlo path: their polar rule is accurate where the r-dimensional one is not."""
+    r, k = link.r, rest.shape[0]
+    if draws is None or (learned.shape[0] > 0 and k + (noise > 0) <= 2):
+        if learned.shape[0] == 0:
+            table = unconditional_table(link, noise, cells, fraction)
+        else:
+            table = slice_table(link, noise, learned, rest, cells, fraction)
+        return table, table
+    out = []
+    for half in (draws[0::2], draws[1::2]):
+        shared = (half[:, :k], half[:, r])
+        if learned.shape[0] == 0:
+            out.append(unconditional_table(link, noise, cells, fraction, shared))
+        else:
+            out.append(slice_table(link, noise, learned, rest, cells, fraction, shared))
+    return tuple(out)
 
-    ``rho`` of a continuous label is extrapolated from the table and the one with its bins
+
+def _second_order_stage(
+    tables: tuple, discrete: bool, n_learned: int, spread: float, floor: float
+) -> LearningStage:
+    """The easy stage of the top eigen-matrices of F on ``tables`` (directions in their rest
+    coordinates), or a hard stage of all of them when F is zero.
+
+    ``rho`` of a continuous label is extrapolated from the tables and those with their bins
     merged in pairs; the self-consistent threshold needs one learned direction (else nan).
     """
-    vals, mats = known_map(table)
+    vals, mats = known_map(*tables)
     k = mats.shape[-1]
     if vals[0] <= floor:
         return LearningStage("hard", np.eye(k), np.inf, np.inf)
-    top = mats[vals >= vals[0] * (1.0 - spread) - floor]
-    u, sing, _ = np.linalg.svd(np.concatenate(list(top), axis=1))
+    group = vals >= vals[0] * (1.0 - spread) - floor
+    u, sing, _ = np.linalg.svd(np.concatenate(list(mats[group]), axis=1))
     picked = u[:, sing > _RANGE * sing[0]].T
-    rho = vals[0] if discrete else 2.0 * vals[0] - known_map(coarser(table))[0][0]
+    # Under Monte Carlo noise the largest of a degenerate group is biased up (a maximum of
+    # noisy copies of one value): its mean is not.
+    monte_carlo = tables[0] is not tables[1]
+    rho = float(np.mean(vals[group])) if monte_carlo else vals[0]
+    if not discrete:
+        coarse = known_map(*(coarser(t) for t in tables))[0]
+        rho = 2.0 * rho - (float(np.mean(coarse[group])) if monte_carlo else coarse[0])
     known = 1.0 / rho
     if n_learned == 0:
         alpha_c = known
     elif n_learned == 1:
-        alpha_c = self_consistent_threshold(table, rho)
+        alpha_c = self_consistent_threshold(tables[0], rho)
     else:
         alpha_c = np.nan
     return LearningStage("easy", picked, alpha_c, known)
@@ -333,7 +359,8 @@ def _with_quadrature_error(stage: LearningStage, half: Optional[LearningStage]) 
 
 
 def _with_batch_error(stage: LearningStage, j: int, batches: list) -> LearningStage:
-    """The stage with the Monte Carlo standard error of ``alpha_c_known`` over the batches."""
+    """The stage with the Monte Carlo standard error of ``alpha_c_known`` over the batches
+    (which compute the first stage only: later ones get nan, not estimated)."""
     if stage.kind != "easy":
         return replace(stage, stderr=0.0 if stage.kind == "trivial" else np.nan)
     values = [
