@@ -230,3 +230,12 @@ def test_sign_committee_self_consistent_threshold_matches_an_independent_state_e
     q_c = optimize.brentq(lambda q: excess(q)[0], 0.3, 0.95, xtol=1e-6)
     easy = learning_stages("sign_committee").stages[1]
     assert easy.alpha_c == pytest.approx(excess(q_c)[1], rel=1e-2)
+
+
+def test_monte_carlo_beyond_three_directions_matches_the_closed_form():
+    # he2_sum: G(y) = (y / r) I, so rho = E[(y / r)^2] = 2 / r for every symmetric M: one
+    # easy stage with all directions at alpha_c = r / 2.
+    res = learning_stages("he2_sum", 4, n_samples=100_000, random_state=0)
+    (stage,) = res.stages
+    assert res.method == "monte_carlo" and stage.kind == "easy" and stage.directions.shape == (4, 4)
+    assert abs(stage.alpha_c - 2.0) < 3 * stage.stderr
