@@ -21,6 +21,7 @@ Monte Carlo (r > 3, or asked for) uses one set of draws of ``w`` for every slice
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Optional
 
@@ -162,36 +163,55 @@ def slice_table(
     """
     b, k = learned.shape[0], rest.shape[0]
     v, v_weights = learned_rule(b, fraction)
-    C = cells.size
-    prob = np.zeros((v.shape[0], C))
-    first = np.zeros((v.shape[0], C, k))
-    second = np.zeros((v.shape[0], C, k, k))
-    for i, vi in enumerate(v):
+    rows = []
+    # Slices whose label agrees on the whole radial grid are the same function of w (sq_sign3
+    # along z2 depends on v only through its sign): their moments are computed once.
+    memo: dict[bytes, tuple] = {}
+    for vi in v:
         offset = vi @ learned
 
         def slice_label(points, offset=offset):
             y = np.asarray(link(offset + points[:, :k] @ rest), dtype=np.float64)
             return y + noise * points[:, k] if noise > 0 else y
 
-        if draws is None:
-            w, weights, y = _slice_rule(slice_label, k + (noise > 0), cells, fraction)
-        else:
+        if draws is not None:
             w = draws[0]
-            weights = np.full(w.shape[0], 1.0 / w.shape[0])
             y = slice_label(np.column_stack([w, draws[1]]))
-        cell = cells.index(y)
-        mass = np.bincount(cell, weights=weights, minlength=C)
-        prob[i] = mass / weights.sum()
-        seen = mass > 0
-        wk = w[:, :k]
-        for a in range(k):
-            first[i, seen, a] = np.bincount(cell, weights=weights * wk[:, a], minlength=C)[seen]
-            for c in range(a, k):
-                s = np.bincount(cell, weights=weights * wk[:, a] * wk[:, c], minlength=C)[seen]
-                second[i, seen, a, c] = second[i, seen, c, a] = s
-        first[i, seen] /= mass[seen, None]
-        second[i, seen] /= mass[seen, None, None]
+            rows.append(_cell_moments(w, np.full(w.shape[0], 1.0 / w.shape[0]), y, cells))
+            continue
+        n_angle, n_radial = _SLICE_NODES[k + (noise > 0)]
+        rays = RayRule(
+            slice_label,
+            k + (noise > 0),
+            max(1, int(round(n_angle * fraction))),
+            max(2, int(round(n_radial * fraction))),
+        )
+        key = hashlib.blake2b(rays.grid_values.tobytes(), digest_size=16).digest()
+        if key not in memo:
+            points, weights = rays.nodes(_slice_breaks(rays.grid_values, cells))
+            memo[key] = _cell_moments(points[:, :k], weights, slice_label(points), cells)
+        rows.append(memo[key])
+    prob, first, second = (np.stack(parts) for parts in zip(*rows))
     return SliceTable(v, v_weights, prob, first, second)
+
+
+def _cell_moments(w: np.ndarray, weights: np.ndarray, y: np.ndarray, cells: Cells) -> tuple:
+    """``P(c)`` (C,), ``E[w | c]`` (C, k) and ``E[w w^T | c]`` (C, k, k) of weighted points
+    (0 for an empty cell)."""
+    C, k = cells.size, w.shape[1]
+    cell = cells.index(y)
+    mass = np.bincount(cell, weights=weights, minlength=C)
+    seen = mass > 0
+    first = np.zeros((C, k))
+    second = np.zeros((C, k, k))
+    for a in range(k):
+        first[seen, a] = np.bincount(cell, weights=weights * w[:, a], minlength=C)[seen]
+        for c in range(a, k):
+            m = np.bincount(cell, weights=weights * w[:, a] * w[:, c], minlength=C)[seen]
+            second[seen, a, c] = second[seen, c, a] = m
+    first[seen] /= mass[seen, None]
+    second[seen] /= mass[seen, None, None]
+    return mass / weights.sum(), first, second
 
 
 def unconditional_table(link, noise: float, cells: Cells, fraction: float, draws=None):
@@ -269,18 +289,10 @@ def coarser(table: SliceTable) -> SliceTable:
     return SliceTable(table.v, table.v_weights, mass, first, second)
 
 
-def _slice_rule(label, dim: int, cells: Cells, fraction: float):
-    """Nodes, weights and labels of one slice, its rays cut at the cell boundaries (or at the
-    midpoints between its own label values when it takes few)."""
-    n_angle, n_radial = _SLICE_NODES[dim]
-    rays = RayRule(
-        label, dim, max(1, int(round(n_angle * fraction))), max(2, int(round(n_radial * fraction)))
-    )
-    own = np.unique(rays.grid_values)
+def _slice_breaks(grid_values: np.ndarray, cells: Cells) -> np.ndarray:
+    """Where a slice's rays are cut: the cell boundaries within its label range, or the
+    midpoints between its own label values when it takes few."""
+    own = np.unique(grid_values)
     if own.size <= DISCRETE_LEVELS:
-        breaks = (own[1:] + own[:-1]) / 2.0
-    else:
-        lo, hi = own[0], own[-1]
-        breaks = cells.breaks[(cells.breaks > lo) & (cells.breaks < hi)]
-    points, weights = rays.nodes(breaks)
-    return points, weights, label(points)
+        return (own[1:] + own[:-1]) / 2.0
+    return cells.breaks[(cells.breaks > own[0]) & (cells.breaks < own[-1])]
