@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from mimkit.cli import main
@@ -47,6 +48,7 @@ def test_theory_command_prints_the_learning_order(capsys):
     assert main(["theory", "parity3", "--alpha", "4", "--json", "--no-cache"]) == 0
     (stage,) = json.loads(capsys.readouterr().out)["learning_stages"]
     assert stage["kind"] == "hard" and stage["alpha_c"] is None
+    assert np.allclose(np.array(stage["vectors"]) @ np.array(stage["vectors"]).T, np.eye(3))
 
 
 def test_run_report_says_which_stage_the_one_stage_network_reaches():

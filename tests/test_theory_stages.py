@@ -38,6 +38,7 @@ def test_sign_z1z2_is_one_easy_stage_at_pi_squared_over_4():
 def test_easy_threshold_is_amp_threshold(link):
     # amp_threshold linearises the channel's g_out by finite differences: an independent route.
     (stage,) = learning_stages(link).stages
+    assert stage.kind == "easy" and stage.directions.shape == (2, 2)
     assert stage.alpha_c == pytest.approx(amp_threshold(link).alpha_c, rel=3e-3)
 
 

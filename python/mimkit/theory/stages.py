@@ -104,13 +104,14 @@ class LearningStages:
     n_samples: int = 0
 
     def records(self) -> list[dict]:
-        """One dict per stage: stage (1-based), kind, directions (text), alpha_c,
-        alpha_c_known, stderr."""
+        """One dict per stage: stage (1-based), kind, directions (text), vectors (the rows, as
+        lists), alpha_c, alpha_c_known, stderr."""
         return [
             {
                 "stage": j + 1,
                 "kind": s.kind,
                 "directions": describe_directions(s.directions),
+                "vectors": np.round(s.directions, 12).tolist(),
                 "alpha_c": float(s.alpha_c),
                 "alpha_c_known": float(s.alpha_c_known),
                 "stderr": float(s.stderr),
