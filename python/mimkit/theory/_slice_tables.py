@@ -97,8 +97,9 @@ def critical_labels(link, noise: float) -> np.ndarray:
     if noise > 0:
         return np.zeros(0)
     directions, _ = sphere_rule(link.r, 2) if link.r <= 3 else (np.eye(link.r), None)
-    values = np.asarray(link(1e-9 * directions), dtype=np.float64)
-    return np.unique(np.round(values, 9))
+    with np.errstate(all="ignore"):
+        values = np.asarray(link(1e-9 * directions), dtype=np.float64)
+    return np.unique(np.round(values[np.isfinite(values)], 9))
 
 
 @dataclass(frozen=True, eq=False)
