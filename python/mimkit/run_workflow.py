@@ -512,7 +512,7 @@ def _phase1_T_key(args: RunSettings, y1) -> dict:
 def _learning_order(model: MultiIndexModel, args: RunSettings) -> list[dict]:
     """The link's learning order (mimkit.theory.learning_stages) as JSON-ready records
     (non-finite thresholds as None), cached when a theory cache is active."""
-    settings = {"link": model.link.name, "r": model.r, "noise": args.noise}
+    settings = {"link": model.link.name, "r": model.r, "noise": args.noise, "seed": args.seed}
 
     def compute() -> list[dict]:
         stages = learning_stages(model.link, noise=args.noise, random_state=args.seed)
