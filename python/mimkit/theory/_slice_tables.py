@@ -10,13 +10,15 @@ holds, at nodes ``v_i`` of a rule for ``N(0, I_b)``, and for label *cells* ``c``
     P(c | v_i),   E[w | v_i, c],   E[w w^T | v_i, c].
 
 Cells are the label's atoms when it takes at most :data:`DISCRETE_LEVELS` values (exact
-conditioning), else bins between label quantiles (conditioning on ``y`` in a bin: a bias first
-order in the bin width, removed to leading order by extrapolation from the table with bins
-merged in pairs, :func:`coarser`). Each slice is integrated by the polar rule of
-:class:`mimkit._quadrature.RayRule` cut at the cell boundaries (so every radial piece lies in
-one cell), or, for a slice whose label takes few values (``sq_sign3`` given ``z1``:
-``z1^2 +- 1``), at the midpoints between its own values.
-Monte Carlo (r > 3, or asked for) uses one set of draws of ``w`` for every slice.
+conditioning), else bins between label quantiles and at the link's values next to the origin
+(conditioning on ``y`` in a bin: a bias first order in the bin width, removed to leading order
+by extrapolation from the table with bins merged in pairs, :func:`coarser`). Each slice is
+integrated by the polar rule of :class:`mimkit._quadrature.RayRule` cut at the cell boundaries
+(so every radial piece lies in one cell), or, for a slice whose label takes few values
+(``sq_sign3`` given ``z1``: ``z1^2 +- 1``), at the midpoints between its own values; slices
+with the same label on the whole radial grid share their moments. With nothing learned,
+:func:`unconditional_table` integrates a continuous label at r = 3 slice by slice along one
+coordinate. Monte Carlo (r > 3, or asked for) uses one set of draws of ``w`` for every slice.
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ from scipy import special
 from .._label_law import DISCRETE_LEVELS, LabelSample
 from .._quadrature import RayRule, sphere_rule, unit_legendre
 
-#: Label cells of a continuous label, equally spaced in
-#: normal scores between probabilities _TAIL and 1 - _TAIL.
+#: Label cells of a continuous label, equally spaced in normal scores between probabilities
+#: _TAIL and 1 - _TAIL.
 _BINS = 128
 _TAIL = 1e-4
 #: Slice rules: (angular nodes per sector, radial nodes per piece) by dimension, full rule.
