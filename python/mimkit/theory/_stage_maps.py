@@ -81,17 +81,19 @@ def block_evolution(table: SliceTable, q: float) -> tuple[float, float]:
     xi, w_xi = np.polynomial.hermite_e.hermegauss(_XI_NODES)
     w_xi = w_xi / w_xi.sum()
     root, spread = np.sqrt(q), np.sqrt(1.0 - q)
+    v_all = table.v[:, 0]
+    omega = (root * v_all[:, None] + spread * xi[None, :]).ravel()  # row i * n_xi + j
+    # The kernel N(omega; sqrt(q) v', 1 - q) of every node pair, once: a row's own node has
+    # exp(-xi^2 / 2) > 1e-7, so no row of a cell's posterior underflows to all zeros.
+    kernel = np.exp(-((omega[:, None] - root * v_all[None, :]) ** 2) / (2.0 * (1.0 - q)))
     gain = -q
     G_all, weights_all = [], []
     full_joint = table.joint
     for c in np.nonzero(full_joint.sum(axis=0) > 0)[0]:
         nodes = np.nonzero(full_joint[:, c] > 0)[0]
-        v, joint = table.v[nodes, 0], full_joint[nodes, c]
-        omega = (root * v[:, None] + spread * xi[None, :]).ravel()  # (n * n_xi,)
-        # The posterior over this cell's nodes, from the kernel N(omega; sqrt(q) v, 1 - q):
-        # log-weights shifted per row, so that no row underflows to all zeros.
-        log_kernel = -((omega[:, None] - root * v[None, :]) ** 2) / (2.0 * (1.0 - q))
-        post = np.exp(log_kernel - log_kernel.max(axis=1, keepdims=True)) * joint[None, :]
+        v, joint = v_all[nodes], full_joint[nodes, c]
+        rows = (nodes[:, None] * _XI_NODES + np.arange(_XI_NODES)[None, :]).ravel()
+        post = kernel[np.ix_(rows, nodes)] * joint[None, :]
         post /= post.sum(axis=1, keepdims=True)
         outer = (joint[:, None] * w_xi[None, :]).ravel()
         gain += float(outer @ (post @ v) ** 2)
