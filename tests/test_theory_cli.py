@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from mimkit.cli import main
@@ -36,3 +37,32 @@ def test_run_reports_the_prediction_beside_the_measurement(capsys):
     for row in rows:
         # At alpha = 16 (18 alpha_c) the finite-d distance fluctuates by ~0.01 around the limit.
         assert abs(row["theory_distance"] - row["subspace_distance"]) < 0.05, row
+
+
+def test_theory_command_prints_the_learning_order(capsys):
+    assert main(["theory", "sign_z1z2", "--alpha", "4", "--no-cache"]) == 0
+    out = capsys.readouterr().out
+    table = out[out.index("learning order") :].splitlines()
+    # One easy stage with both directions at pi^2/4 (docs/theory.md, "Hierarchies").
+    assert table[2].split() == ["1", "easy", "all", "2.467", "2.467"]
+    assert main(["theory", "parity3", "--alpha", "4", "--json", "--no-cache"]) == 0
+    (stage,) = json.loads(capsys.readouterr().out)["learning_stages"]
+    assert stage["kind"] == "hard" and stage["alpha_c"] is None
+    assert np.allclose(np.array(stage["vectors"]) @ np.array(stage["vectors"]).T, np.eye(3))
+
+
+def test_run_report_says_which_stage_the_one_stage_network_reaches():
+    from mimkit.run_report import reach_line
+
+    one = [{"stage": 1, "kind": "easy", "directions": "all", "alpha_c": 0.593}]
+    assert reach_line(one).endswith("the one-stage network reaches all of it)")
+    staircase = [
+        {"stage": 1, "kind": "easy", "directions": "e1", "alpha_c": 0.575},
+        {"stage": 2, "kind": "easy", "directions": "span(e2, e3)", "alpha_c": 2.47},
+    ]
+    line = reach_line(staircase)
+    assert "reaches stage 1 (e1)" in line and "stages='auto'" in line
+    trivial = [{"stage": 1, "kind": "trivial", "directions": "all", "alpha_c": 0.0}]
+    assert "first-order" in reach_line(trivial)
+    hard = [{"stage": 1, "kind": "hard", "directions": "all", "alpha_c": None}]
+    assert "(alpha_c inf)" in reach_line(hard) and "nothing is learnable" in reach_line(hard)

@@ -67,6 +67,9 @@ def format_report(report: dict) -> str:
         )
     elif amp is not None and not amp["converged"]:
         lines.append(f"(AMP did not converge to tolerance in {amp['iterations']} iterations)")
+    stages = report.get("learning_stages")
+    if stages:
+        lines.append(reach_line(stages))
     if "interrupted" in report:
         lines.append(f"(interrupted: {report['interrupted']})")
     lines.append(
@@ -74,3 +77,33 @@ def format_report(report: dict) -> str:
         "converged phase-1 matrix, i.e. large T1)"
     )
     return "\n".join(lines)
+
+
+def reach_line(stages: list[dict]) -> str:
+    """One line: the link's learning order and which stage the paper's one-stage network
+    reaches (a first stage that is easy; first-order and later stages need
+    ``LayerwiseRegressor(stages="auto")``)."""
+
+    def threshold(value) -> str:
+        return "inf" if value is None else f"{value:.3g}"
+
+    order = "; ".join(
+        f"{s['stage']} {s['kind']} {s['directions']} (alpha_c {threshold(s['alpha_c'])})"
+        for s in stages
+    )
+    first = stages[0]
+    if first["kind"] == "hard":
+        reach = "nothing is learnable at n ~ d"
+    elif first["kind"] == "trivial":
+        reach = (
+            "stage 1 is first-order, which the one-stage network's symmetric init cancels; "
+            "LayerwiseRegressor(stages='auto') learns the stages in order"
+        )
+    elif len(stages) == 1:
+        reach = "the one-stage network reaches all of it"
+    else:
+        reach = (
+            f"the one-stage network reaches stage 1 ({first['directions']}); later stages "
+            "need LayerwiseRegressor(stages='auto')"
+        )
+    return f"(learning order: {order}: {reach})"

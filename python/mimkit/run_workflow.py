@@ -26,7 +26,7 @@ from .joint_training import DEFAULT_TOL
 from .options import DASK_TIMEOUT
 from .preprocessing import loss_preprocessing, make_preprocessing
 from .spectral import spectral_subspace
-from .theory import spectral_overlap
+from .theory import learning_stages, spectral_overlap
 from .theory_cache import cached
 from .training import default_n_steps, neuron_subspace, run_phase2, train_layerwise
 
@@ -181,6 +181,7 @@ def run_problem(args: RunSettings) -> dict:
         },
         "network": network,
     }
+    report["learning_stages"] = _learning_order(model, args)
     if fit.refinement is not None:
         report["refined"] = _refined(fit, model, Xt, yt)
         report["seconds"]["refine"] = fit.refinement.seconds
@@ -506,6 +507,24 @@ def _phase1_T_key(args: RunSettings, y1) -> dict:
         "transform": args.transform,
         "labels_sha256": digest,
     }
+
+
+def _learning_order(model: MultiIndexModel, args: RunSettings) -> list[dict]:
+    """The link's learning order (mimkit.theory.learning_stages) as JSON-ready records
+    (non-finite thresholds as None), cached when a theory cache is active."""
+    settings = {"link": model.link.name, "r": model.r, "noise": args.noise, "seed": args.seed}
+
+    def compute() -> list[dict]:
+        stages = learning_stages(model.link, noise=args.noise, random_state=args.seed)
+        return [
+            {
+                k: (None if isinstance(v, float) and not np.isfinite(v) else v)
+                for k, v in rec.items()
+            }
+            for rec in stages.records()
+        ]
+
+    return cached("mimkit.theory.learning_stages", settings, compute)
 
 
 def _theory_distance(

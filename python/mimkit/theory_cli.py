@@ -5,7 +5,9 @@ method as the reference) the weak-recovery thresholds, the predicted overlap
 ``1 - subspace_distance`` at each ``--alpha`` and, with ``--d``, the predicted phase-1 window in
 T1. Expectations are by quadrature for r <= 3 (:mod:`mimkit._label_law`), else Monte Carlo
 (``--samples``, ``--seed``). A link the theory does not cover (``theory_covers`` false or
-unknown) gets a note saying so above the table, as ``mimkit run`` does.
+unknown) gets a note saying so above the table, as ``mimkit run`` does. Below it, the learning
+order (:func:`mimkit.theory.learning_stages`): per stage its kind (trivial, easy, hard), its
+directions and AMP's threshold, with the earlier stages at their fixed point and known exactly.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ def add_subcommand(subparsers) -> None:
 
 
 def cmd_theory(args: argparse.Namespace) -> int:
-    from .theory import compare_losses
+    from .theory import compare_losses, learning_stages
     from .theory_cache import cached, use_cache, user_cache
 
     settings = dict(
@@ -72,6 +74,23 @@ def cmd_theory(args: argparse.Namespace) -> int:
                 "mimkit.theory.compare_losses",
                 {"link": args.link, **settings},
                 lambda: compare_losses(args.link, **settings),
+            )
+            stages = cached(
+                "mimkit.theory.learning_stages",
+                {
+                    "link": args.link,
+                    "r": args.r,
+                    "noise": args.noise,
+                    "n_samples": args.samples,
+                    "random_state": args.seed,
+                },
+                lambda: learning_stages(
+                    args.link,
+                    args.r,
+                    noise=args.noise,
+                    n_samples=args.samples,
+                    random_state=args.seed,
+                ),
             )
     except (ValueError, TypeError) as err:
         print(f"mimkit theory: {err}", file=sys.stderr)
@@ -91,7 +110,20 @@ def cmd_theory(args: argparse.Namespace) -> int:
             }
             for row in table.to_dict(orient="records")
         ]
-        document = {"link": args.link, "d": args.d, "theory_covers": covers, "rows": records}
+        order = [
+            {
+                k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                for k, v in rec.items()
+            }
+            for rec in stages.records()
+        ]
+        document = {
+            "link": args.link,
+            "d": args.d,
+            "theory_covers": covers,
+            "rows": records,
+            "learning_stages": order,
+        }
         print(json.dumps(document, indent=2))
         return 0
     if note is not None:
@@ -100,4 +132,10 @@ def cmd_theory(args: argparse.Namespace) -> int:
     if args.d is not None:
         print(f"T1 window at d = {args.d}: steps where every direction has coverage >= 0.1")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}", na_rep="-"))
+    print()
+    print(
+        "learning order (Bayes-optimal AMP; alpha_c: earlier stages at their fixed point, "
+        "'given earlier': earlier directions known exactly)"
+    )
+    print(stages.table())
     return 0

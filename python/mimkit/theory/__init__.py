@@ -4,6 +4,7 @@
 * :mod:`.overlap`: how well it recovers above them (overlaps, outliers, bulk edges);
 * :mod:`.bulk` and :mod:`.phase1`: the bulk's spectral law, and phase 1 at finite d and T1;
 * :mod:`.losses`: which loss to use (every built-in loss against the optimal spectral method);
+* :mod:`.stages`: the learning order (trivial, easy and hard stages, and their thresholds);
 * ``amp_overlap`` (from :mod:`mimkit.amp`): the limit, Bayes-optimal AMP's state evolution.
 
 Every function takes the problem the same way -- ``link``, what is asked (a preprocessing, a
@@ -19,9 +20,12 @@ from ..amp.state_evolution import amp_overlap
 from .losses import best_label_transform, compare_losses
 from .overlap import OverlapResult, network_overlap, spectral_overlap
 from .phase1 import Phase1Curve, phase1_curve
+from .stages import LearningStage, LearningStages, learning_stages
 from .thresholds import ThresholdResult, network_threshold, weak_recovery_threshold
 
 __all__ = [
+    "LearningStage",
+    "LearningStages",
     "OverlapResult",
     "Phase1Curve",
     "QuadratureWarning",
@@ -29,6 +33,7 @@ __all__ = [
     "amp_overlap",
     "best_label_transform",
     "compare_losses",
+    "learning_stages",
     "network_overlap",
     "network_threshold",
     "phase1_curve",
