@@ -30,7 +30,7 @@ from typing import Optional
 import numpy as np
 from scipy import optimize
 
-from ._quadrature import RayRule
+from ._quadrature import RayRule, best_pole
 from ._random import as_generator
 from ._validation import check_name
 
@@ -151,9 +151,10 @@ class QuadratureLaw:
     ----------
     link : Link.  noise : float (``r + (noise > 0) <= 3``).
     fraction : 1.0 for the full rule, 0.5 for the half rule of the convergence check.
+    pole : the polar axis of a 3-dimensional rule (None: :func:`mimkit._quadrature.best_pole`).
     """
 
-    def __init__(self, link, noise: float, fraction: float = 1.0):
+    def __init__(self, link, noise: float, fraction: float = 1.0, pole: Optional[int] = None):
         self.link, self.noise, self.fraction = link, float(noise), float(fraction)
         self.dim = quadrature_dimension(link.r, self.noise)
         n_angle, n_radial = _NODES[self.dim]
@@ -164,11 +165,15 @@ class QuadratureLaw:
             return y + self.noise * points[:, r] if self.noise > 0 else y
 
         self.label = label
+        if self.dim == 3 and pole is None:
+            pole = best_pole(label, n_angle, n_radial)
+        self.pole = pole
         self.rays = RayRule(
             label,
             self.dim,
             max(1, int(round(n_angle * fraction))),
             max(2, int(round(n_radial * fraction))),
+            pole,
         )
         self._cache: dict = {}
 
@@ -233,10 +238,12 @@ def quadrature_location(law: QuadratureLaw, loss: str, huber_delta: float) -> fl
     from .preprocessing.transforms import loss_transform  # its breaks: where T is not smooth
 
     def equation(c):
-        s = law.sample(loss_transform(loss, c, huber_delta).breaks)
+        # The bare rule (no probe points, not cached): only the final c's rule is used again.
+        points, weights = law.rays.nodes(loss_transform(loss, c, huber_delta).breaks)
+        y = law.label(points)
         if loss == "absolute":
-            return 0.5 - float(s.mean(s.y <= c))
-        return float(s.mean(np.clip(s.y - c, -huber_delta, huber_delta)))
+            return 0.5 - float(np.sum(weights * (y <= c)) / np.sum(weights))
+        return float(np.sum(weights * np.clip(y - c, -huber_delta, huber_delta)) / np.sum(weights))
 
     return _solve(equation, base.y, start=_rough_location(base, loss, huber_delta))
 
@@ -265,4 +272,4 @@ def _solve(equation, y: np.ndarray, start: Optional[float] = None) -> float:
 
 def half_rule(law: QuadratureLaw) -> QuadratureLaw:
     """The same law at half the nodes per dimension (the convergence check's reference)."""
-    return QuadratureLaw(law.link, law.noise, 0.5)
+    return QuadratureLaw(law.link, law.noise, 0.5, law.pole)

@@ -426,7 +426,15 @@ def _decreasing_root(fun, lo, hi, idx, n_iter: int = 100) -> np.ndarray:
 def _outlier(moments, lam: float, v: np.ndarray, inv: float):
     """Location, overlap and their standard errors (delta method; quadrature: the stated bound)
     of the outlier along the eigenvector ``v`` of F(lambda*), and ``v``."""
-    t, z, N, sample = moments.t, moments.z, moments.N, moments.sample
+    sample = moments.sample
+    if sample.is_quadrature:
+        B = float(v @ moments.F(lam, power=2)[0] @ v)
+        Hl, E = float(moments.H(lam)[0]), float(moments.H(lam, power=1, degree=1)[0])
+        zeta = lam * (inv + E)
+        c = (inv - Hl) / (lam * B)
+        bound = quadrature_errors(np.array([zeta, c]), np.array([zeta, c]))
+        return zeta, float(bound[0]), float(np.clip(c, 0.0, 1.0)), float(bound[1]), v
+    t, z, N = moments.t, moments.z, moments.N
     gap = lam - t
     w = t / gap
     p = (z @ v) ** 2 - 1.0
@@ -434,9 +442,6 @@ def _outlier(moments, lam: float, v: np.ndarray, inv: float):
     A, Hl, B, E = (float(sample.mean(x)) for x in (a_i, h_i, b_i, e_i))
     zeta = lam * (inv + E)
     c = (inv - Hl) / (lam * B)
-    if sample.is_quadrature:
-        bound = quadrature_errors(np.array([zeta, c]), np.array([zeta, c]))
-        return zeta, float(bound[0]), float(np.clip(c, 0.0, 1.0)), float(bound[1]), v
     # Delta method: lambda* moves by dA / B when the sample mean A = mu_k(lambda*) fluctuates.
     dH = -2.0 * np.mean(h_i / gap)
     dB = -2.0 * np.mean(b_i / gap)

@@ -328,8 +328,12 @@ def thresholds_from_sample(
 ) -> ThresholdResult:
     """:func:`weak_recovery_threshold` on a given :class:`LabelSample`, T resolved.
 
-    ``cache`` (a dict) keeps :func:`side_functions` for callers that reuse the sample.
+    ``cache`` (a dict) keeps :func:`side_functions` and the result for callers that reuse the
+    sample (:func:`mimkit.theory.overlap.overlap_from_sample` after the thresholds).
     """
+    key = ("thresholds", id(preprocessing), center, id(sample))
+    if cache is not None and key in cache:
+        return cache[key]
     if isinstance(preprocessing, OptimalPreprocessing) and len(preprocessing.groups) > 1:
         candidates = []
         for group in preprocessing.groups:
@@ -338,7 +342,10 @@ def thresholds_from_sample(
             candidates += [c for c in found if c[3] == 1][: len(group)]
     else:
         candidates = _candidates(preprocessing, center, sample, cache)
-    return _merge(candidates, sample.z.shape[1], center, sample)
+    result = _merge(candidates, sample.z.shape[1], center, sample)
+    if cache is not None:
+        cache[key] = result
+    return result
 
 
 def _candidates(preprocessing, center: str, sample: LabelSample, cache=None) -> list:
@@ -380,7 +387,11 @@ def weights_and_sides(preprocessing, center: str, sample: LabelSample) -> tuple:
 
 
 class SideMoments:
-    """Monte Carlo expectations of one side's weights at many ``lambda > tau = max t`` at once.
+    """Expectations of one side's weights at many ``lambda > tau = max t`` at once.
+
+    For a quadrature rule, nodes with one weight ``t`` (a clipped, signed or discrete T gives
+    many) enter every expectation alike and are merged into one atom (their summed probability,
+    their mean ``z z^T - I``): a pass over the atoms costs the distinct weights, not the nodes.
 
     Parameters
     ----------
@@ -395,18 +406,28 @@ class SideMoments:
         self.t, self.z, self.sample = t, sample.z, sample
         z = sample.z
         self.N, self.r = z.shape
-        self._wt = sample.weights * t
         self.tau = float(t.max())
         self._rows, self._cols = np.triu_indices(self.r)
         # z_i z_i^T - I once, upper triangle: F is one (L, N) x (N, r(r+1)/2) product.
-        self._pairs = z[:, self._rows] * z[:, self._cols] - (self._rows == self._cols)
+        pairs = z[:, self._rows] * z[:, self._cols] - (self._rows == self._cols)
+        weights = sample.weights
+        if sample.is_quadrature:
+            t, inverse = np.unique(t, return_inverse=True)
+            summed = np.bincount(inverse, weights=weights, minlength=t.size)
+            pairs = np.stack(
+                [np.bincount(inverse, weights=weights * p, minlength=t.size) for p in pairs.T],
+                axis=1,
+            ) / summed[:, None]
+            weights = summed
+        self._atoms, self._pairs = t, pairs
+        self._wt = weights * t
 
     def _weights(self, lams: np.ndarray, power: int, degree: int):
         """``t^degree / (lambda - t)^power`` in (N, chunk) blocks, one division per entry."""
         lams = np.atleast_1d(np.asarray(lams, dtype=np.float64))
-        base = self._wt[:, None] if degree == 1 else (self._wt * self.t)[:, None]
+        base = self._wt[:, None] if degree == 1 else (self._wt * self._atoms)[:, None]
         for c in np.array_split(lams, max(1, -(-lams.size // self._CHUNK))):
-            inv = 1.0 / (c[None, :] - self.t[:, None])
+            inv = 1.0 / (c[None, :] - self._atoms[:, None])
             block = base * inv
             for _ in range(power - 1):
                 block *= inv
@@ -473,10 +494,11 @@ def side_functions(t: np.ndarray, sample: LabelSample, cache: Optional[dict] = N
 
 def _significance(a: np.ndarray, sample: LabelSample) -> float:
     """Below this a mean of ``a`` counts as zero: _VISIBLE_SE Monte Carlo standard errors, or
-    for quadrature 1e-5 of its root mean square (exact zeros by symmetry come out ~1e-16; zeros
-    the rule does not see by symmetry, such as those of sq_sign3, ~1e-7)."""
+    for quadrature the stated absolute accuracy ``ATOL`` times its root mean square (a zero the
+    rule does not see by symmetry, such as those of sq_sign3, comes out ~1e-6 of it; exact
+    zeros by symmetry ~1e-16)."""
     if sample.is_quadrature:
-        return 1e-5 * float(np.sqrt(sample.mean(a * a)))
+        return ATOL * float(np.sqrt(sample.mean(a * a)))
     return _VISIBLE_SE * float(a.std()) / np.sqrt(a.size)
 
 
