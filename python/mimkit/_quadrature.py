@@ -20,12 +20,14 @@ any other state-evolution or hierarchy code that needs expectations over the ind
     a label level set runs nearly along the rays as they approach a coordinate plane (the
     crossing radius of ``z1^2 = a^2`` is ``a / |theta_1|``, which sweeps through the bulk of
     the radius law as ``theta_1 -> 0``): a piece ``[1 - 2^-k, 1 - 2^-(k+1)]`` of the quarter
-    turn sees that layer at its own scale. That works for the plane of the equator only, so
-    the pole is chosen per link (:func:`best_pole`): the axis whose rule agrees best with the
-    same rule at half the nodes on the label's level sets;
-  - along each ray, ``rho`` in ``[0, RADIUS]`` is cut at unit steps and at every crossing of
-    the given label levels ("breaks": where the label transform is not smooth), found by a
-    sign change of ``g - level`` on a fine radial grid and bisection; each piece gets
+    turn sees that layer at its own scale. That works for the plane of the equator only (near
+    the pole the layers of the other two planes bend across the pieces), so the pole is
+    chosen per link (:func:`best_pole`): the axis whose rule agrees best with the same rule
+    at half the nodes on the label's level sets;
+  - along each ray, ``rho`` in ``[0, RADIUS]`` is cut at ``RADIAL_CUTS`` and at every
+    crossing of the given label levels ("breaks": where the label transform is not smooth),
+    found by a sign change of ``g - level`` on a fine radial grid and the Illinois method
+    (:meth:`RayRule.crossings`); each piece gets
     Gauss–Legendre nodes weighted by the ``chi_r`` density. A kink or jump of the label
     transform therefore falls on a piece boundary and costs no accuracy. A level the ray only
     touches (no sign change on the grid) is not split at; the convergence check sees it.

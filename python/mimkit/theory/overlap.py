@@ -413,7 +413,9 @@ def _decreasing_root(fun, lo, hi, idx, n_iter: int = 100) -> np.ndarray:
         hi[active] = np.where(val > 0, hi[active], x[active])
         with np.errstate(divide="ignore", invalid="ignore"):
             step = x[active] - val / slope
-        ok = (slope < 0) & (step > lo[active]) & (step < hi[active])
+        # Inclusive: at a root found to rounding the step lands on the bracket end just moved
+        # there; a strict test sent it to bisection, ~30 more passes to come back.
+        ok = (slope < 0) & (step >= lo[active]) & (step <= hi[active])
         new = np.where(ok, step, 0.5 * (lo[active] + hi[active]))
         moving = np.abs(new - x[active]) > tol[active]
         x[active] = new

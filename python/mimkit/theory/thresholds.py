@@ -234,10 +234,10 @@ class Problem:
         of :mod:`mimkit._label_law`) and with the standard errors set by ``with_errors``.
 
         A rule that fails the check is replaced by Monte Carlo when the caller asked for "auto"
-        (a level set of the label transform nearly along the rays, as the median of ``sq_sign3``
-        near a sector plane, converges slowly in the angles; Monte Carlo's standard errors
-        then tell a zero from a signal), and kept with a :class:`QuadratureWarning` when the
-        caller asked for "quadrature".
+        (a transform with a jump it does not list in ``breaks``, or a callable link whose level
+        sets the rays meet tangentially, converges slowly; Monte Carlo's standard errors then
+        tell a zero from a signal), and kept with a :class:`QuadratureWarning` when the caller
+        asked for "quadrature".
         """
         if self.method == "monte_carlo":
             return compute(None)
@@ -414,10 +414,13 @@ class SideMoments:
         if sample.is_quadrature:
             t, inverse = np.unique(t, return_inverse=True)
             summed = np.bincount(inverse, weights=weights, minlength=t.size)
-            pairs = np.stack(
-                [np.bincount(inverse, weights=weights * p, minlength=t.size) for p in pairs.T],
-                axis=1,
-            ) / summed[:, None]
+            pairs = (
+                np.stack(
+                    [np.bincount(inverse, weights=weights * p, minlength=t.size) for p in pairs.T],
+                    axis=1,
+                )
+                / summed[:, None]
+            )
             weights = summed
         self._atoms, self._pairs = t, pairs
         self._wt = weights * t
