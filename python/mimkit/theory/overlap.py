@@ -59,6 +59,7 @@ from ..preprocessing import (
 from .thresholds import (
     Problem,
     ThresholdResult,
+    group_weighting,
     quadrature_errors,
     side_functions,
     threshold_gaps,
@@ -246,7 +247,7 @@ def overlap_from_sample(
     grouped = isinstance(preprocessing, OptimalPreprocessing) and len(preprocessing.groups) > 1
     if grouped:
         matrices = [
-            (preprocessing.with_direction(int(g[0])), len(g), "largest")
+            (group_weighting(preprocessing, int(g[0]), cache), len(g), "largest")
             for g in preprocessing.groups
         ]
     elif isinstance(preprocessing, OptimalPreprocessing):
@@ -319,7 +320,7 @@ def check_alphas(alpha) -> np.ndarray:
 def matrix_outliers(prep, center: str, alphas, sample: LabelSample, which: str, cache: dict):
     """Outliers of one matrix D on both sides (``which="abs"``) or the top (``"largest"``),
     as a list of :class:`Outlier`, and its bulk edges (A, 2)."""
-    t, sides, unbounded = weights_and_sides(prep, center, sample)
+    t, sides, unbounded = weights_and_sides(prep, center, sample, cache)
     shift = float(sample.mean(apply_preprocessing(prep, sample.y))) if center == "identity" else 0.0
     # A side without weights of its sign keeps edge 0, a bound: the bulk then lies on one side.
     edges = np.zeros((alphas.size, 2))

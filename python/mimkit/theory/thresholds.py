@@ -84,7 +84,7 @@ from ..preprocessing import (
 
 #: Signals E[t (v.z)^2 - t] below this many standard errors count as invisible.
 _VISIBLE_SE = 3.0
-_GRID_POINTS = 120
+_GRID_POINTS = 40
 
 
 @dataclass(frozen=True, eq=False)
@@ -337,7 +337,7 @@ def thresholds_from_sample(
     if isinstance(preprocessing, OptimalPreprocessing) and len(preprocessing.groups) > 1:
         candidates = []
         for group in preprocessing.groups:
-            prep = preprocessing.with_direction(int(group[0]))
+            prep = group_weighting(preprocessing, int(group[0]), cache)
             found = _candidates(prep, center, sample, cache)
             candidates += [c for c in found if c[3] == 1][: len(group)]
     else:
@@ -350,20 +350,37 @@ def thresholds_from_sample(
 
 def _candidates(preprocessing, center: str, sample: LabelSample, cache=None) -> list:
     """(alpha, stderr, direction, side) for every visible spike on both sides."""
-    t, sides, _ = weights_and_sides(preprocessing, center, sample)
+    t, sides, _ = weights_and_sides(preprocessing, center, sample, cache)
     out = []
     for side in sides:
         out += [(a, se, v, side) for a, se, v in _side_spikes(side * t, sample, cache)]
     return out
 
 
-def weights_and_sides(preprocessing, center: str, sample: LabelSample) -> tuple:
+def group_weighting(preprocessing: OptimalPreprocessing, direction: int, cache=None):
+    """The optimal preprocessing's scalar weighting of ``direction``: one object per cache, so
+    that its weights are computed once (:func:`weights_and_sides`)."""
+    if cache is None:
+        return preprocessing.with_direction(direction)
+    key = ("direction", id(preprocessing), direction)
+    if key not in cache:
+        cache[key] = preprocessing.with_direction(direction)
+    return cache[key]
+
+
+def weights_and_sides(
+    preprocessing, center: str, sample: LabelSample, cache: Optional[dict] = None
+) -> tuple:
     """Centred weights ``t`` (n,), the sides (+1 top, -1 bottom) that can carry a spike, and the
     unbounded sides.
 
     A side is dropped when it has no positive weights, constant weights, or is unbounded (the
     probe's weights exceed the sample's by more than half their spread: module docstring).
+    ``cache`` (a dict that also holds ``preprocessing``) keeps the result.
     """
+    key = ("weights", id(preprocessing), center, id(sample))
+    if cache is not None and key in cache:
+        return cache[key]
     t = apply_preprocessing(preprocessing, sample.y)
     offset = float(sample.mean(t)) if center == "mean" else 0.0
     t = t - offset
@@ -383,6 +400,8 @@ def weights_and_sides(preprocessing, center: str, sample: LabelSample) -> tuple:
             unbounded.append(side)
         elif tau > 0 and spread > 0:
             sides.append(side)
+    if cache is not None:
+        cache[key] = (t, sides, unbounded)
     return t, sides, unbounded
 
 
