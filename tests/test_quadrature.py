@@ -31,6 +31,23 @@ def test_ray_rule_cut_at_a_level_integrates_the_step_exactly():
     assert abs(w @ (s(z) * z[:, 0] * z[:, 1]) - 2 / np.pi) < 1e-8
 
 
+def test_crossings_are_found_to_rounding():
+    # z1 z2 = 0.3 along theta at rho* = sqrt(0.3 / (theta_1 theta_2)) (the Illinois method);
+    # sq_sign3's label jumps at the origin (sign(0) = 1): that crossing is cut at rho ~ 0.
+    rule = RayRule(get_link("z1z2"), 2, 16, 8)
+    ray, rho, _ = rule.crossings([0.3])
+    theta = rule.directions[ray]
+    np.testing.assert_allclose(rho, np.sqrt(0.3 / (theta[:, 0] * theta[:, 1])), rtol=1e-10)
+    rule = RayRule(get_link("sq_sign3"), 3, 3, 3, 0)
+    ray, rho, _ = rule.crossings([0.5])
+    theta = rule.directions[ray]
+    # only rays with sign(z1 z2 z3) = -1 cross 0.5: at the jump and at sqrt(1.5) / |theta_1|
+    assert np.all(np.prod(theta, axis=1) < 0)
+    at_jump = rho < 1e-6
+    assert np.all(rho[at_jump] < 1e-10)
+    np.testing.assert_allclose(rho[~at_jump], np.sqrt(1.5) / np.abs(theta[~at_jump, 0]), rtol=1e-10)
+
+
 def test_level_set_gives_the_density_of_the_label():
     # y = z1 z2 has density K0(|y|) / pi.
     from scipy import special
@@ -90,7 +107,9 @@ def test_auto_gives_way_to_monte_carlo_where_the_rule_does_not_converge():
     assert np.all(np.abs(told.alpha_c - auto.alpha_c) <= 3 * np.hypot(told.stderr, auto.stderr))
 
 
-@pytest.mark.parametrize("loss, delta", [("absolute", 1.0), ("huber", 0.5), ("huber", 1.0)])
+@pytest.mark.parametrize(
+    "loss, delta", [("absolute", 1.0), ("huber", 0.5), ("huber", 1.0), ("huber", 2.0)]
+)
 def test_sq_sign3_sees_only_z1_by_quadrature(loss, delta):
     # y = z1^2 + sign(z1 z2 z3): sign(z1 z2 z3) is independent of |z2| and |z3|, so
     # E[T(y) (z2^2 - 1)] = E[T(y) (z3^2 - 1)] = 0 for every T: z2 and z3 are invisible. The
