@@ -332,8 +332,9 @@ def thresholds_from_sample(
     sample (:func:`mimkit.theory.overlap.overlap_from_sample` after the thresholds).
     """
     key = ("thresholds", id(preprocessing), center, id(sample))
-    if cache is not None and key in cache:
-        return cache[key]
+    found = _cached(cache, key, preprocessing, sample)
+    if found is not None:
+        return found
     if isinstance(preprocessing, OptimalPreprocessing) and len(preprocessing.groups) > 1:
         candidates = []
         for group in preprocessing.groups:
@@ -344,8 +345,17 @@ def thresholds_from_sample(
         candidates = _candidates(preprocessing, center, sample, cache)
     result = _merge(candidates, sample.z.shape[1], center, sample)
     if cache is not None:
-        cache[key] = result
+        cache[key] = (preprocessing, sample, result)
     return result
+
+
+def _cached(cache: Optional[dict], key: tuple, preprocessing, sample: LabelSample):
+    """The value kept under ``key`` (ids of ``preprocessing`` and ``sample``) if it was kept for
+    these very objects (an id can be reused once its object is gone), else None."""
+    kept = cache.get(key) if cache is not None else None
+    if kept is None or kept[0] is not preprocessing or kept[1] is not sample:
+        return None
+    return kept[2]
 
 
 def _candidates(preprocessing, center: str, sample: LabelSample, cache=None) -> list:
@@ -376,11 +386,12 @@ def weights_and_sides(
 
     A side is dropped when it has no positive weights, constant weights, or is unbounded (the
     probe's weights exceed the sample's by more than half their spread: module docstring).
-    ``cache`` (a dict that also holds ``preprocessing``) keeps the result.
+    ``cache`` (a dict) keeps the result.
     """
     key = ("weights", id(preprocessing), center, id(sample))
-    if cache is not None and key in cache:
-        return cache[key]
+    found = _cached(cache, key, preprocessing, sample)
+    if found is not None:
+        return found
     t = apply_preprocessing(preprocessing, sample.y)
     offset = float(sample.mean(t)) if center == "mean" else 0.0
     t = t - offset
@@ -401,7 +412,7 @@ def weights_and_sides(
         elif tau > 0 and spread > 0:
             sides.append(side)
     if cache is not None:
-        cache[key] = (t, sides, unbounded)
+        cache[key] = (preprocessing, sample, (t, sides, unbounded))
     return t, sides, unbounded
 
 
