@@ -250,3 +250,16 @@ def test_equal_directions_get_one_overlap_each_without_a_quadrature_warning():
         res = spectral_overlap("he2_sum", prep, 16.0, r=2, center=center)
         assert np.all(res.overlap > 0.3)
         np.testing.assert_allclose(res.overlap[:, 0], res.overlap[:, 1], rtol=1e-9)
+
+
+@pytest.mark.parametrize("link", ["he2_sum", "z1z2", "sq_sign3"])
+def test_huber_location_solves_its_equation_on_the_cut_rule(link):
+    # Newton's method on E clip(y - c, -delta, delta) = 0, its slope -P(|y - c| < delta)
+    # exact on the rule cut at c +- delta: the root to rounding, on that very rule.
+    from mimkit._label_law import QuadratureLaw, quadrature_location
+
+    law = QuadratureLaw(get_link(link), 0.0)
+    for delta in (0.5, 2.0):
+        c = quadrature_location(law, "huber", delta)
+        s = law.sample((c - delta, c + delta))
+        assert abs(s.mean(np.clip(s.y - c, -delta, delta))) < 1e-12
