@@ -118,3 +118,19 @@ def test_unbounded_preprocessing_recovers_nothing_and_bad_input():
         spectral_overlap("z1z2", "sign", [1.0, -2.0], n_samples=20_000)
     with pytest.raises(ValueError, match="loss"):
         network_overlap("z1z2", "hinge", 1.0)
+
+
+def test_decreasing_root_stops_once_newton_has_converged():
+    # A root found to rounding puts Newton's next step on the bracket end just moved there;
+    # a strict in-bracket test once sent it to bisection: ~30 more passes over the sample.
+    from mimkit.theory.overlap import _decreasing_root
+
+    calls = []
+
+    def fun(x, idx):
+        calls.append(x.size)
+        return 2.0 - x, -np.ones_like(x)
+
+    root = _decreasing_root(fun, np.array([0.0, 1.0]), np.array([5.0, 3.0]), np.arange(2))
+    np.testing.assert_array_equal(root, 2.0)
+    assert len(calls) <= 3

@@ -30,7 +30,7 @@ from typing import Optional
 import numpy as np
 from scipy import optimize
 
-from ._quadrature import RayRule
+from ._quadrature import RayRule, best_pole
 from ._random import as_generator
 from ._validation import check_name
 
@@ -151,9 +151,10 @@ class QuadratureLaw:
     ----------
     link : Link.  noise : float (``r + (noise > 0) <= 3``).
     fraction : 1.0 for the full rule, 0.5 for the half rule of the convergence check.
+    pole : the polar axis of a 3-dimensional rule (None: :func:`mimkit._quadrature.best_pole`).
     """
 
-    def __init__(self, link, noise: float, fraction: float = 1.0):
+    def __init__(self, link, noise: float, fraction: float = 1.0, pole: Optional[int] = None):
         self.link, self.noise, self.fraction = link, float(noise), float(fraction)
         self.dim = quadrature_dimension(link.r, self.noise)
         n_angle, n_radial = _NODES[self.dim]
@@ -164,11 +165,15 @@ class QuadratureLaw:
             return y + self.noise * points[:, r] if self.noise > 0 else y
 
         self.label = label
+        if self.dim == 3 and pole is None:
+            pole = best_pole(label, n_angle, n_radial)
+        self.pole = pole
         self.rays = RayRule(
             label,
             self.dim,
             max(1, int(round(n_angle * fraction))),
             max(2, int(round(n_radial * fraction))),
+            pole,
         )
         self._cache: dict = {}
 
@@ -213,7 +218,9 @@ def quadrature_location(law: QuadratureLaw, loss: str, huber_delta: float) -> fl
 
     The median solves ``P(y <= c) = 1/2`` and the Huber location ``E clip(y - c) = 0``, each
     evaluated on the rule cut at the current ``c`` (so the step or the kinks fall on piece
-    boundaries) and solved by Brent's method from the uncut rule's estimate. For discrete
+    boundaries) and solved from the uncut rule's estimate: the Huber location by Newton's
+    method (its slope ``-P(|y - c| < delta)`` comes with the rule), the median (and a Huber
+    location Newton does not settle) by Brent's method. For discrete
     labels the atoms are exact, and the median is the lower one where two atoms split the mass
     evenly (``sign_z1z2``: -1; by the link's symmetry +1 gives the same thresholds).
     """
@@ -232,13 +239,37 @@ def quadrature_location(law: QuadratureLaw, loss: str, huber_delta: float) -> fl
 
     from .preprocessing.transforms import loss_transform  # its breaks: where T is not smooth
 
-    def equation(c):
-        s = law.sample(loss_transform(loss, c, huber_delta).breaks)
+    def equation(c, slope: bool = False):
+        # The bare rule (no probe points, not cached): only the final c's rule is used again.
+        points, weights = law.rays.nodes(preprocessing_breaks(loss_transform(loss, c, huber_delta)))
+        y = law.label(points)
+        weights = weights / np.sum(weights)
         if loss == "absolute":
-            return 0.5 - float(s.mean(s.y <= c))
-        return float(s.mean(np.clip(s.y - c, -huber_delta, huber_delta)))
+            return 0.5 - float(np.sum(weights * (y <= c)))
+        value = float(np.sum(weights * np.clip(y - c, -huber_delta, huber_delta)))
+        # d/dc E clip(y - c) = -P(|y - c| < delta), exact on the rule cut at c +- delta
+        return (value, -float(np.sum(weights * (np.abs(y - c) < huber_delta)))) if slope else value
 
-    return _solve(equation, base.y, start=_rough_location(base, loss, huber_delta))
+    start = _rough_location(base, loss, huber_delta)
+    if loss == "huber":
+        found = _newton(equation, start, tol=1e-12 * max(1.0, float(np.ptp(base.y))))
+        if found is not None:
+            return found
+    return _solve(equation, base.y, start=start)
+
+
+def _newton(equation, c: float, tol: float, steps: int = 8) -> Optional[float]:
+    """Newton's root of ``equation(c, slope=True) -> (value, slope)`` from ``c``, or None if it
+    has not settled within ``steps`` (then Brent's method takes over)."""
+    for _ in range(steps):
+        value, slope = equation(c, slope=True)
+        if not slope < 0:
+            return None
+        step = -value / slope
+        c += step
+        if abs(step) <= tol:
+            return c
+    return None
 
 
 def _rough_location(sample: LabelSample, loss: str, huber_delta: float) -> float:
@@ -265,4 +296,4 @@ def _solve(equation, y: np.ndarray, start: Optional[float] = None) -> float:
 
 def half_rule(law: QuadratureLaw) -> QuadratureLaw:
     """The same law at half the nodes per dimension (the convergence check's reference)."""
-    return QuadratureLaw(law.link, law.noise, 0.5)
+    return QuadratureLaw(law.link, law.noise, 0.5, law.pole)

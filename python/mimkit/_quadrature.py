@@ -11,12 +11,23 @@ any other state-evolution or hierarchy code that needs expectations over the ind
 
   - the sphere is cut into sectors at the coordinate hyperplanes ``z_k = 0`` (and, for
     r = 2, at the diagonals ``z1 = +-z2``), with Gauss–Legendre nodes per sector (in the angle
-    for r = 2; in ``cos`` of the polar angle and the azimuth for r = 3; ``theta = +-1`` for
-    r = 1). Links such as ``sign(z1 z2)``, ``|z1|``, ``min(z1, z2)`` are smooth inside every
-    sector, so the rule converges as for a smooth integrand;
-  - along each ray, ``rho`` in ``[0, RADIUS]`` is cut at unit steps and at every crossing of
-    the given label levels ("breaks": where the label transform is not smooth), found by a
-    sign change of ``g - level`` on a fine radial grid and bisection; each piece gets
+    for r = 2; ``theta = +-1`` for r = 1). For r = 3 the sphere is in polar coordinates about
+    one coordinate axis (the *pole*): Gauss–Legendre nodes in the azimuth per quadrant, and in
+    the polar angle per hemisphere on pieces graded geometrically toward the equator (each
+    piece half the previous one's length, ``GRADING_LEVELS`` of them), weighted by its sine.
+    Links such as ``sign(z1 z2)``, ``|z1|``, ``min(z1, z2)`` are smooth inside every sector, so
+    the rule converges as for a smooth integrand. The grading resolves the boundary layer where
+    a label level set runs nearly along the rays as they approach a coordinate plane (the
+    crossing radius of ``z1^2 = a^2`` is ``a / |theta_1|``, which sweeps through the bulk of
+    the radius law as ``theta_1 -> 0``): a piece ``[1 - 2^-k, 1 - 2^-(k+1)]`` of the quarter
+    turn sees that layer at its own scale. That works for the plane of the equator only (near
+    the pole the layers of the other two planes bend across the pieces), so the pole is
+    chosen per link (:func:`best_pole`): the axis whose rule agrees best with the same rule
+    at half the nodes on the label's level sets;
+  - along each ray, ``rho`` in ``[0, RADIUS]`` is cut at ``RADIAL_CUTS`` and at every
+    crossing of the given label levels ("breaks": where the label transform is not smooth),
+    found by a sign change of ``g - level`` on a fine radial grid and the Illinois method
+    (:meth:`RayRule.crossings`); each piece gets
     Gauss–Legendre nodes weighted by the ``chi_r`` density. A kink or jump of the label
     transform therefore falls on a piece boundary and costs no accuracy. A level the ray only
     touches (no sign change on the grid) is not split at; the convergence check sees it.
@@ -35,17 +46,27 @@ from __future__ import annotations
 import itertools
 import warnings
 from functools import lru_cache
-from typing import Callable
+from typing import Callable, Optional
 
 import numpy as np
 from scipy import special
 
 #: Rays end here: P(chi_3 > 9) is about 1e-17, far below any tolerance used.
 RADIUS = 9.0
+#: Radial pieces of every ray before the level crossings: unit steps through the bulk of the
+#: chi law, then one piece for its tail (P(chi_3 > 6) is about 1e-7).
+RADIAL_CUTS = (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, RADIUS)
+#: Pieces of the polar angle (r = 3) graded toward the equator: ends at 1 - 2^-k quarter turns,
+#: k = 1..GRADING_LEVELS (the last piece is 1/32 of a quarter turn, 0.05 rad).
+GRADING_LEVELS = 5
+#: Test levels of :func:`best_pole`: these quantiles of the label on the rule's radial grid.
+_POLE_TEST_QUANTILES = (0.1, 0.3, 0.5, 0.7, 0.9)
 #: Radial bracketing grid (points per unit of rho) for finding level crossings.
 _GRID_PER_UNIT = 12
-#: Bisection steps per crossing: the bracket (1 / _GRID_PER_UNIT) shrinks below 1e-11.
+#: Steps per crossing at most: by bisection alone the bracket (1 / _GRID_PER_UNIT) would
+#: shrink below _BRACKET.
 _BISECTIONS = 34
+_BRACKET = 5e-12
 
 
 class QuadratureWarning(UserWarning):
@@ -74,12 +95,17 @@ def gauss_hermite(n_nodes: int, r: int) -> tuple[np.ndarray, np.ndarray]:
     return nodes, weights
 
 
-def sphere_rule(r: int, n_per_sector: int) -> tuple[np.ndarray, np.ndarray]:
+def sphere_rule(
+    r: int, n_per_sector: int, pole: Optional[int] = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Directions on the unit sphere and weights summing to 1 (module docstring's sectors).
 
     Parameters
     ----------
-    r : 1, 2 or 3.  n_per_sector : int, Gauss–Legendre nodes per sector and dimension.
+    r : 1, 2 or 3.  n_per_sector : int, Gauss–Legendre nodes per sector (r = 3: per quadrant
+    of the azimuth and per graded piece of the polar angle).
+    pole : 0, 1 or 2, optional
+        r = 3: the axis of the polar coordinates (default 2, ``z3``).
 
     Returns
     -------
@@ -94,22 +120,27 @@ def sphere_rule(r: int, n_per_sector: int) -> tuple[np.ndarray, np.ndarray]:
         weights = np.tile(w, sectors) / sectors
         return np.column_stack([np.cos(phi), np.sin(phi)]), weights
     if r == 3:
-        sectors = 4  # the planes z1 = 0 and z2 = 0 (z3 = 0 is the split of cos at 0)
-        phi = (np.arange(sectors)[:, None] + u[None, :]).ravel() * (2.0 * np.pi / sectors)
-        wphi = np.tile(w, sectors) / sectors
-        cos = np.concatenate([u - 1.0, u])  # cos of the polar angle, uniform on (-1, 1)
-        wcos = np.concatenate([w, w]) / 2.0
-        sin = np.sqrt(1.0 - cos**2)
-        dirs = np.stack(
-            [
-                np.outer(sin, np.cos(phi)).ravel(),
-                np.outer(sin, np.sin(phi)).ravel(),
-                np.repeat(cos, phi.size),
-            ],
-            axis=1,
-        )
-        return dirs, np.outer(wcos, wphi).ravel()
+        return _polar_rule(n_per_sector, 2 if pole is None else pole)
     raise ValueError(f"sphere_rule supports r = 1, 2 or 3, got r={r}.")
+
+
+def _polar_rule(n_nodes: int, pole: int) -> tuple[np.ndarray, np.ndarray]:
+    """The r = 3 rule of :func:`sphere_rule` about axis ``pole`` (module docstring)."""
+    edges = np.concatenate([[0.0], 1.0 - 0.5 ** np.arange(1, GRADING_LEVELS + 1), [1.0]])
+    u, w = unit_legendre(n_nodes)
+    length = np.diff(edges)
+    north = (edges[:-1, None] + length[:, None] * u[None, :]).ravel() * (np.pi / 2)
+    theta = np.concatenate([north, np.pi - north])
+    # sin(theta) d theta / 2 integrates to 1 over (0, pi)
+    wtheta = np.tile((length[:, None] * w[None, :]).ravel(), 2) * (np.pi / 4) * np.sin(theta)
+    phi = (np.arange(4)[:, None] + u[None, :]).ravel() * (np.pi / 2)
+    wphi = np.tile(w, 4) / 4
+    sin = np.sin(theta)
+    dirs = np.empty((theta.size * phi.size, 3))
+    dirs[:, pole] = np.repeat(np.cos(theta), phi.size)
+    dirs[:, (pole + 1) % 3] = np.outer(sin, np.cos(phi)).ravel()
+    dirs[:, (pole + 2) % 3] = np.outer(sin, np.sin(phi)).ravel()
+    return dirs, np.outer(wtheta, wphi).ravel()
 
 
 def chi_density(rho: np.ndarray, r: int) -> np.ndarray:
@@ -135,18 +166,30 @@ class RayRule:
         Gauss–Legendre nodes per sector and angular dimension.
     n_radial : int
         Gauss–Legendre nodes per radial piece.
+    pole : 0, 1 or 2, optional
+        r = 3: the axis of the polar coordinates (default 2; :func:`best_pole` chooses one).
     """
 
-    def __init__(self, g: Callable[[np.ndarray], np.ndarray], r: int, n_angle: int, n_radial: int):
+    def __init__(
+        self,
+        g: Callable[[np.ndarray], np.ndarray],
+        r: int,
+        n_angle: int,
+        n_radial: int,
+        pole: Optional[int] = None,
+    ):
         self.g, self.r, self.n_radial = g, r, n_radial
-        self.directions, self.direction_weights = sphere_rule(r, n_angle)
+        self.directions, self.direction_weights = sphere_rule(r, n_angle, pole)
         self.grid = np.linspace(0.0, RADIUS, int(RADIUS * _GRID_PER_UNIT) + 1)
         m = self.directions.shape[0]
         points = (self.grid[None, :, None] * self.directions[:, None, :]).reshape(-1, self.r)
         self.grid_values = np.asarray(g(points), dtype=np.float64).reshape(m, self.grid.size)
 
     def crossings(self, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Every sign change of ``g(rho theta) - level`` along the rays, refined by bisection.
+        """Every sign change of ``g(rho theta) - level`` along the rays, refined by the Illinois
+        method (false position that halves a stale end's value): as fast as the secant method
+        where g is smooth along the ray, no slower than bisection where it is not. A crossing
+        is done when its bracket is below ``_BRACKET``.
 
         Returns
         -------
@@ -155,22 +198,36 @@ class RayRule:
         levels = np.atleast_1d(np.asarray(levels, dtype=np.float64))
         above = self.grid_values[:, None, :] > levels[None, :, None]  # (M, L, G)
         ray, level, cell = np.nonzero(above[:, :, 1:] != above[:, :, :-1])
-        lo, hi = self.grid[cell].copy(), self.grid[cell + 1].copy()
-        lo_above = above[ray, level, cell]
         target = levels[level]
-        for _ in range(_BISECTIONS if ray.size else 0):
-            mid = 0.5 * (lo + hi)
-            mid_above = self.g(mid[:, None] * self.directions[ray]) > target
-            same = mid_above == lo_above
-            lo = np.where(same, mid, lo)
-            hi = np.where(same, hi, mid)
+        lo, hi = self.grid[cell].copy(), self.grid[cell + 1].copy()
+        f_lo = self.grid_values[ray, cell] - target
+        f_hi = self.grid_values[ray, cell + 1] - target
+        kept = np.zeros(ray.size, dtype=np.int8)  # the end kept last step: -1 lo, +1 hi
+        active = np.arange(ray.size)
+        for _ in range(_BISECTIONS):
+            active = active[hi[active] - lo[active] > _BRACKET]
+            if active.size == 0:
+                break
+            a, b, fa, fb = lo[active], hi[active], f_lo[active], f_hi[active]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                x = (a * fb - b * fa) / (fb - fa)
+            x = np.where((x > a) & (x < b), x, 0.5 * (a + b))
+            fx = self.g(x[:, None] * self.directions[ray[active]]) - target[active]
+            move_lo = (fx > 0) == (fa > 0)  # x is on lo's side of the level
+            stale = kept[active]
+            lo[active] = np.where(move_lo, x, a)
+            hi[active] = np.where(move_lo, b, x)
+            # Illinois: the end kept twice in a row has its value halved, so that it moves too.
+            f_lo[active] = np.where(move_lo, fx, np.where(stale == -1, 0.5 * fa, fa))
+            f_hi[active] = np.where(move_lo, np.where(stale == 1, 0.5 * fb, fb), fx)
+            kept[active] = np.where(move_lo, 1, -1)
         return ray, 0.5 * (lo + hi), level
 
     def nodes(self, breaks=()) -> tuple[np.ndarray, np.ndarray]:
-        """Nodes ``z`` (N, r) and weights (N,) summing to ~1, rays cut at unit steps and at the
-        crossings of the label levels ``breaks``."""
+        """Nodes ``z`` (N, r) and weights (N,) summing to ~1, rays cut at ``RADIAL_CUTS`` and at
+        the crossings of the label levels ``breaks``."""
         m = self.directions.shape[0]
-        base = np.arange(0.0, RADIUS + 0.5)
+        base = np.asarray(RADIAL_CUTS)
         cuts = [np.broadcast_to(base, (m, base.size))]
         ray_of = [np.repeat(np.arange(m), base.size)]
         if len(breaks):
@@ -223,6 +280,33 @@ class RayRule:
             axis=1,
         )
         return moments, density
+
+
+def best_pole(g: Callable[[np.ndarray], np.ndarray], n_angle: int, n_radial: int) -> int:
+    """The axis (0, 1 or 2) about which the r = 3 polar rule of ``g`` converges best.
+
+    For each axis, the rule and the rule at half the nodes integrate the indicators
+    ``1{g > level}`` times ``1, z_1^2, z_2^2, z_3^2`` at the label's quantiles
+    ``_POLE_TEST_QUANTILES`` (on the radial grid); the axis with the smallest largest
+    difference wins, ``z3`` unless another halves it (a symmetric link keeps ``z3``).
+    """
+    gaps = []
+    levels = None
+    for pole in (2, 0, 1):
+        full = RayRule(g, 3, n_angle, n_radial, pole)
+        if levels is None:
+            inner = full.grid_values[:, full.grid <= 4.0]  # the bulk of the radius law
+            levels = np.unique(np.quantile(inner, _POLE_TEST_QUANTILES))
+        half = RayRule(g, 3, max(1, n_angle // 2), max(2, n_radial // 2), pole)
+        tests = []
+        for rule in (full, half):
+            z, w = rule.nodes(levels)
+            above = g(z)[:, None] > levels[None, :]
+            moments = np.column_stack([np.ones(w.size), z**2]) * w[:, None]
+            tests.append(above.T.astype(np.float64) @ moments)
+        gaps.append(float(np.max(np.abs(tests[0] - tests[1]))))
+    best = int(np.argmin(gaps))
+    return (2, 0, 1)[best] if gaps[best] < 0.5 * gaps[0] else 2
 
 
 def excess(value, reference, rtol: float, atol: float) -> float:

@@ -126,7 +126,11 @@ def compare_losses(
         """The optimal row when its table is Monte Carlo's (a continuous label at r = 3), once:
         both rules of the convergence check reuse it."""
         optimal = optimal_preprocessing(
-            problem.link, noise=problem.noise, random_state=problem.rng, method="monte_carlo"
+            problem.link,
+            noise=problem.noise,
+            n_samples=problem.n_samples,  # the table from as many draws as the row
+            random_state=problem.rng,
+            method="monte_carlo",
         )
         sample = monte_carlo_sample(problem.link, problem.noise, problem.n_samples, problem.rng)
         return _row(OPTIMAL_ROW, optimal, "none", alphas, None, sample, problem.rng, 0, 0)

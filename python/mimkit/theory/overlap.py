@@ -59,6 +59,7 @@ from ..preprocessing import (
 from .thresholds import (
     Problem,
     ThresholdResult,
+    group_weighting,
     quadrature_errors,
     side_functions,
     threshold_gaps,
@@ -246,7 +247,7 @@ def overlap_from_sample(
     grouped = isinstance(preprocessing, OptimalPreprocessing) and len(preprocessing.groups) > 1
     if grouped:
         matrices = [
-            (preprocessing.with_direction(int(g[0])), len(g), "largest")
+            (group_weighting(preprocessing, int(g[0]), cache), len(g), "largest")
             for g in preprocessing.groups
         ]
     elif isinstance(preprocessing, OptimalPreprocessing):
@@ -319,7 +320,7 @@ def check_alphas(alpha) -> np.ndarray:
 def matrix_outliers(prep, center: str, alphas, sample: LabelSample, which: str, cache: dict):
     """Outliers of one matrix D on both sides (``which="abs"``) or the top (``"largest"``),
     as a list of :class:`Outlier`, and its bulk edges (A, 2)."""
-    t, sides, unbounded = weights_and_sides(prep, center, sample)
+    t, sides, unbounded = weights_and_sides(prep, center, sample, cache)
     shift = float(sample.mean(apply_preprocessing(prep, sample.y))) if center == "identity" else 0.0
     # A side without weights of its sign keeps edge 0, a bound: the bulk then lies on one side.
     edges = np.zeros((alphas.size, 2))
@@ -413,7 +414,9 @@ def _decreasing_root(fun, lo, hi, idx, n_iter: int = 100) -> np.ndarray:
         hi[active] = np.where(val > 0, hi[active], x[active])
         with np.errstate(divide="ignore", invalid="ignore"):
             step = x[active] - val / slope
-        ok = (slope < 0) & (step > lo[active]) & (step < hi[active])
+        # Inclusive: at a root found to rounding the step lands on the bracket end just moved
+        # there; a strict test sent it to bisection, ~30 more passes to come back.
+        ok = (slope < 0) & (step >= lo[active]) & (step <= hi[active])
         new = np.where(ok, step, 0.5 * (lo[active] + hi[active]))
         moving = np.abs(new - x[active]) > tol[active]
         x[active] = new
@@ -426,7 +429,15 @@ def _decreasing_root(fun, lo, hi, idx, n_iter: int = 100) -> np.ndarray:
 def _outlier(moments, lam: float, v: np.ndarray, inv: float):
     """Location, overlap and their standard errors (delta method; quadrature: the stated bound)
     of the outlier along the eigenvector ``v`` of F(lambda*), and ``v``."""
-    t, z, N, sample = moments.t, moments.z, moments.N, moments.sample
+    sample = moments.sample
+    if sample.is_quadrature:
+        B = float(v @ moments.F(lam, power=2)[0] @ v)
+        Hl, E = float(moments.H(lam)[0]), float(moments.H(lam, power=1, degree=1)[0])
+        zeta = lam * (inv + E)
+        c = (inv - Hl) / (lam * B)
+        bound = quadrature_errors(np.array([zeta, c]), np.array([zeta, c]))
+        return zeta, float(bound[0]), float(np.clip(c, 0.0, 1.0)), float(bound[1]), v
+    t, z, N = moments.t, moments.z, moments.N
     gap = lam - t
     w = t / gap
     p = (z @ v) ** 2 - 1.0
@@ -434,9 +445,6 @@ def _outlier(moments, lam: float, v: np.ndarray, inv: float):
     A, Hl, B, E = (float(sample.mean(x)) for x in (a_i, h_i, b_i, e_i))
     zeta = lam * (inv + E)
     c = (inv - Hl) / (lam * B)
-    if sample.is_quadrature:
-        bound = quadrature_errors(np.array([zeta, c]), np.array([zeta, c]))
-        return zeta, float(bound[0]), float(np.clip(c, 0.0, 1.0)), float(bound[1]), v
     # Delta method: lambda* moves by dA / B when the sample mean A = mu_k(lambda*) fluctuates.
     dH = -2.0 * np.mean(h_i / gap)
     dB = -2.0 * np.mean(b_i / gap)

@@ -84,7 +84,7 @@ from ..preprocessing import (
 
 #: Signals E[t (v.z)^2 - t] below this many standard errors count as invisible.
 _VISIBLE_SE = 3.0
-_GRID_POINTS = 120
+_GRID_POINTS = 40
 
 
 @dataclass(frozen=True, eq=False)
@@ -234,10 +234,10 @@ class Problem:
         of :mod:`mimkit._label_law`) and with the standard errors set by ``with_errors``.
 
         A rule that fails the check is replaced by Monte Carlo when the caller asked for "auto"
-        (a level set of the label transform nearly along the rays, as the median of ``sq_sign3``
-        near a sector plane, converges slowly in the angles; Monte Carlo's standard errors
-        then tell a zero from a signal), and kept with a :class:`QuadratureWarning` when the
-        caller asked for "quadrature".
+        (a transform with a jump it does not list in ``breaks``, or a callable link whose level
+        sets the rays meet tangentially, converges slowly; Monte Carlo's standard errors then
+        tell a zero from a signal), and kept with a :class:`QuadratureWarning` when the caller
+        asked for "quadrature".
         """
         if self.method == "monte_carlo":
             return compute(None)
@@ -328,35 +328,70 @@ def thresholds_from_sample(
 ) -> ThresholdResult:
     """:func:`weak_recovery_threshold` on a given :class:`LabelSample`, T resolved.
 
-    ``cache`` (a dict) keeps :func:`side_functions` for callers that reuse the sample.
+    ``cache`` (a dict) keeps :func:`side_functions` and the result for callers that reuse the
+    sample (:func:`mimkit.theory.overlap.overlap_from_sample` after the thresholds).
     """
+    key = ("thresholds", id(preprocessing), center, id(sample))
+    found = _cached(cache, key, preprocessing, sample)
+    if found is not None:
+        return found
     if isinstance(preprocessing, OptimalPreprocessing) and len(preprocessing.groups) > 1:
         candidates = []
         for group in preprocessing.groups:
-            prep = preprocessing.with_direction(int(group[0]))
+            prep = group_weighting(preprocessing, int(group[0]), cache)
             found = _candidates(prep, center, sample, cache)
             candidates += [c for c in found if c[3] == 1][: len(group)]
     else:
         candidates = _candidates(preprocessing, center, sample, cache)
-    return _merge(candidates, sample.z.shape[1], center, sample)
+    result = _merge(candidates, sample.z.shape[1], center, sample)
+    if cache is not None:
+        cache[key] = (preprocessing, sample, result)
+    return result
+
+
+def _cached(cache: Optional[dict], key: tuple, preprocessing, sample: LabelSample):
+    """The value kept under ``key`` (ids of ``preprocessing`` and ``sample``) if it was kept for
+    these very objects (an id can be reused once its object is gone), else None."""
+    kept = cache.get(key) if cache is not None else None
+    if kept is None or kept[0] is not preprocessing or kept[1] is not sample:
+        return None
+    return kept[2]
 
 
 def _candidates(preprocessing, center: str, sample: LabelSample, cache=None) -> list:
     """(alpha, stderr, direction, side) for every visible spike on both sides."""
-    t, sides, _ = weights_and_sides(preprocessing, center, sample)
+    t, sides, _ = weights_and_sides(preprocessing, center, sample, cache)
     out = []
     for side in sides:
         out += [(a, se, v, side) for a, se, v in _side_spikes(side * t, sample, cache)]
     return out
 
 
-def weights_and_sides(preprocessing, center: str, sample: LabelSample) -> tuple:
+def group_weighting(preprocessing: OptimalPreprocessing, direction: int, cache=None):
+    """The optimal preprocessing's scalar weighting of ``direction``: one object per cache, so
+    that its weights are computed once (:func:`weights_and_sides`)."""
+    if cache is None:
+        return preprocessing.with_direction(direction)
+    key = ("direction", id(preprocessing), direction)
+    if key not in cache:
+        cache[key] = preprocessing.with_direction(direction)
+    return cache[key]
+
+
+def weights_and_sides(
+    preprocessing, center: str, sample: LabelSample, cache: Optional[dict] = None
+) -> tuple:
     """Centred weights ``t`` (n,), the sides (+1 top, -1 bottom) that can carry a spike, and the
     unbounded sides.
 
     A side is dropped when it has no positive weights, constant weights, or is unbounded (the
     probe's weights exceed the sample's by more than half their spread: module docstring).
+    ``cache`` (a dict) keeps the result.
     """
+    key = ("weights", id(preprocessing), center, id(sample))
+    found = _cached(cache, key, preprocessing, sample)
+    if found is not None:
+        return found
     t = apply_preprocessing(preprocessing, sample.y)
     offset = float(sample.mean(t)) if center == "mean" else 0.0
     t = t - offset
@@ -376,11 +411,17 @@ def weights_and_sides(preprocessing, center: str, sample: LabelSample) -> tuple:
             unbounded.append(side)
         elif tau > 0 and spread > 0:
             sides.append(side)
+    if cache is not None:
+        cache[key] = (preprocessing, sample, (t, sides, unbounded))
     return t, sides, unbounded
 
 
 class SideMoments:
-    """Monte Carlo expectations of one side's weights at many ``lambda > tau = max t`` at once.
+    """Expectations of one side's weights at many ``lambda > tau = max t`` at once.
+
+    For a quadrature rule, nodes with one weight ``t`` (a clipped, signed or discrete T gives
+    many) enter every expectation alike and are merged into one atom (their summed probability,
+    their mean ``z z^T - I``): a pass over the atoms costs the distinct weights, not the nodes.
 
     Parameters
     ----------
@@ -395,18 +436,31 @@ class SideMoments:
         self.t, self.z, self.sample = t, sample.z, sample
         z = sample.z
         self.N, self.r = z.shape
-        self._wt = sample.weights * t
         self.tau = float(t.max())
         self._rows, self._cols = np.triu_indices(self.r)
         # z_i z_i^T - I once, upper triangle: F is one (L, N) x (N, r(r+1)/2) product.
-        self._pairs = z[:, self._rows] * z[:, self._cols] - (self._rows == self._cols)
+        pairs = z[:, self._rows] * z[:, self._cols] - (self._rows == self._cols)
+        weights = sample.weights
+        if sample.is_quadrature:
+            t, inverse = np.unique(t, return_inverse=True)
+            summed = np.bincount(inverse, weights=weights, minlength=t.size)
+            pairs = (
+                np.stack(
+                    [np.bincount(inverse, weights=weights * p, minlength=t.size) for p in pairs.T],
+                    axis=1,
+                )
+                / summed[:, None]
+            )
+            weights = summed
+        self._atoms, self._pairs = t, pairs
+        self._wt = weights * t
 
     def _weights(self, lams: np.ndarray, power: int, degree: int):
         """``t^degree / (lambda - t)^power`` in (N, chunk) blocks, one division per entry."""
         lams = np.atleast_1d(np.asarray(lams, dtype=np.float64))
-        base = self._wt[:, None] if degree == 1 else (self._wt * self.t)[:, None]
+        base = self._wt[:, None] if degree == 1 else (self._wt * self._atoms)[:, None]
         for c in np.array_split(lams, max(1, -(-lams.size // self._CHUNK))):
-            inv = 1.0 / (c[None, :] - self.t[:, None])
+            inv = 1.0 / (c[None, :] - self._atoms[:, None])
             block = base * inv
             for _ in range(power - 1):
                 block *= inv
@@ -473,10 +527,11 @@ def side_functions(t: np.ndarray, sample: LabelSample, cache: Optional[dict] = N
 
 def _significance(a: np.ndarray, sample: LabelSample) -> float:
     """Below this a mean of ``a`` counts as zero: _VISIBLE_SE Monte Carlo standard errors, or
-    for quadrature 1e-5 of its root mean square (exact zeros by symmetry come out ~1e-16; zeros
-    the rule does not see by symmetry, such as those of sq_sign3, ~1e-7)."""
+    for quadrature the stated absolute accuracy ``ATOL`` times its root mean square (a zero the
+    rule does not see by symmetry, such as those of sq_sign3, comes out ~1e-6 of it; exact
+    zeros by symmetry ~1e-16)."""
     if sample.is_quadrature:
-        return 1e-5 * float(np.sqrt(sample.mean(a * a)))
+        return ATOL * float(np.sqrt(sample.mean(a * a)))
     return _VISIBLE_SE * float(a.std()) / np.sqrt(a.size)
 
 
