@@ -4,6 +4,7 @@
 * :mod:`.overlap`: how well it recovers above them (overlaps, outliers, bulk edges);
 * :mod:`.bulk` and :mod:`.phase1`: the bulk's spectral law, and phase 1 at finite d and T1;
 * :mod:`.losses`: which loss to use (every built-in loss against the optimal spectral method);
+* :mod:`.staged`: the second stage of the sequential spectral method and the staged network;
 * ``amp_overlap`` (from :mod:`mimkit.amp`): the limit, Bayes-optimal AMP's state evolution.
 
 Every function takes the problem the same way -- ``link``, what is asked (a preprocessing, a
@@ -19,12 +20,14 @@ from ..amp.state_evolution import amp_overlap
 from .losses import best_label_transform, compare_losses
 from .overlap import OverlapResult, network_overlap, spectral_overlap
 from .phase1 import Phase1Curve, phase1_curve
+from .staged import StagedOverlapResult, staged_network_overlap, staged_spectral_overlap
 from .thresholds import ThresholdResult, network_threshold, weak_recovery_threshold
 
 __all__ = [
     "OverlapResult",
     "Phase1Curve",
     "QuadratureWarning",
+    "StagedOverlapResult",
     "ThresholdResult",
     "amp_overlap",
     "best_label_transform",
@@ -33,5 +36,7 @@ __all__ = [
     "network_threshold",
     "phase1_curve",
     "spectral_overlap",
+    "staged_network_overlap",
+    "staged_spectral_overlap",
     "weak_recovery_threshold",
 ]
