@@ -460,7 +460,7 @@ def _weighted_location(loss: str, values: np.ndarray, weights: np.ndarray, delta
         return float(np.sum(weights * values))
     if loss == "absolute":
         order = np.argsort(values, kind="stable")
-        at = np.searchsorted(np.cumsum(weights[order]), 0.5)
+        at = int(np.searchsorted(np.cumsum(weights[order]), 0.5))
         return float(values[order][min(at, values.size - 1)])
     lo, hi = float(values.min()), float(values.max())
     if lo == hi:
