@@ -143,6 +143,7 @@ def test_first_order_stage_one_is_predicted():
     assert got.stage_1_overlap[0] == pytest.approx(mu2 / (mu2 + 3 / 32), rel=2e-3)
     np.testing.assert_allclose(np.abs(got.learned), np.full((1, 3), 3**-0.5), atol=2e-3)
     assert got.learned.sum() > 0  # oriented along E[T(y) z]
+    assert got.stage_1_kind == "trivial"
 
 
 @pytest.mark.parametrize(

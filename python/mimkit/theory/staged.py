@@ -69,6 +69,9 @@ class StagedOverlapResult:
         ``n / d`` of each stage (fresh samples per stage: each stage's own n).
     stage_1_overlap : (A,) array
         The first stage's overlap with the learned block, given or predicted.
+    stage_1_kind : str
+        How stage 1 learns: "trivial" (first-order, ``E[T(y) z] != 0``: visible at any alpha),
+        "easy" (the spectral method's outlier), or "given" (both arguments passed).
     overlap : (A,) array
         Mean squared cosine of the second stage's directions with the complement of the
         learned block (0 where D2 has no outlier).
@@ -94,6 +97,7 @@ class StagedOverlapResult:
 
     alpha: np.ndarray
     stage_1_overlap: np.ndarray
+    stage_1_kind: str
     overlap: np.ndarray
     overlap_stderr: np.ndarray
     residual_overlap: np.ndarray
@@ -283,8 +287,9 @@ def _staged_overlap(kernel, link, alpha, r, stage_1_overlap, learned, common: di
     alphas = check_alphas(alpha)
     problem = Problem.check(link, r, **common)
     r = problem.link.r
+    kind = "given"
     if learned is None or stage_1_overlap is None:
-        first, q1_first = _first_stage(kernel, problem, alphas, common)
+        kind, first, q1_first = _first_stage(kernel, problem, alphas, common)
         learned = first if learned is None else learned
         stage_1_overlap = q1_first if stage_1_overlap is None else stage_1_overlap
     learned = _check_learned(learned, r)
@@ -293,7 +298,7 @@ def _staged_overlap(kernel, link, alpha, r, stage_1_overlap, learned, common: di
     complement = np.linalg.svd(np.eye(r) - learned.T @ learned)[0][:, : r - k].T
 
     def compute(law):
-        return _stage_two(kernel, problem, law, alphas, q1, learned, complement)
+        return _stage_two(kernel, problem, law, alphas, q1, kind, learned, complement)
 
     if np.all(q1 == 1.0):
         return problem.run(compute, _gaps, _with_errors, "staged_spectral_overlap")
@@ -307,8 +312,9 @@ def _staged_overlap(kernel, link, alpha, r, stage_1_overlap, learned, common: di
 
 
 def _first_stage(kernel, problem: Problem, alphas: np.ndarray, common: dict):
-    """The first stage's direction(s) (k, r) and overlap (A,): first-order when ``E[T z]``
-    stands out (``cos^2 = |mu|^2 / (|mu|^2 + E[T^2] / alpha)``), else spectral."""
+    """The first stage's kind, direction(s) (k, r) and overlap (A,): first-order ("trivial")
+    when ``E[T z]`` stands out (``cos^2 = |mu|^2 / (|mu|^2 + E[T^2] / alpha)``), else
+    spectral ("easy")."""
     if problem.method == "quadrature":
         sample = QuadratureLaw(problem.link, problem.noise).sample()
     else:
@@ -327,9 +333,9 @@ def _first_stage(kernel, problem: Problem, alphas: np.ndarray, common: dict):
         )
     if significant:
         norm2 = float(mu @ mu)
-        return (mu / np.sqrt(norm2))[None, :], norm2 / (norm2 + power / alphas)
+        return "trivial", (mu / np.sqrt(norm2))[None, :], norm2 / (norm2 + power / alphas)
     result = kernel.stage_one(problem.link, alphas, r, common)
-    return result.thresholds.directions[:1], result.overlap[:, 0]
+    return "easy", result.thresholds.directions[:1], result.overlap[:, 0]
 
 
 def _check_learned(learned, r: int) -> np.ndarray:
@@ -356,7 +362,7 @@ def _check_stage_1_overlap(q1, size: int) -> np.ndarray:
     return values
 
 
-def _stage_two(kernel, problem: Problem, law, alphas, q1, learned, complement):
+def _stage_two(kernel, problem: Problem, law, alphas, q1, kind, learned, complement):
     """The result on one rule (``law``, all q1 = 1) or on Monte Carlo draws (law None)."""
     k, r = learned.shape[0], problem.link.r
     A = alphas.size
@@ -397,6 +403,7 @@ def _stage_two(kernel, problem: Problem, law, alphas, q1, learned, complement):
     return StagedOverlapResult(
         alphas,
         q1,
+        kind,
         out["overlap"],
         out["overlap_se"],
         out["residual"],
