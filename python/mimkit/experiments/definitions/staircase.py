@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import time
 import warnings
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 import pandas as pd
@@ -144,7 +144,7 @@ def predicted(name: str, spectral_preprocessing: str, alphas: tuple) -> pd.DataF
     (:mod:`mimkit.theory.staged`; the networks' stages see ``NETWORK_STAGE_FRACTION`` of n)."""
     alpha = np.asarray(alphas, dtype=np.float64)
     first = FIRST_STAGE[name]
-    common = dict(learned=first, n_samples=_LINE_SAMPLES, random_state=THEORY_SEED)
+    common: dict[str, Any] = dict(learned=first, n_samples=_LINE_SAMPLES, random_state=THEORY_SEED)
     net = staged_network_overlap(name, alpha * NETWORK_STAGE_FRACTION, **common)
     spec = staged_spectral_overlap(name, alpha, preprocessing=spectral_preprocessing, **common)
     return pd.DataFrame(
@@ -192,7 +192,7 @@ def stage_thresholds(name: str, spectral_preprocessing: str, noise: float) -> di
     (None where unknown). The one place the plot's thresholds come from."""
     link = resolve(name)
     first = FIRST_STAGE[name]
-    known = dict(stage_1_overlap=1.0, learned=first, n_samples=_LINE_SAMPLES)
+    known: dict[str, Any] = dict(stage_1_overlap=1.0, learned=first, n_samples=_LINE_SAMPLES)
     net2 = staged_network_overlap(link, 1.0, random_state=THEORY_SEED, **known)
     spec2 = staged_spectral_overlap(
         link, 1.0, preprocessing=spectral_preprocessing, random_state=THEORY_SEED, **known
