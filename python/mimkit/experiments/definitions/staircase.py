@@ -85,8 +85,9 @@ def stage_overlap(D: np.ndarray, S: np.ndarray) -> float:
     return float(np.sum((S @ Q) ** 2) / S.shape[0])
 
 
-def _estimate(params: dict, link: Link, X, y, rng) -> tuple[np.ndarray, dict]:
-    """The method's estimated directions (k, d) and its extra record entries."""
+def _estimate(params: dict, link: Link, X, y, rng) -> tuple[np.ndarray, int, dict]:
+    """The method's estimated directions (k, d), how many of them its first stage gave (all
+    for the one-shot methods), and its extra record entries."""
     method = params["method"]
     check_name(method, "method", tuple(METHODS))
     if method in ("network", "staged"):
@@ -98,36 +99,45 @@ def _estimate(params: dict, link: Link, X, y, rng) -> tuple[np.ndarray, dict]:
             random_state=rng,
         ).fit(X, y)
         # The paper's network: its top-r directions; the staged one: the directions it learned.
-        k = sum(s.directions.shape[0] for s in net.stages_) if net.stages_ else link.r
-        return net.subspace(k), {"n_stages": len(net.stages_) or 1, "model": net}
+        if not net.stages_:
+            return net.subspace(link.r), link.r, {"n_stages": 1, "model": net}
+        k = sum(s.directions.shape[0] for s in net.stages_)
+        first = net.stages_[0].directions.shape[0]
+        return net.subspace(k), first, {"n_stages": len(net.stages_), "model": net}
     if method == "spectral":
         est = SpectralEstimator(
             "auto", preprocessing=params["spectral_preprocessing"], stages="auto"
         ).fit(X, y)
-        return est.directions_, {"n_stages": len(est.stages_)}
+        first = est.stages_[0].directions.shape[0]
+        return est.directions_, first, {"n_stages": len(est.stages_)}
     amp = AMPEstimator(link, link.r, noise=params["noise"], max_iter=params["amp_iter"])
     with warnings.catch_warnings():
         # Not converging to tol at finite d is reported in the record, not warned per point.
         warnings.simplefilter("ignore", RuntimeWarning)
         amp.fit(X, y)
-    return amp.directions_, {"n_stages": np.nan, "amp_converged": bool(amp.converged_)}
+    extra = {"n_stages": np.nan, "amp_converged": bool(amp.converged_)}
+    return amp.directions_, amp.directions_.shape[0], extra
 
 
 def point(params: dict, seed: int) -> dict:
-    """One method on one draw of n = alpha d samples of the link."""
+    """One method on one draw of n = alpha d samples of the link.
+
+    Stage 1's overlap is that of the first stage's directions for the staged methods (what the
+    theory predicts), of the whole estimate for the others; stage 2's of the whole estimate.
+    """
     rng = np.random.default_rng(seed)
     link, d = resolve(params["link"]), int(params["d"])
     model = MultiIndexModel(d, link, noise=float(params["noise"]), random_state=rng)
     X, y = model.sample(max(4, round(params["alpha"] * d)), random_state=rng)
     Xt, yt = model.sample(int(params["n_test"]), random_state=rng)
     start = time.perf_counter()
-    D, extra = _estimate(params, link, X, y, rng)
+    D, n_first, extra = _estimate(params, link, X, y, rng)
     seconds = time.perf_counter() - start
     first, rest = stage_bases(params["link"])
     net = extra.pop("model", None)
     return {
         "n": X.shape[0],
-        "stage1_overlap": stage_overlap(D, first @ model.U),
+        "stage1_overlap": stage_overlap(D[:n_first], first @ model.U),
         "stage2_overlap": stage_overlap(D, rest @ model.U),
         "n_directions": D.shape[0],
         "test_error": np.nan if net is None else relative_test_error(net.predict(Xt), yt),
