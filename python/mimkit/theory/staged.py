@@ -38,7 +38,7 @@ so it is not declared unbounded as :mod:`.thresholds` does for a label transform
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Callable, Optional
+from typing import Optional
 
 import numpy as np
 from numpy.polynomial import hermite_e
@@ -110,9 +110,6 @@ class StagedOverlapResult:
     method: str
 
 
-Kernel = Callable[[np.ndarray, np.ndarray], np.ndarray]
-
-
 class _SpectralKernel:
     """The sequential spectral method's kernels (:mod:`mimkit.staged_spectral`)."""
 
@@ -127,20 +124,16 @@ class _SpectralKernel:
         t = apply_preprocessing(self.preprocessing, y)
         return t - np.sum(weights * t) if self.center == "mean" else t
 
-    def fit(self, y: np.ndarray, H: np.ndarray, weights: np.ndarray) -> Kernel:
-        """``T(y, h) = sum_l sign(h_l) T(y - q(h))``, q the weighted least-squares quadratic."""
+    def stage_two_weights(self, y: np.ndarray, H: np.ndarray, weights: np.ndarray):
+        """``T(y, h) = sum_l sign(h_l) T(y - q(h))``, q the weighted least-squares quadratic,
+        T centred under ``weights`` as ``center`` says."""
         from ..staged_spectral import quadratic_features  # the method's own features
 
-        coef = _weighted_lstsq(quadratic_features(H), y, weights)
-        t = apply_preprocessing(self.preprocessing, y - quadratic_features(H) @ coef)
-        offset = float(np.sum(weights * t)) if self.center == "mean" else 0.0
-
-        def kernel(y_, H_):
-            residual = y_ - quadratic_features(H_) @ coef
-            gate = np.sum(np.where(H_ >= 0, 1.0, -1.0), axis=1)
-            return gate * (apply_preprocessing(self.preprocessing, residual) - offset)
-
-        return kernel
+        Q = quadratic_features(H)
+        t = apply_preprocessing(self.preprocessing, y - Q @ _weighted_lstsq(Q, y, weights))
+        if self.center == "mean":
+            t = t - np.sum(weights * t)
+        return np.sum(np.where(H >= 0, 1.0, -1.0), axis=1) * t
 
 
 class _NetworkKernel:
@@ -155,33 +148,21 @@ class _NetworkKernel:
     def stage_one(self, link, alphas, r, common: dict):
         return network_overlap(link, self.loss, alphas, r, huber_delta=self.huber_delta, **common)
 
-    def _transform(self, values: np.ndarray, weights: np.ndarray):
+    def _transformed(self, values: np.ndarray, weights: np.ndarray) -> np.ndarray:
         c = _weighted_location(self.loss, values, weights, self.huber_delta)
-        return loss_transform(self.loss, c, self.huber_delta)
+        return loss_transform(self.loss, c, self.huber_delta)(values)
 
     def first_order_weights(self, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        return self._transform(y, weights)(y)
+        return self._transformed(y, weights)
 
-    def fit(self, y: np.ndarray, H: np.ndarray, weights: np.ndarray) -> Kernel:
-        if H.shape[1] != 1:
-            raise ValueError(
-                "the network's stage-2 theory fits E[y | h] for one learned direction; got a "
-                f"learned block of {H.shape[1]} rows (use staged_spectral_overlap)."
-            )
-
-        def features(H_):
-            return hermite_e.hermevander(H_[:, 0], CONDITIONAL_MEAN_DEGREE)
-
-        coef = _weighted_lstsq(features(H), y, weights)
-        transform = self._transform(y - features(H) @ coef, weights)
-
+    def stage_two_weights(self, y: np.ndarray, H: np.ndarray, weights: np.ndarray):
+        """``gamma(h) T(y - E[y | h])``, E[y | h] a weighted least-squares Hermite fit."""
         from ..staged_training import stage_gate  # mimkit.staged_training imports the theory
 
-        def kernel(y_, H_):
-            gate = stage_gate(H_, self.activation, self.gate_scale, self.gate_bias)
-            return gate * transform(y_ - features(H_) @ coef)
-
-        return kernel
+        features = hermite_e.hermevander(H[:, 0], CONDITIONAL_MEAN_DEGREE)
+        residual = y - features @ _weighted_lstsq(features, y, weights)
+        gate = stage_gate(H, self.activation, self.gate_scale, self.gate_bias)
+        return gate * self._transformed(residual, weights)
 
 
 def staged_spectral_overlap(
@@ -276,6 +257,11 @@ def staged_network_overlap(
     from ..staged_training import check_gate_activation  # it imports the theory
 
     check_gate_activation(activation)
+    if learned is not None and np.atleast_2d(learned).shape[0] != 1:
+        raise ValueError(
+            "the network's stage-2 theory fits E[y | h] for one learned direction; got learned "
+            f"of shape {np.shape(learned)} (use staged_spectral_overlap for a larger block)."
+        )
     kernel = _NetworkKernel(loss, huber_delta, activation, gate_scale, float(gate_bias))
     return _staged_overlap(
         kernel, link, alpha, r, stage_1_overlap, learned,
@@ -426,7 +412,7 @@ def _draws_sample(kernel, problem, draws, eps, q1, learned, complement) -> Label
     if eps is not None:
         y = y + problem.noise * eps
     uniform = np.full(y.size, 1.0 / y.size)
-    t = kernel.fit(y, H, uniform)(y, H)
+    t = kernel.stage_two_weights(y, H, uniform)
     return _weights_sample(np.c_[zeta, zc], t, uniform, "monte_carlo")
 
 
@@ -434,7 +420,7 @@ def _rule_sample(kernel, base: LabelSample, learned, complement) -> LabelSample:
     """The stage-2 law given the learned block exactly (q1 = 1) on a quadrature rule: h and
     z_C are rotations of the rule's z, and zeta is absent."""
     H = base.z @ learned.T
-    t = kernel.fit(base.y, H, base.weights)(base.y, H)
+    t = kernel.stage_two_weights(base.y, H, base.weights)
     return _weights_sample(base.z @ complement.T, t, base.weights, "quadrature")
 
 

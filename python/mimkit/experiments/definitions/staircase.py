@@ -5,9 +5,10 @@ first, then its complement), the overlap of each method's estimate with each sta
 against ``alpha = n / d`` (all samples): the paper's network, the staged network
 (``stages="auto"``), the sequential spectral method, and Bayes-optimal GAMP on the same data;
 lines for GAMP's state evolution and the predicted curves of the two staged methods
-(:mod:`mimkit.theory.staged`), and each method's stage thresholds (docs/theory.md,
-"Hierarchies"). The networks train their stages on half the samples (``n1 = n / 2``, reused by
-every stage) and fit the outer layer on the other half; the spectral method and GAMP use all n.
+(:mod:`mimkit.theory.staged`), and each method's stage thresholds
+(docs/theory.md, "Hierarchies"). The networks train their stages on half the samples
+(``n1 = n / 2``, reused by every stage) and fit the outer layer on the other half; the spectral
+method and GAMP use all n.
 """
 
 from __future__ import annotations
