@@ -147,6 +147,26 @@ def test_first_order_stage_one_is_predicted():
 
 
 @pytest.mark.parametrize(
+    "y_scale, mu2, power",
+    [
+        # LayerwiseRegressor divides y by 2 (the power of two nearest sqrt(3)): T = clip(y/2, 1)
+        # is +-1/2 on |y| = 1 and +-1 on |y| = 3, E[T^2] = 7/16; E[T s_1] = 1/4 + 1/2 * 1/2 -
+        # 1/4 * 1/2 = 3/8 (s_k the signs), so |mu|^2 = 3 (2/pi) (3/8)^2.
+        (None, 3 * (2 / np.pi) * (3 / 8) ** 2, 7 / 16),
+        # unscaled: T = sign(y), E[T s_1] = 1/2, E[T^2] = 1 (docs/theory.md, "Hierarchies")
+        (1.0, 3 * (2 / np.pi) / 4, 1.0),
+    ],
+)
+def test_network_first_order_stage_sees_y_as_the_network_scales_it(y_scale, mu2, power):
+    got = staged_network_overlap(
+        "sign_committee", [8.0, 32.0], y_scale=y_scale, n_samples=100_000, random_state=0
+    )
+    assert got.stage_1_kind == "trivial"
+    want = mu2 / (mu2 + power / np.array([8.0, 32.0]))
+    np.testing.assert_allclose(got.stage_1_overlap, want, rtol=3e-3)
+
+
+@pytest.mark.parametrize(
     "kwargs, match",
     [
         (dict(stage_1_overlap=1.5, learned=[[1, 0, 0]]), "stage_1_overlap"),

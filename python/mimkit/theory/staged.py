@@ -46,6 +46,7 @@ from scipy import optimize
 
 from .._label_law import LabelSample, QuadratureLaw
 from .._random import RandomState
+from .._scale import nearest_power_of_two
 from .._validation import check_name, check_positive_number
 from ..options import LOSSES
 from ..preprocessing import apply_preprocessing, default_center, loss_transform
@@ -117,6 +118,9 @@ class _SpectralKernel:
         self.preprocessing = preprocessing
         self.center = default_center(preprocessing) if center is None else center
 
+    def prepare(self, sample: LabelSample) -> None:
+        """Nothing to fit: the spectral method takes y as it is."""
+
     def stage_one(self, link, alphas, r, common: dict):
         return spectral_overlap(link, self.preprocessing, alphas, r, center=self.center, **common)
 
@@ -139,18 +143,27 @@ class _SpectralKernel:
 class _NetworkKernel:
     """The staged network's kernels (:mod:`mimkit.staged_training`): ``-loss'`` at the
     residual's location, the residual of ``E[y | h]`` (what phase 2 fits on the learned
-    features), gated by the odd part of ``sigma''``."""
+    features), gated by the odd part of ``sigma''``. The network divides y by ``y_scale``
+    first, so its Huber threshold is ``huber_delta * y_scale`` in units of y."""
 
-    def __init__(self, loss, huber_delta, activation, gate_scale, gate_bias):
-        self.loss, self.huber_delta = loss, huber_delta
+    def __init__(self, loss, huber_delta, activation, gate_scale, gate_bias, y_scale):
+        self.loss, self.huber_delta, self.y_scale = loss, huber_delta, y_scale
         self.activation, self.gate_scale, self.gate_bias = activation, gate_scale, gate_bias
+        self.delta = huber_delta if y_scale is None else huber_delta * y_scale
+
+    def prepare(self, sample: LabelSample) -> None:
+        """The estimator's scale of y where none was given: the power of two nearest its
+        standard deviation (:func:`mimkit._scale.data_scale`)."""
+        if self.y_scale is None:
+            spread = float(np.sqrt(sample.mean((sample.y - sample.mean(sample.y)) ** 2)))
+            self.delta = self.huber_delta * (nearest_power_of_two(spread) if spread > 0 else 1.0)
 
     def stage_one(self, link, alphas, r, common: dict):
-        return network_overlap(link, self.loss, alphas, r, huber_delta=self.huber_delta, **common)
+        return network_overlap(link, self.loss, alphas, r, huber_delta=self.delta, **common)
 
     def _transformed(self, values: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        c = _weighted_location(self.loss, values, weights, self.huber_delta)
-        return loss_transform(self.loss, c, self.huber_delta)(values)
+        c = _weighted_location(self.loss, values, weights, self.delta)
+        return loss_transform(self.loss, c, self.delta)(values)
 
     def first_order_weights(self, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
         return self._transformed(y, weights)
@@ -225,6 +238,7 @@ def staged_network_overlap(
     activation: str = "logcosh",
     gate_scale: float = 1.0,
     gate_bias: float = 1.0,
+    y_scale: Optional[float] = None,
     stage_1_overlap=None,
     learned=None,
     noise: float = 0.0,
@@ -243,6 +257,10 @@ def staged_network_overlap(
     ----------
     loss, huber_delta, activation, gate_scale, gate_bias
         As for :class:`mimkit.estimators.LayerwiseRegressor`.
+    y_scale : float or None
+        What the network divides y by (``huber_delta`` acts on ``y / y_scale``). None: as
+        LayerwiseRegressor, the power of two nearest the standard deviation of y (2 for
+        ``sq_sign3`` and ``sign_committee``, whose variance is 3).
     link, alpha, r, stage_1_overlap, learned, noise, n_samples, method, random_state
         As for :func:`staged_spectral_overlap` (stage 1 predicted by
         :func:`mimkit.theory.network_overlap`, or the first-order ``cos^2`` of ``-loss'``).
@@ -262,7 +280,9 @@ def staged_network_overlap(
             "the network's stage-2 theory fits E[y | h] for one learned direction; got learned "
             f"of shape {np.shape(learned)} (use staged_spectral_overlap for a larger block)."
         )
-    kernel = _NetworkKernel(loss, huber_delta, activation, gate_scale, float(gate_bias))
+    if y_scale is not None:
+        y_scale = check_positive_number(y_scale, "y_scale")
+    kernel = _NetworkKernel(loss, huber_delta, activation, gate_scale, float(gate_bias), y_scale)
     return _staged_overlap(
         kernel, link, alpha, r, stage_1_overlap, learned,
         dict(noise=noise, n_samples=n_samples, method=method, random_state=random_state),
@@ -273,9 +293,11 @@ def _staged_overlap(kernel, link, alpha, r, stage_1_overlap, learned, common: di
     alphas = check_alphas(alpha)
     problem = Problem.check(link, r, **common)
     r = problem.link.r
+    base = _base_sample(problem)
+    kernel.prepare(base)
     kind = "given"
     if learned is None or stage_1_overlap is None:
-        kind, first, q1_first = _first_stage(kernel, problem, alphas, common)
+        kind, first, q1_first = _first_stage(kernel, problem, base, alphas, common)
         learned = first if learned is None else learned
         stage_1_overlap = q1_first if stage_1_overlap is None else stage_1_overlap
     learned = _check_learned(learned, r)
@@ -297,16 +319,18 @@ def _staged_overlap(kernel, link, alpha, r, stage_1_overlap, learned, common: di
     return compute(None)
 
 
-def _first_stage(kernel, problem: Problem, alphas: np.ndarray, common: dict):
+def _base_sample(problem: Problem) -> LabelSample:
+    """The link's own law (its rule, or Monte Carlo draws from a generator split off the
+    problem's): for the first stage and the network's scale of y."""
+    if problem.method == "quadrature":
+        return QuadratureLaw(problem.link, problem.noise).sample()
+    return replace(problem, rng=np.random.default_rng(problem.rng.integers(2**63))).sample(None)
+
+
+def _first_stage(kernel, problem: Problem, sample: LabelSample, alphas: np.ndarray, common: dict):
     """The first stage's kind, direction(s) (k, r) and overlap (A,): first-order ("trivial")
     when ``E[T z]`` stands out (``cos^2 = |mu|^2 / (|mu|^2 + E[T^2] / alpha)``), else
     spectral ("easy")."""
-    if problem.method == "quadrature":
-        sample = QuadratureLaw(problem.link, problem.noise).sample()
-    else:
-        sample = replace(problem, rng=np.random.default_rng(problem.rng.integers(2**63))).sample(
-            None
-        )
     t = kernel.first_order_weights(sample.y, sample.weights)
     mu = sample.mean(t[:, None] * sample.z)
     power = float(sample.mean(t * t))
