@@ -54,10 +54,10 @@ def test_toy_sweep_sees_the_staircase_only_with_stages(toy):
     # directions, ~ (r - 1) / d = 0.03 at d = 64.
     assert df.loc["network", "stage1_overlap"] > 0.8
     assert df.loc["network", "stage2_overlap"] < 0.15
-    # Predicted at d -> inf (mimkit.theory.staged): staged network e1 0.92, span(e2, e3) 0.86;
+    # Predicted at d -> inf (mimkit.theory.staged): staged network e1 0.94, span(e2, e3) 0.85;
     # sequential spectral 0.96, 0.94. At d = 64 an outlier's squared overlap fluctuates by
     # O(d^-1/2) ~ 0.12, so one run sits within 0.3 of the prediction.
-    for method, (e1, rest) in {"staged": (0.92, 0.86), "spectral": (0.96, 0.94)}.items():
+    for method, (e1, rest) in {"staged": (0.94, 0.85), "spectral": (0.96, 0.94)}.items():
         assert abs(df.loc[method, "stage1_overlap"] - e1) < 0.3
         assert abs(df.loc[method, "stage2_overlap"] - rest) < 0.3
         assert df.loc[method, "n_stages"] == 2
