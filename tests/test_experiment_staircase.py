@@ -65,6 +65,20 @@ def test_toy_sweep_sees_the_staircase_only_with_stages(toy):
     assert np.isnan(df.loc["spectral", "test_error"])
 
 
+def test_gamp_on_data_learns_both_stages_of_sq_sign3_at_alpha_8(tmp_path):
+    # State evolution at alpha = 8 (mimkit.theory.amp_overlap, 5000 draws): e1 1.000,
+    # span(e2, e3) 0.954. d = 64: a squared overlap fluctuates by O(d^-1/2) ~ 0.12.
+    toy = (
+        "sweep staircase --set d=64 --set alpha=8 --set link=sq_sign3 --set method=gamp "
+        "--set n_test=64 --seeds 1 --workers 1 --threads 1 --quiet --no-plot --out"
+    )
+    assert main([*toy.split(), str(tmp_path)]) == 0
+    row = load(tmp_path).iloc[0]
+    assert row["stage1_overlap"] > 0.95
+    assert abs(row["stage2_overlap"] - 0.954) < 0.15
+    assert np.isnan(row["test_error"]) and row["n_directions"] == 3
+
+
 def test_grids_sweep_both_links_and_the_full_one_every_method():
     exp = get_experiment("staircase")
     assert exp.grid().swept["link"] == ["sq_sign3", "sign_committee"]
