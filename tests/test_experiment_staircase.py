@@ -90,13 +90,14 @@ def test_grids_sweep_both_links_and_the_full_one_every_method():
 def test_plot_and_table_carry_the_predictions(toy):
     df = load(toy)
     tab = table(df).set_index("method")
-    lines = predicted("sq_sign3", "huber", (16.0, 64.0))
+    settings = ("huber", "huber", 1.0, 0.0)  # spectral T, network loss, Huber delta, noise
+    lines = predicted("sq_sign3", settings, (16.0, 64.0))
     for method in ("staged", "spectral"):
         assert tab.loc[method, "predicted_stage2"] == pytest.approx(
             lines[f"{method}_stage2"].iloc[-1], abs=0.03
         )
     assert np.isnan(tab.loc["network", "predicted_stage2"])
-    th = stage_thresholds("sq_sign3", "huber", 0.0)
+    th = stage_thresholds("sq_sign3", settings)
     assert th["gamp"][1] == pytest.approx(np.pi**2 / 4)
     assert 0 < th["spectral"][0] < 64 and 0 < th["staged"][0] < 64
     # Given z1, the Huber kernel of the sign residual is T = +-1: the sign(z2 z3) problem

@@ -143,7 +143,7 @@ def test_first_order_stage_one_is_predicted():
     assert got.stage_1_overlap[0] == pytest.approx(mu2 / (mu2 + 3 / 32), rel=2e-3)
     np.testing.assert_allclose(np.abs(got.learned), np.full((1, 3), 3**-0.5), atol=2e-3)
     assert got.learned.sum() > 0  # oriented along E[T(y) z]
-    assert got.stage_1_kind == "trivial"
+    assert got.stage_1_kind == "trivial" and got.stage_1_threshold == 0.0
 
 
 @pytest.mark.parametrize(
@@ -213,6 +213,9 @@ def test_sequential_spectral_method_matches_its_prediction(link, preprocessing):
         second.append(overlap(est.directions_, complement))
     assert abs(np.mean(first) - predicted.stage_1_overlap[0]) < 0.05
     assert abs(np.mean(second) - predicted.overlap[0]) < 0.05
+    if link == "sq_sign3":  # no first-order part: stage 1 is the spectral method's e1
+        assert predicted.stage_1_kind == "easy"
+        assert 0 < predicted.stage_1_threshold < alpha
 
 
 @pytest.mark.slow

@@ -73,6 +73,9 @@ class StagedOverlapResult:
     stage_1_kind : str
         How stage 1 learns: "trivial" (first-order, ``E[T(y) z] != 0``: visible at any alpha),
         "easy" (the spectral method's outlier), or "given" (both arguments passed).
+    stage_1_threshold : float
+        Where stage 1 becomes visible: 0 for "trivial", the spectral threshold of its first
+        direction for "easy", nan for "given".
     overlap : (A,) array
         Mean squared cosine of the second stage's directions with the complement of the
         learned block (0 where D2 has no outlier).
@@ -99,6 +102,7 @@ class StagedOverlapResult:
     alpha: np.ndarray
     stage_1_overlap: np.ndarray
     stage_1_kind: str
+    stage_1_threshold: float
     overlap: np.ndarray
     overlap_stderr: np.ndarray
     residual_overlap: np.ndarray
@@ -295,9 +299,9 @@ def _staged_overlap(kernel, link, alpha, r, stage_1_overlap, learned, common: di
     r = problem.link.r
     base = _base_sample(problem)
     kernel.prepare(base)
-    kind = "given"
+    kind, threshold = "given", np.nan
     if learned is None or stage_1_overlap is None:
-        kind, first, q1_first = _first_stage(kernel, problem, base, alphas, common)
+        kind, threshold, first, q1_first = _first_stage(kernel, problem, base, alphas, common)
         learned = first if learned is None else learned
         stage_1_overlap = q1_first if stage_1_overlap is None else stage_1_overlap
     learned = _check_learned(learned, r)
@@ -306,7 +310,8 @@ def _staged_overlap(kernel, link, alpha, r, stage_1_overlap, learned, common: di
     complement = np.linalg.svd(np.eye(r) - learned.T @ learned)[0][:, : r - k].T
 
     def compute(law):
-        return _stage_two(kernel, problem, law, alphas, q1, kind, learned, complement)
+        stage_1 = (q1, kind, threshold)
+        return _stage_two(kernel, problem, law, alphas, stage_1, learned, complement)
 
     if np.all(q1 == 1.0):
         return problem.run(compute, _gaps, _with_errors, "staged_spectral_overlap")
@@ -328,9 +333,9 @@ def _base_sample(problem: Problem) -> LabelSample:
 
 
 def _first_stage(kernel, problem: Problem, sample: LabelSample, alphas: np.ndarray, common: dict):
-    """The first stage's kind, direction(s) (k, r) and overlap (A,): first-order ("trivial")
-    when ``E[T z]`` stands out (``cos^2 = |mu|^2 / (|mu|^2 + E[T^2] / alpha)``), else
-    spectral ("easy")."""
+    """The first stage's kind, threshold, direction(s) (k, r) and overlap (A,): first-order
+    ("trivial") when ``E[T z]`` stands out (``cos^2 = |mu|^2 / (|mu|^2 + E[T^2] / alpha)``),
+    else spectral ("easy")."""
     t = kernel.first_order_weights(sample.y, sample.weights)
     mu = sample.mean(t[:, None] * sample.z)
     power = float(sample.mean(t * t))
@@ -343,9 +348,11 @@ def _first_stage(kernel, problem: Problem, sample: LabelSample, alphas: np.ndarr
         )
     if significant:
         norm2 = float(mu @ mu)
-        return "trivial", (mu / np.sqrt(norm2))[None, :], norm2 / (norm2 + power / alphas)
+        q1 = norm2 / (norm2 + power / alphas)
+        return "trivial", 0.0, (mu / np.sqrt(norm2))[None, :], q1
     result = kernel.stage_one(problem.link, alphas, r, common)
-    return "easy", result.thresholds.directions[:1], result.overlap[:, 0]
+    first = result.thresholds
+    return "easy", float(first.alpha_c[0]), first.directions[:1], result.overlap[:, 0]
 
 
 def _check_learned(learned, r: int) -> np.ndarray:
@@ -372,8 +379,10 @@ def _check_stage_1_overlap(q1, size: int) -> np.ndarray:
     return values
 
 
-def _stage_two(kernel, problem: Problem, law, alphas, q1, kind, learned, complement):
-    """The result on one rule (``law``, all q1 = 1) or on Monte Carlo draws (law None)."""
+def _stage_two(kernel, problem: Problem, law, alphas, stage_1, learned, complement):
+    """The result on one rule (``law``, all q1 = 1) or on Monte Carlo draws (law None);
+    ``stage_1``: the first stage's overlaps (A,), kind and threshold."""
+    q1, kind, threshold = stage_1
     k, r = learned.shape[0], problem.link.r
     A = alphas.size
     out = {
@@ -414,6 +423,7 @@ def _stage_two(kernel, problem: Problem, law, alphas, q1, kind, learned, complem
         alphas,
         q1,
         kind,
+        threshold,
         out["overlap"],
         out["overlap_se"],
         out["residual"],

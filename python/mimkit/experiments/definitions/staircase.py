@@ -28,12 +28,7 @@ from ...data import MultiIndexModel
 from ...estimators import AMPEstimator, LayerwiseRegressor, SpectralEstimator
 from ...links import Link, get_link
 from ...metrics import relative_test_error
-from ...theory import (
-    network_threshold,
-    staged_network_overlap,
-    staged_spectral_overlap,
-    weak_recovery_threshold,
-)
+from ...theory import staged_network_overlap, staged_spectral_overlap
 from ...theory_cache import cached_theory
 from ..plots import mean_sem, title_figure
 from ..registry import Experiment
@@ -148,16 +143,26 @@ def point(params: dict, seed: int) -> dict:
     }
 
 
+def _theory(name: str, settings: tuple, method: str, alpha, **given):
+    """A staged method's :mod:`mimkit.theory.staged` result at ``alpha`` (its own n / d);
+    ``settings`` = (spectral preprocessing, network loss, Huber delta, noise)."""
+    prep, loss, delta, noise = settings
+    common: dict[str, Any] = dict(
+        learned=FIRST_STAGE[name], noise=noise, n_samples=_LINE_SAMPLES, random_state=THEORY_SEED
+    )
+    if method == "staged":
+        return staged_network_overlap(name, alpha, loss=loss, huber_delta=delta, **common, **given)
+    return staged_spectral_overlap(name, alpha, preprocessing=prep, **common, **given)
+
+
 @functools.lru_cache(maxsize=None)
 @cached_theory(samples=_LINE_SAMPLES, seed=THEORY_SEED)
-def predicted(name: str, spectral_preprocessing: str, alphas: tuple) -> pd.DataFrame:
+def predicted(name: str, settings: tuple, alphas: tuple) -> pd.DataFrame:
     """The staged methods' predicted overlaps per stage at total ``alphas``
     (:mod:`mimkit.theory.staged`; the networks' stages see ``NETWORK_STAGE_FRACTION`` of n)."""
     alpha = np.asarray(alphas, dtype=np.float64)
-    first = FIRST_STAGE[name]
-    common: dict[str, Any] = dict(learned=first, n_samples=_LINE_SAMPLES, random_state=THEORY_SEED)
-    net = staged_network_overlap(name, alpha * NETWORK_STAGE_FRACTION, **common)
-    spec = staged_spectral_overlap(name, alpha, preprocessing=spectral_preprocessing, **common)
+    net = _theory(name, settings, "staged", alpha * NETWORK_STAGE_FRACTION)
+    spec = _theory(name, settings, "spectral", alpha)
     return pd.DataFrame(
         {
             "alpha": alpha,
@@ -195,47 +200,41 @@ def state_evolution(name: str, noise: float, alphas: tuple) -> Optional[pd.DataF
 
 @functools.lru_cache(maxsize=None)
 @cached_theory(samples=_LINE_SAMPLES, seed=THEORY_SEED)
-def stage_thresholds(name: str, spectral_preprocessing: str, noise: float) -> dict:
-    """Per method, the thresholds ``(stage 1, stage 2)`` in total alpha = n / d: stage 1 from
-    the spectral theory (0 for a first-order stage), stage 2 given stage 1 exactly
-    (:mod:`mimkit.theory.staged` at ``stage_1_overlap = 1``); AMP's stage 1 from
-    :func:`mimkit.amp.amp_threshold`, its stage 2 of sq_sign3 the sign(z2 z3) problem's pi^2/4
-    (None where unknown). The one place the plot's thresholds come from."""
-    link = resolve(name)
-    first = FIRST_STAGE[name]
-    known: dict[str, Any] = dict(stage_1_overlap=1.0, learned=first, n_samples=_LINE_SAMPLES)
-    net2 = staged_network_overlap(link, 1.0, random_state=THEORY_SEED, **known)
-    spec2 = staged_spectral_overlap(
-        link, 1.0, preprocessing=spectral_preprocessing, random_state=THEORY_SEED, **known
-    )
-    # Stage 1's kind: first-order ("trivial", visible at any alpha) or spectral.
-    kind = staged_spectral_overlap(
-        link, 1.0, preprocessing=spectral_preprocessing, learned=first,
-        n_samples=_LINE_SAMPLES, random_state=THEORY_SEED,
-    ).stage_1_kind  # fmt: skip
-    share = 1.0 / NETWORK_STAGE_FRACTION
-    if kind == "trivial":
-        net1 = spec1 = 0.0
-        amp1: Optional[float] = 0.0
-    else:
-        net1 = share * network_threshold(link, "huber", random_state=THEORY_SEED).first
-        spec1 = weak_recovery_threshold(
-            link, spectral_preprocessing, random_state=THEORY_SEED
-        ).first
+def stage_thresholds(name: str, settings: tuple) -> dict:
+    """Per method, the thresholds ``(stage 1, stage 2)`` in total alpha = n / d: stage 1 where
+    :mod:`mimkit.theory.staged` puts it (0 for a first-order stage), stage 2 given stage 1
+    exactly (``stage_1_overlap = 1``); AMP's stage 1 from :func:`mimkit.amp.amp_threshold`,
+    its stage 2 of sq_sign3 the sign(z2 z3) problem's pi^2/4 (None where unknown). The one
+    place the plot's thresholds come from."""
+    out: dict = {}
+    for method in ("staged", "spectral"):
+        share = 1.0 / NETWORK_STAGE_FRACTION if method == "staged" else 1.0
+        first = _theory(name, settings, method, 1.0, stage_1_overlap=None)
+        known = _theory(name, settings, method, 1.0, stage_1_overlap=1.0)
+        out[method] = (share * first.stage_1_threshold, share * float(known.threshold[0]))
+    amp1: Optional[float] = 0.0
+    if first.stage_1_kind != "trivial":
         try:
             # Monte Carlo: the quadrature rule of sq_sign3's channel misses its 1e-3 check.
             amp1 = float(
                 amp_threshold(
-                    link, noise=noise, method="monte_carlo", random_state=THEORY_SEED
+                    name, noise=settings[3], method="monte_carlo", random_state=THEORY_SEED
                 ).alpha_c
             )
         except ValueError:  # no closed-form channel
             amp1 = None
-    return {
-        "staged": (net1, share * float(net2.threshold[0])),
-        "spectral": (spec1, float(spec2.threshold[0])),
-        "gamp": (amp1, SIGN_PRODUCT_AMP_THRESHOLD if name == "sq_sign3" else None),
-    }
+    out["gamp"] = (amp1, SIGN_PRODUCT_AMP_THRESHOLD if name == "sq_sign3" else None)
+    return out
+
+
+def _settings(row) -> tuple:
+    """(spectral preprocessing, network loss, Huber delta, noise) of the records."""
+    return (
+        str(row["spectral_preprocessing"]),
+        str(row["loss"]),
+        float(row["huber_delta"]),
+        float(row["noise"]),
+    )
 
 
 def _line_alphas(df: pd.DataFrame) -> tuple:
@@ -257,14 +256,14 @@ def plot(df: pd.DataFrame, manifest: dict):
     fig = Figure(figsize=(4.6 * len(names), 7.4))
     axes = fig.subplots(2, len(names), squeeze=False)
     row0 = df.iloc[0]
-    noise, prep = float(row0["noise"]), row0["spectral_preprocessing"]
+    noise, settings = float(row0["noise"]), _settings(row0)
     colors = {m: f"C{k}" for k, m in enumerate(METHODS)}
     for j, name in enumerate(names):
         g = stats[stats["link"] == name]
         alphas = _line_alphas(df[df["link"] == name])
-        lines = predicted(name, prep, alphas)
+        lines = predicted(name, settings, alphas)
         se = state_evolution(name, noise, alphas) if _with_amp(df, name) else None
-        th = stage_thresholds(name, prep, noise)
+        th = stage_thresholds(name, settings)
         for i in range(2):
             ax, stage = axes[i, j], f"stage{i + 1}"
             for method, label in METHODS.items():
@@ -316,12 +315,12 @@ def table(df: pd.DataFrame) -> pd.DataFrame:
     theory and, for GAMP, its state evolution."""
     stats = _stats(df)
     row0 = df.iloc[0]
-    prep, noise = row0["spectral_preprocessing"], float(row0["noise"])
+    noise, settings = float(row0["noise"]), _settings(row0)
     parts = []
     for name, g in stats.groupby("link", sort=False):
         alphas = _line_alphas(df[df["link"] == name])
         g = g.assign(alpha=g["alpha"].round(6)).merge(
-            predicted(name, prep, alphas), on="alpha", how="left"
+            predicted(name, settings, alphas), on="alpha", how="left"
         )
         se = state_evolution(name, noise, alphas) if _with_amp(df, name) else None
         if se is not None:
