@@ -290,7 +290,12 @@ def plot(df: pd.DataFrame, manifest: dict):
         axes[0, j].set_title(name, fontsize=10)
     axes[0, 0].set_ylabel("overlap with stage 1's subspace")
     axes[1, 0].set_ylabel("overlap with stage 2's subspace")
-    axes[0, 0].legend(fontsize=6.5)
+    # One legend for every method and line drawn on any panel (GAMP may be on one link only).
+    labelled: dict = {}
+    for ax in axes.flat:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            labelled.setdefault(label, handle)
+    axes[0, 0].legend(list(labelled.values()), list(labelled), fontsize=6.5)
     seeds = df["seed_index"].nunique()
     return title_figure(
         fig,
