@@ -32,9 +32,9 @@ import numpy as np
 from scipy import special
 
 from ._quadrature import (
+    _NEGLIGIBLE,
     _TABLE_EDGE,
     _half_line_nodes,
-    normalised,
     split_normal_nodes,
     unit_legendre,
 )
@@ -193,14 +193,22 @@ def _conditional_on_z1(omega: np.ndarray, V: np.ndarray, z1: np.ndarray):
 
 
 def mixture_moments(log_w: np.ndarray, z1: np.ndarray, mean23: np.ndarray, cov23: np.ndarray):
-    """Mean (n, 3) and summed covariance (3, 3) of a mixture, per row, of components with z1
-    fixed (n, M), (z2, z3) of mean (n, M, 2) and covariance entries (n, M, 3)."""
-    p = normalised(log_w)
-    comp_mean = np.concatenate([z1[:, :, None], mean23], axis=2)
-    weighted = p[:, :, None] * comp_mean
-    mean = weighted.sum(axis=1)
-    second = np.einsum("nmi,nmj->ij", weighted, comp_mean)
-    within = np.einsum("nm,nmk->k", p, cov23)
+    """Mean (n, 3) and summed covariance (3, 3) of a mixture, per row, of the components
+    (quadrant c, node m): z1 fixed (n, M), (z2, z3) of mean (4, n, M, 2) and covariance
+    entries (4, n, M, 3); log weights (4, n, M)."""
+    top = log_w.max(axis=(0, 2), keepdims=True)
+    p = log_w - top
+    np.putmask(p, p < -_NEGLIGIBLE, -np.inf)  # no subnormal weights (see normalised)
+    np.exp(p, out=p)
+    p /= p.sum(axis=(0, 2), keepdims=True)
+    pz = p * z1
+    pm = p[..., None] * mean23
+    mean = np.concatenate([pz.sum(axis=(0, 2))[:, None], pm.sum(axis=(0, 2))], axis=1)
+    second = np.empty((3, 3))
+    second[0, 0] = np.einsum("cnm,nm->", pz, z1)
+    second[0, 1:] = second[1:, 0] = np.einsum("cnm,cnmk->k", pz, mean23)
+    second[1:, 1:] = np.einsum("cnmk,cnml->kl", pm, mean23)
+    within = np.einsum("cnm,cnmk->k", p, cov23)
     second[1, 1] += within[0]
     second[1, 2] += within[1]
     second[2, 1] += within[1]
@@ -250,13 +258,7 @@ class SqSign3Channel(Channel):
         m2, m3, S = _conditional_on_z1(omega, V, z1)
         log_p, mean23, cov23 = quadrant_moments(m2, m3, S, used)  # (4 quadrants, n, 4 atoms)
         log_w = np.where(used, log_p + log_atom[None], -np.inf)
-        n = len(y)
-        return mixture_moments(
-            np.moveaxis(log_w, 0, 2).reshape(n, 16),
-            np.repeat(z1, 4, axis=1),
-            np.moveaxis(mean23, 0, 2).reshape(n, 16, 2),
-            np.moveaxis(cov23, 0, 2).reshape(n, 16, 3),
-        )
+        return mixture_moments(log_w, z1, mean23, cov23)
 
 
 class SignCommitteeChannel(Channel):
@@ -306,10 +308,4 @@ class SignCommitteeChannel(Channel):
         used = np.isfinite(log_prior)
         log_p, mean23, cov23 = quadrant_moments(m2, m3, S, used)
         log_comp = np.where(used, log_p + log_prior, -np.inf)
-        n, M = t.shape
-        return mixture_moments(
-            np.moveaxis(log_comp, 0, 2).reshape(n, 4 * M),
-            np.repeat(t, 4, axis=1),
-            np.moveaxis(mean23, 0, 2).reshape(n, 4 * M, 2),
-            np.moveaxis(cov23, 0, 2).reshape(n, 4 * M, 3),
-        )
+        return mixture_moments(log_comp, t, mean23, cov23)
