@@ -47,6 +47,8 @@ def swept(tmp_path_factory):
         ("init_scale=1e-300", "init_scale = 1e-300 underflows: raise init_scale"),
         ("limits:case=foo", "unknown case 'foo'; choose one of z1z2"),
         ("limits:amp_iter=0", "amp_iter must be an integer >= 1"),
+        ("staircase:method=nope", "unknown method 'nope'; choose one of network"),
+        ("staircase:spectral_preprocessing=optimal", "unknown spectral_preprocessing 'optimal'"),
     ],
 )
 def test_bad_grid_values_stop_before_any_file(tmp_path, capsys, setting, needle):

@@ -18,6 +18,7 @@ NAMES = [
     "gd-vs-power",
     "limits",
     "beyond-layerwise",
+    "staircase",
 ]
 
 

@@ -31,19 +31,33 @@ def unit_legendre(n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
     return (x + 1.0) / 2.0, w / 2.0
 
 
+@lru_cache(maxsize=16)
+def graded_legendre(n_nodes: int, grading: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights on (0, 1): Gauss–Legendre in v, mapped to ``u = I_v(p, p)`` (the
+    regularised incomplete beta function, ``p = grading``), which packs the nodes towards
+    both ends, where ``du/dv ~ v^(p-1)`` smooths an end singularity of the integrand;
+    ``grading = 1`` is :func:`unit_legendre`."""
+    v, w = unit_legendre(n_nodes)
+    if grading == 1:
+        return v, w
+    p = float(grading)
+    return special.betainc(p, p, v), w * (v * (1.0 - v)) ** (p - 1.0) / special.beta(p, p)
+
+
 #: Range and spacing of the tabulated half-line nodes: below -_TABLE_EDGE a side has
 #: probability under 1e-299 and is dropped; above +_TABLE_EDGE the table is flat to 1e-299.
 _TABLE_EDGE, _TABLE_STEP = 37.0, 0.02
 
 
 @lru_cache(maxsize=8)
-def _half_line_table(n_nodes: int) -> np.ndarray:
+def _half_line_table(n_nodes: int, grading: int = 1) -> np.ndarray:
     """Cubic pieces of ``T_j(a) = Phi^{-1}(u_j Phi(a))`` (the Gauss-Legendre nodes u_j of
     (0, 1) mapped to the standard normal restricted to ``(-inf, a]``) between grid points of
     a: (intervals, 4, n_nodes), the coefficients of 1, f, f^2, f^3 in the fraction f of an
     interval (Hermite: values and slopes ``dT_j / da = u_j phi(a) / phi(T_j)`` match at both
-    ends, so the error is ~ step^4, below 1e-9)."""
-    u, _ = unit_legendre(n_nodes)
+    ends, so the error is ~ step^4, below 1e-9). With ``grading`` the nodes are those of
+    :func:`graded_legendre`."""
+    u, _ = graded_legendre(n_nodes, grading)
     a = np.arange(-_TABLE_EDGE, _TABLE_EDGE + _TABLE_STEP / 2, _TABLE_STEP)[:, None]
     values = special.ndtri(u[None, :] * np.exp(special.log_ndtr(a)))
     slopes = _TABLE_STEP * u[None, :] * np.exp(0.5 * (values**2 - a**2))
@@ -51,10 +65,10 @@ def _half_line_table(n_nodes: int) -> np.ndarray:
     return np.stack([v0, s0, 3 * (v1 - v0) - 2 * s0 - s1, 2 * (v0 - v1) + s0 + s1], axis=1)
 
 
-def _half_line_nodes(a: np.ndarray, n_nodes: int) -> np.ndarray:
+def _half_line_nodes(a: np.ndarray, n_nodes: int, grading: int = 1) -> np.ndarray:
     """``T_j(a_i)``, (n, n_nodes), from the table (:func:`_half_line_table`); a is clipped to
     its range."""
-    table = _half_line_table(n_nodes)
+    table = _half_line_table(n_nodes, grading)
     pos = (np.clip(a, -_TABLE_EDGE, _TABLE_EDGE) + _TABLE_EDGE) / _TABLE_STEP
     i = np.minimum(pos.astype(np.intp), len(table) - 1)
     f = (pos - i)[:, None]
@@ -69,7 +83,7 @@ def _half_line_nodes(a: np.ndarray, n_nodes: int) -> np.ndarray:
 
 
 def split_normal_nodes(
-    mean: np.ndarray, sd: float, split: float, n_nodes: int
+    mean: np.ndarray, sd: float, split: float, n_nodes: int, grading: int = 1
 ) -> tuple[np.ndarray, np.ndarray]:
     """Nodes for ``E h(t)``, ``t ~ N(mean_i, sd^2)``, with h smooth on each side of ``split``.
 
@@ -79,21 +93,29 @@ def split_normal_nodes(
     come from a precomputed table in ``a = (split - mean) / sd`` (:func:`_half_line_nodes`):
     an ``ndtri`` per node would cost more than the rest of a GAMP iteration.
 
+    In the quantile u, a function growing in t (the moments themselves) is singular at the
+    far end, ``t ~ sqrt(2 log(1/u))``, so the error falls only like ``1 / n_nodes^2``; and a
+    likelihood that rises towards the split puts posterior mass where the prior's quantiles
+    leave few nodes. ``grading = p`` (:func:`graded_legendre`) packs the nodes towards both
+    ends: ~1e-7 with 24 nodes per side where ``grading = 1`` has ~1e-2 (sign_committee).
+
     Parameters
     ----------
     mean : (n,) array.  sd : float > 0.  split : float.  n_nodes : int, per side.
+    grading : int >= 1, optional
 
     Returns
     -------
     nodes : (n, 2 n_nodes) array.  log_weights : (n, 2 n_nodes) array (-inf for a side of
     probability zero; each row's weights sum to 1).
     """
-    _, w = unit_legendre(n_nodes)
+    _, w = graded_legendre(n_nodes, grading)
     a = (split - mean) / sd
     log_left, log_right = special.log_ndtr(a)[:, None], special.log_ndtr(-a)[:, None]
     # The right side is the mirror image: nodes -T_j(-a), in reverse order to keep t sorted.
     nodes = np.concatenate(
-        [_half_line_nodes(a, n_nodes), -_half_line_nodes(-a, n_nodes)[:, ::-1]], axis=1
+        [_half_line_nodes(a, n_nodes, grading), -_half_line_nodes(-a, n_nodes, grading)[:, ::-1]],
+        axis=1,
     )
     nodes *= sd
     nodes += mean[:, None]

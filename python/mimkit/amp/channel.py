@@ -12,7 +12,8 @@ is shared by all samples). :func:`make_channel` picks, per link:
 
 * closed forms (:mod:`mimkit.amp.closed_forms`): ``y = c |z|^2 + b`` (phase retrieval
   ``norm2`` with r = 1, ``he2_sum``; r <= 3, noiseless), ``z1*z2`` and ``z1 + z1*z2`` (z1 is
-  Gaussian given z2: integrated exactly, z2 by quadrature), ``sign(z1*z2)``;
+  Gaussian given z2: integrated exactly, z2 by quadrature), ``sign(z1*z2)``; at r = 3
+  ``sq_sign3`` (noiseless) and ``sign_committee`` (:mod:`mimkit.amp.closed_forms3`);
 * otherwise :class:`QuadratureChannel`: r-dimensional Gauss–Hermite quadrature over the prior
   ``N(omega, V)`` with the Gaussian label-noise likelihood. A noiseless generic link has a
   likelihood concentrated on the level set ``g(z) = y``, which no fixed rule resolves, so its

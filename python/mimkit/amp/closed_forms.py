@@ -18,6 +18,8 @@ r"""Output channels with closed forms (or exact in all but one coordinate).
 * :class:`SignProductChannel`, ``y = sign(z1 z2) + noise``: given z2, the event
   ``sign(z1) = e`` is a truncated normal (moments by ``Phi`` and the inverse Mills ratio);
   z2 as above, split at 0.
+* r = 3: ``sq_sign3`` (noiseless) and ``sign_committee`` (noiseless or not), in
+  :mod:`mimkit.amp.closed_forms3`.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from scipy import special
 from ..links import Link
 from ._quadrature import normalised, split_normal_nodes, unit_legendre
 from .channel import Channel, row_moments, summed_product
+from .closed_forms3 import SignCommitteeChannel, SqSign3Channel
 
 #: Gauss–Legendre nodes per side for the conditioning coordinate z2.
 _SIDE_NODES = 48
@@ -311,4 +314,8 @@ def closed_form_channel(link: Link, noise: float) -> Optional[Channel]:
         return ConditionalGaussianChannel(1.0, noise)
     if link.name == "sign_z1z2":
         return SignProductChannel(noise)
+    if link.name == "sq_sign3" and noise == 0.0:
+        return SqSign3Channel()
+    if link.name == "sign_committee":
+        return SignCommitteeChannel(noise)
     return None

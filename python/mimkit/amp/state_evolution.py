@@ -287,7 +287,8 @@ def check_channel_feasible(channel: Channel, what: str) -> None:
             f"{what}: link {channel.link.name!r} with r = {channel.r} has no closed-form "
             "channel, and the generic r-dimensional quadrature channel is both too slow "
             "(minutes) and too coarse at r >= 3. Closed forms cover he2_sum and norm2 (r <= 3, "
-            "noiseless), z1z2, staircase and sign_z1z2; for an even link the threshold equals "
+            "noiseless), z1z2, z1_plus_z1z2, sign_z1z2, sign_committee and sq_sign3 "
+            "(noiseless); for an even link the threshold equals "
             "the optimal spectral method's: mimkit.theory.weak_recovery_threshold(link, "
             "'optimal')."
         )

@@ -13,7 +13,7 @@ import numpy as np
 
 from .._diagnose import scale_suspects
 from .._validation import check_count, check_name, check_positive_number
-from ..options import ACTIVATIONS, JOINT_METHODS
+from ..options import ACTIVATIONS, JOINT_METHODS, PREPROCESSINGS
 from .grid import Grid
 from .registry import Experiment
 
@@ -42,6 +42,17 @@ def _case(value: Any, name: str) -> None:
     from .definitions.limits import LINK_CASES
 
     check_name(value, name, tuple(LINK_CASES))
+
+
+def _staircase_method(value: Any, name: str) -> None:
+    from .definitions.staircase import METHODS
+
+    check_name(value, name, tuple(METHODS))
+
+
+def _conditional_preprocessing(value: Any, name: str) -> None:
+    # The staged spectral method conditions T on the learned projections: not "optimal".
+    check_name(value, name, tuple(p for p in PREPROCESSINGS if p != "optimal"))
 
 
 def _positive(value: Any, name: str) -> None:
@@ -91,6 +102,8 @@ _CHECKS: dict[str, Callable[[Any, str], Any]] = {
     "mlp_max_iter": lambda v, n: check_count(v, n, minimum=1),
     "amp_iter": lambda v, n: check_count(v, n, minimum=1),
     "case": _case,
+    "method": _staircase_method,
+    "spectral_preprocessing": _conditional_preprocessing,
 }
 
 

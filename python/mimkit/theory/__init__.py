@@ -5,6 +5,7 @@
 * :mod:`.bulk` and :mod:`.phase1`: the bulk's spectral law, and phase 1 at finite d and T1;
 * :mod:`.losses`: which loss to use (every built-in loss against the optimal spectral method);
 * :mod:`.stages`: the learning order (trivial, easy and hard stages, and their thresholds);
+* :mod:`.staged`: the second stage of the sequential spectral method and the staged network;
 * ``amp_overlap`` (from :mod:`mimkit.amp`): the limit, Bayes-optimal AMP's state evolution.
 
 Every function takes the problem the same way -- ``link``, what is asked (a preprocessing, a
@@ -21,6 +22,7 @@ from .losses import best_label_transform, compare_losses
 from .overlap import OverlapResult, network_overlap, spectral_overlap
 from .phase1 import Phase1Curve, phase1_curve
 from .stages import LearningStage, LearningStages, learning_stages
+from .staged import StagedOverlapResult, staged_network_overlap, staged_spectral_overlap
 from .thresholds import ThresholdResult, network_threshold, weak_recovery_threshold
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "OverlapResult",
     "Phase1Curve",
     "QuadratureWarning",
+    "StagedOverlapResult",
     "ThresholdResult",
     "amp_overlap",
     "best_label_transform",
@@ -38,5 +41,7 @@ __all__ = [
     "network_threshold",
     "phase1_curve",
     "spectral_overlap",
+    "staged_network_overlap",
+    "staged_spectral_overlap",
     "weak_recovery_threshold",
 ]

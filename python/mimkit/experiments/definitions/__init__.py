@@ -17,6 +17,7 @@ _MODULES: dict[str, str] = {
     "gd-vs-power": "gd_vs_power",
     "limits": "limits",
     "beyond-layerwise": "beyond_layerwise",
+    "staircase": "staircase",
 }
 
 if TYPE_CHECKING:
