@@ -175,3 +175,25 @@ def test_constant_y_is_refused():
     X = np.random.default_rng(0).standard_normal((50, 10))
     with pytest.raises(ValueError, match=r"y has a single value \(2.0\); AMPEstimator needs"):
         AMPEstimator("z1z2").fit(X, np.full(50, 2.0))
+
+
+def test_stops_at_the_fixed_point_and_agrees_with_a_longer_run():
+    # z1 z2 with noise 0.3 at alpha = 6, d = 300: a fixed point of partial recovery that GAMP
+    # reaches geometrically. It stops on its own within 100 iterations (the old criterion, an
+    # RMS change of W's entries below 1e-5, took 124: W keeps a finite-d jitter), and the
+    # overlap it stops at is the one a run three times as long gives, within 1e-2: tol = 1e-3
+    # per undamped step over a contraction rate below 0.9 per step.
+    model = MultiIndexModel(300, "z1z2", noise=0.3, random_state=0)
+    X, y = model.sample(1800, dtype=np.float64, random_state=1)
+    channel = make_channel("z1z2", 0.3)
+    res = gamp(X, y, channel, max_iter=200, random_state=0)
+    assert res.converged and res.n_iter < 100
+    assert res.changes[-1] < 1e-3
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # tol 1e-12 is not met: it runs out
+        longer = gamp(X, y, channel, max_iter=3 * res.n_iter, tol=1e-12, random_state=0)
+    assert longer.n_iter == 3 * res.n_iter
+    got, reference = _squared_cosines(res.W, model.U), _squared_cosines(longer.W, model.U)
+    assert got.min() > 0.9  # informative: the test is about a non-trivial fixed point
+    np.testing.assert_allclose(got, reference, atol=1e-2)
+
