@@ -196,4 +196,3 @@ def test_stops_at_the_fixed_point_and_agrees_with_a_longer_run():
     got, reference = _squared_cosines(res.W, model.U), _squared_cosines(longer.W, model.U)
     assert got.min() > 0.9  # informative: the test is about a non-trivial fixed point
     np.testing.assert_allclose(got, reference, atol=1e-2)
-

@@ -7,14 +7,15 @@ overlap ``Q_t = (1/d) W_hat_t^T W`` follows, as ``n, d -> inf``,
     Q_{t+1} = Qhat_t (I + Qhat_t)^{-1},
 
 with ``omega ~ N(0, Q_t)``, ``V = I - Q_t``, ``z = omega + N(0, V)``, ``y ~ P(y | z)``; the
-expectation is a Monte Carlo mean over fixed base draws (common random numbers keep the map
-smooth in Q). Started uninformed (``Q_0 = eps I``), the iteration stops at the first stable
-fixed point: that is the **algorithmic** curve, what GAMP (the best polynomial-time algorithm
-known here) reaches. The **information-theoretic** curve is the global maximiser of the
-replica free entropy, which may be another fixed point: where both differ (a "hard phase",
-e.g. phase retrieval between alpha = 1, where perfect recovery becomes possible, and about
-1.13, where AMP finds it) no known efficient method reaches the better one. See
-docs/theory.md, "Bayes-optimal AMP".
+expectation is a deterministic tensor rule where that is affordable (r = 1 with a closed-form
+channel; :func:`amp_overlap`, ``method``), else a Monte Carlo mean over fixed base draws
+(common random numbers keep the map smooth in Q). Started uninformed (``Q_0 = eps I``), the
+iteration stops at the first stable fixed point: that is the **algorithmic** curve, what GAMP
+(the best polynomial-time algorithm known here) reaches. The **information-theoretic** curve is
+the global maximiser of the replica free entropy, which may be another fixed point: where both
+differ (a "hard phase", e.g. phase retrieval between alpha = 1, where perfect recovery becomes
+possible, and about 1.13, where AMP finds it) no known efficient method reaches the better one.
+See docs/theory.md, "Bayes-optimal AMP".
 
 Squared cosines between the estimated and true subspaces are the eigenvalues of Q; the
 Bayes-optimal test error at overlap Q is ``E[Var(y | omega)] / Var(y)`` with ``omega ~ N(0, Q)``,
@@ -25,8 +26,11 @@ Linearising the SE map at ``Q = 0`` (even links: ``E[z | y] = 0``) gives
 ``E[z z^T | y] - I``: the weak-recovery threshold ``1 / ||M -> E[J M J]||`` is that of the
 optimal spectral method, as :func:`amp_threshold` checks through the channel. That threshold
 is an expectation over z (r dimensions) alone, computed for r <= 3 by deterministic
-quadrature with a doubling check; the SE map is a 2r-dimensional expectation and stays Monte
-Carlo. The generic quadrature channel at r >= 3 is refused (:func:`check_channel_feasible`).
+quadrature with a doubling check. The SE map is a 2r-dimensional expectation (plus the noise)
+whose every point costs a channel call with its own nodes (2 for phase retrieval, 96 for z1*z2,
+256 for he2_sum at r = 2): a tensor rule fine enough is affordable at r = 1 only (1.4e4 node
+evaluations per step for phase retrieval; ~1e10 for z1*z2), so r >= 2 stays Monte Carlo. The
+generic quadrature channel at r >= 3 is refused (:func:`check_channel_feasible`).
 """
 
 from __future__ import annotations
@@ -38,10 +42,10 @@ from typing import Optional
 import numpy as np
 
 from .._progress import Progress, progress_callback
+from .._quadrature import check_agreement
 from .._random import RandomState, as_generator
 from .._validation import check_count, check_name, check_positive_number
 from ..links import get_link
-from .._quadrature import check_agreement
 from ._quadrature import gauss_hermite, link_rule, log_axis_nodes, merge_labels
 from .channel import Channel, QuadratureChannel
 from .factory import make_channel
