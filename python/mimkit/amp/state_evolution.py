@@ -110,16 +110,16 @@ def _posterior_of_overlap(Q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 #: Quadrature state evolution at level 0: spacing of the log-axis rule in ``log|omega_k|`` and
-#: Gauss-Hermite nodes per dimension of ``z | omega`` and of the label noise (half of either
-#: left the fixed points ~1e-3 apart near phase retrieval's thresholds).
-_OMEGA_STEP = 0.125
-_REST_NODES = 24
+#: Gauss-Hermite nodes per dimension of ``z | omega`` and of the label noise. Level 1 (the
+#: result) halves the one and doubles the other: its map is within ~1e-6 of level 2's.
+_OMEGA_STEP = 0.25
+_REST_NODES = 12
 #: Work (rule points x the channel's own nodes, at the finer level) up to which
 #: ``method="auto"`` takes the quadrature: beyond, an SE step costs more than Monte Carlo's.
 QUADRATURE_WORK = 1_000_000
 #: The quadrature overlap's stated accuracy: the eigenvalues of Q at the two levels agree
 #: within ``OVERLAP_RTOL |q| + OVERLAP_ATOL``.
-OVERLAP_RTOL, OVERLAP_ATOL = 1e-4, 1e-5
+OVERLAP_RTOL, OVERLAP_ATOL = 1e-3, 1e-4
 
 
 # Its signature follows the theory functions' (link, what is asked, r, then noise, n_samples,
@@ -150,18 +150,22 @@ def amp_overlap(
         Gaussian label noise std.
     method : {"auto", "quadrature", "monte_carlo"}
         How each SE step's expectation over ``(omega, z, noise)`` is computed.
-        ``"quadrature"``: deterministic. With ``z ~ N(0, I)`` and ``omega | z ~ N(Q z, Q V)``,
-        a tensor rule: :func:`mimkit.amp._quadrature.link_rule` over z and the label noise
-        (as :func:`amp_threshold`), times Gauss-Hermite over ``omega | z`` (12 nodes per
-        dimension). The whole iteration runs at that level and at twice the nodes (level 1,
-        returned); their fixed points must agree within ``OVERLAP_RTOL |q| + OVERLAP_ATOL``
-        (1e-4, 1e-5) on every eigenvalue, else a :class:`mimkit.theory.QuadratureWarning`
-        says by how much. The rule has ``k^(2r)`` points times the channel's own nodes per
-        step, so it is taken only up to ``QUADRATURE_WORK`` (1e6) node evaluations: r = 1
-        with a closed-form channel (``norm2``, ``he2_sum``, noiseless); beyond, asking for
-        it is a ValueError. ``"monte_carlo"``: ``n_samples`` draws, fixed over the iteration
+        ``"quadrature"``: deterministic, a tensor rule (:func:`overlap_rule`) in place of the
+        draws: the log-axis rule of :func:`mimkit.amp._quadrature.log_axis_nodes` for each
+        coordinate of ``omega`` (``g_out`` steepens into a step at ``omega_k = 0`` as
+        ``V -> 0``; that rule resolves it at every scale), Gauss-Hermite for ``z | omega``
+        and the label noise. The whole iteration runs at level 1 (returned) and at half the
+        nodes (level 0); their fixed points must agree within ``OVERLAP_RTOL |q| +
+        OVERLAP_ATOL`` (1e-3, 1e-4) on every eigenvalue, else a
+        :class:`mimkit.theory.QuadratureWarning` says by how much (level 1's map is within
+        ~1e-6 of level 2's: the check is conservative). Every rule point costs a channel
+        call with the channel's own nodes and the rule has ``k^(2r)`` points, so it is taken
+        only up to ``QUADRATURE_WORK`` (1e6) node evaluations per step: r = 1 with a
+        closed-form channel (``norm2``, ``he2_sum``, noiseless: 1.4e4); beyond, asking for it
+        is a ValueError. ``"monte_carlo"``: ``n_samples`` draws, fixed over the iteration
         (common random numbers keep the map smooth in Q). ``"auto"``: quadrature where
-        affordable and converged (else Monte Carlo, silently).
+        affordable and converged, else Monte Carlo (silently; near phase retrieval's jump at
+        ~1.13 the two levels part).
     n_samples : int
         Monte Carlo draws per SE step; the overlap's error is ~ ``1 / sqrt(n_samples)``.
     max_iter : int.  tol : float
@@ -295,9 +299,9 @@ def overlap_rule(r: int, noise: float, level: int):
     """Quadrature nodes of :func:`_qhat_map`: ``(unit_omega, unit_rest, unit_noise, weights)``.
 
     A tensor rule: per dimension of ``unit_omega`` the log-axis rule
-    (:func:`mimkit.amp._quadrature.log_axis_nodes`, spacing ``0.125 / 2**level``), which
+    (:func:`mimkit.amp._quadrature.log_axis_nodes`, spacing ``0.25 / 2**level``), which
     resolves ``g_out``'s steep step at ``omega_k = 0`` (width ~ V: a near-jump as Q -> I) at
-    every scale; Gauss-Hermite for ``unit_rest`` (``24 * 2**level`` nodes per dimension: z is
+    every scale; Gauss-Hermite for ``unit_rest`` (``12 * 2**level`` nodes per dimension: z is
     analytic there given omega) and for the label noise (the same count; none when noiseless).
     """
     x, wx = log_axis_nodes(_OMEGA_STEP / 2**level)
