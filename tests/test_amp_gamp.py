@@ -196,3 +196,18 @@ def test_stops_at_the_fixed_point_and_agrees_with_a_longer_run():
     got, reference = _squared_cosines(res.W, model.U), _squared_cosines(longer.W, model.U)
     assert got.min() > 0.9  # informative: the test is about a non-trivial fixed point
     np.testing.assert_allclose(got, reference, atol=1e-2)
+
+
+def test_windowed_trend_is_relative_above_the_start_scale_and_absolute_below():
+    from mimkit.amp.gamp import _windowed_trend
+
+    # Geometric growth by 1% per iteration: means of consecutive windows of k differ by
+    # (1.01^k - 1) relative, i.e. ~1e-2 per iteration, whatever the level above INIT_SCALE^2.
+    growth = [np.array([0.5 * 1.01**t]) for t in range(40)]
+    assert _windowed_trend(growth, 10) == pytest.approx((1.01**10 - 1) / 1.01**10 / 10, rel=1e-9)
+    # Halving per iteration far below INIT_SCALE^2 = 1e-4 (W_hat -> 0 below the threshold):
+    # relative to the start's scale, the trend vanishes instead of staying at 1/2.
+    decay = [np.array([1e-8 * 0.5**t]) for t in range(40)]
+    assert _windowed_trend(decay, 10) < 1e-6
+    # Short histories use shorter windows: two entries compare the last with the first.
+    assert _windowed_trend([np.array([1.0]), np.array([1.1])], 10) == pytest.approx(0.1 / 1.1)
