@@ -49,11 +49,14 @@ def test_matches_independent_scalar_gamp():
     channel = make_channel("norm2", r=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        res = gamp(X, y, channel, max_iter=30, damping=0.0, random_state=2)
+        # tol far below what 30 iterations reach: all 30 run, as the oracle's.
+        res = gamp(X, y, channel, max_iter=30, damping=0.0, tol=1e-12, random_state=2)
+    assert res.n_iter == 30
     expected = _oracle_phase_retrieval(X, y, x0[:, 0], 30)
     np.testing.assert_allclose(res.W[:, 0], expected, rtol=0, atol=1e-7)
-    # alpha = 1.5 > 1.13: run to the end, it recovers the direction.
-    res = gamp(X, y, channel, max_iter=200, damping=0.0, random_state=2)
+    # alpha = 1.5 > 1.13: run to the end (the variance floor), it recovers the direction.
+    # The default tol stops at overlap 0.9985: within its 1e-3 of the fixed point 1.
+    res = gamp(X, y, channel, max_iter=200, damping=0.0, tol=1e-6, random_state=2)
     assert res.converged and _squared_cosines(res.W, model.U)[0] > 0.999
 
 
@@ -172,3 +175,39 @@ def test_constant_y_is_refused():
     X = np.random.default_rng(0).standard_normal((50, 10))
     with pytest.raises(ValueError, match=r"y has a single value \(2.0\); AMPEstimator needs"):
         AMPEstimator("z1z2").fit(X, np.full(50, 2.0))
+
+
+def test_stops_at_the_fixed_point_and_agrees_with_a_longer_run():
+    # z1 z2 with noise 0.3 at alpha = 6, d = 300: a fixed point of partial recovery that GAMP
+    # reaches geometrically. It stops on its own within 100 iterations (the old criterion, an
+    # RMS change of W's entries below 1e-5, took 124: W keeps a finite-d jitter), and the
+    # overlap it stops at is the one a run three times as long gives, within 1e-2: tol = 1e-3
+    # per undamped step over a contraction rate below 0.9 per step.
+    model = MultiIndexModel(300, "z1z2", noise=0.3, random_state=0)
+    X, y = model.sample(1800, dtype=np.float64, random_state=1)
+    channel = make_channel("z1z2", 0.3)
+    res = gamp(X, y, channel, max_iter=200, random_state=0)
+    assert res.converged and res.n_iter < 100
+    assert res.changes[-1] < 1e-3
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # tol 1e-12 is not met: it runs out
+        longer = gamp(X, y, channel, max_iter=3 * res.n_iter, tol=1e-12, random_state=0)
+    assert longer.n_iter == 3 * res.n_iter
+    got, reference = _squared_cosines(res.W, model.U), _squared_cosines(longer.W, model.U)
+    assert got.min() > 0.9  # informative: the test is about a non-trivial fixed point
+    np.testing.assert_allclose(got, reference, atol=1e-2)
+
+
+def test_windowed_trend_is_relative_above_the_start_scale_and_absolute_below():
+    from mimkit.amp.gamp import _windowed_trend
+
+    # Geometric growth by 1% per iteration: means of consecutive windows of k differ by
+    # (1.01^k - 1) relative, i.e. ~1e-2 per iteration, whatever the level above INIT_SCALE^2.
+    growth = [np.array([0.5 * 1.01**t]) for t in range(40)]
+    assert _windowed_trend(growth, 10) == pytest.approx((1.01**10 - 1) / 1.01**10 / 10, rel=1e-9)
+    # Halving per iteration far below INIT_SCALE^2 = 1e-4 (W_hat -> 0 below the threshold):
+    # relative to the start's scale, the trend vanishes instead of staying at 1/2.
+    decay = [np.array([1e-8 * 0.5**t]) for t in range(40)]
+    assert _windowed_trend(decay, 10) < 1e-6
+    # Short histories use shorter windows: two entries compare the last with the first.
+    assert _windowed_trend([np.array([1.0]), np.array([1.1])], 10) == pytest.approx(0.1 / 1.1)

@@ -14,6 +14,19 @@ F have variance 1/d), so one iteration is two GEMMs and one channel call:
 
 with damping ``g <- (1 - damping) g_new + damping g`` (same for A) on the channel side. At the fixed
 point ``(1/d) W_hat^T W`` follows :func:`mimkit.amp.amp_overlap` (its state evolution).
+
+**Stopping.** At the Bayes-optimal fixed point the overlap with the truth equals the estimate's
+own Gram matrix, ``(1/d) W_hat^T W = (1/d) W_hat^T W_hat`` (the Nishimori identity), so GAMP
+can watch the overlap it reaches without knowing W. At finite d that estimate does not settle
+exactly: it fluctuates around the fixed point (z1*z2 at d = 1000, n = 2000: ~1% over ~20
+iterations at damping 0.8), and W_hat's entries jitter by ~1e-2 per iteration, so no tolerance
+on single iterations is met there. GAMP therefore compares the means of the Gram eigenvalues
+over the last ``K`` iterations and the ``K`` before (``K = ceil(2 / (1 - damping))``, at least
+3: the fluctuation averages out) and stops when they differ by less than ``tol`` relative (an
+eigenvalue below the start's ``INIT_SCALE**2`` relative to that scale: below the weak-recovery
+threshold W_hat decays geometrically to the exact fixed point 0) per undamped step, i.e.
+divided by ``K (1 - damping)``: a damped iteration moves by ``1 - damping`` of the undamped
+step, so the quotient is the trend of the undamped fixed-point map, whatever the damping.
 """
 
 from __future__ import annotations
@@ -23,6 +36,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .._random import RandomState, as_generator
 from .channel import Channel
@@ -45,7 +59,9 @@ class GAMPResult:
         Posterior covariance of one row of W.
     n_iter : int.  converged : bool
     changes : (n_iter,) array
-        RMS change of W_hat per iteration.
+        Per iteration, the relative trend per undamped step of the overlap estimate
+        ``(1/d) W_hat^T W_hat`` (module docstring; windows shortened to fit the first
+        iterations): what ``tol`` is compared with once both windows are full.
     overlaps : list of (r,) arrays
         What the callback returned per iteration (empty without one).
     """
@@ -65,7 +81,7 @@ def gamp(
     *,
     max_iter: int = 200,
     damping: float = 0.8,
-    tol: float = 1e-5,
+    tol: float = 1e-3,
     random_state: RandomState = None,
     callback: Optional[Callable[[np.ndarray], np.ndarray]] = None,
     progress: bool = False,
@@ -82,7 +98,8 @@ def gamp(
         the first iterations overshoot to the variance floor from some starts, the iterate
         diverges and a direction is lost. Near a weak-recovery threshold 0.8 is slow to leave
         the trivial fixed point: pass 0.3 there (phase retrieval at alpha = 1 needs it).
-        Stop when the RMS change of an entry of W_hat falls below tol.
+        Stop when the overlap estimate ``(1/d) W_hat^T W_hat`` has converged: its windowed
+        eigenvalues move by less than ``tol`` relative per undamped step (module docstring).
     random_state : None, int or Generator
         Draws the small random start.
     callback : callable, optional
@@ -105,30 +122,36 @@ def gamp(
     g = np.zeros((n, r))
     A = np.zeros((r, r))
     changes, overlaps = [], []
+    grams = [_gram_eigenvalues(W)]
+    window = max(3, int(np.ceil(2.0 / (1.0 - damping))))
     converged = False
-    bar = tqdm(total=max_iter, desc="GAMP", disable=not progress, leave=False)
-    try:
+    # BLAS on one thread: the products with r <= 3 columns are memory-bound (2 r flops per
+    # entry of X read), where a second thread gains little and, on a busy machine, spins:
+    # X^T g at n = 2000, d = 1000 took 51 ms with two OpenBLAS threads under load, 1 ms with one.
+    with (
+        threadpool_limits(limits=1, user_api="blas"),
+        tqdm(total=max_iter, desc="GAMP", disable=not progress, leave=False) as bar,
+    ):
         for _ in range(max_iter):
-            W_new, C, g, A = gamp_step(X, y, channel, W, C, g, A, damping)
-            change = float(np.sqrt(np.mean((W_new - W) ** 2)))
-            W = W_new
+            W, C, g, A = gamp_step(X, y, channel, W, C, g, A, damping)
+            if not np.all(np.isfinite(W)):
+                raise FloatingPointError(
+                    "GAMP diverged (non-finite iterate); raise damping or check the channel."
+                )
+            grams.append(_gram_eigenvalues(W))
+            change = _windowed_trend(grams, window) / (1.0 - damping)
             changes.append(change)
             if callback is not None:
                 overlaps.append(callback(W))
             bar.update()
-            if not np.isfinite(change):
-                raise FloatingPointError(
-                    "GAMP diverged (non-finite iterate); raise damping or check the channel."
-                )
             # With every direction at the variance floor the estimate is exact to ~1e-6 and the
             # channel's integrals lose their precision (posteriors narrower than any rule
             # resolves): stop there. One direction at the floor is not enough: the others may
             # still be on their way (z1*z2 at large alpha).
-            if change < tol or np.linalg.eigvalsh(C)[-1] < 2.0 * V_FLOOR:
+            settled = len(grams) > 2 * window and change < tol
+            if settled or np.linalg.eigvalsh(C)[-1] < 2.0 * V_FLOOR:
                 converged = True
                 break
-    finally:
-        bar.close()
     if not converged:
         warnings.warn(
             f"GAMP did not converge in {max_iter} iterations (last change {changes[-1]:.2e} > "
@@ -154,16 +177,44 @@ def gamp_step(X, y, channel: Channel, W, C, g, A, damping: float):
     """
     n, d = X.shape
     root_d = np.sqrt(d)
-    omega = (X @ W) / root_d - g @ C
+    omega = project(X, W) / root_d - g @ C
     g_new, dg = channel.g_out(omega, C, y)
     # Damping the channel's outputs (not W_hat) keeps the Onsager term consistent: the g
     # subtracted above is the one W_hat was built from.
     g = (1.0 - damping) * g_new + damping * g
     A = (1.0 - damping) * _psd(-(n / d) * dg) + damping * A
-    B = (X.T @ g) / root_d + W @ A
+    B = back_project(X, g) / root_d + W @ A
     C = np.linalg.inv(np.eye(channel.r) + A)
     C = (C + C.T) / 2.0
     return B @ C, C, g, A
+
+
+def project(X: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """``X @ W`` for a thin W (d, r), as ``(W^T X^T)^T``: OpenBLAS runs the product with r
+    rows ~2x faster than the one with r columns on the same memory (one and two threads; the
+    two-thread ``X @ W`` was up to 10x slower on a busy 2-core machine). Shape (n, r)."""
+    return (W.T @ X.T).T
+
+
+def back_project(X: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """``X^T @ g`` for a thin g (n, r), as ``(g^T X)^T`` (same reason as :func:`project`).
+    Shape (d, r)."""
+    return (g.T @ X).T
+
+
+def _gram_eigenvalues(W: np.ndarray) -> np.ndarray:
+    """Eigenvalues of ``(1/d) W^T W``, ascending: GAMP's overlap estimate (module docstring)."""
+    return np.linalg.eigvalsh(W.T @ W / W.shape[0])
+
+
+def _windowed_trend(grams: list, window: int) -> float:
+    """Largest relative difference between the mean Gram eigenvalues of the last ``k`` iterations
+    and of the ``k`` before, per iteration (``k = window``, or less while the history is short).
+    An eigenvalue below ``INIT_SCALE**2`` counts relative to that scale."""
+    k = min(window, len(grams) // 2)
+    recent = np.mean(grams[-k:], axis=0)
+    before = np.mean(grams[-2 * k : -k], axis=0)
+    return float(np.max(np.abs(recent - before) / np.maximum(recent, INIT_SCALE**2))) / k
 
 
 def _psd(A: np.ndarray) -> np.ndarray:

@@ -7,14 +7,15 @@ overlap ``Q_t = (1/d) W_hat_t^T W`` follows, as ``n, d -> inf``,
     Q_{t+1} = Qhat_t (I + Qhat_t)^{-1},
 
 with ``omega ~ N(0, Q_t)``, ``V = I - Q_t``, ``z = omega + N(0, V)``, ``y ~ P(y | z)``; the
-expectation is a Monte Carlo mean over fixed base draws (common random numbers keep the map
-smooth in Q). Started uninformed (``Q_0 = eps I``), the iteration stops at the first stable
-fixed point: that is the **algorithmic** curve, what GAMP (the best polynomial-time algorithm
-known here) reaches. The **information-theoretic** curve is the global maximiser of the
-replica free entropy, which may be another fixed point: where both differ (a "hard phase",
-e.g. phase retrieval between alpha = 1, where perfect recovery becomes possible, and about
-1.13, where AMP finds it) no known efficient method reaches the better one. See
-docs/theory.md, "Bayes-optimal AMP".
+expectation is a deterministic tensor rule where that is affordable (r = 1 with a closed-form
+channel; :func:`amp_overlap`, ``method``), else a Monte Carlo mean over fixed base draws
+(common random numbers keep the map smooth in Q). Started uninformed (``Q_0 = eps I``), the
+iteration stops at the first stable fixed point: that is the **algorithmic** curve, what GAMP
+(the best polynomial-time algorithm known here) reaches. The **information-theoretic** curve is
+the global maximiser of the replica free entropy, which may be another fixed point: where both
+differ (a "hard phase", e.g. phase retrieval between alpha = 1, where perfect recovery becomes
+possible, and about 1.13, where AMP finds it) no known efficient method reaches the better one.
+See docs/theory.md, "Bayes-optimal AMP".
 
 Squared cosines between the estimated and true subspaces are the eigenvalues of Q; the
 Bayes-optimal test error at overlap Q is ``E[Var(y | omega)] / Var(y)`` with ``omega ~ N(0, Q)``,
@@ -25,8 +26,11 @@ Linearising the SE map at ``Q = 0`` (even links: ``E[z | y] = 0``) gives
 ``E[z z^T | y] - I``: the weak-recovery threshold ``1 / ||M -> E[J M J]||`` is that of the
 optimal spectral method, as :func:`amp_threshold` checks through the channel. That threshold
 is an expectation over z (r dimensions) alone, computed for r <= 3 by deterministic
-quadrature with a doubling check; the SE map is a 2r-dimensional expectation and stays Monte
-Carlo. The generic quadrature channel at r >= 3 is refused (:func:`check_channel_feasible`).
+quadrature with a doubling check. The SE map is a 2r-dimensional expectation (plus the noise)
+whose every point costs a channel call with its own nodes (2 for phase retrieval, 96 for z1*z2,
+256 for he2_sum at r = 2): a tensor rule fine enough is affordable at r = 1 only (1.4e4 node
+evaluations per step for phase retrieval; ~1e10 for z1*z2), so r >= 2 stays Monte Carlo. The
+generic quadrature channel at r >= 3 is refused (:func:`check_channel_feasible`).
 """
 
 from __future__ import annotations
@@ -38,10 +42,11 @@ from typing import Optional
 import numpy as np
 
 from .._progress import Progress, progress_callback
+from .._quadrature import check_agreement
 from .._random import RandomState, as_generator
 from .._validation import check_count, check_name, check_positive_number
 from ..links import get_link
-from ._quadrature import gauss_hermite, link_rule, merge_labels
+from ._quadrature import gauss_hermite, link_rule, log_axis_nodes, merge_labels
 from .channel import Channel, QuadratureChannel
 from .factory import make_channel
 from .gamp import V_FLOOR
@@ -75,6 +80,8 @@ class AMPOverlap:
         link without a closed-form channel).
     channel : str
         Which rule computed ``g_out``.
+    method : str
+        ``"quadrature"`` or ``"monte_carlo"``: how the SE expectations were computed.
     """
 
     alpha: float
@@ -87,6 +94,7 @@ class AMPOverlap:
     history: np.ndarray
     noise: float
     channel: str
+    method: str
 
 
 def _sqrt_psd(M: np.ndarray) -> np.ndarray:
@@ -101,6 +109,19 @@ def _posterior_of_overlap(Q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (vecs * np.sqrt(vals)) @ vecs.T, (vecs * (1.0 - vals)) @ vecs.T
 
 
+#: Quadrature state evolution at level 0: spacing of the log-axis rule in ``log|omega_k|`` and
+#: Gauss-Hermite nodes per dimension of ``z | omega`` and of the label noise. Level 1 (the
+#: result) halves the one and doubles the other: its map is within ~1e-6 of level 2's.
+_OMEGA_STEP = 0.25
+_REST_NODES = 12
+#: Work (rule points x the channel's own nodes, at the finer level) up to which
+#: ``method="auto"`` takes the quadrature: beyond, an SE step costs more than Monte Carlo's.
+QUADRATURE_WORK = 1_000_000
+#: The quadrature overlap's stated accuracy: the eigenvalues of Q at the two levels agree
+#: within ``OVERLAP_RTOL |q| + OVERLAP_ATOL``.
+OVERLAP_RTOL, OVERLAP_ATOL = 1e-3, 1e-4
+
+
 # Its signature follows the theory functions' (link, what is asked, r, then noise, n_samples,
 # random_state; see mimkit.theory): a deliberate look-alike of theory.network_threshold's.
 def amp_overlap(
@@ -109,6 +130,7 @@ def amp_overlap(
     r: Optional[int] = None,
     *,
     noise: float = 0.0,
+    method: str = "auto",
     n_samples: int = 20_000,
     max_iter: int = 400,
     tol: float = 1e-6,
@@ -126,12 +148,31 @@ def amp_overlap(
     r : int, optional
     noise : float >= 0
         Gaussian label noise std.
+    method : {"auto", "quadrature", "monte_carlo"}
+        How each SE step's expectation over ``(omega, z, noise)`` is computed.
+        ``"quadrature"``: deterministic, a tensor rule (:func:`overlap_rule`) in place of the
+        draws: the log-axis rule of :func:`mimkit.amp._quadrature.log_axis_nodes` for each
+        coordinate of ``omega`` (``g_out`` steepens into a step at ``omega_k = 0`` as
+        ``V -> 0``; that rule resolves it at every scale), Gauss-Hermite for ``z | omega``
+        and the label noise. The whole iteration runs at level 1 (returned) and at half the
+        nodes (level 0); their fixed points must agree within ``OVERLAP_RTOL |q| +
+        OVERLAP_ATOL`` (1e-3, 1e-4) on every eigenvalue, else a
+        :class:`mimkit.theory.QuadratureWarning` says by how much (level 1's map is within
+        ~1e-6 of level 2's: the check is conservative). Every rule point costs a channel
+        call with the channel's own nodes and the rule has ``k^(2r)`` points, so it is taken
+        only up to ``QUADRATURE_WORK`` (1e6) node evaluations per step: r = 1 with a
+        closed-form channel (``norm2``, ``he2_sum``, noiseless: 1.4e4); beyond, asking for it
+        is a ValueError. ``"monte_carlo"``: ``n_samples`` draws, fixed over the iteration
+        (common random numbers keep the map smooth in Q). ``"auto"``: quadrature where
+        affordable and converged, else Monte Carlo (silently; near phase retrieval's jump at
+        ~1.13 the two levels part).
     n_samples : int
         Monte Carlo draws per SE step; the overlap's error is ~ ``1 / sqrt(n_samples)``.
     max_iter : int.  tol : float
         Stop when no eigenvalue of Q moves by more than ``tol``; near the threshold the approach
         is slow (critical slowing down): a run that hits ``max_iter`` warns.
     random_state : None, int or Generator
+        Monte Carlo draws (unused by the quadrature).
     progress : bool or callable(done)
         A bar over the iterations once the run has taken a few seconds (r = 3 or near a
         threshold can take a minute); False for none, a callable to receive the count.
@@ -143,33 +184,70 @@ def amp_overlap(
     Raises
     ------
     ValueError
-        For r >= 3 without a closed-form channel (:func:`check_channel_feasible`).
+        For r >= 3 without a closed-form channel (:func:`check_channel_feasible`), and for
+        ``method="quadrature"`` beyond ``QUADRATURE_WORK``.
     """
     link = get_link(link, r)
     alpha = check_positive_number(alpha, "alpha")
     noise = check_positive_number(noise, "noise", allow_zero=True)
+    method = check_name(method, "method", ("auto", "quadrature", "monte_carlo"))
     n_samples = check_count(n_samples, "n_samples", minimum=100)
     max_iter = check_count(max_iter, "max_iter", minimum=1)
     tol = check_positive_number(tol, "tol")
-    rng = as_generator(random_state)
     channel = make_channel(link, noise)
     check_channel_feasible(channel, "amp_overlap")
+    if method != "monte_carlo":
+        work = _quadrature_work(link, channel)
+        if method == "quadrature" and work > QUADRATURE_WORK:
+            raise ValueError(
+                f"amp_overlap(method='quadrature'): link {link.name!r} (r = {link.r}, noise "
+                f"{channel.noise:g}, channel {channel.kind}) needs {work:.2g} channel node "
+                f"evaluations per state-evolution step, beyond QUADRATURE_WORK = "
+                f"{QUADRATURE_WORK:.0e} (the rule has k^(2r) points): use method='monte_carlo'."
+            )
+        if work <= QUADRATURE_WORK:
+            result = _overlap_by_quadrature(
+                link, channel, alpha, noise, max_iter, tol, progress, warn=method == "quadrature"
+            )
+            if result is not None:
+                return result
+    rng = as_generator(random_state)
     r = link.r
-    base_omega = rng.standard_normal((n_samples, r))
-    base_rest = rng.standard_normal((n_samples, r))
-    base_noise = rng.standard_normal(n_samples)
+    unit_omega = rng.standard_normal((n_samples, r))
+    unit_rest = rng.standard_normal((n_samples, r))
+    unit_noise = rng.standard_normal(n_samples)
+    weights = np.full(n_samples, 1.0 / n_samples)
+    qhat = _qhat_map(link, channel, alpha, unit_omega, unit_rest, unit_noise, weights)
+    Q, history, converged = _iterate(qhat, r, alpha, max_iter, tol, progress)
+    err = bayes_test_error(link, Q, noise=noise, n_samples=n_samples, random_state=rng)
+    return _result(alpha, Q, history, converged, err, channel, "monte_carlo")
 
+
+def _qhat_map(link, channel: Channel, alpha: float, unit_omega, unit_rest, unit_noise, weights):
+    """``Q -> Qhat = alpha E[g_out g_out^T]`` over ``omega = unit_omega Q^{1/2}``,
+    ``z = omega + unit_rest V^{1/2}``, ``y = link(z) + noise unit_noise`` under ``weights``
+    (summing to 1): fixed Monte Carlo draws or quadrature nodes."""
+
+    def qhat(Q: np.ndarray) -> np.ndarray:
+        root_q, V = _posterior_of_overlap(Q)
+        omega = unit_omega @ root_q
+        z = omega + unit_rest @ _sqrt_psd(V)
+        y = np.asarray(link(z), dtype=np.float64) + channel.noise * unit_noise
+        g, _ = channel.g_out(omega, V, y)
+        return alpha * (g * weights[:, None]).T @ g
+
+    return qhat
+
+
+def _iterate(qhat, r: int, alpha: float, max_iter: int, tol: float, progress: Progress):
+    """The SE iteration ``Q <- Qhat(Q) (I + Qhat(Q))^{-1}`` from ``_EPS I`` until no eigenvalue
+    moves by more than tol: ``(Q, history of eigenvalues, converged)``; warns at max_iter."""
     Q = _EPS * np.eye(r)
     history = [np.linalg.eigvalsh(Q)[::-1]]
     converged = False
     with progress_callback(progress, max_iter, "state evolution", "iteration") as done:
         for iteration in range(max_iter):
-            root_q, V = _posterior_of_overlap(Q)
-            omega = base_omega @ root_q
-            z = omega + base_rest @ _sqrt_psd(V)
-            y = np.asarray(link(z), dtype=np.float64) + channel.noise * base_noise
-            g, _ = channel.g_out(omega, V, y)
-            Qhat = alpha * (g.T @ g) / n_samples
+            Qhat = qhat(Q)
             Q_new = Qhat @ np.linalg.inv(np.eye(r) + Qhat)
             Q_new = (Q_new + Q_new.T) / 2.0
             history.append(np.linalg.eigvalsh(Q_new)[::-1])
@@ -188,22 +266,82 @@ def amp_overlap(
             f"change {change:.2e} > tol {tol:g}; slow near a threshold); returning the last "
             f"iterate. Raise max_iter.",
             RuntimeWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
+    return Q, np.array(history), converged
+
+
+def _result(alpha, Q, history, converged, test_error, channel, method) -> AMPOverlap:
     overlaps = np.clip(np.linalg.eigvalsh(Q)[::-1], 0.0, 1.0)
-    err = bayes_test_error(link, Q, noise=noise, n_samples=n_samples, random_state=rng)
     return AMPOverlap(
         alpha,
         Q,
         overlaps,
         float(overlaps.mean()),
-        err,
+        test_error,
         len(history) - 1,
         converged,
-        np.array(history),
+        history,
         channel.noise,
         channel.kind,
+        method,
     )
+
+
+def _quadrature_work(link, channel: Channel) -> int:
+    """Channel node evaluations per SE step of the quadrature at its finer level."""
+    per_dim = len(log_axis_nodes(_OMEGA_STEP / 2)[0]) * 2 * _REST_NODES
+    points = per_dim**link.r * (2 * _REST_NODES if channel.noise > 0 else 1)
+    return points * channel.n_nodes
+
+
+def overlap_rule(r: int, noise: float, level: int):
+    """Quadrature nodes of :func:`_qhat_map`: ``(unit_omega, unit_rest, unit_noise, weights)``.
+
+    A tensor rule: per dimension of ``unit_omega`` the log-axis rule
+    (:func:`mimkit.amp._quadrature.log_axis_nodes`, spacing ``0.25 / 2**level``), which
+    resolves ``g_out``'s steep step at ``omega_k = 0`` (width ~ V: a near-jump as Q -> I) at
+    every scale; Gauss-Hermite for ``unit_rest`` (``12 * 2**level`` nodes per dimension: z is
+    analytic there given omega) and for the label noise (the same count; none when noiseless).
+    """
+    x, wx = log_axis_nodes(_OMEGA_STEP / 2**level)
+    h, wh = np.polynomial.hermite_e.hermegauss(_REST_NODES * 2**level)
+    wh = wh / wh.sum()
+    axes = [x] * r + [h] * r + ([h] if noise > 0 else [])
+    axis_weights = [wx] * r + [wh] * r + ([wh] if noise > 0 else [])
+    grids = [g.ravel() for g in np.meshgrid(*axes, indexing="ij")]
+    weights = np.prod([g.ravel() for g in np.meshgrid(*axis_weights, indexing="ij")], axis=0)
+    unit_noise = grids[2 * r] if noise > 0 else np.zeros(len(weights))
+    return (
+        np.stack(grids[:r], axis=1),
+        np.stack(grids[r : 2 * r], axis=1),
+        unit_noise,
+        weights,
+    )
+
+
+def _overlap_by_quadrature(
+    link, channel, alpha, noise, max_iter, tol, progress, warn: bool
+) -> Optional[AMPOverlap]:
+    """The quadrature SE at levels 1 and 0 (``method`` of :func:`amp_overlap`): the level-1
+    result, or None when the levels disagree and ``warn`` is False."""
+    runs = []
+    for level in (1, 0):
+        qhat = _qhat_map(link, channel, alpha, *overlap_rule(link.r, channel.noise, level))
+        runs.append(_iterate(qhat, link.r, alpha, max_iter, tol, progress if level else False))
+    (Q, history, converged), (Q_half, _, _) = runs
+    agree = check_agreement(
+        [(np.linalg.eigvalsh(Q), np.linalg.eigvalsh(Q_half))],
+        OVERLAP_RTOL,
+        OVERLAP_ATOL,
+        f"amp_overlap({link.name!r}, alpha={alpha:g})",
+        warn=warn,
+    )
+    if not agree and not warn:
+        return None
+    nodes, weights = gauss_hermite(_PREDICT_NODES.get(link.r, 6), link.r)
+    err = _test_error(link, Q, noise, nodes, np.exp(weights))
+    return _result(alpha, Q, history, converged, err, channel, "quadrature")
 
 
 def bayes_test_error(
@@ -231,17 +369,25 @@ def bayes_test_error(
     """
     link = get_link(link, np.shape(Q)[0])
     rng = as_generator(random_state)
+    unit = rng.standard_normal((n_samples, link.r))
+    return _test_error(link, Q, noise, unit, np.full(n_samples, 1.0 / n_samples))
+
+
+def _test_error(link, Q, noise: float, unit: np.ndarray, weights: np.ndarray) -> float:
+    """:func:`bayes_test_error` with the outer mean over ``omega = unit @ sqrt(Q)`` under
+    ``weights`` (summing to 1): Monte Carlo draws or Gauss-Hermite nodes."""
     r = link.r
     root_q, V = _posterior_of_overlap(np.asarray(Q, dtype=np.float64))
     nodes, log_w = gauss_hermite(_PREDICT_NODES.get(r, 6), r)
     w = np.exp(log_w)
-    omega = rng.standard_normal((n_samples, r)) @ root_q
+    omega = unit @ root_q
     z = omega[:, None, :] + (nodes @ _sqrt_psd(V))[None, :, :]
-    gz = np.asarray(link(z.reshape(-1, r)), dtype=np.float64).reshape(n_samples, -1)
+    gz = np.asarray(link(z.reshape(-1, r)), dtype=np.float64).reshape(len(unit), -1)
     cond_mean = gz @ w
     cond_var = np.maximum(gz**2 @ w - cond_mean**2, 0.0)
-    unexplained = float(cond_var.mean()) + noise**2
-    return unexplained / (unexplained + float(np.var(cond_mean)))
+    unexplained = float(weights @ cond_var) + noise**2
+    explained = float(weights @ (cond_mean - weights @ cond_mean) ** 2)
+    return unexplained / (unexplained + explained)
 
 
 @dataclass(frozen=True, eq=False)

@@ -2,7 +2,12 @@
 channel call ``g_out`` measured alone. ``iteration / 2 GEMMs`` is the target of the fast-GAMP
 work (<= 3: the channel's O(n r) work costs at most twice the products); ``iteration /
 (GEMMs + channel)`` says what the iteration adds (the Onsager term, the r x r algebra), the
-channel share where the time goes. Ratios are medians of ratios timed in the same round."""
+channel share where the time goes. Ratios are medians of ratios timed in the same round.
+
+The GEMMs are the products the iteration calls (:func:`mimkit.amp.gamp.project` and
+:func:`~mimkit.amp.gamp.back_project`), on one BLAS thread as :func:`mimkit.amp.gamp` runs them
+(``threads``); ``numpy X @ W, X^T g`` times numpy's plain expressions on the same thread count,
+for reference."""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ..amp import make_channel
-from ..amp.gamp import gamp_step
+from ..amp.gamp import back_project, gamp_step, project
 from ..links import get_link
 from .timing import Column, interleaved_times, median, paired_ratio
 
@@ -25,7 +30,7 @@ CASES = (
 
 
 def measure(
-    n: int = 16384, d: int = 1024, cases=CASES, threads: int = 2, repeats: int = 5
+    n: int = 16384, d: int = 1024, cases=CASES, threads: int = 1, repeats: int = 5
 ) -> list[dict]:
     rows = []
     rng = np.random.default_rng(0)
@@ -45,7 +50,8 @@ def measure(
             times = interleaved_times(
                 {
                     "step": lambda: gamp_step(X, y, channel, W, C, g, A, 0.2),
-                    "gemms": lambda: (X @ W, X.T @ g),
+                    "gemms": lambda: (project(X, W), back_project(X, g)),
+                    "numpy": lambda: (X @ W, X.T @ g),
                     "channel": lambda: channel.g_out(omega, C, y),
                 },
                 repeats,
@@ -62,6 +68,7 @@ def measure(
                 "repeats": repeats,
                 "step_s": median(times["step"]),
                 "gemms_s": median(times["gemms"]),
+                "numpy_gemms_s": median(times["numpy"]),
                 "channel_s": median(times["channel"]),
                 "step_over_gemms": paired_ratio(times, "step", "gemms"),
                 "step_over_parts": paired_ratio(times, "step", "parts"),
@@ -78,6 +85,7 @@ COLUMNS: list[Column] = [
     ("channel", "channel"),
     ("iteration (s)", "step_s"),
     ("2 GEMMs (s)", "gemms_s"),
+    ("numpy X @ W, X^T g (s)", "numpy_gemms_s"),
     ("channel alone (s)", "channel_s"),
     ("iteration / 2 GEMMs (target <= 3)", "step_over_gemms"),
     ("iteration / (GEMMs + channel)", "step_over_parts"),

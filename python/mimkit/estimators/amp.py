@@ -36,8 +36,9 @@ class AMPEstimator(TransformerMixin, BaseEstimator):
         Gaussian label noise std (a noiseless link without a closed-form channel is run at a
         small regularising noise: :func:`mimkit.amp.make_channel`).
     max_iter : int, default 200.  damping : float in [0, 1), default 0.8
-    tol : float, default 1e-5
-        Stop when the RMS change of an entry of the estimate falls below tol.
+    tol : float, default 1e-3
+        Stop when GAMP's overlap estimate ``W^T W / d`` has converged: its eigenvalues move
+        by less than tol (relative) per undamped step (:func:`mimkit.amp.gamp`).
     random_state : None, int or Generator
         The small random start.
     verbose : bool
@@ -74,7 +75,7 @@ class AMPEstimator(TransformerMixin, BaseEstimator):
         noise: float = 0.0,
         max_iter: int = 200,
         damping: float = 0.8,
-        tol: float = 1e-5,
+        tol: float = 1e-3,
         random_state=None,
         verbose: bool = False,
     ):
