@@ -40,11 +40,10 @@ def test_given_z1_exactly_sq_sign3_stage_two_is_the_sign_z2z3_problem():
         "sq_sign3", alphas, stage_1_overlap=1.0, learned=[[1, 0, 0]], n_samples=200_000,
         random_state=0,
     )  # fmt: skip
-    assert got.method == "monte_carlo"  # the rule misses its half-node check here ("auto")
-    # The Monte Carlo fit of the quadratic leaves weights 1 +- 0.04 instead of +-1, which moves
-    # sup t and with it the threshold by ~1%.
-    assert got.threshold[0] == pytest.approx(threshold, rel=0.02)
-    assert np.all(np.abs(got.overlap - want) <= 4 * got.overlap_stderr + 2e-3)
+    assert got.method == "quadrature"  # q1 = 1: the link's own rule, converged
+    # the quadratic fit is exact on the rule, so the weights are exactly +-1
+    assert got.threshold[0] == pytest.approx(threshold, rel=1e-6)
+    np.testing.assert_allclose(got.overlap, want, atol=1e-6)
     np.testing.assert_array_equal(got.n_outliers, [0, 2, 2, 2])
     assert np.all(got.residual_overlap < 1e-3)  # q1 = 1: no residual direction
 
