@@ -35,6 +35,7 @@ generic quadrature channel at r >= 3 is refused (:func:`check_channel_feasible`)
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass
 from typing import Optional
@@ -45,7 +46,7 @@ from .._progress import Progress, progress_callback
 from .._quadrature import check_agreement
 from .._random import RandomState, as_generator
 from .._validation import check_count, check_name, check_positive_number
-from ..links import get_link
+from ..links import Link, get_link
 from ._quadrature import gauss_hermite, link_rule, log_axis_nodes, merge_labels
 from .channel import Channel, QuadratureChannel
 from .factory import make_channel
@@ -577,3 +578,19 @@ def _linearised_map(channel: Channel, z: np.ndarray, y: np.ndarray, w: np.ndarra
     v = v / np.linalg.norm(v)
     contrib = np.einsum("s,nst,t->n", v, per_sample, v)
     return 1.0 / lam, (B @ v).reshape(r, r), contrib[inverse]
+
+
+def channel_threshold(link: Link, channel: Channel) -> Optional[float]:
+    """AMP's weak-recovery threshold for GAMP run with ``channel`` on ``link``, or None for a
+    generic (quadrature) channel with r >= 2 (minutes). Library links are cached: the
+    quadrature is deterministic."""
+    if isinstance(channel, QuadratureChannel) and link.r >= 2:
+        return None
+    if link.in_core:
+        return _library_threshold(link.name, link.r, channel.noise)
+    return amp_threshold(link, noise=channel.noise).alpha_c
+
+
+@functools.lru_cache(maxsize=64)
+def _library_threshold(name: str, r: int, noise: float) -> float:
+    return amp_threshold(name, r, noise=noise).alpha_c

@@ -3,7 +3,6 @@ subspace estimate known; docs/theory.md, "Bayes-optimal AMP")."""
 
 from __future__ import annotations
 
-import functools
 import numbers
 import warnings
 from typing import Optional
@@ -13,11 +12,10 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._validation import check_count, check_positive_number
-from ..amp.channel import Channel, QuadratureChannel
 from ..amp.factory import make_channel
 from ..amp.gamp import gamp
-from ..amp.state_evolution import amp_threshold
-from ..links import Link, get_link
+from ..amp.state_evolution import channel_threshold
+from ..links import get_link
 
 
 class AMPEstimator(TransformerMixin, BaseEstimator):
@@ -169,7 +167,7 @@ class AMPEstimator(TransformerMixin, BaseEstimator):
         self.overlap_history_ = np.array(res.overlaps) if U is not None else None
         self.channel_ = channel.kind
         self.alpha_ = n / d
-        self.weak_recovery_threshold_ = _weak_recovery_threshold(link, channel)
+        self.weak_recovery_threshold_ = channel_threshold(link, channel)
         self.informative_ = (
             None
             if self.weak_recovery_threshold_ is None
@@ -191,18 +189,3 @@ class AMPEstimator(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "directions_")
         X = validate_data(self, X, reset=False, dtype=np.float64)
         return X @ self.directions_.T
-
-
-def _weak_recovery_threshold(link: Link, channel: Channel):
-    """AMP's threshold for the fitted link and noise, or None for a generic channel with
-    r >= 2 (minutes). Library links are cached: the quadrature is deterministic."""
-    if isinstance(channel, QuadratureChannel) and link.r >= 2:
-        return None
-    if link.in_core:
-        return _library_threshold(link.name, link.r, channel.noise)
-    return amp_threshold(link, noise=channel.noise).alpha_c
-
-
-@functools.lru_cache(maxsize=64)
-def _library_threshold(name: str, r: int, noise: float) -> float:
-    return amp_threshold(name, r, noise=noise).alpha_c

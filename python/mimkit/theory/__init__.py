@@ -21,8 +21,8 @@ from ..amp.state_evolution import amp_overlap
 from .losses import best_label_transform, compare_losses
 from .overlap import OverlapResult, network_overlap, spectral_overlap
 from .phase1 import Phase1Curve, phase1_curve
-from .stages import LearningStage, LearningStages, learning_stages
 from .staged import StagedOverlapResult, staged_network_overlap, staged_spectral_overlap
+from .stages import LearningStage, LearningStages, learning_stages
 from .thresholds import ThresholdResult, network_threshold, weak_recovery_threshold
 
 __all__ = [
