@@ -211,3 +211,17 @@ def test_windowed_trend_is_relative_above_the_start_scale_and_absolute_below():
     assert _windowed_trend(decay, 10) < 1e-6
     # Short histories use shorter windows: two entries compare the last with the first.
     assert _windowed_trend([np.array([1.0]), np.array([1.1])], 10) == pytest.approx(0.1 / 1.1)
+
+
+def test_an_overconfident_run_stops_at_its_last_consistent_estimate():
+    # sq_sign3 at d = 256, alpha = 16: z1 reaches the variance floor while z2, z3 still move;
+    # a few iterations later E[g g^T] runs 1e3-1e5 times -E[dg/domega] and, left alone, GAMP
+    # unlearns every direction (overlaps ~0.01 after 140 iterations, reported "converged").
+    model = MultiIndexModel(256, "sq_sign3", random_state=0)
+    X, y = model.sample(16 * 256, random_state=1)
+    with pytest.warns(RuntimeWarning, match="lost Bayes consistency at iteration"):
+        result = gamp(X, y, make_channel("sq_sign3"), max_iter=150, random_state=0)
+    assert not result.converged
+    Q = np.linalg.qr(result.W)[0]
+    overlaps = np.diag(model.U @ Q @ Q.T @ model.U.T)
+    assert np.all(overlaps > 0.9), overlaps

@@ -39,12 +39,20 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .._random import RandomState, as_generator
-from .channel import Channel
+from .channel import Channel, summed_product
 
 #: Per-entry scale of the uninformed start W_hat_0 (small: the trivial fixed point's basin).
 INIT_SCALE = 1e-2
 #: Smallest posterior variance kept: an overlap of 1 - 1e-6 counts as perfect recovery.
 V_FLOOR = 1e-6
+#: Largest ratio tr E[g g^T] / tr(-E[dg / domega]) taken as Bayes-consistent (the Nishimori
+#: identity makes it 1 at the fixed point; near fixed points healthy runs stay below ~3 on the
+#: library's links, an overconfident run that falls apart climbs past 1e4 within a few
+#: iterations). The first iterations from the uninformed start may exceed it once or twice
+#: (150 at iteration 2 of sq_sign3, d = 256, alpha = 16): only NISHIMORI_RUN iterations in a
+#: row count.
+NISHIMORI_LIMIT = 100.0
+NISHIMORI_RUN = 3
 
 
 @dataclass(frozen=True, eq=False)
@@ -132,12 +140,34 @@ def gamp(
         threadpool_limits(limits=1, user_api="blas"),
         tqdm(total=max_iter, desc="GAMP", disable=not progress, leave=False) as bar,
     ):
-        for _ in range(max_iter):
-            W, C, g, A = gamp_step(X, y, channel, W, C, g, A, damping)
+        consistent = (W, C)  # the iterate before the current run of excess ratios
+        run = 0
+        for iteration in range(1, max_iter + 1):
+            before = (W, C)
+            W, C, g, A, excess = gamp_step(X, y, channel, W, C, g, A, damping)
             if not np.all(np.isfinite(W)):
                 raise FloatingPointError(
-                    "GAMP diverged (non-finite iterate); raise damping or check the channel."
+                    f"GAMP diverged at iteration {iteration} (non-finite iterate); raise damping "
+                    "or check the channel."
                 )
+            run = run + 1 if excess > NISHIMORI_LIMIT else 0
+            if run == 1:
+                consistent = before
+            if run == NISHIMORI_RUN:
+                # Its posteriors are far narrower than its errors (at finite d, a direction at
+                # the variance floor while the others still move, as sq_sign3 at large alpha):
+                # iterating on would unlearn what it has. Keep the last consistent estimate.
+                first = iteration - NISHIMORI_RUN + 1
+                warnings.warn(
+                    f"GAMP lost Bayes consistency at iteration {first}: E[g g^T] has exceeded "
+                    f"{NISHIMORI_LIMIT:g} times -E[dg/domega] since (now {excess:.3g}; 1 at a "
+                    f"Bayes-optimal fixed point); returning the estimate of iteration "
+                    f"{first - 1}. Raise damping (e.g. 0.9).",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                W, C = consistent
+                break
             grams.append(_gram_eigenvalues(W))
             change = _windowed_trend(grams, window) / (1.0 - damping)
             changes.append(change)
@@ -152,7 +182,7 @@ def gamp(
             if settled or np.linalg.eigvalsh(C)[-1] < 2.0 * V_FLOOR:
                 converged = True
                 break
-    if not converged:
+    if not converged and run < NISHIMORI_RUN:
         warnings.warn(
             f"GAMP did not converge in {max_iter} iterations (last change {changes[-1]:.2e} > "
             f"tol {tol:g}); returning the last iterate. Raise max_iter or damping.",
@@ -174,11 +204,16 @@ def gamp_step(X, y, channel: Channel, W, C, g, A, damping: float):
     Returns
     -------
     W, C, g, A : the next iterate and the channel outputs it was built from.
+    excess : float
+        ``tr E[g g^T] / tr(-E[dg / domega])`` of this step's channel outputs (Nishimori: 1 at
+        a Bayes-optimal fixed point; :data:`NISHIMORI_LIMIT`).
     """
     n, d = X.shape
     root_d = np.sqrt(d)
     omega = project(X, W) / root_d - g @ C
     g_new, dg = channel.g_out(omega, C, y)
+    spread = float(np.trace(_psd(-dg)))
+    excess = summed_product(g_new, g_new) / n / spread if spread > 0 else 0.0
     # Damping the channel's outputs (not W_hat) keeps the Onsager term consistent: the g
     # subtracted above is the one W_hat was built from.
     g = (1.0 - damping) * g_new + damping * g
@@ -186,7 +221,7 @@ def gamp_step(X, y, channel: Channel, W, C, g, A, damping: float):
     B = back_project(X, g) / root_d + W @ A
     C = np.linalg.inv(np.eye(channel.r) + A)
     C = (C + C.T) / 2.0
-    return B @ C, C, g, A
+    return B @ C, C, g, A, excess
 
 
 def project(X: np.ndarray, W: np.ndarray) -> np.ndarray:
