@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mimkit.amp import amp_overlap, amp_threshold, bayes_test_error
+from mimkit.amp import amp_overlap, amp_threshold, bayes_test_error, state_evolution
 from mimkit.theory import weak_recovery_threshold
 
 
@@ -159,3 +159,29 @@ def test_amp_overlap_reports_each_iteration_to_its_progress():
     seen = []
     res = amp_overlap("norm2", 2.0, n_samples=2000, random_state=0, progress=seen.append)
     assert seen == list(range(1, res.n_iter + 1))
+
+
+def test_iteration_does_not_stop_while_a_tiny_block_takes_off(monkeypatch):
+    # Q22 starts at 1e-12 and grows 1.5x per iteration (a later stage leaving its unstable
+    # Q = 0 block); every move is below tol for the first ~40 iterations, but the fixed point
+    # is Q22 = 1/3 (q = 1.5 q / (1 + 1.5 q)).
+    monkeypatch.setattr(state_evolution, "_EPS", 1e-12)
+    Q, _, converged = state_evolution._iterate(
+        lambda Q: np.diag([1e3, 1.5 * Q[1, 1]]), 2, 1.0, 400, 1e-6, False
+    )
+    assert converged
+    assert Q[1, 1] == pytest.approx(1 / 3, abs=1e-5)
+
+
+@pytest.mark.slow
+def test_sq_sign3_state_evolution_climbs_its_staircase():
+    # stage 2 given z1 is the sign(z2 z3) problem, threshold pi^2 / 4 = 2.47 (z1 is recovered
+    # exactly from alpha ~1.4): below it span(e2, e3) stays at 0, at alpha = 4 it is learned
+    # (GAMP at d = 256: 0.65)
+    # tol 1e-4: with fixed draws a discrete label's map jumps by ~1 / n_samples (5e-5)
+    below, above = (
+        np.sort(np.linalg.eigvalsh(amp_overlap("sq_sign3", a, tol=1e-4, random_state=0).Q))
+        for a in (2.0, 4.0)
+    )
+    assert below[-1] > 0.999 and below[1] < 0.01
+    assert above[-1] > 0.999 and above[0] > 0.5
