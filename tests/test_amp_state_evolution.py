@@ -138,7 +138,10 @@ def test_quadrature_threshold_agrees_with_monte_carlo(name, n_samples):
     quad = amp_threshold(name)
     mc = amp_threshold(name, method="monte_carlo", n_samples=n_samples, random_state=3)
     assert mc.method == "monte_carlo" and quad.method == "quadrature"
-    assert abs(quad.alpha_c - mc.alpha_c) < 4 * mc.stderr + 1e-9
+    # Both use the channel's Jacobian by extrapolated differences, whose error the Monte Carlo
+    # stderr leaves out (sign_z1z2: y^2 = 1, so the sampling error is ~1e-6 while the derivative
+    # is good to ~1e-4); the quadrature's doubling estimate covers it.
+    assert abs(quad.alpha_c - mc.alpha_c) < 4 * mc.stderr + 2 * quad.stderr
     # The doubling check's estimate, and the stated accuracy THRESHOLD_RTOL.
     assert quad.stderr < 1e-3 * quad.alpha_c
 
