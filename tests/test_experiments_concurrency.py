@@ -71,19 +71,24 @@ def test_two_concurrent_sweeps_compute_the_union_of_their_grids_once(tmp_path):
         dict(swept={"d": [24, 32, 40, 48]}, fixed=fixed, seeds=2),
     ]
     out = tmp_path / "out"
-    procs = [_sweep_process(out, g, workers=1, point="toy_gated") for g in grids]
-    deadline = time.monotonic() + 300  # only a guard against a hang
-    while _claiming_sweeps(out) < 2:
-        for p in procs:
-            assert p.poll() is None, p.communicate()
-        assert time.monotonic() < deadline, "the sweeps did not both start in 300 s"
-        time.sleep(0.05)
-    gate.touch()
-    summaries = []
-    for proc in procs:
-        stdout, err = proc.communicate(timeout=300)
-        assert proc.returncode == 0, err
-        summaries.append(json.loads(stdout))
+    with contextlib.ExitStack() as stack:
+        procs = [
+            stack.enter_context(_sweep_process(out, g, workers=1, point="toy_gated")) for g in grids
+        ]
+        # on failure, no sweep outlives the test (its pipes closed, its process waited for)
+        stack.callback(lambda: [p.kill() for p in procs if p.poll() is None])
+        deadline = time.monotonic() + 300  # only a guard against a hang
+        while _claiming_sweeps(out) < 2:
+            for p in procs:
+                assert p.poll() is None, p.communicate()
+            assert time.monotonic() < deadline, "the sweeps did not both start in 300 s"
+            time.sleep(0.05)
+        gate.touch()
+        summaries = []
+        for proc in procs:
+            stdout, err = proc.communicate(timeout=300)
+            assert proc.returncode == 0, err
+            summaries.append(json.loads(stdout))
     union = {p.id for g in grids for p in Grid(**g)}
     assert len(union) == 10
     # Each point of the union computed by exactly one of the two sweeps...

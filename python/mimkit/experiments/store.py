@@ -88,7 +88,7 @@ CREATE TABLE IF NOT EXISTS runs (
     grid TEXT NOT NULL, backend TEXT, workers INTEGER, threads INTEGER);
 CREATE TABLE IF NOT EXISTS points (
     point_id TEXT PRIMARY KEY, point_key TEXT NOT NULL, run_id INTEGER,
-    threads INTEGER, finished_utc TEXT NOT NULL, records TEXT NOT NULL);
+    threads INTEGER, finished_utc TEXT NOT NULL, records TEXT NOT NULL, checksum TEXT);
 CREATE TABLE IF NOT EXISTS owners (
     owner TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, heartbeat REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS claims (point_id TEXT PRIMARY KEY, owner TEXT NOT NULL);
@@ -558,15 +558,26 @@ def point_checksum(point_id: str, point_key: str, records: str) -> str:
 
 
 def _add_checksum_column(conn: sqlite3.Connection) -> None:
-    """Give the points of a store written before checksums their column (NULL: legacy)."""
-    if "checksum" not in {row[1] for row in conn.execute("PRAGMA table_info(points)")}:
-        conn.execute("ALTER TABLE points ADD COLUMN checksum TEXT")
+    """Give the points of a store written before checksums their column (NULL: legacy).
+
+    New stores have it from :data:`_SCHEMA`. For an old one, the check and the change are one
+    write transaction: two sweeps opening it at once would otherwise both add the column, and
+    the second would fail with "duplicate column name" (reported as damage)."""
+    if _has_checksum_column(conn):
+        return
+    with _Transaction(conn):
+        if not _has_checksum_column(conn):
+            conn.execute("ALTER TABLE points ADD COLUMN checksum TEXT")
+
+
+def _has_checksum_column(conn: sqlite3.Connection) -> bool:
+    return "checksum" in {row[1] for row in conn.execute("PRAGMA table_info(points)")}
 
 
 def _checked_points(conn: sqlite3.Connection) -> Iterator[tuple]:
     """``(point id, key, rows, None)`` per sound stored point, ``(id, key, None, problem)``
     per point whose records fail their checksum or do not parse as this store writes them."""
-    has_checksums = any(r[1] == "checksum" for r in conn.execute("PRAGMA table_info(points)"))
+    has_checksums = _has_checksum_column(conn)
     checksum = "checksum" if has_checksums else "NULL"
     query = f"SELECT point_id, point_key, records, {checksum} FROM points ORDER BY point_id"
     for point_id, key, text, stored in conn.execute(query).fetchall():
@@ -639,7 +650,6 @@ def _convert_legacy(folder: Path, database: Optional[Path]) -> Optional[sqlite3.
 def _fill_from_legacy(conn: sqlite3.Connection, legacy: LegacyFolder) -> None:
     manifest = legacy.manifest
     conn.executescript(_SCHEMA)
-    _add_checksum_column(conn)
     conn.executemany(
         "INSERT INTO meta VALUES (?, ?)",
         [
