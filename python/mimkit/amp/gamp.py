@@ -20,18 +20,28 @@ own Gram matrix, ``(1/d) W_hat^T W = (1/d) W_hat^T W_hat`` (the Nishimori identi
 can watch the overlap it reaches without knowing W. At finite d that estimate does not settle
 exactly: it fluctuates around the fixed point (z1*z2 at d = 1000, n = 2000: ~1% over ~20
 iterations at damping 0.8), and W_hat's entries jitter by ~1e-2 per iteration, so no tolerance
-on single iterations is met there. GAMP therefore compares the means of the Gram eigenvalues
-over the last ``K`` iterations and the ``K`` before (``K = ceil(2 / (1 - damping))``, at least
-3: the fluctuation averages out) and stops when they differ by less than ``tol`` relative (an
-eigenvalue below the start's ``INIT_SCALE**2`` relative to that scale: below the weak-recovery
-threshold W_hat decays geometrically to the exact fixed point 0) per undamped step, i.e.
-divided by ``K (1 - damping)``: a damped iteration moves by ``1 - damping`` of the undamped
-step, so the quotient is the trend of the undamped fixed-point map, whatever the damping.
+on single iterations is met there. GAMP therefore compares the means over the last ``K``
+iterations and the ``K`` before (``K = ceil(2 / (1 - damping))``, at least 3: the fluctuation
+averages out) of two things, and stops when both move by less than ``tol`` per undamped step,
+i.e. divided by ``K (1 - damping)`` (a damped iteration moves by ``1 - damping`` of the
+undamped step, so the quotient is the trend of the undamped fixed-point map, whatever the
+damping):
+
+* the Gram eigenvalues, relative (an eigenvalue below the start's ``INIT_SCALE**2`` relative to
+  that scale: below the weak-recovery threshold W_hat decays geometrically to the exact fixed
+  point 0);
+* the subspace of the mean estimate, as the sine of its largest principal angle, over the
+  directions whose Gram eigenvalue exceeds ``INIT_SCALE**2`` (the others carry no signal). The
+  Gram eigenvalues alone settle while the estimate still turns towards the truth: z1*z2 at
+  d = 1000, n = 2000 had them flat from iteration ~100 while the true overlap still rose by
+  ~0.01 per 20 iterations up to ~200; there, stopping on them alone returned overlaps up to
+  0.02 below those of 200 iterations.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections import deque
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -67,9 +77,10 @@ class GAMPResult:
         Posterior covariance of one row of W.
     n_iter : int.  converged : bool
     changes : (n_iter,) array
-        Per iteration, the relative trend per undamped step of the overlap estimate
-        ``(1/d) W_hat^T W_hat`` (module docstring; windows shortened to fit the first
-        iterations): what ``tol`` is compared with once both windows are full.
+        Per iteration, the trend per undamped step of the estimate: the larger of its Gram
+        eigenvalues' relative trend and its subspace's turn (module docstring; windows
+        shortened to fit the first iterations): what ``tol`` is compared with once both
+        windows are full.
     overlaps : list of (r,) arrays
         What the callback returned per iteration (empty without one).
     """
@@ -106,8 +117,9 @@ def gamp(
         the first iterations overshoot to the variance floor from some starts, the iterate
         diverges and a direction is lost. Near a weak-recovery threshold 0.8 is slow to leave
         the trivial fixed point: pass 0.3 there (phase retrieval at alpha = 1 needs it).
-        Stop when the overlap estimate ``(1/d) W_hat^T W_hat`` has converged: its windowed
-        eigenvalues move by less than ``tol`` relative per undamped step (module docstring).
+        Stop when the estimate has converged: the windowed eigenvalues of its overlap
+        estimate ``(1/d) W_hat^T W_hat`` move by less than ``tol`` relative, and its windowed
+        subspace turns by less than ``tol``, per undamped step (module docstring).
     random_state : None, int or Generator
         Draws the small random start.
     callback : callable, optional
@@ -132,6 +144,7 @@ def gamp(
     changes, overlaps = [], []
     grams = [_gram_eigenvalues(W)]
     window = max(3, int(np.ceil(2.0 / (1.0 - damping))))
+    estimates = deque([W], maxlen=2 * window)  # the two windows of the subspace trend
     converged = False
     # BLAS on one thread: the products with r <= 3 columns are memory-bound (2 r flops per
     # entry of X read), where a second thread gains little and, on a busy machine, spins:
@@ -169,7 +182,9 @@ def gamp(
                 W, C = consistent
                 break
             grams.append(_gram_eigenvalues(W))
-            change = _windowed_trend(grams, window) / (1.0 - damping)
+            estimates.append(W)
+            trend = max(_windowed_trend(grams, window), _windowed_turn(estimates, window))
+            change = trend / (1.0 - damping)
             changes.append(change)
             if callback is not None:
                 overlaps.append(callback(W))
@@ -250,6 +265,25 @@ def _windowed_trend(grams: list, window: int) -> float:
     recent = np.mean(grams[-k:], axis=0)
     before = np.mean(grams[-2 * k : -k], axis=0)
     return float(np.max(np.abs(recent - before) / np.maximum(recent, INIT_SCALE**2))) / k
+
+
+def _windowed_turn(estimates: deque, window: int) -> float:
+    """Sine of the largest principal angle between the mean estimates of the last ``k``
+    iterations and of the ``k`` before, per iteration (``k`` as in :func:`_windowed_trend`),
+    over the directions of the recent mean whose Gram eigenvalue exceeds ``INIT_SCALE**2``
+    (0 if there are none)."""
+    k = min(window, len(estimates) // 2)
+    history = list(estimates)
+    recent = np.mean(history[-k:], axis=0)
+    before = np.mean(history[-2 * k : -k], axis=0)
+    vals, vecs = np.linalg.eigh(recent.T @ recent / recent.shape[0])
+    signal = vecs[:, vals > INIT_SCALE**2]
+    if signal.shape[1] == 0:
+        return 0.0
+    cosines = np.linalg.svd(
+        np.linalg.qr(recent @ signal)[0].T @ np.linalg.qr(before @ signal)[0], compute_uv=False
+    )
+    return float(np.sqrt(max(0.0, 1.0 - float(np.min(cosines)) ** 2))) / k
 
 
 def _psd(A: np.ndarray) -> np.ndarray:
