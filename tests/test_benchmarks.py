@@ -4,6 +4,7 @@ and JSON. How fast things are is measured by ``bench/``, never asserted here."""
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -173,6 +174,15 @@ def test_latency_times_mimkit_run_cold_and_warm_next_to_its_learning(tmp_path):
         assert 0 < row["learning_s"] < row["wall_s"]
     table = markdown_table(latency.COLUMNS, [cold, warm])
     assert "mimkit run (small) | cold" in table
+    assert "baselines" not in cold["learning"]  # --no-baseline: none to name
+
+
+def test_latency_names_the_baselines_time_beside_the_learning(tmp_path):
+    from mimkit.benchmarks import latency
+
+    small = ["--d", "32", "--alpha", "4", "--n-test", "200", "--width", "8"]
+    cold, _ = latency._run_rows(small, "mimkit run (small)", tmp_path)
+    assert re.search(r"; baselines \d+\.\d\d s$", cold["learning"])
 
 
 def test_latency_amp_row_counts_its_iterations_matrix_products():
