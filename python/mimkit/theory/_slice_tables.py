@@ -32,6 +32,7 @@ from scipy import special
 
 from .._label_law import DISCRETE_LEVELS, LabelSample
 from .._quadrature import RayRule, sphere_rule, unit_legendre
+from ..preprocessing._exact_moments import conditional_rule, exact_moments
 
 #: Label cells of a continuous label, equally spaced in normal scores between probabilities
 #: _TAIL and 1 - _TAIL.
@@ -226,9 +227,16 @@ def unconditional_table(link, noise: float, cells: Cells, fraction: float, draws
     the conditional law in narrow label cells too slowly (``z1z2z3``: 4% off). The coordinate
     is the first whose slices keep a continuous label when the label is continuous
     (``sq_sign3``: z2, since its slices along z1 take two values, which cells of a
-    continuous label cannot resolve).
+    continuous label cannot resolve). A link whose law of y is known in one dimension
+    (:mod:`mimkit.preprocessing._exact_moments`: ``sq_sign3``, ``z1z2z3``) gets the cells'
+    moments from it, on its rule in y cut at the cell boundaries.
     """
     r = link.r
+    exact = exact_moments(link, noise) if draws is None and not cells.discrete else None
+    if exact is not None:
+        rule = conditional_rule(exact, cells.breaks, fraction, np.zeros(0))
+        prob, first, second = _cell_moments(rule.z, rule.weights, rule.y, cells)
+        return SliceTable(np.zeros((1, 0)), np.ones(1), prob[None], first[None], second[None])
     # A discrete label jumps on the coordinate planes (the library's sign links), where the
     # r-dimensional rule's sectors end: it needs no slicing.
     if draws is not None or r + (noise > 0) <= 2 or cells.discrete:

@@ -117,7 +117,7 @@ def compare_losses(
             rows.append(_row(name, transform, "none", alphas, d, sample, rng, max_steps, n_hidden))
         if law is None or quadrature_tabulates(problem.link, law):
             optimal, _ = problem.preprocessing("optimal", None, law)
-            sample = shared if shared is not None else law.sample()
+            sample = shared if shared is not None else problem.sample_for(optimal, law)
             rows.append(_row(OPTIMAL_ROW, optimal, "none", alphas, None, sample, rng, 0, 0))
         else:
             rows.append(monte_carlo_optimal_row())
