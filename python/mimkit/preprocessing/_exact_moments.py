@@ -32,8 +32,8 @@ every quantity of the spectral theory is ``E[f(y) q(z)]`` with ``q`` of degree <
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import functools
+from dataclasses import dataclass
 from typing import Callable, Optional
 
 import numpy as np
@@ -167,10 +167,10 @@ def _z1z2z3(levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def graded_labels(exact: ExactMoments) -> np.ndarray:
-    """Labels at distances ``2^-30, 2^-29.5, .., 2^8`` on both sides of the support's start and of each
-    singular label, within the support: where rules and tables in y resolve the singular
-    points (the same labels for the full and the half rule, so that the two see the same
-    extreme values of an unbounded ``T*``)."""
+    """Labels at distances ``2^-30, 2^-29.5, .., 2^8`` on both sides of the support's start
+    and of each singular label, within the support: where rules and tables in y resolve the
+    singular points (the same labels for the full and the half rule, so that the two see the
+    same extreme values of an unbounded ``T*``)."""
     lo, hi = exact.support
     anchors = np.array([lo, *exact.singular])
     graded = (anchors[:, None] + np.concatenate([-_GRADING, _GRADING])[None, :]).ravel()
@@ -184,12 +184,13 @@ def conditional_rule(
     between the labels ``cuts`` (module docstring).
 
     Nodes ``y_j`` are Gauss–Legendre in ``u`` on each piece ``[a, b]`` between the support's
-    ends, the singular labels, :func:`graded_labels` and ``cuts``, mapped by ``y = a + (b - a) (1 - cos(pi u)) / 2``
-    (``dy / du`` vanishes at both ends, which tames a ``1 / sqrt`` or ``log`` density there);
-    their weights are ``p(y_j) dy``. Each node carries ``2 r`` points ``z = +-sqrt(r mu_k)
-    v_k`` (``mu_k, v_k`` the eigen-pairs of ``E[z z^T | y_j]``) sharing its weight, so that the
-    points' weighted ``z z^T`` is ``p(y_j) E[z z^T | y_j] dy`` and their ``z`` averages to 0
-    (true for both links by symmetry).
+    ends, the singular labels, :func:`graded_labels` and ``cuts``, mapped by
+    ``y = a + (b - a) (1 - cos(pi u)) / 2`` (``dy / du`` vanishes at both ends, which tames a
+    ``1 / sqrt`` or ``log`` density there); their weights are ``p(y_j) dy``. Each node carries
+    ``2 r`` points ``z = +-sqrt(r mu_k) v_k`` (``mu_k, v_k`` the eigen-pairs of
+    ``E[z z^T | y_j]``) sharing its weight, so that the points' weighted ``z z^T`` is
+    ``p(y_j) E[z z^T | y_j] dy`` and their ``z`` averages to 0 (as ``E[z | y]`` does for every
+    link here, by symmetry).
 
     Parameters
     ----------

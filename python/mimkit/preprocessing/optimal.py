@@ -19,11 +19,14 @@ with noise ``E_z[(z z^T - I) phi_sigma(y - g(z))]``. The knots, 81 label quantil
 spaced in normal scores between probabilities 1e-4 and 1 - 1e-4, are refined where linear
 interpolation misses the midpoint value (:func:`_refine`). A link whose level sets some ray
 crosses twice (``staircase``, ``tanh_committee``) gets bin averages on the rule cut at the
-knots instead, tabulated at the bins' mean labels. A continuous label at r = 3 is tabulated by
-Monte Carlo (:func:`quadrature_tabulates`): the level-set integral over the 2-sphere converges
-too slowly. *Monte Carlo*: ``G`` per value or in quantile bins of y, tabulated at the bin
-means. Closed forms are used where known (``norm2``: ``lambda = y - 1``, so phase retrieval
-``y = z^2`` has ``T*(y) = (y - 1) / y``; ``he2_sum``: ``lambda = y / r``).
+knots instead, tabulated at the bins' mean labels. At r = 3 the level-set integral over the
+2-sphere converges too slowly: the library's continuous labels (``sq_sign3``, ``z1z2z3``) take
+``p(y) E[z z^T | y]`` from their law in one dimension (:mod:`._exact_moments`) at the knots, and
+expectations of their table run over that law (:func:`optimal_rule`); another continuous label
+at r = 3 is tabulated by Monte Carlo (:func:`quadrature_tabulates`). *Monte Carlo*: ``G`` per
+value or in quantile bins of y, tabulated at the bin means. Closed forms are used where known
+(``norm2``: ``lambda = y - 1``, so phase retrieval ``y = z^2`` has ``T*(y) = (y - 1) / y``;
+``he2_sum``: ``lambda = y / r``).
 """
 
 from __future__ import annotations
@@ -279,7 +282,8 @@ def optimal_preprocessing(
 
 def quadrature_tabulates(link: Link, law: QuadratureLaw, exact: bool = True) -> bool:
     """Whether :func:`optimal_preprocessing` computes this link's table by quadrature (closed
-    forms, discrete labels, r <= 2), not Monte Carlo (module docstring).
+    forms, discrete labels, r <= 2, a law in one dimension), not Monte Carlo (module
+    docstring).
 
     Parameters
     ----------

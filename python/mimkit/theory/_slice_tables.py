@@ -18,7 +18,9 @@ integrated by the polar rule of :class:`mimkit._quadrature.RayRule` cut at the c
 (``sq_sign3`` given ``z1``: ``z1^2 +- 1``), at the midpoints between its own values; slices
 with the same label on the whole radial grid share their moments. With nothing learned,
 :func:`unconditional_table` integrates a continuous label at r = 3 slice by slice along one
-coordinate. Monte Carlo (r > 3, or asked for) uses one set of draws of ``w`` for every slice.
+coordinate, or over its law in one dimension where that is known
+(:mod:`mimkit.preprocessing._exact_moments`). Monte Carlo (r > 3, or asked for) uses one set of
+draws of ``w`` for every slice.
 """
 
 from __future__ import annotations

@@ -127,8 +127,8 @@ def compare_losses(
 
     @functools.lru_cache(maxsize=1)
     def monte_carlo_optimal_row() -> dict:
-        """The optimal row when its table is Monte Carlo's (a continuous label at r = 3), once:
-        both rules of the convergence check reuse it."""
+        """The optimal row when its table is Monte Carlo's (a user link's continuous label at
+        r = 3), once: both rules of the convergence check reuse it."""
         optimal = optimal_preprocessing(
             problem.link,
             noise=problem.noise,

@@ -233,12 +233,14 @@ def _stages(
     stage alone."""
     r = link.r
     fraction = law.fraction if law is not None else 1.0
-    if law is not None:
+    if draws is not None:
+        cells = label_cells(_draws_sample(link, noise, draws), noise, link)
+        floor_first = floor_map = _NOISE_FLOORS * cells.size / draws.shape[0]
+    elif law is not None:
         cells = label_cells(law.sample(), noise, link)
         floor_first, floor_map = _ZERO_FIRST, _ZERO_MAP
     else:
-        cells = label_cells(_draws_sample(link, noise, draws), noise, link)
-        floor_first = floor_map = _NOISE_FLOORS * cells.size / draws.shape[0]
+        raise ValueError("_stages needs a quadrature law or Monte Carlo draws.")
     learned = np.zeros((0, r))
     stages: list[LearningStage] = []
     while learned.shape[0] < r:

@@ -265,8 +265,9 @@ class Problem:
 
 
 class _MonteCarloOnly(Exception):
-    """The optimal preprocessing of this link is tabulated by Monte Carlo (a continuous label at
-    r = 3): the whole computation then is Monte Carlo, with its standard errors."""
+    """The optimal preprocessing of this link is tabulated by Monte Carlo (a user link's
+    continuous label at r = 3): the whole computation then is Monte Carlo, with its standard
+    errors."""
 
 
 def threshold_gaps(result: "ThresholdResult", reference: "ThresholdResult") -> list:
