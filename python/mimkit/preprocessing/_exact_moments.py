@@ -54,7 +54,7 @@ _K0_REACH = 40.0
 _Z1_REACH = 9.5
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ExactMoments:
     """The one-dimensional form of a link's conditional law (module docstring).
 
