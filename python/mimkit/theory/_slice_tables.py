@@ -230,8 +230,8 @@ def unconditional_table(link, noise: float, cells: Cells, fraction: float, draws
     is the first whose slices keep a continuous label when the label is continuous
     (``sq_sign3``: z2, since its slices along z1 take two values, which cells of a
     continuous label cannot resolve). A link whose law of y is known in one dimension
-    (:mod:`mimkit.preprocessing._exact_moments`: ``sq_sign3``, ``z1z2z3``) gets the cells'
-    moments from it, on its rule in y cut at the cell boundaries.
+    (:mod:`mimkit.preprocessing._exact_moments`: ``sq_sign3``, ``z1z2z3``, ``he2_sum``,
+    ``norm2``) gets the cells' moments from it, on its rule in y cut at the cell boundaries.
     """
     r = link.r
     exact = exact_moments(link, noise) if draws is None and not cells.discrete else None
