@@ -38,7 +38,7 @@ from ._config import __version__
 #: The numerical method of the theory's expectations; part of every key. Change it whenever
 #: mimkit.theory or mimkit.amp compute a result differently (e.g. quadrature replacing Monte
 #: Carlo), so that no cache serves results of the old method.
-THEORY_METHOD = "quadrature/5"
+THEORY_METHOD = "quadrature/6"
 #: Environment variable that relocates the user cache folder.
 CACHE_ENV = "MIMKIT_CACHE_DIR"
 

@@ -19,11 +19,14 @@ with noise ``E_z[(z z^T - I) phi_sigma(y - g(z))]``. The knots, 81 label quantil
 spaced in normal scores between probabilities 1e-4 and 1 - 1e-4, are refined where linear
 interpolation misses the midpoint value (:func:`_refine`). A link whose level sets some ray
 crosses twice (``staircase``, ``tanh_committee``) gets bin averages on the rule cut at the
-knots instead, tabulated at the bins' mean labels. A continuous label at r = 3 is tabulated by
-Monte Carlo (:func:`quadrature_tabulates`): the level-set integral over the 2-sphere converges
-too slowly. *Monte Carlo*: ``G`` per value or in quantile bins of y, tabulated at the bin
-means. Closed forms are used where known (``norm2``: ``lambda = y - 1``, so phase retrieval
-``y = z^2`` has ``T*(y) = (y - 1) / y``; ``he2_sum``: ``lambda = y / r``).
+knots instead, tabulated at the bins' mean labels. At r = 3 the level-set integral over the
+2-sphere converges too slowly: the library's continuous labels (``sq_sign3``, ``z1z2z3``) take
+``p(y) E[z z^T | y]`` from their law in one dimension (:mod:`._exact_moments`) at the knots, and
+expectations of their table run over that law (:func:`optimal_rule`); another continuous label
+at r = 3 is tabulated by Monte Carlo (:func:`quadrature_tabulates`). *Monte Carlo*: ``G`` per
+value or in quantile bins of y, tabulated at the bin means. Closed forms are used where known
+(``norm2``: ``lambda = y - 1``, so phase retrieval ``y = z^2`` has ``T*(y) = (y - 1) / y``;
+``he2_sum``: ``lambda = y / r``).
 """
 
 from __future__ import annotations
@@ -34,10 +37,11 @@ from typing import Callable, Optional
 import numpy as np
 from scipy import special
 
-from .._label_law import ATOL, RTOL, QuadratureLaw, resolve_method
+from .._label_law import ATOL, RTOL, LabelSample, QuadratureLaw, resolve_method
 from .._random import RandomState, as_generator
 from .._validation import check_count, check_positive_number
 from ..links import Link, get_link
+from ._exact_moments import conditional_rule, exact_moments, graded_labels
 
 #: 1 + lambda(y) = E[(v.z)^2 | y] is positive; below this floor T* = 1 - 1/(1 + lambda) is capped.
 _MIN_SECOND_MOMENT = 1e-12
@@ -278,7 +282,8 @@ def optimal_preprocessing(
 
 def quadrature_tabulates(link: Link, law: QuadratureLaw, exact: bool = True) -> bool:
     """Whether :func:`optimal_preprocessing` computes this link's table by quadrature (closed
-    forms, discrete labels, r <= 2), not Monte Carlo (module docstring).
+    forms, discrete labels, r <= 2, a law in one dimension), not Monte Carlo (module
+    docstring).
 
     Parameters
     ----------
@@ -294,8 +299,33 @@ def quadrature_tabulates(link: Link, law: QuadratureLaw, exact: bool = True) -> 
     """
     if exact and _closed_form(link, law.noise) is not None:
         return True
+    if exact_moments(link, law.noise) is not None:
+        return True
     discrete = law.noise == 0 and np.unique(law.sample().y).size <= _MAX_DISCRETE_LEVELS
     return discrete or link.r <= 2
+
+
+def optimal_rule(preprocessing, law: QuadratureLaw) -> Optional[LabelSample]:
+    """The rule for expectations of a tabulated optimal preprocessing where the polar rule of
+    ``law`` converges too slowly: over the law of ``y`` in one dimension, cut at the table's
+    knots (:func:`mimkit.preprocessing._exact_moments.conditional_rule`; ``sq_sign3``,
+    ``z1z2z3``), else None.
+
+    Parameters
+    ----------
+    preprocessing : any preprocessing (only an :class:`OptimalPreprocessing` has such a rule).
+    law : QuadratureLaw (its fraction gives the full or the half rule).
+
+    Returns
+    -------
+    LabelSample or None
+    """
+    if not isinstance(preprocessing, OptimalPreprocessing) or preprocessing._knots is None:
+        return None
+    exact = exact_moments(preprocessing.link, law.noise)
+    if exact is None:
+        return None
+    return conditional_rule(exact, preprocessing._knots, law.fraction, law.sample().probe_y)
 
 
 def _by_quadrature(link: Link, closed, law: QuadratureLaw) -> OptimalPreprocessing:
@@ -325,7 +355,7 @@ def _by_quadrature(link: Link, closed, law: QuadratureLaw) -> OptimalPreprocessi
         n_knots = max(11, int(round(_KNOTS * law.fraction)))  # half for the check's half rule
         scores = np.linspace(special.ndtri(_KNOT_TAIL), -special.ndtri(_KNOT_TAIL), n_knots)
         knots = np.unique(base.quantile(base.y, special.ndtr(scores)))
-        knots, moments, prob = _conditional_moments(law, knots, rows, cols)
+        knots, moments, prob = _conditional_moments(link, law, knots, rows, cols)
     G = np.empty((knots.size, r, r))
     G[:, rows, cols] = moments / prob[:, None]
     G[:, cols, rows] = G[:, rows, cols]
@@ -341,7 +371,8 @@ def _by_quadrature(link: Link, closed, law: QuadratureLaw) -> OptimalPreprocessi
     table = OptimalPreprocessing(
         link, basis, np.ones(r), (np.arange(r),), offdiag_ok, False, 0, knots, G, discrete, None
     )
-    strength = base.mean(table.eigenvalues(base.y) ** 2)
+    rule = optimal_rule(table, law) or base
+    strength = rule.mean(table.eigenvalues(rule.y) ** 2)
     order = np.argsort(-strength, kind="stable")
     basis, lam, strength = basis[order], lam[:, order], strength[order]
     groups = _group_directions(lam, floor, prob)
@@ -350,16 +381,25 @@ def _by_quadrature(link: Link, closed, law: QuadratureLaw) -> OptimalPreprocessi
     )
 
 
-def _conditional_moments(law: QuadratureLaw, knots: np.ndarray, rows, cols):
+def _conditional_moments(link: Link, law: QuadratureLaw, knots: np.ndarray, rows, cols):
     """Knots, ``P(knot) E[z_i z_j | y = knot]`` (K, pairs) and the mass ``P(knot)`` (K,) given
     to each knot for the joint basis (module docstring); the knots refined by :func:`_refine`."""
-    ray, _, level = law.rays.crossings(knots)
-    if law.dim > 2 or np.bincount(ray * knots.size + level).max(initial=0) > 1:
-        return _binned_moments(law, knots, rows, cols)
+    one_dimensional = exact_moments(link, law.noise)
+    if one_dimensional is not None:
+        knots = np.union1d(knots, graded_labels(one_dimensional))
 
-    def at(levels):
-        # The rule's points are (z, eps) with noise: the pairs are of z's coordinates.
-        return law.rays.level_set(levels, lambda points: points[:, rows] * points[:, cols])
+        def at(levels):
+            moments, density = one_dimensional.at(levels)
+            return moments[:, rows, cols], density
+
+    else:
+        ray, _, level = law.rays.crossings(knots)
+        if law.dim > 2 or np.bincount(ray * knots.size + level).max(initial=0) > 1:
+            return _binned_moments(law, knots, rows, cols)
+
+        def at(levels):
+            # The rule's points are (z, eps) with noise: the pairs are of z's coordinates.
+            return law.rays.level_set(levels, lambda points: points[:, rows] * points[:, cols])
 
     knots, moments, density = _refine(at, knots)
     # Mass per knot: density times the trapezoid width around it.

@@ -18,7 +18,9 @@ integrated by the polar rule of :class:`mimkit._quadrature.RayRule` cut at the c
 (``sq_sign3`` given ``z1``: ``z1^2 +- 1``), at the midpoints between its own values; slices
 with the same label on the whole radial grid share their moments. With nothing learned,
 :func:`unconditional_table` integrates a continuous label at r = 3 slice by slice along one
-coordinate. Monte Carlo (r > 3, or asked for) uses one set of draws of ``w`` for every slice.
+coordinate, or over its law in one dimension where that is known
+(:mod:`mimkit.preprocessing._exact_moments`). Monte Carlo (r > 3, or asked for) uses one set of
+draws of ``w`` for every slice.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from scipy import special
 
 from .._label_law import DISCRETE_LEVELS, LabelSample
 from .._quadrature import RayRule, sphere_rule, unit_legendre
+from ..preprocessing._exact_moments import conditional_rule, exact_moments
 
 #: Label cells of a continuous label, equally spaced in normal scores between probabilities
 #: _TAIL and 1 - _TAIL.
@@ -226,9 +229,16 @@ def unconditional_table(link, noise: float, cells: Cells, fraction: float, draws
     the conditional law in narrow label cells too slowly (``z1z2z3``: 4% off). The coordinate
     is the first whose slices keep a continuous label when the label is continuous
     (``sq_sign3``: z2, since its slices along z1 take two values, which cells of a
-    continuous label cannot resolve).
+    continuous label cannot resolve). A link whose law of y is known in one dimension
+    (:mod:`mimkit.preprocessing._exact_moments`: ``sq_sign3``, ``z1z2z3``, ``he2_sum``,
+    ``norm2``) gets the cells' moments from it, on its rule in y cut at the cell boundaries.
     """
     r = link.r
+    exact = exact_moments(link, noise) if draws is None and not cells.discrete else None
+    if exact is not None:
+        rule = conditional_rule(exact, cells.breaks, fraction, np.zeros(0))
+        prob, first, second = _cell_moments(rule.z, rule.weights, rule.y, cells)
+        return SliceTable(np.zeros((1, 0)), np.ones(1), prob[None], first[None], second[None])
     # A discrete label jumps on the coordinate planes (the library's sign links), where the
     # r-dimensional rule's sectors end: it needs no slicing.
     if draws is not None or r + (noise > 0) <= 2 or cells.discrete:

@@ -117,7 +117,7 @@ def compare_losses(
             rows.append(_row(name, transform, "none", alphas, d, sample, rng, max_steps, n_hidden))
         if law is None or quadrature_tabulates(problem.link, law):
             optimal, _ = problem.preprocessing("optimal", None, law)
-            sample = shared if shared is not None else law.sample()
+            sample = shared if shared is not None else problem.sample_for(optimal, law)
             rows.append(_row(OPTIMAL_ROW, optimal, "none", alphas, None, sample, rng, 0, 0))
         else:
             rows.append(monte_carlo_optimal_row())
@@ -127,8 +127,8 @@ def compare_losses(
 
     @functools.lru_cache(maxsize=1)
     def monte_carlo_optimal_row() -> dict:
-        """The optimal row when its table is Monte Carlo's (a continuous label at r = 3), once:
-        both rules of the convergence check reuse it."""
+        """The optimal row when its table is Monte Carlo's (a user link's continuous label at
+        r = 3), once: both rules of the convergence check reuse it."""
         optimal = optimal_preprocessing(
             problem.link,
             noise=problem.noise,

@@ -48,7 +48,7 @@ from typing import Optional
 import numpy as np
 from scipy import optimize
 
-from .._label_law import LabelSample, preprocessing_breaks
+from .._label_law import LabelSample
 from .._random import RandomState
 from .._validation import check_name, check_positive_number
 from ..options import LOSSES
@@ -162,7 +162,7 @@ def spectral_overlap(
 
     def compute(law):
         prep, cen = problem.preprocessing(preprocessing, center, law)
-        sample = problem.sample(law, preprocessing_breaks(prep))
+        sample = problem.sample_for(prep, law)
         return overlap_from_sample(prep, cen, alphas, sample)
 
     return problem.run(compute, overlap_gaps, with_overlap_errors, "spectral_overlap")

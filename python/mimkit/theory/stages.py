@@ -30,7 +30,7 @@ from typing import Optional
 
 import numpy as np
 
-from .._label_law import ATOL, RTOL, LabelSample, QuadratureLaw, resolve_method
+from .._label_law import ATOL, RTOL, LabelSample, QuadratureLaw, half_rule, resolve_method
 from .._quadrature import check_agreement
 from .._random import RandomState, as_generator
 from .._validation import check_count, check_positive_number
@@ -203,8 +203,9 @@ def learning_stages(
     resolved = resolve_method(method, link.r, noise)
     rng = as_generator(random_state)
     if resolved == "quadrature":
-        full = _stages(link, noise, 1.0, None)
-        half = _stages(link, noise, 0.5, None)
+        law = QuadratureLaw(link, noise)
+        full = _stages(link, noise, law, None)
+        half = _stages(link, noise, half_rule(law), None)
         # An unconverged rule is kept (its half-node gap is the stated error): Monte Carlo's
         # conditional moments in label bins are noisier than the rule, not a better answer.
         check_agreement(
@@ -213,25 +214,33 @@ def learning_stages(
         stages = tuple(_with_quadrature_error(s, h) for s, h in zip(full, _aligned(full, half)))
         return LearningStages(link.name, link.r, noise, stages, "quadrature")
     draws = rng.standard_normal((n_samples, link.r + 1))
-    found = _stages(link, noise, 1.0, draws)
+    found = _stages(link, noise, None, draws)
     parts = np.array_split(draws, _BATCHES)
-    batches = [_stages(link, noise, 1.0, part, first_only=True) for part in parts]
+    batches = [_stages(link, noise, None, part, first_only=True) for part in parts]
     stages = tuple(_with_batch_error(s, j, batches) for j, s in enumerate(found))
     return LearningStages(link.name, link.r, noise, stages, "monte_carlo", n_samples)
 
 
 def _stages(
-    link, noise: float, fraction: float, draws: Optional[np.ndarray], first_only: bool = False
+    link,
+    noise: float,
+    law: Optional[QuadratureLaw],
+    draws: Optional[np.ndarray],
+    first_only: bool = False,
 ) -> list:
-    """The stages by quadrature at ``fraction`` of the nodes, or on Monte Carlo ``draws``
-    ((N, r + 1): z, then the label noise); ``first_only``: the first stage alone."""
+    """The stages by quadrature on ``law`` (full or half rule: its fraction of the nodes), or on
+    Monte Carlo ``draws`` ((N, r + 1): z, then the label noise); ``first_only``: the first
+    stage alone."""
     r = link.r
-    if draws is None:
-        cells = label_cells(QuadratureLaw(link, noise, fraction).sample(), noise, link)
-        floor_first, floor_map = _ZERO_FIRST, _ZERO_MAP
-    else:
+    fraction = law.fraction if law is not None else 1.0
+    if draws is not None:
         cells = label_cells(_draws_sample(link, noise, draws), noise, link)
         floor_first = floor_map = _NOISE_FLOORS * cells.size / draws.shape[0]
+    elif law is not None:
+        cells = label_cells(law.sample(), noise, link)
+        floor_first, floor_map = _ZERO_FIRST, _ZERO_MAP
+    else:
+        raise ValueError("_stages needs a quadrature law or Monte Carlo draws.")
     learned = np.zeros((0, r))
     stages: list[LearningStage] = []
     while learned.shape[0] < r:

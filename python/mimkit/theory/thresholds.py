@@ -81,6 +81,7 @@ from ..preprocessing import (
     optimal_preprocessing,
     quadrature_tabulates,
 )
+from ..preprocessing.optimal import optimal_rule
 
 #: Signals E[t (v.z)^2 - t] below this many standard errors count as invisible.
 _VISIBLE_SE = 3.0
@@ -171,7 +172,7 @@ def weak_recovery_threshold(
 
     def compute(law):
         prep, cen = problem.preprocessing(preprocessing, center, law)
-        return thresholds_from_sample(prep, cen, problem.sample(law, preprocessing_breaks(prep)))
+        return thresholds_from_sample(prep, cen, problem.sample_for(prep, law))
 
     return problem.run(compute, threshold_gaps, with_threshold_errors, "weak_recovery_threshold")
 
@@ -206,6 +207,14 @@ class Problem:
         if law is None:
             return monte_carlo_sample(self.link, self.noise, self.n_samples, self.rng)
         return law.sample(breaks)
+
+    def sample_for(self, preprocessing, law: Optional[QuadratureLaw]) -> LabelSample:
+        """The Monte Carlo sample, or the rule for expectations of ``preprocessing``: the law
+        of y in one dimension for an optimal table that has one
+        (:func:`mimkit.preprocessing.optimal.optimal_rule`), else the polar rule cut at its
+        breaks."""
+        rule = optimal_rule(preprocessing, law) if law is not None else None
+        return rule if rule is not None else self.sample(law, preprocessing_breaks(preprocessing))
 
     def preprocessing(self, preprocessing, center, law: Optional[QuadratureLaw]):
         """``(T, center)`` with "optimal" and a None centre resolved."""
@@ -256,8 +265,9 @@ class Problem:
 
 
 class _MonteCarloOnly(Exception):
-    """The optimal preprocessing of this link is tabulated by Monte Carlo (a continuous label at
-    r = 3): the whole computation then is Monte Carlo, with its standard errors."""
+    """The optimal preprocessing of this link is tabulated by Monte Carlo (a user link's
+    continuous label at r = 3): the whole computation then is Monte Carlo, with its standard
+    errors."""
 
 
 def threshold_gaps(result: "ThresholdResult", reference: "ThresholdResult") -> list:
