@@ -383,17 +383,19 @@ def top_eigenpairs(
     method : {"auto", "explicit", "lanczos"}
         ``explicit``: form S (:func:`mimkit.core.local_hessian`) and use LAPACK ``eigh``
         (``n d^2 + ~4 d^3`` flops); ``lanczos``: Lanczos on the core's matvec (``4 n d`` flops
-        per vector, never forming S): unrestarted with full reorthogonalisation, stopping at the
-        first step where the wanted Ritz pairs pass ARPACK's convergence test, and continued by
-        ARPACK (implicitly restarted) from its Ritz vectors if its basis fills up first;
-        ``auto``: Lanczos with as many matvecs as the explicit path would cost, then the
+        per vector, never forming S): unrestarted with full reorthogonalisation
+        (:mod:`mimkit._lanczos`), stopping at the first step where the wanted Ritz pairs have
+        converged, and continued by ARPACK (implicitly restarted) from its Ritz vectors if its
+        basis (twice ARPACK's) fills up first; ``auto``: Lanczos with as many matvecs as the explicit path would cost, then the
         explicit path if Lanczos has not converged by then (near a threshold, where the
         spectral gap is small) -- so at most about twice the cheaper of the two, and O(n d)
         memory whenever Lanczos converges. Lanczos needs ``k < d``; with ``k >= d - 1``
         explicit is used.
     tol : float
-        Lanczos relative tolerance: each Ritz pair's residual ``||S x - theta x||`` is at most
-        ``tol * |theta|`` (0: machine precision).
+        Lanczos tolerance, a backward error: each pair's residual ``||S x - theta x||`` is at
+        most ``tol * ||S||``, so the eigenvalues are within ``tol * ||S||`` and the vectors
+        within ``tol * ||S|| / gap`` of the exact ones (0: machine precision). The ARPACK
+        continuation uses ARPACK's stricter test, residual at most ``tol * |theta|``.
     random_state : None, int or Generator
         Starting vector of Lanczos (reproducibility).
 
