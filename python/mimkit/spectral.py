@@ -541,13 +541,14 @@ def _arpack_eigenpairs(
 
 
 def _krylov_size(k: int, which: str, d: int) -> int:
-    """ARPACK's Lanczos basis size. A signed end of the spectrum ("largest", "smallest") is
-    often a small spike beside a long tail on the other side (the optimal T of z1 z2 at
-    alpha = 32: spike 0.005-0.01 above a bulk edge near -0.6, bottom at -214 (d = 512) to -309
-    (d = 2048)), a gap of ~2e-3 of the spread. Restarted Lanczos converges slowly on such a
-    gap (ARPACK's default 20 vectors: 130-150 matvecs at d = 512; 64 vectors: 929 at d = 2048),
-    one unrestarted pass of 128 vectors finds it (129 matvecs at d = 512 and 2048). For |lambda|
-    the spike dominates and 20 suffice."""
+    """ARPACK's Lanczos basis size (the unrestarted Lanczos keeps up to twice it). A signed
+    end of the spectrum ("largest", "smallest") is often a small spike beside a long tail on the
+    other side (the optimal T of z1 z2 at alpha = 32: spike 0.005-0.01 above a bulk edge near
+    -0.6, bottom at -214 (d = 512) to -309 (d = 2048)), a gap of ~2e-3 of the spread. Restarted
+    Lanczos converges slowly on such a gap (ARPACK's default 20 vectors: 130-150 matvecs at
+    d = 512; 64 vectors: 929 at d = 2048), one unrestarted pass of 128 vectors finds it (129
+    matvecs at d = 512 and 2048; the unrestarted Lanczos with its backward-error test stops
+    at 55-89). For |lambda| the spike dominates and 20 suffice."""
     size = max(2 * k + 1, 20 if which == "abs" else 128)
     return min(size, d - 1)
 
