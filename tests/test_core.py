@@ -123,7 +123,9 @@ def test_local_hessian_matvec_with_one_weighting_per_column(shape, threads, dtyp
     assert relative_error(out, reference.local_hessian_matvec(X, T, V)) < RTOL[dtype]
     np.testing.assert_array_equal(out, core.local_hessian_matvec(X, T, V, n_threads=threads))
     if k <= 4:
-        alone = [core.local_hessian_matvec(X, T[:, j], V[:, j], n_threads=threads) for j in range(k)]
+        alone = [
+            core.local_hessian_matvec(X, T[:, j], V[:, j], n_threads=threads) for j in range(k)
+        ]
         np.testing.assert_array_equal(out, np.stack(alone, axis=1))
     with pytest.raises(ValueError, match="t has shape"):
         core.local_hessian_matvec(X, T[:, :-1], V)

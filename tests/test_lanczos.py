@@ -142,9 +142,7 @@ def test_lanczos_whose_basis_fills_up_is_continued_by_arpack(z1z2_alpha32, monke
     monkeypatch.setattr(sp, "_krylov_size", lambda k, which, d: 6)
     continued = []
     arpack = sp._arpack_eigenpairs
-    monkeypatch.setattr(
-        sp, "_arpack_eigenpairs", lambda *a: continued.append(1) or arpack(*a)
-    )
+    monkeypatch.setattr(sp, "_arpack_eigenpairs", lambda *a: continued.append(1) or arpack(*a))
     vals, vecs = sp.top_eigenpairs(op, 2, method="lanczos", random_state=0)
     assert continued == [1]
     np.testing.assert_allclose(vals, want_vals, rtol=1e-9)

@@ -26,6 +26,7 @@ from typing import Callable
 import numpy as np
 import scipy.linalg
 
+
 @dataclass(frozen=True, eq=False)
 class LanczosResult:
     """One operator's outcome of :func:`lanczos_lockstep`.

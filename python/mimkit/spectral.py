@@ -33,6 +33,7 @@ import scipy.sparse.linalg
 
 from . import core
 from ._inputs import as_rows
+from ._lanczos import lanczos_lockstep, wanted_order
 from ._random import RandomState, as_generator
 from ._validation import (
     as_matrix,
@@ -44,7 +45,6 @@ from ._validation import (
     check_positive_number,
     check_record_steps,
 )
-from ._lanczos import lanczos_lockstep, wanted_order
 from .bulk_edges import BulkEdges, leading_outliers, predict_bulk_edges
 from .options import CENTERINGS, EIGEN_METHODS, EIGEN_WHICH
 from .preprocessing import (
@@ -386,11 +386,11 @@ def top_eigenpairs(
         per vector, never forming S): unrestarted with full reorthogonalisation
         (:mod:`mimkit._lanczos`), stopping at the first step where the wanted Ritz pairs have
         converged, and continued by ARPACK (implicitly restarted) from its Ritz vectors if its
-        basis (twice ARPACK's) fills up first; ``auto``: Lanczos with as many matvecs as the explicit path would cost, then the
-        explicit path if Lanczos has not converged by then (near a threshold, where the
-        spectral gap is small) -- so at most about twice the cheaper of the two, and O(n d)
-        memory whenever Lanczos converges. Lanczos needs ``k < d``; with ``k >= d - 1``
-        explicit is used.
+        basis (twice ARPACK's) fills up first; ``auto``: Lanczos with as many matvecs as the
+        explicit path would cost, then the explicit path if Lanczos has not converged by then
+        (near a threshold, where the spectral gap is small) -- so at most about twice the
+        cheaper of the two, and O(n d) memory whenever Lanczos converges. Lanczos needs
+        ``k < d``; with ``k >= d - 1`` explicit is used.
     tol : float
         Lanczos tolerance, a backward error: each pair's residual ``||S x - theta x||`` is at
         most ``tol * ||S||``, so the eigenvalues are within ``tol * ||S||`` and the vectors
@@ -426,7 +426,7 @@ def _top_eigenpairs_together(
     which = check_name(which, "which", EIGEN_WHICH)
     check_name(method, "method", EIGEN_METHODS)
     budget = _lanczos_budget(n, d) if method == "auto" else None
-    # ARPACK's first pass of ncv matvecs set when Lanczos pays off under "auto".
+    # "auto" tries Lanczos where its budget covers ARPACK's first pass (ncv matvecs).
     lanczos = [
         j
         for j, k in enumerate(ks)
@@ -436,16 +436,18 @@ def _top_eigenpairs_together(
     ]
     found: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     if lanczos:
-        found = _lanczos_eigenpairs(
+        converged = _lanczos_eigenpairs(
             [ops[j] for j in lanczos], [ks[j] for j in lanczos], which, tol, random_state, budget
         )
-        found = {lanczos[i]: pairs for i, pairs in found.items()}
+        found = {lanczos[i]: pairs for i, pairs in converged.items()}
     out = []
     for j, (op, k) in enumerate(zip(ops, ks)):
         if j in found:
             vals, vecs = found[j]
         else:
-            vals, vecs = _explicit_eigenpairs(op.explicit().astype(np.float64, copy=False), k, which)
+            vals, vecs = _explicit_eigenpairs(
+                op.explicit().astype(np.float64, copy=False), k, which
+            )
         order = wanted_order(vals, which)[:k]
         out.append((vals[order].astype(np.float64), orient_signs(vecs[:, order])))
     return out
@@ -459,9 +461,7 @@ def _matvec_each(ops: list[LocalHessian], V: np.ndarray) -> np.ndarray:
         raise ValueError("operators applied together must share X (the same array).")
     V = np.asarray(V, dtype=ops[0].dtype)
     t = np.stack([op.t for op in ops], axis=1)
-    out = core.local_hessian_matvec(
-        ops[0].X, t, V, n_threads=ops[0].n_threads, check_finite=False
-    )
+    out = core.local_hessian_matvec(ops[0].X, t, V, n_threads=ops[0].n_threads, check_finite=False)
     out -= V * np.array([op.shift for op in ops], dtype=out.dtype)
     return out
 
