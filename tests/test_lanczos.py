@@ -124,9 +124,8 @@ def test_optimal_spectral_subspace_steps_its_groups_in_one_pass_each(z1z2_alpha3
     assert subspace_distance(D, D_explicit) < 1e-13
     assert subspace_distance(D, model.U) < 0.6  # alpha = 32 is above both groups' thresholds
     # the passes of the slower group alone (same preprocessing, same start)
-    prep = sp.resolve_preprocessing("optimal", model.link, None, np.random.default_rng(0))
-    rng = np.random.default_rng(0)
-    sp.resolve_preprocessing("optimal", model.link, None, rng)  # the draws spectral_subspace made
+    rng = np.random.default_rng(0)  # spectral_subspace's: the preprocessing, then the starts
+    prep = sp.resolve_preprocessing("optimal", model.link, None, rng)
     alone = []
     for group in prep.groups:
         op = sp.LocalHessian.from_labels(X, y, prep.with_direction(int(group[0])))
