@@ -245,13 +245,15 @@ Array<T> local_hessian_matvec_py(Input X_in, const Array<T>& t, ConstMatrixRef<T
                                  Index chunk_rows) {
     const auto X = source_of<T>(X_in);
     require(X.rows() > 0 && X.cols() > 0, "X must be non-empty");
-    check_rows<T>(X, t, "t");
     require(V.rows() == X.cols(), "V must have d = X.shape[1] rows");
+    require((t.ndim() == 1 || (t.ndim() == 2 && t.shape(1) == V.cols())) && t.shape(0) == X.rows(),
+            "t must have shape (n,) or (n, k) with n = X.shape[0] and k = V.shape[1]");
+    const Index t_cols = t.ndim() == 1 ? 1 : t.shape(1);
     Array<T> out({X.cols(), V.cols()});
     {
         py::gil_scoped_release release;
         Eigen::Map<RowMatrix<T>> out_map(out.mutable_data(), X.cols(), V.cols());
-        local_hessian_matvec<T>(X, t.data(), V, n_threads, chunk_rows, out_map);
+        local_hessian_matvec<T>(X, t.data(), t_cols, V, n_threads, chunk_rows, out_map);
     }
     return out;
 }

@@ -20,9 +20,12 @@ constexpr Index kGemvMaxVectors = 4;
 // accumulators keep every column contiguous (faster for both the GEMVs and the GEMMs).
 // Per-thread partials are reduced once in thread order: bitwise reproducible for a fixed
 // thread count.
+// t is row-major n x t_cols: one weight per row (t_cols = 1), or one per row and column of V
+// (t_cols = k: column j is X^T (t[:, j] * (X v_j)) / n), so that k different weightings of the
+// same X -- several Krylov processes in lock-step -- share one pass over X.
 template <typename T, typename Source>
-void local_hessian_matvec(const Source& X, const T* t, const ConstMatrixRef<T>& V, int n_threads,
-                          Index chunk_rows, Eigen::Ref<RowMatrix<T>> out) {
+void local_hessian_matvec(const Source& X, const T* t, Index t_cols, const ConstMatrixRef<T>& V,
+                          int n_threads, Index chunk_rows, Eigen::Ref<RowMatrix<T>> out) {
     using ColMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
     const Index n = X.rows();
     const Index d = X.cols();
@@ -43,17 +46,21 @@ void local_hessian_matvec(const Source& X, const T* t, const ConstMatrixRef<T>& 
             const Index r0 = plan.begin(c);
             const Index rows = plan.size(c);
             const auto Xc = chunks.chunk(c);
-            const auto tc = Eigen::Map<const Vector<T>>(t + r0, rows);
+            const auto tc = Eigen::Map<const RowMatrix<T>>(t + r0 * t_cols, rows, t_cols);
             auto XVc = projected.topRows(rows);
             if (k <= kGemvMaxVectors) {
                 for (Index j = 0; j < k; ++j) {
                     XVc.col(j).noalias() = Xc * V_columns.col(j);
-                    XVc.col(j).array() *= tc.array();
+                    XVc.col(j).array() *= tc.col(t_cols == 1 ? 0 : j).array();
                     acc.col(j).noalias() += Xc.transpose() * XVc.col(j);
                 }
             } else {
                 XVc.noalias() = Xc * V_columns;
-                XVc.array().colwise() *= tc.array();
+                if (t_cols == 1) {
+                    XVc.array().colwise() *= tc.col(0).array();
+                } else {
+                    XVc.array() *= tc.array();
+                }
                 acc.noalias() += Xc.transpose() * XVc;
             }
         }

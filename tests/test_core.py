@@ -101,6 +101,36 @@ def test_local_hessian_matches_reference(shape, threads, dtype, chunk_rows):
     assert relative_error(S, reference.local_hessian(X, y)) < RTOL[dtype]
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("k", [3, 6], ids=["gemv", "gemm"])
+def test_local_hessian_matvec_with_one_weighting_per_column(shape, threads, dtype, k, chunk_rows):
+    """t of shape (n, k): column j is X^T (t[:, j] * (X v_j)) / n, checked column by column
+    against numpy; up to 4 columns (one GEMV pair each) bitwise equal to k separate calls, so
+    Krylov processes stepped together take the same steps as alone."""
+    n, d, _ = shape
+    X, *_ = problem(n, d, 2, dtype)
+    rng = np.random.default_rng(4)
+    T = rng.standard_normal((n, k)).astype(dtype)
+    V = rng.standard_normal((d, k)).astype(dtype)
+    out = core.local_hessian_matvec(X, T, V, n_threads=threads)
+    assert out.shape == (d, k) and out.dtype == dtype
+    X64 = X.astype(np.float64)
+    for j in range(k):
+        want = X64.T @ (T[:, j] * (X64 @ V[:, j].astype(np.float64))) / n
+        assert relative_error(out[:, j], want) < RTOL[dtype], j
+    assert relative_error(out, reference.local_hessian_matvec(X, T, V)) < RTOL[dtype]
+    np.testing.assert_array_equal(out, core.local_hessian_matvec(X, T, V, n_threads=threads))
+    if k <= 4:
+        alone = [
+            core.local_hessian_matvec(X, T[:, j], V[:, j], n_threads=threads) for j in range(k)
+        ]
+        np.testing.assert_array_equal(out, np.stack(alone, axis=1))
+    with pytest.raises(ValueError, match="t has shape"):
+        core.local_hessian_matvec(X, T[:, :-1], V)
+
+
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 @pytest.mark.parametrize("loss", LOSSES)
 def test_gradient_matches_central_differences(activation, loss):

@@ -407,6 +407,9 @@ def test_gradient_forward_and_matvec_on_a_stream_equal_the_array_path(dtype, thr
         out = core.local_hessian_matvec(data, t, V, n_threads=threads)
         assert out.shape == (data.d, k) and out.dtype == dtype
         np.testing.assert_array_equal(out, core.local_hessian_matvec(X, t, V, n_threads=threads))
+        T = rng.standard_normal((data.n, k))  # one weighting per column
+        out = core.local_hessian_matvec(data, T, V, n_threads=threads)
+        np.testing.assert_array_equal(out, core.local_hessian_matvec(X, T, V, n_threads=threads))
     vec = core.local_hessian_matvec(data, t, V[:, 0], n_threads=threads)
     np.testing.assert_array_equal(vec, core.local_hessian_matvec(X, t, V[:, 0], n_threads=threads))
     for activation in ("logcosh", "quadratic", "cos"):

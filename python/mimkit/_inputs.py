@@ -79,3 +79,22 @@ def local_hessian_inputs(X, t, check_finite: bool = True, allow_stream: bool = F
     label weights ``t`` (n,) cast to it."""
     X = as_rows(X, check_finite=check_finite, allow_stream=allow_stream)
     return X, as_vector(t, "t", X.dtype, X.shape[0], check_finite=check_finite)
+
+
+def local_hessian_matvec_inputs(X, t, V, check_finite: bool = True, allow_stream: bool = False):
+    """:func:`local_hessian_inputs` for a matvec: also the block ``V`` as (d, k), and ``t``
+    either (n,) or (n, k) (one weighting per column of V)."""
+    if np.ndim(t) != 2:
+        X, t = local_hessian_inputs(X, t, check_finite, allow_stream)
+        return X, t, as_block(V, "V", X.dtype, X.shape[1], check_finite=check_finite)
+    X = as_rows(X, check_finite=check_finite, allow_stream=allow_stream)
+    V2 = as_block(V, "V", X.dtype, X.shape[1], check_finite=check_finite)
+    t = as_matrix(
+        t,
+        "t",
+        X.dtype,
+        shape=(X.shape[0], V2.shape[1]),
+        exact_dtype=False,
+        check_finite=check_finite,
+    )
+    return X, t, V2

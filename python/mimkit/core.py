@@ -17,7 +17,12 @@ from typing import Callable, Optional, Union
 
 import numpy as np
 
-from ._inputs import Phase1Inputs, as_block, local_hessian_inputs, row_weights
+from ._inputs import (
+    Phase1Inputs,
+    local_hessian_inputs,
+    local_hessian_matvec_inputs,
+    row_weights,
+)
 from ._native import native
 from ._phase1_descent import (
     Phase1Result,
@@ -354,15 +359,16 @@ def local_hessian_matvec(
 
     Parameters
     ----------
-    X : (n, d).  t : (n,) label weights T(y).  V : (d, k) or (d,).
+    X : (n, d).  V : (d, k) or (d,).
+    t : (n,) label weights T(y), or (n, k): one weighting per column of V (column j of the
+        result is ``X^T (t[:, j] * (X V[:, j])) / n``), k matrices S applied in one pass.
 
     Returns
     -------
     (d, k) array, or (d,) when V is 1-D.
     """
     threads = check_n_threads(n_threads)
-    X, t = local_hessian_inputs(X, t, check_finite, allow_stream=True)
-    V2 = as_block(V, "V", X.dtype, X.shape[1], check_finite=check_finite)
+    X, t, V2 = local_hessian_matvec_inputs(X, t, V, check_finite, allow_stream=True)
     out = native.local_hessian_matvec(native_rows(X), t, V2, threads, _CHUNK_ROWS)
     return out[:, 0] if np.ndim(V) == 1 else out
 

@@ -13,7 +13,12 @@ from typing import Optional, Union
 
 import numpy as np
 
-from ._inputs import Phase1Inputs, as_block, local_hessian_inputs, row_weights
+from ._inputs import (
+    Phase1Inputs,
+    local_hessian_inputs,
+    local_hessian_matvec_inputs,
+    row_weights,
+)
 from ._phase1_descent import Phase1Result, Phase1RunSettings, phase1_descent, report_collapse
 from ._validation import check_n_threads
 
@@ -272,16 +277,17 @@ def local_hessian_matvec(
 
     Parameters
     ----------
-    X : (n, d).  t : (n,) label weights T(y).  V : (d, k) or (d,).
+    X : (n, d).  V : (d, k) or (d,).
+    t : (n,) label weights T(y), or (n, k): one weighting per column of V (column j of the
+        result is ``X^T (t[:, j] * (X V[:, j])) / n``), k matrices S applied in one pass.
 
     Returns
     -------
     (d, k) array, or (d,) when V is 1-D.
     """
     check_n_threads(n_threads)
-    X, t = local_hessian_inputs(X, t, check_finite)
-    V2 = as_block(V, "V", X.dtype, X.shape[1], check_finite=check_finite)
-    out = X.T @ (t[:, None] * (X @ V2)) / X.shape[0]
+    X, t, V2 = local_hessian_matvec_inputs(X, t, V, check_finite)
+    out = X.T @ ((t if t.ndim == 2 else t[:, None]) * (X @ V2)) / X.shape[0]
     return out[:, 0] if np.ndim(V) == 1 else out
 
 

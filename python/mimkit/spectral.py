@@ -33,6 +33,7 @@ import scipy.sparse.linalg
 
 from . import core
 from ._inputs import as_rows
+from ._lanczos import lanczos_lockstep, wanted_order
 from ._random import RandomState, as_generator
 from ._validation import (
     as_matrix,
@@ -58,6 +59,9 @@ from .stream import StreamedData
 #: (measured: one single-vector matvec costs ~1/6 of forming S at n = 2000, d = 1000), which
 #: prices the Lanczos budget of method="auto" (_lanczos_budget).
 _MATVEC_FLOP_COST = 4.0
+
+#: Default relative tolerance of Lanczos (top_eigenpairs).
+_LANCZOS_TOL = 1e-10
 
 
 class _BudgetSpent(Exception):
@@ -364,7 +368,7 @@ def top_eigenpairs(
     *,
     which: str = "abs",
     method: str = "auto",
-    tol: float = 1e-10,
+    tol: float = _LANCZOS_TOL,
     random_state: RandomState = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The k leading eigenpairs of S, converged.
@@ -378,14 +382,20 @@ def top_eigenpairs(
         signed value descending, or ascending.
     method : {"auto", "explicit", "lanczos"}
         ``explicit``: form S (:func:`mimkit.core.local_hessian`) and use LAPACK ``eigh``
-        (``n d^2 + ~4 d^3`` flops); ``lanczos``: ARPACK (implicitly restarted Lanczos) on the
-        core's matvec (``4 n d`` flops per vector, never forming S); ``auto``: Lanczos with
-        as many matvecs as the explicit path would cost, then the explicit path if Lanczos
-        has not converged by then (near a threshold, where the spectral gap is small) -- so
-        at most about twice the cheaper of the two, and O(n d) memory whenever Lanczos
-        converges. Lanczos needs ``k < d``; with ``k >= d - 1`` explicit is used.
+        (``n d^2 + ~4 d^3`` flops); ``lanczos``: Lanczos on the core's matvec (``4 n d`` flops
+        per vector, never forming S): unrestarted with full reorthogonalisation
+        (:mod:`mimkit._lanczos`), stopping at the first step where the wanted Ritz pairs have
+        converged, and continued by ARPACK (implicitly restarted) from its Ritz vectors if its
+        basis (twice ARPACK's) fills up first; ``auto``: Lanczos with as many matvecs as the
+        explicit path would cost, then the explicit path if Lanczos has not converged by then
+        (near a threshold, where the spectral gap is small) -- so at most about twice the
+        cheaper of the two, and O(n d) memory whenever Lanczos converges. Lanczos needs
+        ``k < d``; with ``k >= d - 1`` explicit is used.
     tol : float
-        Lanczos relative tolerance.
+        Lanczos tolerance, a backward error: each pair's residual ``||S x - theta x||`` is at
+        most ``tol * ||S||``, so the eigenvalues are within ``tol * ||S||`` and the vectors
+        within ``tol * ||S|| / gap`` of the exact ones (0: machine precision). The ARPACK
+        continuation uses ARPACK's stricter test, residual at most ``tol * |theta|``.
     random_state : None, int or Generator
         Starting vector of Lanczos (reproducibility).
 
@@ -395,44 +405,119 @@ def top_eigenpairs(
     vectors : (d, k) array, orthonormal columns; each column's largest-|entry| is positive.
     """
     _check_operator(op)
-    n, d = op.X.shape
-    k = check_count(k, "k", minimum=1)
+    return _top_eigenpairs_together([op], [k], which, method, tol, random_state)[0]
+
+
+def _top_eigenpairs_together(
+    ops: list[LocalHessian],
+    ks: list[int],
+    which: str,
+    method: str,
+    tol: float,
+    random_state: RandomState,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """:func:`top_eigenpairs` of each ``ops[j]`` (``ks[j]`` pairs); operators that share X
+    (the same array) take their Lanczos steps together, one pass over X per step."""
+    n, d = ops[0].X.shape
+    ks = [check_count(k, "k", minimum=1) for k in ks]
     tol = check_positive_number(tol, "tol", allow_zero=True)
-    if k > d:
-        raise ValueError(f"k = {k} eigenpairs requested but S is only {d} x {d}.")
+    if max(ks) > d:
+        raise ValueError(f"k = {max(ks)} eigenpairs requested but S is only {d} x {d}.")
     which = check_name(which, "which", EIGEN_WHICH)
     check_name(method, "method", EIGEN_METHODS)
-    if k >= d - 1:
-        method = "explicit"
-    vals = vecs = None
-    if method == "auto":
-        budget = _lanczos_budget(n, d)
-        # ARPACK's first pass alone takes ncv matvecs.
-        if budget >= _krylov_size(k, which, d):
-            try:
-                vals, vecs = _lanczos_eigenpairs(op, k, which, tol, random_state, budget)
-            except _BudgetSpent:
-                pass
-    elif method == "lanczos":
-        vals, vecs = _lanczos_eigenpairs(op, k, which, tol, random_state, None)
-    if vals is None or vecs is None:
-        vals, vecs = _explicit_eigenpairs(op.explicit().astype(np.float64, copy=False), k, which)
-    order = _rank(vals, which)[:k]
-    vals, vecs = vals[order].astype(np.float64), vecs[:, order]
-    return vals, orient_signs(vecs)
+    budget = _lanczos_budget(n, d) if method == "auto" else None
+    # "auto" tries Lanczos where its budget covers ARPACK's first pass (ncv matvecs).
+    lanczos = [
+        j
+        for j, k in enumerate(ks)
+        if method != "explicit"
+        and k < d - 1
+        and (budget is None or budget >= _krylov_size(k, which, d))
+    ]
+    found: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    if lanczos:
+        converged = _lanczos_eigenpairs(
+            [ops[j] for j in lanczos], [ks[j] for j in lanczos], which, tol, random_state, budget
+        )
+        found = {lanczos[i]: pairs for i, pairs in converged.items()}
+    out = []
+    for j, (op, k) in enumerate(zip(ops, ks)):
+        if j in found:
+            vals, vecs = found[j]
+        else:
+            vals, vecs = _explicit_eigenpairs(
+                op.explicit().astype(np.float64, copy=False), k, which
+            )
+        order = wanted_order(vals, which)[:k]
+        out.append((vals[order].astype(np.float64), orient_signs(vecs[:, order])))
+    return out
+
+
+def _matvec_each(ops: list[LocalHessian], V: np.ndarray) -> np.ndarray:
+    """Column j is ``ops[j]`` applied to ``V[:, j]``: one pass over the X they share."""
+    if len(ops) == 1:
+        return ops[0].matvec(V)
+    if any(op.X is not ops[0].X for op in ops):
+        raise ValueError("operators applied together must share X (the same array).")
+    V = np.asarray(V, dtype=ops[0].dtype)
+    t = np.stack([op.t for op in ops], axis=1)
+    out = core.local_hessian_matvec(ops[0].X, t, V, n_threads=ops[0].n_threads, check_finite=False)
+    out -= V * np.array([op.shift for op in ops], dtype=out.dtype)
+    return out
 
 
 def _lanczos_eigenpairs(
-    op: LocalHessian,
-    k: int,
+    ops: list[LocalHessian],
+    ks: list[int],
     which: str,
     tol: float,
     random_state: RandomState,
     max_matvecs: Optional[int],
-) -> tuple[np.ndarray, np.ndarray]:
-    """ARPACK on the core's matvec; raises _BudgetSpent after ``max_matvecs`` matvecs."""
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Lanczos in lock-step (:func:`mimkit._lanczos.lanczos_lockstep`), then ARPACK from the
+    Ritz vectors of any operator whose basis filled up unconverged. At most ``max_matvecs``
+    matvecs per operator (None: no limit); those that spend them are left out of the result.
+    """
+    d = ops[0].shape[0]
     rng = as_generator(random_state)
-    v0 = rng.standard_normal(op.shape[0])
+    starts = rng.standard_normal((len(ops), d)).T
+    tol = tol if tol > 0 else float(np.finfo(np.float64).eps)
+    # Twice ARPACK's basis, kept whole: fewer products than ARPACK's restarts would need.
+    max_steps = min(d, 2 * max(_krylov_size(k, which, d) for k in ks))
+    if max_matvecs is not None:
+        max_steps = min(max_steps, max_matvecs)
+    results = lanczos_lockstep(
+        lambda V, active: _matvec_each([ops[j] for j in active], V),
+        starts,
+        ks,
+        which,
+        tol,
+        max_steps,
+    )
+    found = {}
+    for j, (op, k, res) in enumerate(zip(ops, ks, results)):
+        if res.converged:
+            found[j] = (res.values, res.vectors.astype(op.dtype, copy=False))
+            continue
+        left = None if max_matvecs is None else max_matvecs - res.n_matvecs
+        if left is not None and left <= 0:
+            continue
+        try:
+            found[j] = _arpack_eigenpairs(op, k, which, tol, res.vectors.sum(axis=1), left)
+        except _BudgetSpent:
+            pass
+    return found
+
+
+def _arpack_eigenpairs(
+    op: LocalHessian,
+    k: int,
+    which: str,
+    tol: float,
+    v0: np.ndarray,
+    max_matvecs: Optional[int],
+) -> tuple[np.ndarray, np.ndarray]:
+    """ARPACK on the core's matvec from ``v0``; raises _BudgetSpent after ``max_matvecs``."""
     arpack_which = {"abs": "LM", "largest": "LA", "smallest": "SA"}[which]
     operator = op.aslinearoperator()
     if max_matvecs is not None:
@@ -456,13 +541,14 @@ def _lanczos_eigenpairs(
 
 
 def _krylov_size(k: int, which: str, d: int) -> int:
-    """ARPACK's Lanczos basis size. A signed end of the spectrum ("largest", "smallest") is
-    often a small spike beside a long tail on the other side (the optimal T of z1 z2 at
-    alpha = 32: spike 0.005-0.01 above a bulk edge near -0.6, bottom at -214 (d = 512) to -309
-    (d = 2048)), a gap of ~2e-3 of the spread. Restarted Lanczos converges slowly on such a
-    gap (ARPACK's default 20 vectors: 130-150 matvecs at d = 512; 64 vectors: 929 at d = 2048),
-    one unrestarted pass of 128 vectors finds it (129 matvecs at d = 512 and 2048). For |lambda|
-    the spike dominates and 20 suffice."""
+    """ARPACK's Lanczos basis size (the unrestarted Lanczos keeps up to twice it). A signed
+    end of the spectrum ("largest", "smallest") is often a small spike beside a long tail on the
+    other side (the optimal T of z1 z2 at alpha = 32: spike 0.005-0.01 above a bulk edge near
+    -0.6, bottom at -214 (d = 512) to -309 (d = 2048)), a gap of ~2e-3 of the spread. Restarted
+    Lanczos converges slowly on such a gap (ARPACK's default 20 vectors: 130-150 matvecs at
+    d = 512; 64 vectors: 929 at d = 2048), one unrestarted pass of 128 vectors finds it (129
+    matvecs at d = 512 and 2048; the unrestarted Lanczos with its backward-error test stops
+    at 55-89). For |lambda| the spike dominates and 20 suffice."""
     size = max(2 * k + 1, 20 if which == "abs" else 128)
     return min(size, d - 1)
 
@@ -479,11 +565,6 @@ def _explicit_eigenpairs(S: np.ndarray, k: int, which: str) -> tuple[np.ndarray,
     lo = scipy.linalg.eigh(S, subset_by_index=[0, k - 1])
     hi = scipy.linalg.eigh(S, subset_by_index=[d - k, d - 1])
     return np.concatenate([lo[0], hi[0]]), np.concatenate([lo[1], hi[1]], axis=1)
-
-
-def _rank(vals: np.ndarray, which: str) -> np.ndarray:
-    key = {"abs": -np.abs(vals), "largest": -vals, "smallest": vals}[which]
-    return np.argsort(key, kind="stable")
 
 
 def orient_signs(vecs: np.ndarray) -> np.ndarray:
@@ -537,7 +618,7 @@ def outlier_eigenpairs(
         values.append(vals[:m])
         vectors.append(vecs[:, :m])
     vals, vecs = np.concatenate(values), np.concatenate(vectors, axis=1)
-    order = _rank(vals, which)[:limit]
+    order = wanted_order(vals, which)[:limit]
     return vals[order], vecs[:, order], edges
 
 
@@ -610,16 +691,21 @@ def spectral_subspace(
         return vals, vecs
 
     if isinstance(prep, OptimalPreprocessing) and len(prep.groups) > 1:
-        blocks, values = [], []
+        ops = []
         for group in prep.groups:
             op = LocalHessian.from_labels(
                 X, y, prep.with_direction(int(group[0])), center=center, n_threads=n_threads
             )
-            vals, vecs = eigenpairs(op, len(group) if auto or k is None else min(len(group), k))
-            blocks.append(vecs)
-            values.append(vals)
-        vecs = np.concatenate(blocks, axis=1)[:, :k]
-        vals = np.concatenate(values)[:k]
+            X = op.X  # converted once; sharing it lets Lanczos step all groups in one pass
+            ops.append(op)
+        if auto:
+            pairs = [eigenpairs(op, len(group)) for op, group in zip(ops, prep.groups)]
+        else:
+            assert k is not None
+            counts = [min(len(group), k) for group in prep.groups]
+            pairs = _top_eigenpairs_together(ops, counts, which, method, _LANCZOS_TOL, rng)
+        vecs = np.concatenate([vecs for _, vecs in pairs], axis=1)[:, :k]
+        vals = np.concatenate([vals for vals, _ in pairs])[:k]
         if not auto and vecs.shape[1] < k:
             raise ValueError(
                 f"n_directions = {k} exceeds the link's r = {prep.basis.shape[0]} "
