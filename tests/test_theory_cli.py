@@ -23,6 +23,23 @@ def test_theory_command_prints_every_loss_and_the_optimum(capsys):
         assert row["overlap@4"] < best["overlap@4"]
 
 
+def test_theory_table_is_the_data_frame_as_text():
+    from mimkit.theory import compare_losses
+    from mimkit.theory_cli import format_rows
+
+    rows = compare_losses("z1z2", alpha=4, as_frame=False)
+    frame = compare_losses("z1z2", alpha=4)
+    assert rows == frame.to_dict(orient="records")
+    text = format_rows(rows).splitlines()
+    assert text[0].split() == list(frame.columns)
+    squared = text[1].split()
+    assert squared[:2] == ["squared", "inf"] and squared[-1] == "0"
+    assert format_rows([{"a": float("nan"), "b": None, "c": 0.123456, "d": "x"}]).splitlines() == [
+        "a  b      c  d",
+        "-  -  0.123  x",
+    ]
+
+
 def test_theory_command_rejects_bad_input(capsys):
     assert main(["theory", "z1z2", "--alpha", "-1", "--samples", "20000"]) == 2
     assert "alpha" in capsys.readouterr().err

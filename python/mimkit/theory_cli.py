@@ -70,10 +70,10 @@ def cmd_theory(args: argparse.Namespace) -> int:
     )
     try:
         with use_cache(user_cache(not args.no_cache)):
-            table = cached(
+            rows = cached(
                 "mimkit.theory.compare_losses",
-                {"link": args.link, **settings},
-                lambda: compare_losses(args.link, **settings),
+                {"link": args.link, **settings, "as_frame": False},
+                lambda: compare_losses(args.link, **settings, as_frame=False),
             )
             stages = cached(
                 "mimkit.theory.learning_stages",
@@ -108,7 +108,7 @@ def cmd_theory(args: argparse.Namespace) -> int:
                 k: (None if isinstance(v, float) and not math.isfinite(v) else v)
                 for k, v in row.items()
             }
-            for row in table.to_dict(orient="records")
+            for row in rows
         ]
         order = [
             {
@@ -131,7 +131,7 @@ def cmd_theory(args: argparse.Namespace) -> int:
     print(f"link {args.link}: thresholds alpha_c, overlap 1 - subspace distance at n1 = alpha d")
     if args.d is not None:
         print(f"T1 window at d = {args.d}: steps where every direction has coverage >= 0.1")
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}", na_rep="-"))
+    print(format_rows(rows))
     print()
     print(
         "learning order (Bayes-optimal AMP; alpha_c: earlier stages at their fixed point, "
@@ -139,3 +139,19 @@ def cmd_theory(args: argparse.Namespace) -> int:
     )
     print(stages.table())
     return 0
+
+
+def format_rows(rows: list[dict]) -> str:
+    """The rows as a plain-text table: right-aligned columns, numbers to 3 significant digits,
+    missing values (None, NaN) as "-"."""
+
+    def cell(value) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "-"
+        return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    cells = [[cell(row.get(key)) for key in columns] for row in rows]
+    widths = [max(len(key), *(len(line[j]) for line in cells)) for j, key in enumerate(columns)]
+    lines = [columns, *cells]
+    return "\n".join("  ".join(v.rjust(w) for v, w in zip(line, widths)) for line in lines)

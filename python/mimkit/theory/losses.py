@@ -19,7 +19,7 @@ a network with one scalar transform can do within the family.
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Callable, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Optional, Sequence, Union
 
 import numpy as np
 from scipy import optimize
@@ -55,7 +55,8 @@ def compare_losses(
     n_samples: int = 200_000,
     method: str = "auto",
     random_state: RandomState = None,
-) -> pd.DataFrame:
+    as_frame: bool = True,
+) -> Union[pd.DataFrame, list[dict]]:
     """Thresholds, predicted overlaps and T1 windows of every built-in loss, and the optimum.
 
     Parameters
@@ -80,10 +81,13 @@ def compare_losses(
         As for :func:`mimkit.theory.weak_recovery_threshold`; with quadrature the thresholds
         and overlaps of every row are checked at half the nodes.
     random_state : None, int or Generator
+    as_frame : bool
+        False: the rows as a list of dicts (what ``mimkit theory`` prints, without importing
+        pandas).
 
     Returns
     -------
-    pandas.DataFrame
+    pandas.DataFrame, or list of dicts (``as_frame=False``)
         One row per method (``method``): ``alpha_c`` (every direction), ``alpha_c_first``
         (some direction), ``alpha_c_1..r``; per alpha ``a``: ``overlap@a``; with d also
         ``T1_window@a`` ("first-last" steps where every direction has coverage >= 0.1, "-"
@@ -121,9 +125,7 @@ def compare_losses(
             rows.append(_row(OPTIMAL_ROW, optimal, "none", alphas, None, sample, rng, 0, 0))
         else:
             rows.append(monte_carlo_optimal_row())
-        import pandas as pd  # on demand: `import mimkit.theory` stays free of it (~0.2 s)
-
-        return pd.DataFrame(rows)
+        return rows
 
     @functools.lru_cache(maxsize=1)
     def monte_carlo_optimal_row() -> dict:
@@ -139,13 +141,21 @@ def compare_losses(
         sample = monte_carlo_sample(problem.link, problem.noise, problem.n_samples, problem.rng)
         return _row(OPTIMAL_ROW, optimal, "none", alphas, None, sample, problem.rng, 0, 0)
 
-    return problem.run(compute, _table_gaps, lambda table, _: table, "compare_losses")
+    rows = problem.run(compute, _table_gaps, lambda table, _: table, "compare_losses")
+    if not as_frame:
+        return rows
+    import pandas as pd  # on demand: `import mimkit.theory` stays free of it (~0.2 s)
+
+    return pd.DataFrame(rows)
 
 
-def _table_gaps(table: pd.DataFrame, reference: pd.DataFrame) -> list:
-    """The numeric columns (thresholds, overlaps) of two tables."""
-    columns = [c for c in table.columns if c.startswith(("alpha_c", "overlap@"))]
-    return [(table[c].to_numpy(float), reference[c].to_numpy(float)) for c in columns]
+def _table_gaps(rows: list[dict], reference: list[dict]) -> list:
+    """The numeric columns (thresholds, overlaps) of two tables (lists of rows)."""
+    columns = [c for c in rows[0] if c.startswith(("alpha_c", "overlap@"))]
+    return [
+        (np.array([row[c] for row in rows], float), np.array([row[c] for row in reference], float))
+        for c in columns
+    ]
 
 
 def _row(name, transform, center, alphas, d, sample, rng, max_steps, n_hidden) -> dict:
