@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "amp_channel.hpp"
 #include "cpu_features.hpp"
 #include "hidden_features.hpp"
 #include "links.hpp"
@@ -335,11 +336,50 @@ void normal_quantile_py(const py::array_t<double, py::array::c_style>& u,
     normal_quantiles_of_uniforms<T>(u.data(), u.shape(0), out.mutable_data());
 }
 
+// log Phi(x) elementwise (amp_channel.hpp; tests compare it with scipy's log_ndtr).
+py::array_t<double> log_ndtr_py(const py::array_t<double, py::array::c_style>& x) {
+    require(x.ndim() == 1, "x must be 1-D");
+    py::array_t<double> out(x.shape(0));
+    for (Index i = 0; i < x.shape(0); ++i) out.mutable_data()[i] = log_ndtr(x.data()[i]);
+    return out;
+}
+
 py::array_t<double> gaussian_noise_py(const RowAddress& address) {
     py::array_t<double> out(address.n_rows);
     gaussian_noise(address.seed, std::uint64_t(address.row_begin), address.n_rows,
                    out.mutable_data());
     return out;
+}
+
+// GAMP's conditional-Gaussian channel (amp_channel.hpp): posterior means (n, 2) and the summed
+// posterior covariance (2, 2) of rows omega (n, 2) with labels y, prior covariance V.
+py::tuple conditional_gaussian_moments_py(const Array<double>& omega, const Array<double>& V,
+                                          const Array<double>& y, const Array<double>& table,
+                                          const Array<double>& side_log_weights, double edge,
+                                          double step, double a0, double noise, double negligible,
+                                          int n_threads) {
+    require(omega.ndim() == 2 && omega.shape(1) == 2, "omega must have shape (n, 2)");
+    const Index n = omega.shape(0);
+    require(y.ndim() == 1 && y.shape(0) == n, "y must have length n = omega.shape[0]");
+    require(V.ndim() == 2 && V.shape(0) == 2 && V.shape(1) == 2, "V must have shape (2, 2)");
+    require(V.data()[3] > 0.0, "V[1, 1] must be positive");
+    require(table.ndim() == 3 && table.shape(0) > 0 && table.shape(1) == 4 && table.shape(2) > 0,
+            "table must have shape (intervals, 4, nodes)");
+    require(side_log_weights.ndim() == 1 && side_log_weights.shape(0) == table.shape(2),
+            "side_log_weights must have one entry per node of the table");
+    require(edge > 0.0 && step > 0.0, "edge and step must be positive");
+    const HalfLineTable half_line{table.data(), Index(table.shape(0)), Index(table.shape(2)), edge,
+                                  step};
+    const ConditionalGaussianSpec spec{a0, noise, negligible};
+    Array<double> mean({n, Index(2)});
+    Array<double> cov({Index(2), Index(2)});
+    {
+        py::gil_scoped_release release;
+        conditional_gaussian_moments(omega.data(), y.data(), n, V.data(), half_line,
+                                     side_log_weights.data(), spec, n_threads, mean.mutable_data(),
+                                     cov.mutable_data());
+    }
+    return py::make_tuple(mean, cov);
 }
 
 py::dict build_info() {
@@ -429,6 +469,12 @@ PYBIND11_MODULE(MIMKIT_MODULE_NAME, m) {
     define_dtype<float>(m);
     m.def("gaussian_noise", &gaussian_noise_py, py::arg("address"));
     m.def("link_values", &link_values_py, py::arg("z").noconvert(), py::arg("link"));
+    m.def("log_ndtr", &log_ndtr_py, py::arg("x").noconvert());
+    m.def("conditional_gaussian_moments", &conditional_gaussian_moments_py,
+          py::arg("omega").noconvert(), py::arg("V").noconvert(), py::arg("y").noconvert(),
+          py::arg("table").noconvert(), py::arg("side_log_weights").noconvert(), py::arg("edge"),
+          py::arg("step"), py::arg("a0"), py::arg("noise"), py::arg("negligible"),
+          py::arg("n_threads"));
     m.def("cpu_supports", &cpu_supports, py::arg("level"));
     m.def("build_info", &build_info);
 }

@@ -55,6 +55,9 @@ class Channel(ABC):
     kind: str
     #: Quadrature nodes per sample (sizes the row blocks).
     n_nodes: int = 1
+    #: False where :meth:`moments` runs in the core, which holds no rows x nodes temporaries:
+    #: :meth:`g_out` then passes all rows in one call.
+    row_blocks: bool = True
 
     @abstractmethod
     def moments(self, omega: np.ndarray, V: np.ndarray, y: np.ndarray):
@@ -80,7 +83,10 @@ class Channel(ABC):
         P = np.linalg.inv(V)
         P = (P + P.T) / 2.0
         n = omega.shape[0]
-        block = max(1, _BLOCK_ENTRIES // max(1, self.n_nodes))
+        if self.row_blocks:
+            block = max(1, _BLOCK_ENTRIES // max(1, self.n_nodes))
+        else:
+            block = max(1, n)
         g = np.empty_like(omega)
         cov = np.zeros((self.r, self.r))
         for lo in range(0, n, block):

@@ -31,7 +31,16 @@ import numpy as np
 from scipy import special
 
 from ..links import Link
-from ._quadrature import normalised, split_normal_nodes, unit_legendre
+from .._native import native
+from ._quadrature import (
+    _NEGLIGIBLE,
+    _TABLE_EDGE,
+    _TABLE_STEP,
+    half_line_rule,
+    normalised,
+    split_normal_nodes,
+    unit_legendre,
+)
 from .channel import Channel, row_moments, summed_product
 from .closed_forms3 import SignCommitteeChannel, SqSign3Channel
 
@@ -236,31 +245,38 @@ class _ConditionalOnZ2(Channel):
 
 
 class ConditionalGaussianChannel(_ConditionalOnZ2):
-    """``y = z1 (z2 + a0) + noise``: z1 exact given z2."""
+    """``y = z1 (z2 + a0) + noise``: z1 exact given z2.
+
+    :meth:`moments` runs in the compiled core (``cpp/amp_channel.hpp``) with the nodes of
+    :func:`~mimkit.amp._quadrature.split_normal_nodes` (the same table), the same likelihood and
+    the same negligible-weight cutoff as the numpy rule of :class:`_ConditionalOnZ2`, threaded
+    over rows (the summed covariance is the same bits on any number of threads). Unlike the numpy
+    rule it centres each row's second moments before summing them, and it gives a node whose
+    conditional mean is not finite (on the split of a noiseless channel) weight 0 in every row.
+    """
+
+    row_blocks = False
 
     def __init__(self, a0: float, noise: float):
         self.r, self.noise, self.a0, self.split = 2, float(noise), float(a0), -float(a0)
         self.kind = "closed form in z1, Gauss-Legendre in z2"
         self.n_nodes = 2 * _SIDE_NODES
 
-    def _given_z2(self, t, m, s2, y):
-        a = t + self.a0 if self.a0 else t
-        precision = a * a  # 1 / tau^2, tau^2 = a^2 s2 + noise^2 the variance of y given z2
-        precision *= s2
-        if self.noise:
-            precision += self.noise**2
-        np.reciprocal(precision, out=precision)
-        resid = a * m
-        np.subtract(y, resid, out=resid)
-        scaled = resid * precision
-        loglik = np.log(precision)
-        resid *= scaled
-        loglik -= resid
-        loglik *= 0.5
-        mu1 = a * scaled
-        mu1 *= s2
-        mu1 += m
-        return loglik, mu1, (precision * (s2 * self.noise**2) if self.noise else None)
+    def moments(self, omega, V, y):
+        table, side_log_weights = half_line_rule(self.side_nodes)
+        return native.conditional_gaussian_moments(
+            np.ascontiguousarray(omega, dtype=np.float64),
+            np.ascontiguousarray(V, dtype=np.float64),
+            np.ascontiguousarray(y, dtype=np.float64),
+            table,
+            side_log_weights,
+            _TABLE_EDGE,
+            _TABLE_STEP,
+            self.a0,
+            self.noise,
+            _NEGLIGIBLE,
+            0,
+        )
 
 
 class SignProductChannel(_ConditionalOnZ2):

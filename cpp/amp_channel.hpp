@@ -1,0 +1,207 @@
+// GAMP's conditional-Gaussian output channel, y = z1 (z2 + a0) + noise xi (python/mimkit/amp/
+// closed_forms.py, ConditionalGaussianChannel): per row, the posterior mean of z = (z1, z2) given
+// y under the prior N(omega_i, V), and the sum over rows of the posterior covariance.
+//
+// Given z2, z1 is Gaussian and y linear in it, so z1 is integrated exactly; z2 ~ N(omega_i2, V22)
+// by Gauss-Legendre on each side of the split z2 = -a0, in the quantile of the normal restricted
+// to that side (python/mimkit/amp/_quadrature.py, split_normal_nodes). The quantiles come from the
+// cubic table that Python builds (_half_line_table), passed in, so both evaluate the same nodes.
+#pragma once
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "chunking.hpp"
+
+namespace mimkit {
+
+// log Phi(x), accurate in both tails (as scipy.special.log_ndtr): log1p of the small upper tail
+// above -1; log of erfc between -20 and -1; below -20, where erfc heads for underflow, the
+// asymptotic series Phi(x) = phi(x) / |x| * sum_k (-1)^k (2k - 1)!! / x^(2k).
+inline double log_ndtr(double x) {
+    const double t = x * 0.70710678118654752440;  // x / sqrt(2)
+    if (x > -1.0) return std::log1p(-0.5 * std::erfc(t));
+    if (x > -20.0) return std::log(0.5 * std::erfc(-t));
+    const double inv_x2 = 1.0 / (x * x);
+    double term = 1.0;
+    double series = 1.0;
+    for (int k = 1; k < 100; ++k) {
+        term *= -(2.0 * k - 1.0) * inv_x2;
+        series += term;
+        if (std::abs(term) < 1e-17 * std::abs(series)) break;
+    }
+    return -0.5 * x * x - std::log(-x) - 0.91893853320467274178 + std::log(series);
+}
+
+// The cubic pieces of T_j(a) = Phi^{-1}(u_j Phi(a)) on a grid of a: coefficients (intervals, 4,
+// nodes) of 1, f, f^2, f^3 in the fraction f of an interval; a is clipped to [-edge, edge].
+struct HalfLineTable {
+    const double* coefficients;
+    Index intervals;
+    Index nodes;
+    double edge;
+    double step;
+
+    // T_j(a) for j < nodes into out.
+    void evaluate(double a, double* out) const {
+        const double pos = (std::clamp(a, -edge, edge) + edge) / step;
+        const Index i = std::min(Index(pos), intervals - 1);
+        const double f = pos - double(i);
+        const double* c = coefficients + i * 4 * nodes;
+        for (Index j = 0; j < nodes; ++j) {
+            double v = c[3 * nodes + j] * f;
+            v += c[2 * nodes + j];
+            v *= f;
+            v += c[nodes + j];
+            v *= f;
+            out[j] = v + c[j];
+        }
+    }
+};
+
+// The channel's constants: y = z1 (z2 + a0) + noise xi; relative weights below exp(-negligible)
+// count as exactly 0 (no subnormal numbers).
+struct ConditionalGaussianSpec {
+    double a0;
+    double noise;
+    double negligible;
+};
+
+// Rows per chunk of the moment pass: the covariance is summed per chunk, then over chunks in
+// order, so the result is the same bits on any number of threads.
+constexpr Index kChannelChunkRows = 256;
+
+using Nodes = Eigen::ArrayXd;
+
+// Per-node constants of the split rule (2 nodes per side, left then right): the sign that
+// mirrors the table's nodes onto the right side and the Gauss-Legendre log weights, reversed on
+// the right side with its nodes (the mirror image keeps t sorted).
+struct SplitRule {
+    Nodes sign;
+    Nodes log_w;
+    SplitRule(const double* side_log_w, Index n_side) : sign(2 * n_side), log_w(2 * n_side) {
+        for (Index j = 0; j < n_side; ++j) {
+            sign[j] = 1.0;
+            sign[n_side + j] = -1.0;
+            log_w[j] = side_log_w[j];
+            log_w[n_side + j] = side_log_w[n_side - 1 - j];
+        }
+    }
+};
+
+// Scratch of one thread: per node of a row, z2 = t, the log weight (then the weight),
+// E[z1 | z2, y], Var[z1 | z2, y] and temporaries.
+struct ChannelScratch {
+    Nodes t, log_w, mu1, var1, slope, precision, resid;
+    explicit ChannelScratch(Index nodes)
+        : t(nodes),
+          log_w(nodes),
+          mu1(nodes),
+          var1(nodes),
+          slope(nodes),
+          precision(nodes),
+          resid(nodes) {}
+};
+
+// One row: its posterior mean (2) and centred posterior second moments, added to sum (3:
+// c11, c12, c22).
+inline void conditional_gaussian_row(double omega1, double omega2, double y, double sd2, double c,
+                                     double s2, const HalfLineTable& table, const SplitRule& rule,
+                                     const ConditionalGaussianSpec& spec, ChannelScratch& s,
+                                     double* mean, double* sum) {
+    constexpr double kInf = std::numeric_limits<double>::infinity();
+    const Index n_side = table.nodes;
+    const double a = (-spec.a0 - omega2) / sd2;  // the split -a0 in units of the prior of z2
+    // Left side: nodes T_j(a); right side: the mirror image -T_j(-a) (reversed). A side beyond
+    // the table's edge has probability below 1e-299: weight 0.
+    table.evaluate(a, s.t.data());
+    table.evaluate(-a, s.t.data() + n_side);
+    s.t.tail(n_side).reverseInPlace();
+    const double log_left = a >= -table.edge ? log_ndtr(a) : -kInf;
+    const double log_right = a <= table.edge ? log_ndtr(-a) : -kInf;
+    s.t = s.t * rule.sign * sd2 + omega2;
+    // y | z2 ~ N(slope m, slope^2 s2 + noise^2), m = E[z1 | z2], slope = z2 + a0
+    const double noise2 = spec.noise * spec.noise;
+    s.mu1 = (s.t - omega2) * c + omega1;  // m, until mu1 is formed
+    s.slope = s.t + spec.a0;
+    s.precision = (s.slope * s.slope * s2 + noise2).inverse();
+    s.resid = y - s.slope * s.mu1;
+    s.log_w = s.precision.log() - s.resid * s.resid * s.precision;
+    s.log_w *= 0.5;
+    s.log_w += rule.log_w;
+    s.log_w.head(n_side) += log_left;
+    s.log_w.tail(n_side) += log_right;
+    s.mu1 += s.slope * s.resid * s.precision * s2;
+    s.var1 = s.precision * (s2 * noise2);
+    // A node of a dead side, or whose likelihood or conditional mean is not finite (on the
+    // split of a noiseless channel), has weight 0.
+    double top = -kInf;
+    for (Index j = 0; j < s.t.size(); ++j) {
+        if (!(s.log_w[j] > -kInf) || !std::isfinite(s.mu1[j])) {
+            s.log_w[j] = -kInf;
+            s.mu1[j] = s.var1[j] = 0.0;
+        }
+        top = std::max(top, s.log_w[j]);
+    }
+    // Relative weights below exp(-negligible) are exactly 0 (no subnormal numbers). A loop, not
+    // Eigen's select, which evaluates exp one coefficient at a time.
+    s.resid = s.log_w - top;
+    s.log_w = s.resid.exp();
+    for (Index j = 0; j < s.t.size(); ++j) {
+        if (s.resid[j] < -spec.negligible) s.log_w[j] = 0.0;
+    }
+    s.log_w /= s.log_w.sum();
+    const Nodes& p = s.log_w;
+    const double m1 = (p * s.mu1).sum();
+    const double m2 = (p * s.t).sum();
+    s.mu1 -= m1;
+    s.t -= m2;
+    mean[0] = m1;
+    mean[1] = m2;
+    sum[0] += (p * (s.mu1 * s.mu1 + s.var1)).sum();
+    sum[1] += (p * s.mu1 * s.t).sum();
+    sum[2] += (p * s.t * s.t).sum();
+}
+
+// Posterior means (n x 2, row-major, into mean) and the summed posterior covariance (2 x 2,
+// row-major, into cov) for rows omega (n x 2) and labels y under the prior covariance V (2 x 2).
+inline void conditional_gaussian_moments(const double* omega, const double* y, Index n,
+                                         const double* V, const HalfLineTable& table,
+                                         const double* side_log_w,
+                                         const ConditionalGaussianSpec& spec, int n_threads,
+                                         double* mean, double* cov) {
+    const double sd2 = std::sqrt(V[3]);
+    const double c = V[1] / V[3];
+    const double s2 = V[0] - V[1] * V[1] / V[3];
+    const Index n_chunks = (n + kChannelChunkRows - 1) / kChannelChunkRows;
+    std::vector<double> partial(3 * std::size_t(n_chunks), 0.0);
+    [[maybe_unused]] const int threads = resolve_threads(n_threads);
+#pragma omp parallel num_threads(threads)
+    {
+        ChannelScratch scratch(2 * table.nodes);
+        const SplitRule rule(side_log_w, table.nodes);
+        // dynamic: a thread the machine's load holds back takes fewer chunks (the sums are per
+        // chunk, so the bits do not depend on which thread took which)
+#pragma omp for schedule(dynamic)
+        for (Index chunk = 0; chunk < n_chunks; ++chunk) {
+            const Index end = std::min(n, (chunk + 1) * kChannelChunkRows);
+            for (Index i = chunk * kChannelChunkRows; i < end; ++i) {
+                conditional_gaussian_row(omega[2 * i], omega[2 * i + 1], y[i], sd2, c, s2, table,
+                                         rule, spec, scratch, mean + 2 * i,
+                                         partial.data() + 3 * chunk);
+            }
+        }
+    }
+    double sum[3] = {0.0, 0.0, 0.0};
+    for (Index chunk = 0; chunk < n_chunks; ++chunk) {
+        for (int k = 0; k < 3; ++k) sum[k] += partial[3 * chunk + k];
+    }
+    cov[0] = sum[0];
+    cov[1] = cov[2] = sum[1];
+    cov[3] = sum[2];
+}
+
+}  // namespace mimkit
