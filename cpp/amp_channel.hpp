@@ -204,4 +204,87 @@ inline void conditional_gaussian_moments(const double* omega, const double* y, I
     cov[3] = sum[2];
 }
 
+// Row groups of the fused GAMP pass: each sums its own X^T g and covariance, and the groups are
+// added in order, so the result is the same bits on any number of threads.
+constexpr Index kPassGroups = 16;
+
+// What one GAMP pass hands back (python/mimkit/amp/gamp.py, gamp_step): the damped channel
+// outputs g (n x 2, row-major), X^T g (d x 2, row-major), the summed posterior covariance
+// (2 x 2) and the summed squares of the undamped g_out.
+struct GampPassOutput {
+    double* g;
+    double* back;
+    double* cov;
+    double* power;
+};
+
+// One GAMP iteration's pass over X (n x d) for the conditional-Gaussian channel, reading each
+// chunk of rows once while it is in cache: omega = X W / sqrt(d) - g_prev C, the channel's
+// posterior means, g_out = (mean - omega) P (P = C^{-1}), the damped g = (1 - damping) g_out +
+// damping g_prev, and X^T g. W (d x 2), g_prev (n x 2), C and P (2 x 2) are row-major.
+inline void conditional_gaussian_gamp_pass(const ConstMatrixRef<double>& X, const double* W,
+                                           const double* g_prev, const double* y, const double* C,
+                                           const double* P, double damping,
+                                           const HalfLineTable& table, const double* side_log_w,
+                                           const ConditionalGaussianSpec& spec, int n_threads,
+                                           Index chunk_rows, const GampPassOutput& out) {
+    using Thin = Eigen::Matrix<double, Eigen::Dynamic, 2, Eigen::RowMajor>;
+    using Small = Eigen::Matrix<double, 2, 2, Eigen::RowMajor>;
+    const Index n = X.rows();
+    const Index d = X.cols();
+    const Eigen::Map<const Thin> W_map(W, d, 2);
+    const Eigen::Map<const Thin> g_prev_map(g_prev, n, 2);
+    const Eigen::Map<const Small> C_map(C), P_map(P);
+    const double root_d = std::sqrt(double(d));
+    const double sd2 = std::sqrt(C[3]);
+    const double c = C[1] / C[3];
+    const double s2 = C[0] - C[1] * C[1] / C[3];
+    const ChunkPlan plan = plan_chunks(n, d, sizeof(double), chunk_rows);
+    const Index n_groups = std::min(kPassGroups, plan.n_chunks);
+    std::vector<Thin> group_back(n_groups, Thin::Zero(d, 2));
+    std::vector<double> group_sums(4 * std::size_t(n_groups), 0.0);  // c11, c12, c22, power
+    [[maybe_unused]] const int threads = resolve_threads(n_threads);
+#pragma omp parallel num_threads(threads)
+    {
+        ChannelScratch scratch(2 * table.nodes);
+        const SplitRule rule(side_log_w, table.nodes);
+        Thin omega(plan.chunk_rows, 2), mean(plan.chunk_rows, 2), g(plan.chunk_rows, 2);
+#pragma omp for schedule(dynamic)
+        for (Index group = 0; group < n_groups; ++group) {
+            double* sums = group_sums.data() + 4 * group;
+            for (Index chunk = plan.n_chunks * group / n_groups;
+                 chunk < plan.n_chunks * (group + 1) / n_groups; ++chunk) {
+                const Index r0 = plan.begin(chunk);
+                const Index rows = plan.size(chunk);
+                const auto X_c = X.middleRows(r0, rows);
+                auto om = omega.topRows(rows);
+                om.noalias() = X_c * W_map;
+                om /= root_d;
+                om.noalias() -= g_prev_map.middleRows(r0, rows) * C_map;
+                for (Index i = 0; i < rows; ++i) {
+                    conditional_gaussian_row(om(i, 0), om(i, 1), y[r0 + i], sd2, c, s2, table, rule,
+                                             spec, scratch, mean.row(i).data(), sums);
+                }
+                auto g_c = g.topRows(rows);
+                g_c.noalias() = (mean.topRows(rows) - om) * P_map;
+                sums[3] += g_c.squaredNorm();
+                g_c = (1.0 - damping) * g_c + damping * g_prev_map.middleRows(r0, rows);
+                Eigen::Map<Thin>(out.g + 2 * r0, rows, 2) = g_c;
+                group_back[group].noalias() += X_c.transpose() * g_c;
+            }
+        }
+    }
+    Thin back = Thin::Zero(d, 2);
+    double sums[4] = {0.0, 0.0, 0.0, 0.0};
+    for (Index group = 0; group < n_groups; ++group) {
+        back += group_back[group];
+        for (int k = 0; k < 4; ++k) sums[k] += group_sums[4 * group + k];
+    }
+    Eigen::Map<Thin>(out.back, d, 2) = back;
+    out.cov[0] = sums[0];
+    out.cov[1] = out.cov[2] = sums[1];
+    out.cov[3] = sums[2];
+    *out.power = sums[3];
+}
+
 }  // namespace mimkit

@@ -1,14 +1,17 @@
-"""The conditional-Gaussian channel's moments in the core (cpp/amp_channel.hpp) against the numpy
-rule they replace (tests/_amp_reference.py), on random and extreme inputs, on 1 and 2 threads."""
+"""The conditional-Gaussian channel's moments and its fused GAMP pass in the core
+(cpp/amp_channel.hpp) against the numpy rule they replace (tests/_amp_reference.py) and numpy's
+products, on random and extreme inputs, on 1 and 2 threads."""
 
 import numpy as np
 import pytest
-from _amp_reference import NumpyConditionalGaussian
 from scipy import special
 
+from _amp_reference import NumpyConditionalGaussian
 from mimkit._native import native
 from mimkit.amp._quadrature import _NEGLIGIBLE, _TABLE_EDGE, _TABLE_STEP, half_line_rule
+from mimkit.amp.channel import precision_of
 from mimkit.amp.closed_forms import ConditionalGaussianChannel
+from mimkit.amp.gamp import back_project, gamp_step, project
 
 #: Both sides sum ~100 node terms of size up to M (the largest |moment| involved) in a different
 #: order, and the numpy rule subtracts mean^2 from the summed second moment: rounding ~ 1e2 eps M
@@ -106,3 +109,75 @@ def test_core_channel_rejects_bad_shapes():
         channel.moments(np.zeros((3, 2)), np.eye(2), np.zeros(4))
     with pytest.raises(ValueError, match="V must have shape"):
         channel.moments(np.zeros((3, 2)), np.eye(3), np.zeros(3))
+
+
+def _gamp_problem(a0, noise, n=700, d=90, seed=5):
+    """A z1 (z2 + a0) data set and a mid-run GAMP state (W, C, g, A)."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    U = np.linalg.qr(rng.standard_normal((d, 2)))[0].T
+    z = X @ U.T
+    y = z[:, 0] * (z[:, 1] + a0) + noise * rng.standard_normal(n)
+    W = np.sqrt(d) * (0.5 * U.T + 0.3 * rng.standard_normal((d, 2)) / np.sqrt(d))
+    state = (W, _random_V(rng), 0.1 * rng.standard_normal((n, 2)), np.eye(2))
+    return X, y, state
+
+
+@pytest.mark.parametrize("a0", [0.0, 1.0])
+@pytest.mark.parametrize("noise", [0.0, 0.3])
+def test_fused_pass_matches_products_around_numpy_channel(a0, noise):
+    X, y, (W, C, g, _) = _gamp_problem(a0, noise)
+    channel = ConditionalGaussianChannel(a0, noise)
+    fused = channel.gamp_pass(X, y, W, C, g, 0.3)
+    omega = project(X, W) / np.sqrt(X.shape[1]) - g @ C
+    g_new, dg = NumpyConditionalGaussian(channel).g_out(omega, C, y)
+    g_damped = 0.7 * g_new + 0.3 * g
+    expected = (g_damped, back_project(X, g_damped), dg, float(np.sum(g_new**2)))
+    for got, want in zip(fused, expected):
+        np.testing.assert_allclose(got, want, rtol=RTOL, atol=RTOL * np.abs(want).max())
+
+
+@pytest.mark.parametrize("a0", [0.0, 1.0])
+@pytest.mark.parametrize("noise", [0.0, 0.3])
+def test_gamp_steps_with_fused_pass_follow_the_numpy_steps(a0, noise):
+    # gamp_step takes the fused pass for the core channel, the two BLAS products around g_out
+    # for its numpy twin: the iterates agree to rounding, amplified by the iteration (~10x here)
+    X, y, state = _gamp_problem(a0, noise)
+    channel = ConditionalGaussianChannel(a0, noise)
+    reference = NumpyConditionalGaussian(channel)
+    ref_state = state
+    for _ in range(8):
+        *state, excess = gamp_step(X, y, channel, *state, 0.5)
+        *ref_state, ref_excess = gamp_step(X, y, reference, *ref_state, 0.5)
+        for got, want in zip(state, ref_state):
+            np.testing.assert_allclose(got, want, rtol=0, atol=1e-10 * np.abs(want).max())
+        assert excess == pytest.approx(ref_excess, rel=1e-10)
+
+
+def test_fused_pass_is_the_same_bits_on_one_and_two_threads_and_any_chunks():
+    X, y, (W, C, g, _) = _gamp_problem(0.0, 0.0, n=1500, d=64)
+    channel = ConditionalGaussianChannel(0.0, 0.0)
+    P = precision_of(C)
+
+    def run(threads, chunk_rows):
+        return native.conditional_gaussian_gamp_pass(
+            X, W, g, y, C, P, 0.5, *channel._rule(), threads, chunk_rows
+        )
+
+    one, two = run(1, 0), run(2, 0)
+    for a, b in zip(one, two):
+        assert np.array_equal(a, b)
+    # chunks of 7 rows sum in another order: the same to rounding
+    for a, b in zip(one, run(2, 7)):
+        np.testing.assert_allclose(a, b, rtol=RTOL, atol=RTOL * np.abs(b).max())
+
+
+def test_fused_pass_rejects_bad_shapes():
+    X, y, (W, C, g, _) = _gamp_problem(0.0, 0.0, n=50, d=10)
+    channel = ConditionalGaussianChannel(0.0, 0.0)
+    with pytest.raises(ValueError, match="W must have shape"):
+        channel.gamp_pass(X, y, W[:5], C, g, 0.5)
+    with pytest.raises(ValueError, match="g_prev must have shape"):
+        channel.gamp_pass(X, y, W, C, g[:5], 0.5)
+    with pytest.raises(ValueError, match="y must have length"):
+        channel.gamp_pass(X, y[:5], W, C, g, 0.5)

@@ -30,8 +30,8 @@ from typing import Optional
 import numpy as np
 from scipy import special
 
-from ..links import Link
 from .._native import native
+from ..links import Link
 from ._quadrature import (
     _NEGLIGIBLE,
     _TABLE_EDGE,
@@ -41,7 +41,7 @@ from ._quadrature import (
     split_normal_nodes,
     unit_legendre,
 )
-from .channel import Channel, row_moments, summed_product
+from .channel import Channel, mean_jacobian, precision_of, row_moments, summed_product
 from .closed_forms3 import SignCommitteeChannel, SqSign3Channel
 
 #: Gauss–Legendre nodes per side for the conditioning coordinate z2.
@@ -263,11 +263,40 @@ class ConditionalGaussianChannel(_ConditionalOnZ2):
         self.n_nodes = 2 * _SIDE_NODES
 
     def moments(self, omega, V, y):
-        table, side_log_weights = half_line_rule(self.side_nodes)
         return native.conditional_gaussian_moments(
             np.ascontiguousarray(omega, dtype=np.float64),
             np.ascontiguousarray(V, dtype=np.float64),
             np.ascontiguousarray(y, dtype=np.float64),
+            *self._rule(),
+            0,
+        )
+
+    def gamp_pass(self, X, y, W, C, g, damping: float):
+        """One GAMP iteration's pass over X in the core (:func:`mimkit.amp.gamp.gamp_step`), which
+        reads each cache-sized chunk of rows once: ``omega = X W / sqrt(d) - g C``, this
+        channel's ``g_out``, the damped ``g`` and ``X^T g``.
+
+        Parameters
+        ----------
+        X : (n, d) C-ordered float64 array.  y : (n,).  W : (d, 2).  C : (2, 2) prior covariance
+        V of the channel.  g : (n, 2) the previous damped g_out.  damping : float in [0, 1).
+
+        Returns
+        -------
+        g : (n, 2) ``(1 - damping) g_out + damping g``.  back : (d, 2) ``X^T g``.
+        dg : (2, 2) the mean Jacobian of g_out.  power : float, the sum of squares of g_out.
+        """
+        W, g, y, C = (np.ascontiguousarray(a, dtype=np.float64) for a in (W, g, y, C))
+        P = precision_of(C)
+        g, back, cov, power = native.conditional_gaussian_gamp_pass(
+            X, W, g, y, C, P, damping, *self._rule(), 0, 0
+        )
+        return g, back, mean_jacobian(P, cov, X.shape[0]), power
+
+    def _rule(self) -> tuple[np.ndarray, np.ndarray, float, float, float, float, float]:
+        """The core's arguments that describe this channel's rule (after the data)."""
+        table, side_log_weights = half_line_rule(self.side_nodes)
+        return (
             table,
             side_log_weights,
             _TABLE_EDGE,
@@ -275,7 +304,6 @@ class ConditionalGaussianChannel(_ConditionalOnZ2):
             self.a0,
             self.noise,
             _NEGLIGIBLE,
-            0,
         )
 
 
