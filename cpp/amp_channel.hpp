@@ -211,16 +211,70 @@ constexpr Index kPassGroups = 16;
 using Thin = Eigen::Matrix<double, Eigen::Dynamic, 2, Eigen::RowMajor>;  // n x 2
 using Wide = Eigen::Matrix<double, 2, Eigen::Dynamic, Eigen::RowMajor>;  // 2 x d
 
-// back += g_c^T X_c (2 x d) for a chunk of rows, four rows per sweep over d: Eigen's general
-// product is several times slower at two columns, where the work is reading X, not arithmetic.
+// The thin products of a chunk of rows (X_c, rows x d, row-major), four rows per sweep over d
+// with independent sums: Eigen's general product is several times slower at two columns, where
+// the work is reading X, not arithmetic.
+//
+// om = X_c W (rows x 2), from W^T (2 x d, row-major).
+template <typename Rows>
+void project_chunk(const Rows& X_c, const Wide& W_t, Thin& om) {
+    const Index rows = X_c.rows();
+    const Index d = X_c.cols();
+    const double* w0 = W_t.row(0).data();
+    const double* w1 = W_t.row(1).data();
+    Index i = 0;
+    for (; i + 4 <= rows; i += 4) {
+        const double* x0 = X_c.row(i).data();
+        const double* x1 = X_c.row(i + 1).data();
+        const double* x2 = X_c.row(i + 2).data();
+        const double* x3 = X_c.row(i + 3).data();
+        double a00 = 0.0, a01 = 0.0, a10 = 0.0, a11 = 0.0;
+        double a20 = 0.0, a21 = 0.0, a30 = 0.0, a31 = 0.0;
+#pragma omp simd reduction(+ : a00, a01, a10, a11, a20, a21, a30, a31)
+        for (Index k = 0; k < d; ++k) {
+            a00 += x0[k] * w0[k];
+            a01 += x0[k] * w1[k];
+            a10 += x1[k] * w0[k];
+            a11 += x1[k] * w1[k];
+            a20 += x2[k] * w0[k];
+            a21 += x2[k] * w1[k];
+            a30 += x3[k] * w0[k];
+            a31 += x3[k] * w1[k];
+        }
+        om(i, 0) = a00;
+        om(i, 1) = a01;
+        om(i + 1, 0) = a10;
+        om(i + 1, 1) = a11;
+        om(i + 2, 0) = a20;
+        om(i + 2, 1) = a21;
+        om(i + 3, 0) = a30;
+        om(i + 3, 1) = a31;
+    }
+    for (; i < rows; ++i) {
+        om(i, 0) = X_c.row(i).dot(W_t.row(0));
+        om(i, 1) = X_c.row(i).dot(W_t.row(1));
+    }
+}
+
+// back += g_c^T X_c (2 x d) for g_c (rows x 2).
 template <typename Rows, typename Outputs>
 void add_back_projection(const Rows& X_c, const Outputs& g_c, Wide& back) {
     const Index rows = X_c.rows();
+    const Index d = X_c.cols();
+    double* b0 = back.row(0).data();
+    double* b1 = back.row(1).data();
     Index i = 0;
     for (; i + 4 <= rows; i += 4) {
-        for (Index k = 0; k < 2; ++k) {
-            back.row(k) += g_c(i, k) * X_c.row(i) + g_c(i + 1, k) * X_c.row(i + 1) +
-                           g_c(i + 2, k) * X_c.row(i + 2) + g_c(i + 3, k) * X_c.row(i + 3);
+        const double* x0 = X_c.row(i).data();
+        const double* x1 = X_c.row(i + 1).data();
+        const double* x2 = X_c.row(i + 2).data();
+        const double* x3 = X_c.row(i + 3).data();
+        const double g00 = g_c(i, 0), g10 = g_c(i + 1, 0), g20 = g_c(i + 2, 0), g30 = g_c(i + 3, 0);
+        const double g01 = g_c(i, 1), g11 = g_c(i + 1, 1), g21 = g_c(i + 2, 1), g31 = g_c(i + 3, 1);
+#pragma omp simd
+        for (Index k = 0; k < d; ++k) {
+            b0[k] += g00 * x0[k] + g10 * x1[k] + g20 * x2[k] + g30 * x3[k];
+            b1[k] += g01 * x0[k] + g11 * x1[k] + g21 * x2[k] + g31 * x3[k];
         }
     }
     for (; i < rows; ++i) {
@@ -277,11 +331,8 @@ inline void conditional_gaussian_gamp_pass(const ConstMatrixRef<double>& X, cons
                 const Index r0 = plan.begin(chunk);
                 const Index rows = plan.size(chunk);
                 const auto X_c = X.middleRows(r0, rows);
+                project_chunk(X_c, W_t, omega);
                 auto om = omega.topRows(rows);
-                for (Index i = 0; i < rows; ++i) {
-                    om(i, 0) = X_c.row(i).dot(W_t.row(0));
-                    om(i, 1) = X_c.row(i).dot(W_t.row(1));
-                }
                 om /= root_d;
                 om.noalias() -= g_prev_map.middleRows(r0, rows) * C_map;
                 for (Index i = 0; i < rows; ++i) {
