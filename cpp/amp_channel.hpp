@@ -76,9 +76,9 @@ constexpr Index kChannelChunkRows = 256;
 
 using Nodes = Eigen::ArrayXd;
 
-// Per-node constants of the split rule (2 nodes per side, left then right): the sign that
-// mirrors the table's nodes onto the right side and the Gauss-Legendre log weights, reversed on
-// the right side with its nodes (the mirror image keeps t sorted).
+// Per-node constants of the split rule (n_side nodes on the left, then n_side on the right): the
+// sign that mirrors the table's nodes onto the right side and the Gauss-Legendre log weights,
+// reversed on the right side with its nodes (the mirror image keeps t sorted).
 struct SplitRule {
     Nodes sign;
     Nodes log_w;
