@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "amp_channel.hpp"
 #include "cpu_features.hpp"
 #include "hidden_features.hpp"
 #include "links.hpp"
@@ -337,11 +338,92 @@ void normal_quantile_py(const py::array_t<double, py::array::c_style>& u,
     normal_quantiles_of_uniforms<T>(u.data(), u.shape(0), out.mutable_data());
 }
 
+// One GAMP pass over X for the conditional-Gaussian channel (amp_channel.hpp): the damped g
+// (n, 2), X^T g (d, 2), the summed posterior covariance (2, 2) and the summed squares of g_out.
+py::tuple conditional_gaussian_gamp_pass_py(ConstMatrixRef<double> X, const Array<double>& W,
+                                            const Array<double>& g_prev, const Array<double>& y,
+                                            const Array<double>& C, const Array<double>& P,
+                                            double damping, const Array<double>& table,
+                                            const Array<double>& side_log_weights, double edge,
+                                            double step, double a0, double noise, double negligible,
+                                            int n_threads, Index chunk_rows) {
+    const Index n = X.rows();
+    const Index d = X.cols();
+    require(n > 0 && d > 0, "X must be non-empty");
+    require(W.ndim() == 2 && W.shape(0) == d && W.shape(1) == 2, "W must have shape (d, 2)");
+    require(g_prev.ndim() == 2 && g_prev.shape(0) == n && g_prev.shape(1) == 2,
+            "g_prev must have shape (n, 2)");
+    require(y.ndim() == 1 && y.shape(0) == n, "y must have length n = X.shape[0]");
+    for (const Array<double>* M : {&C, &P}) {
+        require(M->ndim() == 2 && M->shape(0) == 2 && M->shape(1) == 2,
+                "C and P must have shape (2, 2)");
+    }
+    require(C.data()[3] > 0.0, "C[1, 1] must be positive");
+    require(table.ndim() == 3 && table.shape(0) > 0 && table.shape(1) == 4 && table.shape(2) > 0,
+            "table must have shape (intervals, 4, nodes)");
+    require(side_log_weights.ndim() == 1 && side_log_weights.shape(0) == table.shape(2),
+            "side_log_weights must have one entry per node of the table");
+    const HalfLineTable half_line{table.data(), Index(table.shape(0)), Index(table.shape(2)), edge,
+                                  step};
+    const ConditionalGaussianSpec spec{a0, noise, negligible};
+    Array<double> g({n, Index(2)});
+    Array<double> back({d, Index(2)});
+    Array<double> cov({Index(2), Index(2)});
+    double power = 0.0;
+    {
+        py::gil_scoped_release release;
+        conditional_gaussian_gamp_pass(
+            X, W.data(), g_prev.data(), y.data(), C.data(), P.data(), damping, half_line,
+            side_log_weights.data(), spec, n_threads, chunk_rows,
+            GampPassOutput{g.mutable_data(), back.mutable_data(), cov.mutable_data(), &power});
+    }
+    return py::make_tuple(g, back, cov, power);
+}
+
+// log Phi(x) elementwise (amp_channel.hpp; tests compare it with scipy's log_ndtr).
+py::array_t<double> log_ndtr_py(const py::array_t<double, py::array::c_style>& x) {
+    require(x.ndim() == 1, "x must be 1-D");
+    py::array_t<double> out(x.shape(0));
+    for (Index i = 0; i < x.shape(0); ++i) out.mutable_data()[i] = log_ndtr(x.data()[i]);
+    return out;
+}
+
 py::array_t<double> gaussian_noise_py(const RowAddress& address) {
     py::array_t<double> out(address.n_rows);
     gaussian_noise(address.seed, std::uint64_t(address.row_begin), address.n_rows,
                    out.mutable_data());
     return out;
+}
+
+// GAMP's conditional-Gaussian channel (amp_channel.hpp): posterior means (n, 2) and the summed
+// posterior covariance (2, 2) of rows omega (n, 2) with labels y, prior covariance V.
+py::tuple conditional_gaussian_moments_py(const Array<double>& omega, const Array<double>& V,
+                                          const Array<double>& y, const Array<double>& table,
+                                          const Array<double>& side_log_weights, double edge,
+                                          double step, double a0, double noise, double negligible,
+                                          int n_threads) {
+    require(omega.ndim() == 2 && omega.shape(1) == 2, "omega must have shape (n, 2)");
+    const Index n = omega.shape(0);
+    require(y.ndim() == 1 && y.shape(0) == n, "y must have length n = omega.shape[0]");
+    require(V.ndim() == 2 && V.shape(0) == 2 && V.shape(1) == 2, "V must have shape (2, 2)");
+    require(V.data()[3] > 0.0, "V[1, 1] must be positive");
+    require(table.ndim() == 3 && table.shape(0) > 0 && table.shape(1) == 4 && table.shape(2) > 0,
+            "table must have shape (intervals, 4, nodes)");
+    require(side_log_weights.ndim() == 1 && side_log_weights.shape(0) == table.shape(2),
+            "side_log_weights must have one entry per node of the table");
+    require(edge > 0.0 && step > 0.0, "edge and step must be positive");
+    const HalfLineTable half_line{table.data(), Index(table.shape(0)), Index(table.shape(2)), edge,
+                                  step};
+    const ConditionalGaussianSpec spec{a0, noise, negligible};
+    Array<double> mean({n, Index(2)});
+    Array<double> cov({Index(2), Index(2)});
+    {
+        py::gil_scoped_release release;
+        conditional_gaussian_moments(omega.data(), y.data(), n, V.data(), half_line,
+                                     side_log_weights.data(), spec, n_threads, mean.mutable_data(),
+                                     cov.mutable_data());
+    }
+    return py::make_tuple(mean, cov);
 }
 
 py::dict build_info() {
@@ -431,6 +513,18 @@ PYBIND11_MODULE(MIMKIT_MODULE_NAME, m) {
     define_dtype<float>(m);
     m.def("gaussian_noise", &gaussian_noise_py, py::arg("address"));
     m.def("link_values", &link_values_py, py::arg("z").noconvert(), py::arg("link"));
+    m.def("log_ndtr", &log_ndtr_py, py::arg("x").noconvert());
+    m.def("conditional_gaussian_gamp_pass", &conditional_gaussian_gamp_pass_py,
+          py::arg("X").noconvert(), py::arg("W").noconvert(), py::arg("g_prev").noconvert(),
+          py::arg("y").noconvert(), py::arg("C").noconvert(), py::arg("P").noconvert(),
+          py::arg("damping"), py::arg("table").noconvert(), py::arg("side_log_weights").noconvert(),
+          py::arg("edge"), py::arg("step"), py::arg("a0"), py::arg("noise"), py::arg("negligible"),
+          py::arg("n_threads"), py::arg("chunk_rows"));
+    m.def("conditional_gaussian_moments", &conditional_gaussian_moments_py,
+          py::arg("omega").noconvert(), py::arg("V").noconvert(), py::arg("y").noconvert(),
+          py::arg("table").noconvert(), py::arg("side_log_weights").noconvert(), py::arg("edge"),
+          py::arg("step"), py::arg("a0"), py::arg("noise"), py::arg("negligible"),
+          py::arg("n_threads"));
     m.def("cpu_supports", &cpu_supports, py::arg("level"));
     m.def("build_info", &build_info);
 }

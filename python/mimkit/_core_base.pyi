@@ -109,3 +109,35 @@ def stream_labels(
     address: RowAddress, U: NDArray[F], link: str, noise: float, n_threads: int, chunk_rows: int
 ) -> NDArray[np.float64]: ...
 def link_values(z: NDArray[np.float64], link: str) -> NDArray[np.float64]: ...
+def conditional_gaussian_moments(
+    omega: NDArray[np.float64],
+    V: NDArray[np.float64],
+    y: NDArray[np.float64],
+    table: NDArray[np.float64],
+    side_log_weights: NDArray[np.float64],
+    edge: float,
+    step: float,
+    a0: float,
+    noise: float,
+    negligible: float,
+    n_threads: int,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+def log_ndtr(x: NDArray[np.float64]) -> NDArray[np.float64]: ...
+def conditional_gaussian_gamp_pass(
+    X: NDArray[np.float64],
+    W: NDArray[np.float64],
+    g_prev: NDArray[np.float64],
+    y: NDArray[np.float64],
+    C: NDArray[np.float64],
+    P: NDArray[np.float64],
+    damping: float,
+    table: NDArray[np.float64],
+    side_log_weights: NDArray[np.float64],
+    edge: float,
+    step: float,
+    a0: float,
+    noise: float,
+    negligible: float,
+    n_threads: int,
+    chunk_rows: int,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], float]: ...

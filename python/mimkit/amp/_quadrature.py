@@ -65,6 +65,18 @@ def _half_line_table(n_nodes: int, grading: int = 1) -> np.ndarray:
     return np.stack([v0, s0, 3 * (v1 - v0) - 2 * s0 - s1, 2 * (v0 - v1) + s0 + s1], axis=1)
 
 
+@lru_cache(maxsize=8)
+def half_line_rule(n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """What the core's split-normal rule reads (:func:`split_normal_nodes`, grading 1): the
+    table of :func:`_half_line_table` and the log Gauss-Legendre weights of one side.
+
+    Returns
+    -------
+    table : (intervals, 4, n_nodes) array.  log_weights : (n_nodes,) array.
+    """
+    return _half_line_table(n_nodes), np.log(unit_legendre(n_nodes)[1])
+
+
 def _half_line_nodes(a: np.ndarray, n_nodes: int, grading: int = 1) -> np.ndarray:
     """``T_j(a_i)``, (n, n_nodes), from the table (:func:`_half_line_table`); a is clipped to
     its range."""

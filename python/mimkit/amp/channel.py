@@ -55,6 +55,9 @@ class Channel(ABC):
     kind: str
     #: Quadrature nodes per sample (sizes the row blocks).
     n_nodes: int = 1
+    #: False where :meth:`moments` runs in the core, which holds no rows x nodes temporaries:
+    #: :meth:`g_out` then passes all rows in one call.
+    row_blocks: bool = True
 
     @abstractmethod
     def moments(self, omega: np.ndarray, V: np.ndarray, y: np.ndarray):
@@ -77,10 +80,12 @@ class Channel(ABC):
         -------
         g : (n, r) array.  dg : (r, r) array, ``mean_i d g_out(omega_i) / d omega``.
         """
-        P = np.linalg.inv(V)
-        P = (P + P.T) / 2.0
+        P = precision_of(V)
         n = omega.shape[0]
-        block = max(1, _BLOCK_ENTRIES // max(1, self.n_nodes))
+        if self.row_blocks:
+            block = max(1, _BLOCK_ENTRIES // max(1, self.n_nodes))
+        else:
+            block = max(1, n)
         g = np.empty_like(omega)
         cov = np.zeros((self.r, self.r))
         for lo in range(0, n, block):
@@ -88,9 +93,20 @@ class Channel(ABC):
             mean, c = self.moments(omega[lo:hi], V, y[lo:hi])
             g[lo:hi] = (mean - omega[lo:hi]) @ P
             cov += c
-        cov /= max(n, 1)
-        dg = P @ cov @ P - P
-        return g, (dg + dg.T) / 2.0
+        return g, mean_jacobian(P, cov, n)
+
+
+def precision_of(V: np.ndarray) -> np.ndarray:
+    """``V^{-1}``, symmetrised. Shape (r, r)."""
+    P = np.linalg.inv(V)
+    return (P + P.T) / 2.0
+
+
+def mean_jacobian(P: np.ndarray, summed_cov: np.ndarray, n: int) -> np.ndarray:
+    """``mean_i d g_out(omega_i) / d omega = P Cov P - P`` (symmetrised), Cov the mean posterior
+    covariance of n rows from their sum, ``P = V^{-1}``. Shape (r, r)."""
+    dg = P @ (summed_cov / max(n, 1)) @ P - P
+    return (dg + dg.T) / 2.0
 
 
 def summed_product(a: np.ndarray, b: np.ndarray) -> float:

@@ -30,9 +30,18 @@ from typing import Optional
 import numpy as np
 from scipy import special
 
+from .._native import native
 from ..links import Link
-from ._quadrature import normalised, split_normal_nodes, unit_legendre
-from .channel import Channel, row_moments, summed_product
+from ._quadrature import (
+    _NEGLIGIBLE,
+    _TABLE_EDGE,
+    _TABLE_STEP,
+    half_line_rule,
+    normalised,
+    split_normal_nodes,
+    unit_legendre,
+)
+from .channel import Channel, mean_jacobian, precision_of, row_moments, summed_product
 from .closed_forms3 import SignCommitteeChannel, SqSign3Channel
 
 #: Gauss–Legendre nodes per side for the conditioning coordinate z2.
@@ -236,31 +245,66 @@ class _ConditionalOnZ2(Channel):
 
 
 class ConditionalGaussianChannel(_ConditionalOnZ2):
-    """``y = z1 (z2 + a0) + noise``: z1 exact given z2."""
+    """``y = z1 (z2 + a0) + noise``: z1 exact given z2.
+
+    :meth:`moments` runs in the compiled core (``cpp/amp_channel.hpp``) with the nodes of
+    :func:`~mimkit.amp._quadrature.split_normal_nodes` (the same table), the same likelihood and
+    the same negligible-weight cutoff as the numpy rule of :class:`_ConditionalOnZ2`, threaded
+    over rows (the summed covariance is the same bits on any number of threads). Unlike the numpy
+    rule it centres each row's second moments before summing them, and it gives a node whose
+    conditional mean is not finite (on the split of a noiseless channel) weight 0 in every row.
+    """
+
+    row_blocks = False
 
     def __init__(self, a0: float, noise: float):
         self.r, self.noise, self.a0, self.split = 2, float(noise), float(a0), -float(a0)
         self.kind = "closed form in z1, Gauss-Legendre in z2"
         self.n_nodes = 2 * _SIDE_NODES
 
-    def _given_z2(self, t, m, s2, y):
-        a = t + self.a0 if self.a0 else t
-        precision = a * a  # 1 / tau^2, tau^2 = a^2 s2 + noise^2 the variance of y given z2
-        precision *= s2
-        if self.noise:
-            precision += self.noise**2
-        np.reciprocal(precision, out=precision)
-        resid = a * m
-        np.subtract(y, resid, out=resid)
-        scaled = resid * precision
-        loglik = np.log(precision)
-        resid *= scaled
-        loglik -= resid
-        loglik *= 0.5
-        mu1 = a * scaled
-        mu1 *= s2
-        mu1 += m
-        return loglik, mu1, (precision * (s2 * self.noise**2) if self.noise else None)
+    def moments(self, omega, V, y):
+        return native.conditional_gaussian_moments(
+            np.ascontiguousarray(omega, dtype=np.float64),
+            np.ascontiguousarray(V, dtype=np.float64),
+            np.ascontiguousarray(y, dtype=np.float64),
+            *self._rule(),
+            0,
+        )
+
+    def gamp_pass(self, X, y, W, C, g, damping: float):
+        """One GAMP iteration's pass over X in the core (:func:`mimkit.amp.gamp.gamp_step`), which
+        reads each cache-sized chunk of rows once: ``omega = X W / sqrt(d) - g C``, this
+        channel's ``g_out``, the damped ``g`` and ``X^T g``.
+
+        Parameters
+        ----------
+        X : (n, d) C-ordered float64 array.  y : (n,).  W : (d, 2).  C : (2, 2) prior covariance
+        V of the channel.  g : (n, 2) the previous damped g_out.  damping : float in [0, 1).
+
+        Returns
+        -------
+        g : (n, 2) ``(1 - damping) g_out + damping g``.  back : (d, 2) ``X^T g``.
+        dg : (2, 2) the mean Jacobian of g_out.  power : float, the sum of squares of g_out.
+        """
+        W, g, y, C = (np.ascontiguousarray(a, dtype=np.float64) for a in (W, g, y, C))
+        P = precision_of(C)
+        g, back, cov, power = native.conditional_gaussian_gamp_pass(
+            X, W, g, y, C, P, damping, *self._rule(), 0, 0
+        )
+        return g, back, mean_jacobian(P, cov, X.shape[0]), power
+
+    def _rule(self) -> tuple[np.ndarray, np.ndarray, float, float, float, float, float]:
+        """The core's arguments that describe this channel's rule (after the data)."""
+        table, side_log_weights = half_line_rule(self.side_nodes)
+        return (
+            table,
+            side_log_weights,
+            _TABLE_EDGE,
+            _TABLE_STEP,
+            self.a0,
+            self.noise,
+            _NEGLIGIBLE,
+        )
 
 
 class SignProductChannel(_ConditionalOnZ2):

@@ -50,6 +50,7 @@ from threadpoolctl import threadpool_limits
 
 from .._random import RandomState, as_generator
 from .channel import Channel, summed_product
+from .closed_forms import ConditionalGaussianChannel
 
 #: Per-entry scale of the uninformed start W_hat_0 (small: the trivial fixed point's basin).
 INIT_SCALE = 1e-2
@@ -208,7 +209,8 @@ def gamp(
 
 
 def gamp_step(X, y, channel: Channel, W, C, g, A, damping: float):
-    """One GAMP iteration (module docstring): two GEMMs and one channel call.
+    """One GAMP iteration (module docstring): two GEMMs and one channel call (one fused pass over X
+    in the core for a conditional-Gaussian channel: :func:`_channel_pass`).
 
     Parameters
     ----------
@@ -224,19 +226,40 @@ def gamp_step(X, y, channel: Channel, W, C, g, A, damping: float):
         a Bayes-optimal fixed point; :data:`NISHIMORI_LIMIT`).
     """
     n, d = X.shape
-    root_d = np.sqrt(d)
-    omega = project(X, W) / root_d - g @ C
-    g_new, dg = channel.g_out(omega, C, y)
+    g, back, dg, power = _channel_pass(X, y, channel, W, C, g, damping)
     spread = float(np.trace(_psd(-dg)))
-    excess = summed_product(g_new, g_new) / n / spread if spread > 0 else 0.0
-    # Damping the channel's outputs (not W_hat) keeps the Onsager term consistent: the g
-    # subtracted above is the one W_hat was built from.
-    g = (1.0 - damping) * g_new + damping * g
+    excess = power / n / spread if spread > 0 else 0.0
     A = (1.0 - damping) * _psd(-(n / d) * dg) + damping * A
-    B = back_project(X, g) / root_d + W @ A
+    B = back / np.sqrt(d) + W @ A
     C = np.linalg.inv(np.eye(channel.r) + A)
     C = (C + C.T) / 2.0
     return B @ C, C, g, A, excess
+
+
+def _channel_pass(X, y, channel: Channel, W, C, g, damping: float):
+    """The part of :func:`gamp_step` that reads X: ``omega = F W - g C``, the channel, the damped
+    g and ``X^T g``. A conditional-Gaussian channel (z1z2, z1_plus_z1z2) on a C-ordered float64
+    X runs it in one pass of the core that reads each chunk of X once
+    (:meth:`~mimkit.amp.closed_forms.ConditionalGaussianChannel.gamp_pass`); every other case
+    runs two BLAS products around :meth:`~mimkit.amp.channel.Channel.g_out`.
+
+    Returns
+    -------
+    g : (n, r) the damped g_out.  back : (d, r) ``X^T g``.  dg : (r, r) the mean Jacobian of
+    g_out.  power : float, the sum of squares of the undamped g_out.
+    """
+    if (
+        isinstance(channel, ConditionalGaussianChannel)
+        and X.dtype == np.float64
+        and X.flags.c_contiguous
+    ):
+        return channel.gamp_pass(X, y, W, C, g, damping)
+    omega = project(X, W) / np.sqrt(X.shape[1]) - g @ C
+    g_new, dg = channel.g_out(omega, C, y)
+    # Damping the channel's outputs (not W_hat) keeps the Onsager term consistent: the g
+    # subtracted above is the one W_hat was built from.
+    g = (1.0 - damping) * g_new + damping * g
+    return g, back_project(X, g), dg, summed_product(g_new, g_new)
 
 
 def project(X: np.ndarray, W: np.ndarray) -> np.ndarray:
