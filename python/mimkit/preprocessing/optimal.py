@@ -139,7 +139,7 @@ class OptimalPreprocessing:
     def eigenvalues(self, y: np.ndarray) -> np.ndarray:
         """``lambda_k(y) = v_k^T G(y) v_k`` for each direction, shape (n, r)."""
         G = self.conditional_covariance(y)
-        return np.einsum("ki,nij,kj->nk", self.basis, G, self.basis)
+        return np.sum((G @ self.basis.T) * self.basis.T, axis=1)  # (einsum: ~10x slower)
 
     def weights(self, y: np.ndarray) -> np.ndarray:
         """Scalar optimal weightings ``lambda_k / (1 + lambda_k)``, shape (n, r), always < 1."""

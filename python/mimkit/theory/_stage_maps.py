@@ -46,7 +46,9 @@ def stability_map(G: np.ndarray, weights: np.ndarray, H: Optional[np.ndarray] = 
     matrices."""
     H = G if H is None else H
     k = G.shape[-1]
-    kron = np.einsum("n,nab,ncd->acbd", weights, G, H).reshape(k * k, k * k)
+    # sum_n w_n G_n (x) H_n as one product ((n, k^2) by (n, k^2): einsum was ~10x slower)
+    outer = (G * weights[:, None, None]).reshape(-1, k * k).T @ H.reshape(-1, k * k)
+    kron = outer.reshape(k, k, k, k).transpose(0, 2, 1, 3).reshape(k * k, k * k)
     swap = np.eye(k * k).reshape(k, k, k, k).transpose(0, 1, 3, 2).reshape(k * k, k * k)
     sym = (np.eye(k * k) + swap) / 2.0
     K = sym @ kron @ sym
@@ -97,7 +99,8 @@ def block_evolution(table: SliceTable, q: float) -> tuple[float, float]:
         post /= post.sum(axis=1, keepdims=True)
         outer = (joint[:, None] * w_xi[None, :]).ravel()
         gain += float(outer @ (post @ v) ** 2)
-        G_all.append(np.einsum("pj,jab->pab", post, table.second[nodes, c]) - np.eye(k))
+        second = table.second[nodes, c].reshape(nodes.size, k * k)
+        G_all.append((post @ second).reshape(-1, k, k) - np.eye(k))
         weights_all.append(outer)
     alpha = q * (1.0 - q) / gain if gain > 0 else np.inf
     rho = stability_map(np.concatenate(G_all), np.concatenate(weights_all))[0][0]
