@@ -126,7 +126,7 @@ def test_z1z2z3_optimal_thresholds_are_deterministic_and_equal():
 
 
 @pytest.mark.slow
-def test_z1z2z3_optimal_threshold_is_its_integral():
+def test_z1z2z3_optimal_threshold_and_learning_stage_are_its_integral():
     # 1 / E[(E[z1^2 | y] - 1)^2], with p(y, z1) = phi(z1) K0(|y / z1|) / (pi |z1|), by nested
     # adaptive quadrature.
     def inner(y, power):
@@ -146,6 +146,10 @@ def test_z1z2z3_optimal_threshold_is_its_integral():
     th = weak_recovery_threshold("z1z2z3", "optimal")
     assert th.method == "quadrature"
     np.testing.assert_allclose(th.alpha_c, 1 / rho, rtol=1e-3)
+    # G(y) = (E[z1^2 | y] - 1) I: the learning order is one easy stage at the same threshold.
+    (stage,) = learning_stages("z1z2z3").stages
+    assert stage.kind == "easy" and stage.directions.shape == (3, 3)
+    assert stage.alpha_c == pytest.approx(1 / rho, rel=1e-2)
 
 
 def test_he2_sum_first_stage_is_at_its_closed_form():

@@ -170,28 +170,6 @@ def test_sq_sign3_is_a_grand_staircase():
 
 
 @pytest.mark.slow
-def test_z1z2z3_is_one_easy_stage_at_its_integral():
-    # G(y) = (E[z1^2 | y] - 1) I with p(y, z1) = phi(z1) K0(|y / z1|) / (pi |z1|).
-    def inner(y, power):
-        def f(s):  # z1 = e^s > 0, dz1 / z1 = ds; both signs of z1 give the same
-            z1 = np.exp(s)
-            return z1**power * np.exp(-(z1**2) / 2) * special.k0(y / z1)
-
-        return integrate.quad(f, -40, 5, limit=400, epsrel=1e-11)[0]
-
-    def integrand(t):  # y = e^t > 0; the law is symmetric in y
-        y = np.exp(t)
-        p = inner(y, 0)
-        return p * (inner(y, 2) / p - 1) ** 2 * y
-
-    norm = integrate.quad(lambda t: inner(np.exp(t), 0) * np.exp(t), -60, 4, limit=400)[0]
-    rho = integrate.quad(integrand, -60, 4, limit=400, epsrel=1e-9)[0] / norm
-    (stage,) = learning_stages("z1z2z3").stages
-    assert stage.kind == "easy" and stage.directions.shape == (3, 3)
-    assert stage.alpha_c == pytest.approx(1 / rho, rel=1e-2)
-
-
-@pytest.mark.slow
 def test_sign_committee_self_consistent_threshold_matches_an_independent_state_evolution():
     # p(y | v) and E[|w|^2 | y, v] on a fine grid of v = (z1 + z2 + z3)/sqrt(3) by Monte Carlo,
     # the trivial block's state evolution alpha(q) = q (1 - q) / (E[vhat^2] - q) and rho(q) =
