@@ -286,6 +286,13 @@ def overlap_from_sample(
                     overlap[a, k], overlap_se[a, k] = o.overlap, o.overlap_se
                     eigenvalue[a, k], eigenvalue_se[a, k] = o.eigenvalue, o.eigenvalue_se
     assert edges is not None  # there is at least one matrix
+    if grouped:
+        # The estimate is the union of the groups' eigenvectors: two groups whose outliers
+        # point along the same direction (a group's weighting that also sees another group's
+        # direction) contribute it once, the second vector being orthogonalised away from it.
+        # So each direction counts once, with the outlier kept for it above.
+        subspace = overlap.sum(axis=1)
+        subspace_var = (overlap_se**2).sum(axis=1)
     return OverlapResult(
         alphas,
         overlap,
