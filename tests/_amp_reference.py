@@ -8,7 +8,7 @@ from scipy import special
 
 from mimkit.amp._quadrature import normalised, split_normal_nodes
 from mimkit.amp.channel import Channel, summed_product
-from mimkit.amp.closed_forms import ConditionalGaussianChannel, SignProductChannel
+from mimkit.amp.closed_forms import ConditionalGaussianChannel
 
 
 class _NumpyConditionalOnZ2(Channel):
@@ -84,9 +84,6 @@ class NumpySignProduct(_NumpyConditionalOnZ2):
     """The numpy twin of a :class:`SignProductChannel` (same noise and nodes): given z2, the
     event ``sign(z1) = e`` is a truncated normal (moments by ``Phi`` and the inverse Mills
     ratio)."""
-
-    def __init__(self, channel: SignProductChannel):
-        super().__init__(channel)
 
     def _log_label(self, s: float, y: np.ndarray) -> np.ndarray:
         """log P(y | sign(z1 z2) = s), up to a constant in s."""
