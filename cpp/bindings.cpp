@@ -338,15 +338,16 @@ void normal_quantile_py(const py::array_t<double, py::array::c_style>& u,
     normal_quantiles_of_uniforms<T>(u.data(), u.shape(0), out.mutable_data());
 }
 
-// One GAMP pass over X for the conditional-Gaussian channel (amp_channel.hpp): the damped g
-// (n, 2), X^T g (d, 2), the summed posterior covariance (2, 2) and the summed squares of g_out.
-py::tuple conditional_gaussian_gamp_pass_py(ConstMatrixRef<double> X, const Array<double>& W,
-                                            const Array<double>& g_prev, const Array<double>& y,
-                                            const Array<double>& C, const Array<double>& P,
-                                            double damping, const Array<double>& table,
-                                            const Array<double>& side_log_weights, double edge,
-                                            double step, double a0, double noise, double negligible,
-                                            int n_threads, Index chunk_rows) {
+// One GAMP pass over X for a channel of the split rule (amp_channel.hpp): the damped g (n, 2),
+// X^T g (d, 2), the summed posterior covariance (2, 2) and the summed squares of g_out.
+template <typename Likelihood>
+py::tuple split_channel_gamp_pass_py(ConstMatrixRef<double> X, const Array<double>& W,
+                                     const Array<double>& g_prev, const Array<double>& y,
+                                     const Array<double>& C, const Array<double>& P, double damping,
+                                     const Array<double>& table,
+                                     const Array<double>& side_log_weights, double edge,
+                                     double step, double negligible, const Likelihood& likelihood,
+                                     int n_threads, Index chunk_rows) {
     const Index n = X.rows();
     const Index d = X.cols();
     require(n > 0 && d > 0, "X must be non-empty");
@@ -365,19 +366,42 @@ py::tuple conditional_gaussian_gamp_pass_py(ConstMatrixRef<double> X, const Arra
             "side_log_weights must have one entry per node of the table");
     const HalfLineTable half_line{table.data(), Index(table.shape(0)), Index(table.shape(2)), edge,
                                   step};
-    const ConditionalGaussianSpec spec{a0, noise, negligible};
     Array<double> g({n, Index(2)});
     Array<double> back({d, Index(2)});
     Array<double> cov({Index(2), Index(2)});
     double power = 0.0;
     {
         py::gil_scoped_release release;
-        conditional_gaussian_gamp_pass(
+        split_channel_gamp_pass(
             X, W.data(), g_prev.data(), y.data(), C.data(), P.data(), damping, half_line,
-            side_log_weights.data(), spec, n_threads, chunk_rows,
+            side_log_weights.data(), negligible, likelihood, n_threads, chunk_rows,
             GampPassOutput{g.mutable_data(), back.mutable_data(), cov.mutable_data(), &power});
     }
     return py::make_tuple(g, back, cov, power);
+}
+
+py::tuple conditional_gaussian_gamp_pass_py(ConstMatrixRef<double> X, const Array<double>& W,
+                                            const Array<double>& g_prev, const Array<double>& y,
+                                            const Array<double>& C, const Array<double>& P,
+                                            double damping, const Array<double>& table,
+                                            const Array<double>& side_log_weights, double edge,
+                                            double step, double a0, double noise, double negligible,
+                                            int n_threads, Index chunk_rows) {
+    return split_channel_gamp_pass_py(X, W, g_prev, y, C, P, damping, table, side_log_weights, edge,
+                                      step, negligible, ConditionalGaussianLikelihood{a0, noise},
+                                      n_threads, chunk_rows);
+}
+
+py::tuple sign_product_gamp_pass_py(ConstMatrixRef<double> X, const Array<double>& W,
+                                    const Array<double>& g_prev, const Array<double>& y,
+                                    const Array<double>& C, const Array<double>& P, double damping,
+                                    const Array<double>& table,
+                                    const Array<double>& side_log_weights, double edge, double step,
+                                    double noise, double negligible, int n_threads,
+                                    Index chunk_rows) {
+    return split_channel_gamp_pass_py(X, W, g_prev, y, C, P, damping, table, side_log_weights, edge,
+                                      step, negligible, SignProductLikelihood{noise}, n_threads,
+                                      chunk_rows);
 }
 
 // log Phi(x) elementwise (amp_channel.hpp; tests compare it with scipy's log_ndtr).
@@ -395,13 +419,13 @@ py::array_t<double> gaussian_noise_py(const RowAddress& address) {
     return out;
 }
 
-// GAMP's conditional-Gaussian channel (amp_channel.hpp): posterior means (n, 2) and the summed
+// GAMP's channels of the split rule (amp_channel.hpp): posterior means (n, 2) and the summed
 // posterior covariance (2, 2) of rows omega (n, 2) with labels y, prior covariance V.
-py::tuple conditional_gaussian_moments_py(const Array<double>& omega, const Array<double>& V,
-                                          const Array<double>& y, const Array<double>& table,
-                                          const Array<double>& side_log_weights, double edge,
-                                          double step, double a0, double noise, double negligible,
-                                          int n_threads) {
+template <typename Likelihood>
+py::tuple split_channel_moments_py(const Array<double>& omega, const Array<double>& V,
+                                   const Array<double>& y, const Array<double>& table,
+                                   const Array<double>& side_log_weights, double edge, double step,
+                                   double negligible, const Likelihood& likelihood, int n_threads) {
     require(omega.ndim() == 2 && omega.shape(1) == 2, "omega must have shape (n, 2)");
     const Index n = omega.shape(0);
     require(y.ndim() == 1 && y.shape(0) == n, "y must have length n = omega.shape[0]");
@@ -414,16 +438,32 @@ py::tuple conditional_gaussian_moments_py(const Array<double>& omega, const Arra
     require(edge > 0.0 && step > 0.0, "edge and step must be positive");
     const HalfLineTable half_line{table.data(), Index(table.shape(0)), Index(table.shape(2)), edge,
                                   step};
-    const ConditionalGaussianSpec spec{a0, noise, negligible};
     Array<double> mean({n, Index(2)});
     Array<double> cov({Index(2), Index(2)});
     {
         py::gil_scoped_release release;
-        conditional_gaussian_moments(omega.data(), y.data(), n, V.data(), half_line,
-                                     side_log_weights.data(), spec, n_threads, mean.mutable_data(),
-                                     cov.mutable_data());
+        split_channel_moments(omega.data(), y.data(), n, V.data(), half_line,
+                              side_log_weights.data(), negligible, likelihood, n_threads,
+                              mean.mutable_data(), cov.mutable_data());
     }
     return py::make_tuple(mean, cov);
+}
+
+py::tuple conditional_gaussian_moments_py(const Array<double>& omega, const Array<double>& V,
+                                          const Array<double>& y, const Array<double>& table,
+                                          const Array<double>& side_log_weights, double edge,
+                                          double step, double a0, double noise, double negligible,
+                                          int n_threads) {
+    return split_channel_moments_py(omega, V, y, table, side_log_weights, edge, step, negligible,
+                                    ConditionalGaussianLikelihood{a0, noise}, n_threads);
+}
+
+py::tuple sign_product_moments_py(const Array<double>& omega, const Array<double>& V,
+                                  const Array<double>& y, const Array<double>& table,
+                                  const Array<double>& side_log_weights, double edge, double step,
+                                  double noise, double negligible, int n_threads) {
+    return split_channel_moments_py(omega, V, y, table, side_log_weights, edge, step, negligible,
+                                    SignProductLikelihood{noise}, n_threads);
 }
 
 py::dict build_info() {
@@ -525,6 +565,16 @@ PYBIND11_MODULE(MIMKIT_MODULE_NAME, m) {
           py::arg("table").noconvert(), py::arg("side_log_weights").noconvert(), py::arg("edge"),
           py::arg("step"), py::arg("a0"), py::arg("noise"), py::arg("negligible"),
           py::arg("n_threads"));
+    m.def("sign_product_gamp_pass", &sign_product_gamp_pass_py, py::arg("X").noconvert(),
+          py::arg("W").noconvert(), py::arg("g_prev").noconvert(), py::arg("y").noconvert(),
+          py::arg("C").noconvert(), py::arg("P").noconvert(), py::arg("damping"),
+          py::arg("table").noconvert(), py::arg("side_log_weights").noconvert(), py::arg("edge"),
+          py::arg("step"), py::arg("noise"), py::arg("negligible"), py::arg("n_threads"),
+          py::arg("chunk_rows"));
+    m.def("sign_product_moments", &sign_product_moments_py, py::arg("omega").noconvert(),
+          py::arg("V").noconvert(), py::arg("y").noconvert(), py::arg("table").noconvert(),
+          py::arg("side_log_weights").noconvert(), py::arg("edge"), py::arg("step"),
+          py::arg("noise"), py::arg("negligible"), py::arg("n_threads"));
     m.def("cpu_supports", &cpu_supports, py::arg("level"));
     m.def("build_info", &build_info);
 }

@@ -122,6 +122,18 @@ def conditional_gaussian_moments(
     negligible: float,
     n_threads: int,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+def sign_product_moments(
+    omega: NDArray[np.float64],
+    V: NDArray[np.float64],
+    y: NDArray[np.float64],
+    table: NDArray[np.float64],
+    side_log_weights: NDArray[np.float64],
+    edge: float,
+    step: float,
+    noise: float,
+    negligible: float,
+    n_threads: int,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
 def log_ndtr(x: NDArray[np.float64]) -> NDArray[np.float64]: ...
 def conditional_gaussian_gamp_pass(
     X: NDArray[np.float64],
@@ -136,6 +148,23 @@ def conditional_gaussian_gamp_pass(
     edge: float,
     step: float,
     a0: float,
+    noise: float,
+    negligible: float,
+    n_threads: int,
+    chunk_rows: int,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], float]: ...
+def sign_product_gamp_pass(
+    X: NDArray[np.float64],
+    W: NDArray[np.float64],
+    g_prev: NDArray[np.float64],
+    y: NDArray[np.float64],
+    C: NDArray[np.float64],
+    P: NDArray[np.float64],
+    damping: float,
+    table: NDArray[np.float64],
+    side_log_weights: NDArray[np.float64],
+    edge: float,
+    step: float,
     noise: float,
     negligible: float,
     n_threads: int,

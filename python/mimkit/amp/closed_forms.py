@@ -28,7 +28,6 @@ import copy
 from typing import Optional
 
 import numpy as np
-from scipy import special
 
 from .._native import native
 from ..links import Link
@@ -38,10 +37,9 @@ from ._quadrature import (
     _TABLE_STEP,
     half_line_rule,
     normalised,
-    split_normal_nodes,
     unit_legendre,
 )
-from .channel import Channel, mean_jacobian, precision_of, row_moments, summed_product
+from .channel import Channel, mean_jacobian, precision_of, row_moments
 from .closed_forms3 import SignCommitteeChannel, SqSign3Channel
 
 #: Gauss–Legendre nodes per side for the conditioning coordinate z2.
@@ -199,11 +197,23 @@ def _polar_nodes(kappa: np.ndarray):
 
 
 class _ConditionalOnZ2(Channel):
-    """Shared part: z2 ~ N(omega2, V22) by split quadrature, z1 | z2 ~ N(m, s2)."""
+    """Shared part: z2 ~ N(omega2, V22) by split quadrature, z1 | z2 ~ N(m, s2) integrated
+    exactly by the channel's likelihood.
+
+    :meth:`moments` runs in the compiled core (``cpp/amp_channel.hpp``) with the nodes of
+    :func:`~mimkit.amp._quadrature.split_normal_nodes` (the same table) and a cutoff of
+    negligible weights, threaded over rows (the summed covariance is the same bits on any number
+    of threads); it centres each row's second moments before summing them, and gives a node
+    whose likelihood or conditional mean is not finite (on the split of a noiseless channel)
+    weight 0. Its numpy twin is the tests' reference (``tests/_amp_reference.py``).
+    """
 
     split: float
     #: Gauss-Legendre nodes per side of the split.
     side_nodes: int = _SIDE_NODES
+    row_blocks = False
+    #: The core's functions are ``<_core_name>_moments`` and ``<_core_name>_gamp_pass``.
+    _core_name: str
 
     def refined(self) -> "_ConditionalOnZ2":
         twice = copy.copy(self)
@@ -212,58 +222,7 @@ class _ConditionalOnZ2(Channel):
         return twice
 
     def moments(self, omega, V, y):
-        sd2 = np.sqrt(V[1, 1])
-        c, s2 = V[0, 1] / V[1, 1], V[0, 0] - V[0, 1] ** 2 / V[1, 1]
-        t, logw = split_normal_nodes(omega[:, 1], sd2, self.split, self.side_nodes)
-        m = t - omega[:, 1:]
-        m *= c
-        m += omega[:, :1]
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            loglik, mu1, var1 = self._given_z2(t, m, s2, y[:, None])
-        logw += loglik
-        live = np.isfinite(logw[:, :1]) & np.isfinite(logw[:, -1:])
-        if not live.all():
-            # Nodes of a side with probability zero sit on the split, where the likelihood may
-            # be singular: their weight is zero whatever it says.
-            dead = np.isneginf(logw) | ~np.isfinite(mu1)
-            logw[dead], mu1[dead] = -np.inf, 0.0
-            if var1 is not None:
-                var1[dead] = 0.0
-        p = normalised(logw)
-        # Moments of (z1, z2) = (E[z1 | z2, y], t) plus the conditional variance of z1.
-        p_mu1, p_t = p * mu1, p * t
-        mean = np.stack([p_mu1.sum(axis=1), p_t.sum(axis=1)], axis=1)
-        s11 = summed_product(p_mu1, mu1) + (0.0 if var1 is None else summed_product(p, var1))
-        s12, s22 = summed_product(p_mu1, t), summed_product(p_t, t)
-        second = np.array([[s11, s12], [s12, s22]])
-        return mean, second - mean.T @ mean
-
-    def _given_z2(self, t, m, s2, y):
-        """log P(y | z2), E[z1 | z2, y], Var[z1 | z2, y], each (n, nodes); the variance may be
-        None, meaning 0 (z1 is then determined by z2 and y)."""
-        raise NotImplementedError
-
-
-class ConditionalGaussianChannel(_ConditionalOnZ2):
-    """``y = z1 (z2 + a0) + noise``: z1 exact given z2.
-
-    :meth:`moments` runs in the compiled core (``cpp/amp_channel.hpp``) with the nodes of
-    :func:`~mimkit.amp._quadrature.split_normal_nodes` (the same table), the same likelihood and
-    the same negligible-weight cutoff as the numpy rule of :class:`_ConditionalOnZ2`, threaded
-    over rows (the summed covariance is the same bits on any number of threads). Unlike the numpy
-    rule it centres each row's second moments before summing them, and it gives a node whose
-    conditional mean is not finite (on the split of a noiseless channel) weight 0 in every row.
-    """
-
-    row_blocks = False
-
-    def __init__(self, a0: float, noise: float):
-        self.r, self.noise, self.a0, self.split = 2, float(noise), float(a0), -float(a0)
-        self.kind = "closed form in z1, Gauss-Legendre in z2"
-        self.n_nodes = 2 * _SIDE_NODES
-
-    def moments(self, omega, V, y):
-        return native.conditional_gaussian_moments(
+        return getattr(native, self._core_name + "_moments")(
             np.ascontiguousarray(omega, dtype=np.float64),
             np.ascontiguousarray(V, dtype=np.float64),
             np.ascontiguousarray(y, dtype=np.float64),
@@ -288,66 +247,48 @@ class ConditionalGaussianChannel(_ConditionalOnZ2):
         """
         W, g, y, C = (np.ascontiguousarray(a, dtype=np.float64) for a in (W, g, y, C))
         P = precision_of(C)
-        g, back, cov, power = native.conditional_gaussian_gamp_pass(
+        g, back, cov, power = getattr(native, self._core_name + "_gamp_pass")(
             X, W, g, y, C, P, damping, *self._rule(), 0, 0
         )
         return g, back, mean_jacobian(P, cov, X.shape[0]), power
 
-    def _rule(self) -> tuple[np.ndarray, np.ndarray, float, float, float, float, float]:
-        """The core's arguments that describe this channel's rule (after the data)."""
+    def _rule(self) -> tuple:
+        """The core's arguments that describe this channel's rule (after the data): the table,
+        its log weights, edge and step, the channel's constants, the negligible-weight cutoff."""
         table, side_log_weights = half_line_rule(self.side_nodes)
-        return (
-            table,
-            side_log_weights,
-            _TABLE_EDGE,
-            _TABLE_STEP,
-            self.a0,
-            self.noise,
-            _NEGLIGIBLE,
-        )
+        return (table, side_log_weights, _TABLE_EDGE, _TABLE_STEP, *self._constants(), _NEGLIGIBLE)
+
+    def _constants(self) -> tuple[float, ...]:
+        """The channel's constants, in the order of its core functions' arguments."""
+        raise NotImplementedError
+
+
+class ConditionalGaussianChannel(_ConditionalOnZ2):
+    """``y = z1 (z2 + a0) + noise``: z1 exact given z2."""
+
+    _core_name = "conditional_gaussian"
+
+    def __init__(self, a0: float, noise: float):
+        self.r, self.noise, self.a0, self.split = 2, float(noise), float(a0), -float(a0)
+        self.kind = "closed form in z1, Gauss-Legendre in z2"
+        self.n_nodes = 2 * _SIDE_NODES
+
+    def _constants(self) -> tuple[float, ...]:
+        return (self.a0, self.noise)
 
 
 class SignProductChannel(_ConditionalOnZ2):
     """``y = sign(z1 z2) + noise`` (sign(0) = 1): truncated normals in z1 given z2."""
+
+    _core_name = "sign_product"
 
     def __init__(self, noise: float):
         self.r, self.noise, self.split = 2, float(noise), 0.0
         self.kind = "closed form in z1 (truncated normal), Gauss-Legendre in z2"
         self.n_nodes = 2 * _SIDE_NODES
 
-    def _log_label(self, s: float, y: np.ndarray) -> np.ndarray:
-        """log P(y | sign(z1 z2) = s), up to a constant in s."""
-        if self.noise == 0.0:
-            return np.where(np.where(y >= 0, 1.0, -1.0) == s, 0.0, -np.inf)
-        return -((y - s) ** 2) / (2.0 * self.noise**2)
-
-    def _given_z2(self, t, m, s2, y):
-        sd1 = np.sqrt(s2)
-        side = np.where(t >= 0, 1.0, -1.0)
-        # log P(sign(z1) = +-1 | z2) = log Phi(+-m / sd1): one log_ndtr (~30x an exp) for the
-        # smaller of the two, the larger as log(1 - exp(smaller)), exact since exp(smaller) <= 1/2.
-        a_pos = m / sd1
-        smaller = special.log_ndtr(-np.abs(a_pos))
-        larger = np.log1p(-np.exp(smaller))
-        positive = a_pos >= 0
-        log_masses = (np.where(positive, larger, smaller), np.where(positive, smaller, larger))
-        logs, means, seconds = [], [], []
-        for e, log_mass in zip((1.0, -1.0), log_masses):  # the sign of z1
-            a = e * a_pos
-            lam = np.exp(-0.5 * a * a - 0.5 * np.log(2 * np.pi) - log_mass)
-            mean = m + e * sd1 * lam
-            var = np.maximum(s2 * (1.0 - lam * (lam + a)), 0.0)
-            label = np.where(side > 0, self._log_label(e, y), self._log_label(-e, y))
-            logs.append(label + log_mass)
-            means.append(mean)
-            seconds.append(var + mean**2)
-        logs = np.stack(logs)
-        loglik = np.logaddexp(logs[0], logs[1])
-        with np.errstate(invalid="ignore"):
-            w = np.exp(logs - loglik)
-        w = np.nan_to_num(w)
-        mean = w[0] * means[0] + w[1] * means[1]
-        return loglik, mean, w[0] * seconds[0] + w[1] * seconds[1] - mean * mean
+    def _constants(self) -> tuple[float, ...]:
+        return (self.noise,)
 
 
 def closed_form_channel(link: Link, noise: float) -> Optional[Channel]:

@@ -50,7 +50,7 @@ from threadpoolctl import threadpool_limits
 
 from .._random import RandomState, as_generator
 from .channel import Channel, summed_product
-from .closed_forms import ConditionalGaussianChannel
+from .closed_forms import _ConditionalOnZ2
 
 #: Per-entry scale of the uninformed start W_hat_0 (small: the trivial fixed point's basin).
 INIT_SCALE = 1e-2
@@ -210,7 +210,8 @@ def gamp(
 
 def gamp_step(X, y, channel: Channel, W, C, g, A, damping: float):
     """One GAMP iteration (module docstring): two GEMMs and one channel call (one fused pass over X
-    in the core for a conditional-Gaussian channel: :func:`_channel_pass`).
+    in the core for a channel of the split rule, z1z2, z1_plus_z1z2 and sign_z1z2:
+    :func:`_channel_pass`).
 
     Parameters
     ----------
@@ -238,9 +239,9 @@ def gamp_step(X, y, channel: Channel, W, C, g, A, damping: float):
 
 def _channel_pass(X, y, channel: Channel, W, C, g, damping: float):
     """The part of :func:`gamp_step` that reads X: ``omega = F W - g C``, the channel, the damped
-    g and ``X^T g``. A conditional-Gaussian channel (z1z2, z1_plus_z1z2) on a C-ordered float64
-    X runs it in one pass of the core that reads each chunk of X once
-    (:meth:`~mimkit.amp.closed_forms.ConditionalGaussianChannel.gamp_pass`); every other case
+    g and ``X^T g``. A channel of the split rule (z1z2, z1_plus_z1z2, sign_z1z2) on a C-ordered
+    float64 X runs it in one pass of the core that reads each chunk of X once
+    (:meth:`~mimkit.amp.closed_forms._ConditionalOnZ2.gamp_pass`); every other case
     runs two BLAS products around :meth:`~mimkit.amp.channel.Channel.g_out`.
 
     Returns
@@ -248,11 +249,7 @@ def _channel_pass(X, y, channel: Channel, W, C, g, damping: float):
     g : (n, r) the damped g_out.  back : (d, r) ``X^T g``.  dg : (r, r) the mean Jacobian of
     g_out.  power : float, the sum of squares of the undamped g_out.
     """
-    if (
-        isinstance(channel, ConditionalGaussianChannel)
-        and X.dtype == np.float64
-        and X.flags.c_contiguous
-    ):
+    if isinstance(channel, _ConditionalOnZ2) and X.dtype == np.float64 and X.flags.c_contiguous:
         return channel.gamp_pass(X, y, W, C, g, damping)
     omega = project(X, W) / np.sqrt(X.shape[1]) - g @ C
     g_new, dg = channel.g_out(omega, C, y)

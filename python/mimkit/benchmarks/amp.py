@@ -3,9 +3,9 @@ channel call ``g_out`` measured alone. ``iteration / 2 GEMMs`` is the target of 
 work (<= 3: the channel's O(n r) work costs at most twice the products); ``iteration /
 (GEMMs + channel)`` says what the iteration adds (the Onsager term, the r x r algebra), the
 channel share where the time goes. Ratios are medians of ratios timed in the same round.
-For ``z1z2`` and ``z1_plus_z1z2`` the iteration is one fused pass of the core over X (products
-and channel per chunk of rows, X read once): it may cost less than the two GEMMs. ``threads``
-limits BLAS and OpenMP alike.
+For ``z1z2``, ``z1_plus_z1z2`` and ``sign_z1z2`` the iteration is one fused pass of the core over X
+(products and channel per chunk of rows, X read once): it may cost less than the two GEMMs.
+``threads`` limits BLAS and OpenMP alike.
 
 The GEMMs are the products the iteration calls (:func:`mimkit.amp.gamp.project` and
 :func:`~mimkit.amp.gamp.back_project`), on one BLAS thread as :func:`mimkit.amp.gamp` runs them
