@@ -9,9 +9,9 @@ from scipy import special
 
 from _amp_reference import NumpyConditionalGaussian, NumpySignProduct
 from mimkit._native import native
-from mimkit.amp.channel import precision_of
+from mimkit.amp.channel import back_project, precision_of, project
 from mimkit.amp.closed_forms import ConditionalGaussianChannel, SignProductChannel
-from mimkit.amp.gamp import back_project, gamp_step, project
+from mimkit.amp.gamp import gamp_step
 
 #: Both sides sum ~100 node terms of size up to M (the largest |moment| involved) in a different
 #: order, and the numpy rule subtracts mean^2 from the summed second moment: rounding ~ 1e2 eps M

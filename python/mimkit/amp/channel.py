@@ -95,6 +95,42 @@ class Channel(ABC):
             cov += c
         return g, mean_jacobian(P, cov, n)
 
+    def gamp_pass(self, X, y, W, C, g, damping: float):
+        """The part of one GAMP iteration that reads X (:func:`mimkit.amp.gamp.gamp_step`):
+        ``omega = X W / sqrt(d) - g C``, :meth:`g_out`, the damped g and ``X^T g``, as two
+        BLAS products around the channel; a channel computed in the core overrides it with one
+        pass that reads each chunk of X once.
+
+        Parameters
+        ----------
+        X : (n, d).  y : (n,).  W : (d, r).  C : (r, r) the prior covariance V of the channel.
+        g : (n, r) the previous damped g_out.  damping : float in [0, 1).
+
+        Returns
+        -------
+        g : (n, r) ``(1 - damping) g_out + damping g``.  back : (d, r) ``X^T g``.
+        dg : (r, r) the mean Jacobian of g_out.  power : float, the sum of squares of g_out.
+        """
+        omega = project(X, W) / np.sqrt(X.shape[1]) - g @ C
+        g_new, dg = self.g_out(omega, C, y)
+        # Damping the channel's outputs (not W_hat) keeps the Onsager term consistent: the g
+        # subtracted above is the one W_hat was built from.
+        g = (1.0 - damping) * g_new + damping * g
+        return g, back_project(X, g), dg, summed_product(g_new, g_new)
+
+
+def project(X: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """``X @ W`` for a thin W (d, r), as ``(W^T X^T)^T``: OpenBLAS runs the product with r
+    rows ~2x faster than the one with r columns on the same memory (one and two threads; the
+    two-thread ``X @ W`` was up to 10x slower on a busy 2-core machine). Shape (n, r)."""
+    return (W.T @ X.T).T
+
+
+def back_project(X: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """``X^T @ g`` for a thin g (n, r), as ``(g^T X)^T`` (same reason as :func:`project`).
+    Shape (d, r)."""
+    return (g.T @ X).T
+
 
 def precision_of(V: np.ndarray) -> np.ndarray:
     """``V^{-1}``, symmetrised. Shape (r, r)."""

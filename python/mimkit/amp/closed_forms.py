@@ -231,20 +231,10 @@ class _ConditionalOnZ2(Channel):
         )
 
     def gamp_pass(self, X, y, W, C, g, damping: float):
-        """One GAMP iteration's pass over X in the core (:func:`mimkit.amp.gamp.gamp_step`), which
-        reads each cache-sized chunk of rows once: ``omega = X W / sqrt(d) - g C``, this
-        channel's ``g_out``, the damped ``g`` and ``X^T g``.
-
-        Parameters
-        ----------
-        X : (n, d) C-ordered float64 array.  y : (n,).  W : (d, 2).  C : (2, 2) prior covariance
-        V of the channel.  g : (n, 2) the previous damped g_out.  damping : float in [0, 1).
-
-        Returns
-        -------
-        g : (n, 2) ``(1 - damping) g_out + damping g``.  back : (d, 2) ``X^T g``.
-        dg : (2, 2) the mean Jacobian of g_out.  power : float, the sum of squares of g_out.
-        """
+        """:meth:`Channel.gamp_pass` in one pass of the core, which reads each cache-sized chunk
+        of rows once, for a C-ordered float64 X (any other X: the two BLAS products)."""
+        if X.dtype != np.float64 or not X.flags.c_contiguous:
+            return super().gamp_pass(X, y, W, C, g, damping)
         W, g, y, C = (np.ascontiguousarray(a, dtype=np.float64) for a in (W, g, y, C))
         P = precision_of(C)
         g, back, cov, power = getattr(native, self._core_name + "_gamp_pass")(

@@ -49,8 +49,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .._random import RandomState, as_generator
-from .channel import Channel, summed_product
-from .closed_forms import _ConditionalOnZ2
+from .channel import Channel
 
 #: Per-entry scale of the uninformed start W_hat_0 (small: the trivial fixed point's basin).
 INIT_SCALE = 1e-2
@@ -209,9 +208,9 @@ def gamp(
 
 
 def gamp_step(X, y, channel: Channel, W, C, g, A, damping: float):
-    """One GAMP iteration (module docstring): two GEMMs and one channel call (one fused pass over X
-    in the core for a channel of the split rule, z1z2, z1_plus_z1z2 and sign_z1z2:
-    :func:`_channel_pass`).
+    """One GAMP iteration (module docstring): two GEMMs and one channel call
+    (:meth:`~mimkit.amp.channel.Channel.gamp_pass`; one fused pass over X in the core for the
+    channels of the split rule, z1z2, z1_plus_z1z2 and sign_z1z2).
 
     Parameters
     ----------
@@ -227,7 +226,7 @@ def gamp_step(X, y, channel: Channel, W, C, g, A, damping: float):
         a Bayes-optimal fixed point; :data:`NISHIMORI_LIMIT`).
     """
     n, d = X.shape
-    g, back, dg, power = _channel_pass(X, y, channel, W, C, g, damping)
+    g, back, dg, power = channel.gamp_pass(X, y, W, C, g, damping)
     spread = float(np.trace(_psd(-dg)))
     excess = power / n / spread if spread > 0 else 0.0
     A = (1.0 - damping) * _psd(-(n / d) * dg) + damping * A
@@ -235,41 +234,6 @@ def gamp_step(X, y, channel: Channel, W, C, g, A, damping: float):
     C = np.linalg.inv(np.eye(channel.r) + A)
     C = (C + C.T) / 2.0
     return B @ C, C, g, A, excess
-
-
-def _channel_pass(X, y, channel: Channel, W, C, g, damping: float):
-    """The part of :func:`gamp_step` that reads X: ``omega = F W - g C``, the channel, the damped
-    g and ``X^T g``. A channel of the split rule (z1z2, z1_plus_z1z2, sign_z1z2) on a C-ordered
-    float64 X runs it in one pass of the core that reads each chunk of X once
-    (:meth:`~mimkit.amp.closed_forms._ConditionalOnZ2.gamp_pass`); every other case
-    runs two BLAS products around :meth:`~mimkit.amp.channel.Channel.g_out`.
-
-    Returns
-    -------
-    g : (n, r) the damped g_out.  back : (d, r) ``X^T g``.  dg : (r, r) the mean Jacobian of
-    g_out.  power : float, the sum of squares of the undamped g_out.
-    """
-    if isinstance(channel, _ConditionalOnZ2) and X.dtype == np.float64 and X.flags.c_contiguous:
-        return channel.gamp_pass(X, y, W, C, g, damping)
-    omega = project(X, W) / np.sqrt(X.shape[1]) - g @ C
-    g_new, dg = channel.g_out(omega, C, y)
-    # Damping the channel's outputs (not W_hat) keeps the Onsager term consistent: the g
-    # subtracted above is the one W_hat was built from.
-    g = (1.0 - damping) * g_new + damping * g
-    return g, back_project(X, g), dg, summed_product(g_new, g_new)
-
-
-def project(X: np.ndarray, W: np.ndarray) -> np.ndarray:
-    """``X @ W`` for a thin W (d, r), as ``(W^T X^T)^T``: OpenBLAS runs the product with r
-    rows ~2x faster than the one with r columns on the same memory (one and two threads; the
-    two-thread ``X @ W`` was up to 10x slower on a busy 2-core machine). Shape (n, r)."""
-    return (W.T @ X.T).T
-
-
-def back_project(X: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """``X^T @ g`` for a thin g (n, r), as ``(g^T X)^T`` (same reason as :func:`project`).
-    Shape (d, r)."""
-    return (g.T @ X).T
 
 
 def _gram_eigenvalues(W: np.ndarray) -> np.ndarray:

@@ -7,8 +7,8 @@ For ``z1z2``, ``z1_plus_z1z2`` and ``sign_z1z2`` the iteration is one fused pass
 (products and channel per chunk of rows, X read once): it may cost less than the two GEMMs.
 ``threads`` limits BLAS and OpenMP alike.
 
-The GEMMs are the products the iteration calls (:func:`mimkit.amp.gamp.project` and
-:func:`~mimkit.amp.gamp.back_project`), on one BLAS thread as :func:`mimkit.amp.gamp` runs them
+The GEMMs are the products the iteration calls (:func:`mimkit.amp.channel.project` and
+:func:`~mimkit.amp.channel.back_project`), on one BLAS thread as :func:`mimkit.amp.gamp` runs them
 (``threads``); ``numpy X @ W, X^T g`` times numpy's plain expressions on the same thread count,
 for reference."""
 
@@ -18,7 +18,8 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ..amp import make_channel
-from ..amp.gamp import back_project, gamp_step, project
+from ..amp.channel import back_project, project
+from ..amp.gamp import gamp_step
 from ..links import get_link
 from .timing import Column, interleaved_times, median, paired_ratio
 

@@ -102,7 +102,7 @@ def _amp_row(d: int = 1000, n: int = 2000, repeats: int = 3) -> dict:
     process); learning: as many pairs of its matrix products as it ran iterations."""
     from threadpoolctl import threadpool_limits
 
-    from ..amp.gamp import back_project, project
+    from ..amp.channel import back_project, project
     from ..data import MultiIndexModel
     from ..estimators import AMPEstimator
 
